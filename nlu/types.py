@@ -1,0 +1,62 @@
+"""The values the NLU hands to the rest of the bot (stable interface)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+FALLBACK_INTENT = "nlu_fallback"
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    entity: str  # country | city | phone | number | date | case_ref | person_name
+    value: str  # canonical value: ISO 3166 alpha-2, canonical city, E.164, digits, ISO date, ...
+    start: int
+    end: int
+    extractor: str = "hotline"
+    text: str = ""  # the span as written
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entity": self.entity,
+            "value": self.value,
+            "start": self.start,
+            "end": self.end,
+            "extractor": self.extractor,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    text: str
+    language: str  # "en", "ar", "fr", "ha", ... (Arabizi is "ar")
+    language_confidence: float
+    script: str  # ISO 15924: "Latn", "Arab", "Ethi", "Beng", "Zyyy" (digits/punctuation only)
+    intent: str
+    confidence: float
+    intent_ranking: tuple[tuple[str, float], ...] = ()
+    entities: tuple[Entity, ...] = field(default_factory=tuple)
+
+    def entity(self, name: str) -> Entity | None:
+        return next((e for e in self.entities if e.entity == name), None)
+
+    def to_rasa_dict(self) -> dict[str, Any]:
+        """Rasa's /model/parse answer shape, plus language and script."""
+        return {
+            "text": self.text,
+            "intent": {"name": self.intent, "confidence": round(self.confidence, 4)},
+            "intent_ranking": [
+                {"name": name, "confidence": round(conf, 4)} for name, conf in self.intent_ranking
+            ],
+            "entities": [e.to_dict() for e in self.entities],
+            "language": self.language,
+            "language_confidence": round(self.language_confidence, 4),
+            "script": self.script,
+        }
+
+
+class NLUService(Protocol):
+    """What the bot calls. The built-in NLU and the Rasa-backed NLU both provide it."""
+
+    async def parse(self, text: str, language_hint: str | None = None) -> ParseResult: ...
