@@ -1,0 +1,75 @@
+"""The REST channel, in the shape of Rasa's REST channel so Rasa's clients work.
+
+POST /webhooks/rest/webhook   {"sender", "message", "metadata"} → [{"recipient_id", "text", "buttons"}]
+GET  /webhooks/rest/messages?sender=ID  → messages sent later (operator replies, broadcasts)
+
+The sender id is the contact's identity on this channel: clients use long random ids.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from bot.messages import InboundMessage, OutboundMessage
+
+CHANNEL = "rest"
+SENDER_PATTERN = r"^[A-Za-z0-9_.:@+\-]{1,128}$"
+
+router = APIRouter(tags=["rest channel"])
+
+
+class RestMessage(BaseModel):
+    sender: str = Field(pattern=SENDER_PATTERN, description="The conversation's id")
+    message: str = Field(default="", max_length=20_000)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class RestButton(BaseModel):
+    title: str
+    payload: str
+
+
+class RestReply(BaseModel):
+    recipient_id: str
+    text: str
+    buttons: list[RestButton] = []
+    metadata: dict[str, str] = {}
+
+
+def to_rest(sender: str, message: OutboundMessage) -> RestReply:
+    return RestReply(
+        recipient_id=sender,
+        text=message.text,
+        buttons=[RestButton(title=b.title, payload=b.payload) for b in message.buttons],
+        metadata={"language": message.language, "direction": message.direction},
+    )
+
+
+@router.post("/webhooks/rest/webhook", response_model=list[RestReply])
+async def receive(body: RestMessage, request: Request) -> list[RestReply]:
+    engine = request.app.state.runtime.engine
+    metadata = body.metadata
+    message_id = metadata.get("message_id")
+    language = metadata.get("language")
+    inbound = InboundMessage(
+        channel=CHANNEL,
+        address=body.sender,
+        text=body.message,
+        provider_message_id=str(message_id)[:128] if message_id is not None else None,
+        language_hint=str(language)[:16] if isinstance(language, str) else None,
+    )
+    result = await engine.handle(inbound)
+    return [to_rest(body.sender, reply) for reply in result.replies]
+
+
+@router.get("/webhooks/rest/messages", response_model=list[RestReply])
+async def collect(
+    request: Request, sender: Annotated[str, Query(pattern=SENDER_PATTERN)]
+) -> list[RestReply]:
+    """Messages queued for this sender since its last collect; each is returned once."""
+    store = request.app.state.runtime.store
+    contact = await store.contact_for(CHANNEL, sender)
+    return [to_rest(sender, message) for message in await store.take_queued(contact.id)]

@@ -1,0 +1,106 @@
+"""The `hotline` command: serve, chat in the terminal, database and NLU tools."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import uuid
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bot.config import get_settings
+
+app = typer.Typer(help="hotline: multilingual hotline and messaging bot", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema")
+app.add_typer(db_app, name="db")
+console = Console()
+
+try:  # the NLU tools live with the NLU
+    from nlu.cli import nlu_app
+
+    app.add_typer(nlu_app, name="nlu", help="Parse, train and evaluate the NLU")
+except ImportError:  # pragma: no cover - only while nlu/cli.py is missing
+    pass
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes (needs PostgreSQL and Redis)")] = 1,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+) -> None:
+    """Start the bot's HTTP server (channels, web chat at /chat, /model/parse, /healthz)."""
+    import uvicorn
+
+    _logging(log_level)
+    settings = get_settings()
+    if workers > 1 and (settings.database_url.startswith("sqlite") or not settings.redis_url):
+        console.print("[red]Several workers need DATABASE_URL (PostgreSQL) and REDIS_URL.[/red]")
+        raise typer.Exit(2)
+    console.print(f"hotline listening on http://{host}:{port}  (web chat: /chat)")
+    uvicorn.run(
+        "server:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def chat(
+    sender: Annotated[str | None, typer.Option(help="Conversation id (kept between runs)")] = None,
+    language: Annotated[str | None, typer.Option(help="Language hint, e.g. ar")] = None,
+) -> None:
+    """Talk to the bot in the terminal; reads lines from standard input (pipes work)."""
+    _logging("warning")
+    asyncio.run(_chat(sender or f"terminal-{uuid.uuid4().hex[:12]}", language))
+
+
+async def _chat(sender: str, language: str | None) -> None:
+    from bot.messages import InboundMessage
+    from bot.runtime import build_runtime
+
+    runtime = await build_runtime(get_settings())
+    interactive = sys.stdin.isatty()
+    try:
+        while True:
+            if interactive:
+                console.print("[bold]> [/bold]", end="")
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line:
+                break
+            result = await runtime.engine.handle(
+                InboundMessage(channel="terminal", address=sender, text=line, language_hint=language)
+            )
+            for reply in result.replies:
+                print(reply.as_plain_text(), flush=True)
+                print(flush=True)
+    finally:
+        await runtime.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply database migrations (the server also does this at start-up)."""
+    from bot.storage.db import upgrade_schema
+
+    upgrade_schema(get_settings().database_url, revision)
+    console.print("database schema is up to date")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

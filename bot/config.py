@@ -1,0 +1,87 @@
+"""Settings from environment variables and an optional `.env` file (see docs/configuration.md)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot import PROJECT_ROOT
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # Storage and shared state
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'hotline.db'}",
+        description="SQLAlchemy URL: sqlite:///path (default) or postgresql://user:pw@host/db",
+    )
+    redis_url: str | None = Field(default=None, description="redis://host:port/db; sessions and locks")
+    rasa_url: str | None = Field(default=None, description="Rasa server for intents, e.g. http://127.0.0.1:5005")
+
+    # Secrets
+    hotline_secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Signs sessions and keys the contact-address hash; set it in production",
+    )
+    hotline_encryption_key: SecretStr | None = Field(
+        default=None, description="Fernet key: encrypts personal data at rest when set"
+    )
+
+    # Languages
+    default_language: str = "en"
+    enabled_languages: Annotated[list[str], NoDecode] = ["en", "ar", "fr", "ha"]
+
+    # Paths
+    locales_dir: Path = PROJECT_ROOT / "locales"
+    nlu_data_dir: Path = PROJECT_ROOT / "nlu" / "data"
+    cache_dir: Path = PROJECT_ROOT / "var" / "cache"
+
+    # Conversation behaviour
+    misunderstandings_before_handoff: int = 2
+    max_message_chars: int = 4096
+    lock_timeout_seconds: float = 30.0
+
+    # Provider credentials (used by the channel modules)
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_phone_number: str | None = None
+    twilio_whatsapp_number: str | None = None
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    public_base_url: str | None = Field(
+        default=None, description="The URL providers call, for signature checks behind a proxy"
+    )
+
+    @field_validator("enabled_languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.strip().lower()
+
+    @property
+    def secret_key_bytes(self) -> bytes:
+        key = self.hotline_secret_key.get_secret_value()
+        # An unset key still works for a local trial; docs/configuration.md says to set one.
+        return (key or "hotline-development-key-change-me").encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

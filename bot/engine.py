@@ -1,0 +1,176 @@
+"""The turn: inbound → stored → (per-contact lock) → session → NLU → flow → replies → stored.
+
+A message is stored before anything else, so it survives a crash and a provider's retry finds it.
+Under the contact's lock the engine handles every stored, unhandled message of that contact in
+arrival order, so a person's messages are answered one after the other, in order, even when
+their requests overlap or reach different server processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+
+from flows.base import Contact, Reply, Turn
+from flows.router import Conversation
+from nlu.types import NLUService
+
+from bot.i18n import Catalogs
+from bot.messages import Button, InboundMessage, OutboundMessage
+from bot.sessions import SessionStore
+from bot.storage.models import MessageStatus
+from bot.storage.repository import ContactInfo, Store, StoredInbound
+
+log = logging.getLogger(__name__)
+
+_DROP_CATEGORIES = {"Cc", "Cs", "Co", "Cn"}
+
+
+@dataclass(frozen=True, slots=True)
+class HandleResult:
+    contact_id: int
+    message_id: int
+    duplicate: bool
+    replies: list[OutboundMessage]
+
+
+def clean_text(text: str, limit: int) -> tuple[str, bool]:
+    """Valid, printable text within `limit` characters; True when it had to be cut."""
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from bad clients
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in _DROP_CATEGORIES
+    )
+    text = text.strip()
+    if len(text) > limit:
+        return text[:limit], True
+    return text, False
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        sessions: SessionStore,
+        nlu: NLUService,
+        catalogs: Catalogs,
+        conversation: Conversation,
+        default_language: str,
+        enabled_languages: tuple[str, ...],
+        max_message_chars: int = 4096,
+    ) -> None:
+        self.store = store
+        self.sessions = sessions
+        self.nlu = nlu
+        self.catalogs = catalogs
+        self.conversation = conversation
+        self.default_language = default_language
+        self.enabled_languages = enabled_languages
+        self.max_message_chars = max_message_chars
+
+    async def handle(
+        self, inbound: InboundMessage, *, answered_in_response: bool = True
+    ) -> HandleResult:
+        """Store, handle once, and return the replies to this message.
+
+        `answered_in_response`: the channel returns the replies in its HTTP answer (REST, TwiML);
+        otherwise they wait in the outbox for the channel's sender.
+        """
+        contact = await self.store.contact_for(inbound.channel, inbound.address)
+        text, truncated = clean_text(inbound.text, self.max_message_chars)
+        message_id, duplicate = await self.store.record_inbound(
+            contact.id, inbound, text, truncated=truncated
+        )
+        status = MessageStatus.ANSWERED if answered_in_response else MessageStatus.QUEUED
+        async with self.sessions.lock(contact.id):
+            for pending in await self.store.pending_inbound(contact.id):
+                await self._turn(contact, pending, status)
+        replies = [] if duplicate else await self.store.replies_to(message_id)
+        return HandleResult(contact.id, message_id, duplicate, replies)
+
+    async def _turn(self, contact: ContactInfo, message: StoredInbound, status: MessageStatus) -> None:
+        state = await self.sessions.load(contact.id)
+        hint = state.language or message.language_hint
+        parse = await self.nlu.parse(message.text, hint)
+        turn = Turn(
+            contact=Contact(contact.id, contact.channel, contact.address, contact.role),
+            state=state,
+            text=message.text,
+            parse=parse,
+            default_language=self.default_language,
+            enabled_languages=self.enabled_languages,
+            language_hint=message.language_hint,
+        )
+        inbound_status = MessageStatus.PROCESSED
+        try:
+            if message.truncated:
+                turn.say("error.too_long")
+            await self.conversation.respond(turn)
+        except Exception:
+            # Never silence: the person gets an apology, the message is marked failed.
+            log.exception("turn failed: contact=%s message=%s", contact.id, message.id)
+            inbound_status = MessageStatus.FAILED
+            turn.replies = [Reply("error.generic")]
+            turn.signals = []
+            state = await self.sessions.load(contact.id)
+            turn.state = state
+        language = turn.language
+        for signal in turn.signals:
+            await self._apply(contact, language, signal)
+        replies = self.render(turn.replies, language)
+        await self.sessions.save(contact.id, turn.state)
+        await self.store.complete_turn(
+            message.id,
+            contact.id,
+            contact.channel,
+            replies,
+            status=status,
+            language=parse.language,
+            inbound_status=inbound_status,
+            intent=parse.intent,
+        )
+
+    async def _apply(self, contact: ContactInfo, language: str, signal: dict[str, object]) -> None:
+        kind = signal["kind"]
+        if kind == "language":
+            await self.store.set_contact_language(contact.id, str(signal["language"]))
+        elif kind == "handoff":
+            handoff_id = await self.store.open_handoff(
+                contact.id,
+                reason=str(signal.get("reason", "requested")),
+                priority=str(signal.get("priority", "normal")),
+                channel=contact.channel,
+                language=language,
+            )
+            log.info("handoff %s open for contact %s", handoff_id, contact.id)
+        else:
+            log.warning("unknown signal %s", kind)
+
+    # -- rendering -----------------------------------------------------------------------
+    def render(self, replies: list[Reply], language: str) -> list[OutboundMessage]:
+        return [self.render_one(reply, language) for reply in replies]
+
+    def render_one(self, reply: Reply, language: str) -> OutboundMessage:
+        catalogs = self.catalogs
+        if reply.every_language:
+            languages = [language, *(code for code in catalogs.languages if code != language)]
+            text = "\n".join(catalogs.text(code, reply.key, **reply.values) for code in languages)
+        else:
+            text = catalogs.text(language, reply.key, count=reply.count, **reply.values)
+        buttons = tuple(
+            Button(
+                title=f"{option.number}. "
+                + (option.label or catalogs.text(language, option.key or "", **option.values)),
+                payload=option.number,
+            )
+            for option in reply.options
+        )
+        return OutboundMessage(
+            text=text, language=language, buttons=buttons, direction=catalogs.direction(language)
+        )
+
+    # -- messages that are not answers ---------------------------------------------------
+    async def send_later(self, contact_id: int, channel: str, message: OutboundMessage) -> int:
+        return await self.store.enqueue(contact_id, channel, message)

@@ -1,0 +1,92 @@
+"""Builds the bot's parts from settings; shared by the server and the terminal chat."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flows import build_conversation
+from nlu import BuiltinNLU
+from nlu.types import NLUService
+
+from bot.config import Settings
+from bot.engine import Engine
+from bot.i18n import Catalogs
+from bot.sessions import RedisSessionStore, SessionStore, SqlSessionStore
+from bot.storage import crypto
+from bot.storage.db import Database, upgrade_schema
+from bot.storage.repository import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    store: Store
+    sessions: SessionStore
+    nlu: NLUService
+    builtin_nlu: BuiltinNLU
+    catalogs: Catalogs
+    engine: Engine
+
+    async def close(self) -> None:
+        close_nlu = getattr(self.nlu, "aclose", None)
+        if close_nlu is not None:
+            await close_nlu()
+        await self.sessions.close()
+        await self.db.dispose()
+
+
+def load_nlu(settings: Settings) -> BuiltinNLU:
+    return BuiltinNLU.load(
+        data_dir=settings.nlu_data_dir,
+        cache_dir=settings.cache_dir / "nlu",
+        languages=settings.enabled_languages,
+    )
+
+
+async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = None) -> Runtime:
+    encryption_key = settings.hotline_encryption_key
+    crypto.configure(
+        encryption_key.get_secret_value() if encryption_key else None, settings.secret_key_bytes
+    )
+    upgrade_schema(settings.database_url)
+    db = Database(settings.database_url)
+    store = Store(db)
+    sessions: SessionStore
+    if settings.redis_url:
+        sessions = RedisSessionStore(settings.redis_url, lock_timeout=settings.lock_timeout_seconds)
+    else:
+        sessions = SqlSessionStore(db)
+    builtin = builtin_nlu or load_nlu(settings)
+    nlu: NLUService = builtin
+    if settings.rasa_url:
+        from nlu.rasa_backend import RasaNLU
+
+        nlu = RasaNLU(settings.rasa_url, builtin)
+    languages = tuple(settings.enabled_languages)
+    catalogs = Catalogs(settings.locales_dir, languages, settings.default_language)
+    conversation = build_conversation(
+        catalogs.languages,
+        misunderstandings_before_handoff=settings.misunderstandings_before_handoff,
+    )
+    engine = Engine(
+        store=store,
+        sessions=sessions,
+        nlu=nlu,
+        catalogs=catalogs,
+        conversation=conversation,
+        default_language=settings.default_language,
+        enabled_languages=tuple(catalogs.languages),
+        max_message_chars=settings.max_message_chars,
+    )
+    log.info(
+        "hotline ready: database=%s sessions=%s nlu=%s languages=%s",
+        db.engine.url.get_backend_name(),
+        type(sessions).__name__,
+        type(nlu).__name__,
+        ",".join(catalogs.languages),
+    )
+    return Runtime(settings, db, store, sessions, nlu, builtin, catalogs, engine)

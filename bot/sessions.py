@@ -1,0 +1,158 @@
+"""Conversation state per contact, and the per-contact lock that keeps one person's turns in order.
+
+Default: state in the SQL database (survives restarts) with in-process locks (one server
+process). With `REDIS_URL`: state and locks in Redis, shared by several processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+from sqlalchemy import delete, select
+
+from bot.storage import crypto
+from bot.storage.db import Database
+from bot.storage.models import SessionRecord, utcnow
+
+
+@dataclass
+class ConversationState:
+    language: str | None = None
+    flow: str | None = None  # the active flow, None at the main menu
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)  # what the active flow has collected
+    misunderstandings: int = 0  # in a row
+    paused: list[dict[str, Any]] = field(default_factory=list)  # flows interrupted, to resume
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> ConversationState:
+        if not raw:
+            return cls()
+        values = json.loads(raw)
+        known = {name: values[name] for name in cls.__dataclass_fields__ if name in values}
+        return cls(**known)
+
+    def enter(self, flow: str | None, step: str | None = None) -> None:
+        self.flow, self.step, self.data = flow, step, {}
+
+
+class SessionStore(Protocol):
+    async def load(self, contact_id: int) -> ConversationState: ...
+    async def save(self, contact_id: int, state: ConversationState) -> None: ...
+    async def clear(self, contact_id: int) -> None: ...
+    def lock(self, contact_id: int) -> Any: ...  # async context manager
+    async def close(self) -> None: ...
+
+
+class _LocalLocks:
+    """asyncio locks per contact, dropped when nobody holds or waits for them.
+
+    asyncio.Lock wakes waiters first-come first-served, and the engine handles the stored
+    inbox in arrival order under the lock, so a person's turns run in order.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, contact_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(contact_id, (asyncio.Lock(), 0))
+        self._locks[contact_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[contact_id]
+            if users <= 1:
+                del self._locks[contact_id]
+            else:
+                self._locks[contact_id] = (lock, users - 1)
+
+
+class SqlSessionStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._locks = _LocalLocks()
+
+    async def load(self, contact_id: int) -> ConversationState:
+        async with self._db.session() as session:
+            raw = await session.scalar(
+                select(SessionRecord.state).where(SessionRecord.contact_id == contact_id)
+            )
+        return ConversationState.from_json(raw)
+
+    async def save(self, contact_id: int, state: ConversationState) -> None:
+        async with self._db.session() as session, session.begin():
+            record = await session.get(SessionRecord, contact_id)
+            if record is None:
+                session.add(SessionRecord(contact_id=contact_id, state=state.to_json()))
+            else:
+                record.state = state.to_json()
+                record.updated_at = utcnow()
+
+    async def clear(self, contact_id: int) -> None:
+        async with self._db.session() as session, session.begin():
+            await session.execute(delete(SessionRecord).where(SessionRecord.contact_id == contact_id))
+
+    def lock(self, contact_id: int) -> Any:
+        return self._locks.hold(contact_id)
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisSessionStore:
+    """State as (encrypted when configured) JSON under one key per contact; a Redis lock."""
+
+    def __init__(
+        self, url: str, *, prefix: str = "hotline", ttl_days: int = 90, lock_timeout: float = 30.0
+    ) -> None:
+        self._redis: Redis = Redis.from_url(url, decode_responses=True)
+        self._prefix = prefix
+        self._ttl = ttl_days * 86400
+        self._lock_timeout = lock_timeout
+        self._local = _LocalLocks()  # keeps this process's waiters in arrival order
+
+    def _key(self, contact_id: int) -> str:
+        return f"{self._prefix}:session:{contact_id}"
+
+    async def load(self, contact_id: int) -> ConversationState:
+        raw = await self._redis.get(self._key(contact_id))
+        return ConversationState.from_json(crypto.decrypt(raw) if raw else None)
+
+    async def save(self, contact_id: int, state: ConversationState) -> None:
+        await self._redis.set(self._key(contact_id), crypto.encrypt(state.to_json()), ex=self._ttl)
+
+    async def clear(self, contact_id: int) -> None:
+        await self._redis.delete(self._key(contact_id))
+
+    @asynccontextmanager
+    async def _hold(self, contact_id: int) -> AsyncIterator[None]:
+        async with self._local.hold(contact_id):
+            lock = self._redis.lock(
+                f"{self._prefix}:lock:{contact_id}",
+                timeout=self._lock_timeout,
+                blocking_timeout=self._lock_timeout,
+                sleep=0.01,
+            )
+            async with lock:
+                yield
+
+    def lock(self, contact_id: int) -> Any:
+        return self._hold(contact_id)
+
+    async def ping(self) -> bool:
+        return bool(await self._redis.ping())
+
+    async def close(self) -> None:
+        await self._redis.aclose()

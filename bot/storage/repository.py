@@ -1,0 +1,295 @@
+"""Reading and writing the records. The only module that builds queries for the core."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.messages import InboundMessage, OutboundMessage
+from bot.storage import crypto
+from bot.storage.db import Database
+from bot.storage.models import (
+    Contact,
+    Direction,
+    Handoff,
+    HandoffPriority,
+    Message,
+    MessageStatus,
+    utcnow,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactInfo:
+    id: int
+    channel: str
+    address: str
+    language: str | None
+    role: str
+    opted_out: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInbound:
+    id: int
+    contact_id: int
+    text: str
+    language_hint: str | None
+    truncated: bool
+    created_at: datetime
+
+
+def _info(contact: Contact) -> ContactInfo:
+    return ContactInfo(
+        id=contact.id,
+        channel=contact.channel,
+        address=contact.address,
+        language=contact.language,
+        role=contact.role,
+        opted_out=contact.opted_out,
+    )
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- contacts ------------------------------------------------------------------------
+    async def contact_for(self, channel: str, address: str) -> ContactInfo:
+        """The contact for this sender, created on first contact (safe under races)."""
+        address_hash = crypto.lookup_hash(channel, address)
+        for _ in range(2):
+            async with self.db.session() as session:
+                contact = await session.scalar(
+                    select(Contact).where(
+                        Contact.channel == channel, Contact.address_hash == address_hash
+                    )
+                )
+                if contact is not None:
+                    return _info(contact)
+                contact = Contact(channel=channel, address_hash=address_hash, address=address)
+                session.add(contact)
+                try:
+                    await session.commit()
+                except IntegrityError:  # another request created it first
+                    await session.rollback()
+                    continue
+                return _info(contact)
+        raise RuntimeError("could not create contact")
+
+    async def get_contact(self, contact_id: int) -> ContactInfo | None:
+        async with self.db.session() as session:
+            contact = await session.get(Contact, contact_id)
+            return _info(contact) if contact else None
+
+    async def set_contact_language(self, contact_id: int, language: str) -> None:
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(Contact).where(Contact.id == contact_id).values(language=language)
+            )
+
+    # -- the inbox -----------------------------------------------------------------------
+    async def record_inbound(
+        self, contact_id: int, inbound: InboundMessage, text: str, *, truncated: bool = False
+    ) -> tuple[int, bool]:
+        """Store a message as received. Returns (message id, whether it was a duplicate)."""
+        payload: dict[str, object] = {}
+        if inbound.language_hint:
+            payload["language_hint"] = inbound.language_hint
+        if truncated:
+            payload["truncated"] = True
+        async with self.db.session() as session:
+            message = Message(
+                contact_id=contact_id,
+                channel=inbound.channel,
+                direction=Direction.INBOUND,
+                text=text,
+                provider_message_id=inbound.provider_message_id,
+                status=MessageStatus.RECEIVED,
+                payload=payload,
+            )
+            session.add(message)
+            try:
+                await session.flush()
+                await session.execute(
+                    update(Contact).where(Contact.id == contact_id).values(last_seen_at=utcnow())
+                )
+                await session.commit()
+                return message.id, False
+            except IntegrityError:
+                await session.rollback()
+        if inbound.provider_message_id is None:
+            raise RuntimeError("inbound message could not be stored")
+        async with self.db.session() as session:
+            existing = await session.scalar(
+                select(Message.id).where(
+                    Message.channel == inbound.channel,
+                    Message.direction == Direction.INBOUND,
+                    Message.provider_message_id == inbound.provider_message_id,
+                )
+            )
+        if existing is None:
+            raise RuntimeError("duplicate message vanished")
+        return existing, True
+
+    async def pending_inbound(self, contact_id: int) -> list[StoredInbound]:
+        """Received but not yet handled, oldest first."""
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(Message)
+                .where(
+                    Message.contact_id == contact_id,
+                    Message.direction == Direction.INBOUND,
+                    Message.status == MessageStatus.RECEIVED,
+                )
+                .order_by(Message.id)
+            )
+            return [
+                StoredInbound(
+                    id=m.id,
+                    contact_id=m.contact_id,
+                    text=m.text,
+                    language_hint=m.payload.get("language_hint"),
+                    truncated=bool(m.payload.get("truncated")),
+                    created_at=m.created_at,
+                )
+                for m in rows
+            ]
+
+    async def complete_turn(
+        self,
+        inbound_id: int,
+        contact_id: int,
+        channel: str,
+        replies: Sequence[OutboundMessage],
+        *,
+        status: MessageStatus,
+        language: str | None,
+        inbound_status: MessageStatus = MessageStatus.PROCESSED,
+        intent: str | None = None,
+    ) -> list[int]:
+        """Store the replies and mark the inbound message handled, in one transaction."""
+        async with self.db.session() as session, session.begin():
+            inbound = await session.get(Message, inbound_id)
+            if inbound is None:
+                raise LookupError(inbound_id)
+            inbound.status = inbound_status
+            inbound.processed_at = utcnow()
+            inbound.language = language
+            if intent:
+                inbound.payload = {**inbound.payload, "intent": intent}
+            rows = [
+                Message(
+                    contact_id=contact_id,
+                    channel=channel,
+                    direction=Direction.OUTBOUND,
+                    text=reply.text,
+                    language=reply.language,
+                    status=status,
+                    in_reply_to_id=inbound_id,
+                    payload=reply.to_payload(),
+                )
+                for reply in replies
+            ]
+            session.add_all(rows)
+            await session.flush()
+            return [row.id for row in rows]
+
+    async def replies_to(self, inbound_id: int) -> list[OutboundMessage]:
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(Message)
+                .where(Message.in_reply_to_id == inbound_id, Message.direction == Direction.OUTBOUND)
+                .order_by(Message.id)
+            )
+            return [OutboundMessage.from_stored(m.text, m.language, m.payload, m.id) for m in rows]
+
+    # -- the outbox ----------------------------------------------------------------------
+    async def enqueue(self, contact_id: int, channel: str, message: OutboundMessage) -> int:
+        """A message that is not an answer to a request (operator reply, broadcast)."""
+        async with self.db.session() as session, session.begin():
+            row = Message(
+                contact_id=contact_id,
+                channel=channel,
+                direction=Direction.OUTBOUND,
+                text=message.text,
+                language=message.language,
+                status=MessageStatus.QUEUED,
+                payload=message.to_payload(),
+            )
+            session.add(row)
+            await session.flush()
+            return row.id
+
+    async def take_queued(self, contact_id: int, limit: int = 50) -> list[OutboundMessage]:
+        """Queued messages for a contact whose channel collects them (REST pull), marked delivered."""
+        async with self.db.session() as session, session.begin():
+            query = (
+                select(Message)
+                .where(
+                    Message.contact_id == contact_id,
+                    Message.direction == Direction.OUTBOUND,
+                    Message.status == MessageStatus.QUEUED,
+                )
+                .order_by(Message.id)
+                .limit(limit)
+            )
+            if not self.db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            rows = list(await session.scalars(query))
+            for row in rows:
+                row.status = MessageStatus.DELIVERED
+                row.attempts += 1
+                row.processed_at = utcnow()
+            return [OutboundMessage.from_stored(m.text, m.language, m.payload, m.id) for m in rows]
+
+    async def transcript(self, contact_id: int, limit: int = 100) -> list[tuple[str, str, datetime]]:
+        """(direction, text, time), oldest first."""
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(Message.direction, Message.text, Message.created_at)
+                .where(Message.contact_id == contact_id)
+                .order_by(Message.id.desc())
+                .limit(limit)
+            )
+            return [(d, t, c) for d, t, c in reversed(rows.all())]
+
+    # -- handoffs ------------------------------------------------------------------------
+    async def open_handoff(
+        self, contact_id: int, *, reason: str, priority: str, channel: str, language: str | None
+    ) -> int:
+        """Open a case for operators, or raise the priority of the one already open."""
+        rank = {p.value: i for i, p in enumerate(HandoffPriority)}  # emergency first
+        async with self.db.session() as session, session.begin():
+            current = await session.scalar(
+                select(Handoff)
+                .where(Handoff.contact_id == contact_id, Handoff.status != "closed")
+                .order_by(Handoff.id.desc())
+                .limit(1)
+            )
+            if current is not None:
+                if rank.get(priority, 99) < rank.get(current.priority, 99):
+                    current.priority = priority
+                    current.reason = reason
+                return current.id
+            handoff = Handoff(
+                contact_id=contact_id,
+                reason=reason,
+                priority=priority,
+                channel=channel,
+                language=language,
+            )
+            session.add(handoff)
+            await session.flush()
+            return handoff.id
+
+    async def open_handoffs(self) -> list[Handoff]:
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(Handoff).where(Handoff.status != "closed").order_by(Handoff.id)
+            )
+            return list(rows)

@@ -1,0 +1,382 @@
+"""The built-in NLU: one message in, language + intent + entities out, in about a millisecond.
+
+``BuiltinNLU.load()`` trains from ``nlu/data/*.yml`` on first use and caches the fitted model
+under ``var/cache/nlu`` (override with ``cache_dir`` or ``HOTLINE_NLU_CACHE``), keyed by a hash
+of the training data, gazetteers, languages table and code version: a change of any of them
+retrains on the next start. The cache holds plain numpy arrays (no pickle); scikit-learn is
+only imported to train.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .classifier import IntentModel, TrainParams, train_intent_model
+from .entities import GAZETTEER_DIR, EntityExtractor
+from .features import LinearModel
+from .langid import LangGuess, LangIdParams, LanguageIdentifier, load_py3langid, py3langid_arrays
+from .languages import LANGUAGES_FILE, Variant, load_languages
+from .normalize import normalize
+from .training_data import Example, load_examples, variant_files
+from .types import FALLBACK_INTENT, Entity, ParseResult
+
+__all__ = [
+    "DEFAULT_CACHE_DIR",
+    "DEFAULT_DATA_DIR",
+    "DEFAULT_THRESHOLD",
+    "MODEL_VERSION",
+    "BuiltinNLU",
+    "classification_text",
+]
+
+MODEL_VERSION = "2"  # bump when features/training change: invalidates every cache
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_DATA_DIR = PACKAGE_DIR / "data"
+DEFAULT_CACHE_DIR = PACKAGE_DIR.parent / "var" / "cache" / "nlu"
+DEFAULT_THRESHOLD = 0.3
+MAX_CLASSIFY_CHARS = 600  # a longer message is classified on its beginning
+MAX_ENTITY_CHARS = 4000
+RANKING_SIZE = 10
+
+# Entities replaced by a placeholder before classification: "from Ghana" and "from Mali" look
+# the same to the classifier, so one example teaches every country.
+_MASKS = {
+    "country": "xcountryx",
+    "city": "xcityx",
+    "phone": "xphonex",
+    "date": "xdatex",
+    "case_ref": "xcaserefx",
+}
+_DIGITS_ONLY = re.compile(r"^\d+$")
+
+
+def classification_text(text: str, entities: Sequence[Entity]) -> str:
+    """The normalised text the intent classifier sees (entities masked, digits as 0)."""
+    parts: list[str] = []
+    pos = 0
+    for e in sorted(entities, key=lambda e: e.start):
+        mask = _MASKS.get(e.entity)
+        if mask is None or e.start < pos:
+            continue
+        parts.append(text[pos : e.start])
+        parts.append(f" {mask} ")
+        pos = e.end
+    parts.append(text[pos:])
+    norm = normalize("".join(parts))
+    return " ".join("0" if _DIGITS_ONLY.match(w) else w for w in norm.split())
+
+
+def _hash_inputs(files: Iterable[Path], extra: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for part in extra:
+        h.update(part.encode())
+        h.update(b"\0")
+    for p in sorted(set(files)):
+        h.update(p.name.encode())
+        h.update(b"\0")
+        h.update(p.read_bytes() if p.is_file() else b"<missing>")
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _py3langid_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("py3langid")
+    except Exception:  # pragma: no cover - metadata missing
+        return "?"
+
+
+@dataclass(frozen=True, slots=True)
+class TrainReport:
+    seconds: float
+    examples: int
+    variants: tuple[str, ...]
+    intents: tuple[str, ...]
+    temperature: float
+    threshold: float
+
+
+class BuiltinNLU:
+    """Language identification, intent classification and entity extraction."""
+
+    def __init__(
+        self,
+        intent: IntentModel,
+        langid: LanguageIdentifier,
+        extractor: EntityExtractor,
+        threshold: float = DEFAULT_THRESHOLD,
+        known_words: Iterable[str] = (),
+        meta: dict[str, object] | None = None,
+    ) -> None:
+        self.intent = intent
+        self.langid = langid
+        self.extractor = extractor
+        self.threshold = threshold
+        self.known_words = frozenset(known_words)
+        self._prefixes = frozenset(w[:4] for w in self.known_words if len(w) >= 4)
+        self.meta: dict[str, object] = meta or {}
+
+    # ------------------------------------------------------------------------------------
+    # construction
+
+    @staticmethod
+    def enabled_variants(
+        data_dir: Path, languages: Iterable[str] | None = None, languages_file: Path | None = None
+    ) -> list[Variant]:
+        wanted = set(languages) if languages is not None else None
+        present = {p.stem for p in variant_files(data_dir)}
+        out: list[Variant] = []
+        for lang in load_languages(languages_file):
+            if wanted is not None and lang.code not in wanted:
+                continue
+            out.extend(v for v in lang.variants if v.name in present)
+        return out
+
+    @classmethod
+    def cache_key(
+        cls,
+        data_dir: Path,
+        languages: Iterable[str] | None = None,
+        gazetteer_dir: Path | None = None,
+    ) -> str:
+        variants = cls.enabled_variants(data_dir, languages)
+        files = [data_dir / f"{v.name}.yml" for v in variants]
+        gdir = gazetteer_dir or GAZETTEER_DIR
+        files += sorted(gdir.glob("*.yml")) if gdir.is_dir() else []
+        files.append(LANGUAGES_FILE)
+        code = [PACKAGE_DIR / n for n in ("engine.py", "features.py", "classifier.py",
+                                          "langid.py", "normalize.py", "entities.py")]
+        extra = [MODEL_VERSION, _py3langid_version(), ",".join(v.name for v in variants)]
+        return _hash_inputs([*files, *code], extra)[:20]
+
+    @classmethod
+    def load(
+        cls,
+        data_dir: Path | str | None = None,
+        cache_dir: Path | str | None = None,
+        languages: Iterable[str] | None = None,
+        threshold: float | None = None,
+        gazetteer_dir: Path | str | None = None,
+    ) -> BuiltinNLU:
+        """The NLU for ``data_dir``: from the cache when it matches the data, else trained
+        (and cached). ``languages`` restricts to those language codes."""
+        ddir = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
+        gdir = Path(gazetteer_dir) if gazetteer_dir else None
+        cdir = Path(cache_dir or os.environ.get("HOTLINE_NLU_CACHE") or DEFAULT_CACHE_DIR)
+        langs = sorted(languages) if languages is not None else None
+        key = cls.cache_key(ddir, langs, gdir)
+        path = cdir / f"nlu-{key}.npz"
+        nlu: BuiltinNLU | None = None
+        if path.is_file():
+            try:
+                nlu = cls.from_file(path, gdir)
+            except (OSError, ValueError, KeyError):
+                nlu = None
+        if nlu is None:
+            nlu = cls.train(ddir, langs, gazetteer_dir=gdir)
+            try:
+                nlu.save(path)
+                for old in cdir.glob("nlu-*.npz"):
+                    if old != path:
+                        old.unlink(missing_ok=True)
+            except OSError:
+                pass  # a read-only install still works, it just trains each start
+        if threshold is not None:
+            nlu.threshold = threshold
+        nlu.meta["cache_file"] = str(path)
+        return nlu
+
+    @classmethod
+    def train(
+        cls,
+        data_dir: Path | str | None = None,
+        languages: Iterable[str] | None = None,
+        examples: Sequence[Example] | None = None,
+        params: TrainParams | None = None,
+        gazetteer_dir: Path | None = None,
+    ) -> BuiltinNLU:
+        """Train from scratch (no cache)."""
+        t0 = time.perf_counter()
+        ddir = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
+        variants = cls.enabled_variants(ddir, languages)
+        if examples is None:
+            examples = load_examples(ddir, [v.name for v in variants])
+        else:
+            names = {v.name for v in variants} or {e.variant for e in examples}
+            examples = [e for e in examples if e.variant in names]
+        if not examples:
+            raise ValueError(f"no training examples in {ddir}")
+        known = known_words(examples)
+        extractor = EntityExtractor(gazetteer_dir, known_words=known)
+        texts = [
+            classification_text(e.text, extractor.extract(e.text, _lang(e.variant, variants)))
+            for e in examples
+        ]
+        labels = [e.intent for e in examples]
+        intent, oof = train_intent_model(texts, labels, params, groups=[e.variant for e in examples])
+        classes = list(intent.linear.classes)
+        y = np.array([classes.index(lab) for lab in labels])
+        threshold = choose_threshold(oof / intent.temperature, y)
+
+        from .langid import train_variant_model
+
+        own = train_variant_model([normalize(e.text) for e in examples], [e.variant for e in examples])
+        codes = sorted({c for v in variants for c in v.langid})
+        lid_arrays = py3langid_arrays(codes) if codes else {}
+        lid = load_py3langid(lid_arrays, codes) if codes else None
+        langid = LanguageIdentifier(variants, own, lid, default_language=_default_language(variants))
+        meta: dict[str, object] = {
+            "version": MODEL_VERSION,
+            "variants": [[v.name, v.language, v.script, list(v.langid)] for v in variants],
+            "temperature": intent.temperature,
+            "threshold": threshold,
+            "examples": len(examples),
+            "train_seconds": round(time.perf_counter() - t0, 3),
+            "lid_codes": codes,
+        }
+        nlu = cls(intent, langid, extractor, threshold, known, meta)
+        nlu._lid_arrays = lid_arrays  # type: ignore[attr-defined]
+        return nlu
+
+    def save(self, path: Path) -> None:
+        arrays: dict[str, np.ndarray] = {}
+        arrays.update(self.intent.linear.to_arrays("intent"))
+        if self.langid.own is not None:
+            arrays.update(self.langid.own.to_arrays("own"))
+        arrays.update(getattr(self, "_lid_arrays", {}) or {})
+        meta = dict(self.meta)
+        meta.pop("cache_file", None)
+        meta["known_words"] = sorted(self.known_words)
+        arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **arrays)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    @classmethod
+    def from_file(cls, path: Path, gazetteer_dir: Path | None = None) -> BuiltinNLU:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        meta = json.loads(arrays["meta"].tobytes().decode())
+        if meta.get("version") != MODEL_VERSION:
+            raise ValueError("stale model version")
+        variants = [Variant(n, lang, s, tuple(c)) for n, lang, s, c in meta["variants"]]
+        intent = IntentModel(LinearModel.from_arrays(arrays, "intent"), float(meta["temperature"]))
+        own = LinearModel.from_arrays(arrays, "own") if "own.vocab" in arrays else None
+        codes = list(meta.get("lid_codes") or [])
+        lid = load_py3langid(arrays, codes) if codes else None
+        langid = LanguageIdentifier(variants, own, lid, default_language=_default_language(variants))
+        known = meta.pop("known_words", [])
+        extractor = EntityExtractor(gazetteer_dir, known_words=known)
+        return cls(intent, langid, extractor, float(meta["threshold"]), known, meta)
+
+    # ------------------------------------------------------------------------------------
+    # parsing
+
+    def identify_language(self, text: str, language_hint: str | None = None) -> LangGuess:
+        text = text[:MAX_CLASSIFY_CHARS]
+        return self.langid.identify(text, normalize(text), language_hint)
+
+    def parse_sync(self, text: str, language_hint: str | None = None) -> ParseResult:
+        if not text or not text.strip():
+            lang = self.langid._hint_language(language_hint) or self.langid.default_language
+            return ParseResult(text, lang, 0.0, "Zyyy", FALLBACK_INTENT, 0.0, (), ())
+        head = text[:MAX_CLASSIFY_CHARS]
+        guess = self.langid.identify(head, normalize(head), language_hint)
+        entities = self.extractor.extract(text[:MAX_ENTITY_CHARS], guess.language)
+        ctext = classification_text(head, [e for e in entities if e.end <= len(head)])
+        probs, _known = self.intent.probabilities(ctext)
+        classes = self.intent.linear.classes
+        probs = probs * self._familiarity(ctext)
+        order = np.argsort(-probs)[:RANKING_SIZE]
+        ranking = tuple((classes[i], float(probs[i])) for i in order)
+        best, conf = ranking[0]
+        if conf < self.threshold:
+            ranking = ((FALLBACK_INTENT, 1.0 - conf), *ranking)
+            intent = FALLBACK_INTENT
+            confidence = 1.0 - conf
+        else:
+            intent, confidence = best, conf
+        return ParseResult(
+            text=text,
+            language=guess.language,
+            language_confidence=guess.confidence,
+            script=guess.script,
+            intent=intent,
+            confidence=confidence,
+            intent_ranking=ranking,
+            entities=tuple(entities),
+        )
+
+    async def parse(self, text: str, language_hint: str | None = None) -> ParseResult:
+        return self.parse_sync(text, language_hint)
+
+    def _familiarity(self, ctext: str) -> float:
+        """1.0 when the message has a word the training data knows; less for gibberish."""
+        words = [w for w in ctext.split() if not w.isdigit() and not w.startswith("x")]
+        if not words or not self.known_words:
+            return 1.0
+        for w in words:
+            if w in self.known_words or (len(w) >= 4 and w[:4] in self._prefixes):
+                return 1.0
+        return 0.5
+
+
+def known_words(examples: Iterable[Example]) -> list[str]:
+    """Folded words of the training texts (entity spans excluded)."""
+    words: set[str] = set()
+    for e in examples:
+        text = e.text
+        for sp in sorted(e.entities, key=lambda s: -s.start):
+            text = text[: sp.start] + " " + text[sp.end :]
+        words.update(normalize(text).split())
+    return sorted(w for w in words if not w.isdigit())
+
+
+def choose_threshold(scaled_scores: np.ndarray, y: np.ndarray) -> float:
+    """The fallback threshold from out-of-fold calibrated probabilities.
+
+    Keeps the rate of wrong answers among accepted messages low while rejecting at most ~3%
+    of correct ones: the highest threshold that still accepts 97% of the correct predictions,
+    bounded to [0.2, 0.5].
+    """
+    z = scaled_scores - scaled_scores.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    conf = p.max(axis=1)
+    correct = p.argmax(axis=1) == y
+    if not correct.any():
+        return DEFAULT_THRESHOLD
+    t = float(np.quantile(conf[correct], 0.03))
+    return float(min(max(t, 0.2), 0.5))
+
+
+def _lang(variant: str, variants: Sequence[Variant]) -> str | None:
+    for v in variants:
+        if v.name == variant:
+            return v.language
+    return None
+
+
+def _default_language(variants: Sequence[Variant]) -> str:
+    return variants[0].language if variants else "en"
+
+
+__all__ += ["LangIdParams", "TrainReport", "choose_threshold", "known_words"]

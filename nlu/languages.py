@@ -1,0 +1,52 @@
+"""The languages table (``nlu/languages.yml``): data, not code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+__all__ = ["LANGUAGES_FILE", "Language", "Variant", "load_languages"]
+
+LANGUAGES_FILE = Path(__file__).with_name("languages.yml")
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One way of writing a language: a training file, a script, py3langid codes."""
+
+    name: str  # training file stem, e.g. "ar_latn"
+    language: str  # e.g. "ar"
+    script: str  # ISO 15924, e.g. "Latn"
+    langid: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    code: str
+    name: str
+    variants: tuple[Variant, ...]
+    months: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
+
+
+def load_languages(path: Path | None = None) -> list[Language]:
+    doc = yaml.safe_load((path or LANGUAGES_FILE).read_text(encoding="utf-8")) or {}
+    result: list[Language] = []
+    for entry in doc.get("languages", []) or []:
+        code = str(entry["code"])
+        variants = tuple(
+            Variant(
+                name=str(v.get("data", code)),
+                language=code,
+                script=str(v.get("script", "Latn")),
+                langid=tuple(str(c) for c in (v.get("langid") or ())),
+            )
+            for v in entry.get("variants", []) or [{"data": code}]
+        )
+        months = tuple(
+            tuple(str(n) for n in (names if isinstance(names, list) else [names]))
+            for names in entry.get("months", []) or []
+        )
+        result.append(Language(code, str(entry.get("name", code)), variants, months))
+    return result

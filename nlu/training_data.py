@@ -1,0 +1,140 @@
+"""Load Rasa 3 NLU training data (YAML) into plain examples with entity spans."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "Example",
+    "EntitySpan",
+    "load_examples",
+    "load_file",
+    "parse_annotated",
+    "parse_rasa_yaml",
+    "variant_files",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class EntitySpan:
+    entity: str
+    start: int
+    end: int
+    value: str | None = None  # explicit value from `[text]{"entity": .., "value": ..}`
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    text: str
+    intent: str
+    variant: str  # file stem: "en", "ar", "ar_latn", ...
+    entities: tuple[EntitySpan, ...] = field(default_factory=tuple)
+
+
+# [text](entity) | [text](entity:value) | [text]{"entity": "...", ...}
+_ANNOTATION = re.compile(r"\[(?P<text>[^\[\]]+)\](?:\((?P<paren>[^()]+)\)|(?P<json>\{[^{}]*\}))")
+
+
+def parse_annotated(raw: str) -> tuple[str, tuple[EntitySpan, ...]]:
+    """Strip Rasa entity annotations; return the plain text and the entity spans in it."""
+    out: list[str] = []
+    spans: list[EntitySpan] = []
+    pos = 0
+    length = 0
+    for m in _ANNOTATION.finditer(raw):
+        before = raw[pos : m.start()]
+        out.append(before)
+        length += len(before)
+        surface = m.group("text")
+        value: str | None = None
+        if m.group("paren") is not None:
+            name, _, val = m.group("paren").partition(":")
+            name = name.strip()
+            value = val.strip() or None
+        else:
+            try:
+                info: Any = json.loads(m.group("json"))
+            except json.JSONDecodeError:
+                info = {}
+            name = str(info.get("entity", "")) if isinstance(info, dict) else ""
+            if isinstance(info, dict) and info.get("value") is not None:
+                value = str(info["value"])
+        if name:
+            spans.append(EntitySpan(name, length, length + len(surface), value))
+        out.append(surface)
+        length += len(surface)
+        pos = m.end()
+    out.append(raw[pos:])
+    return "".join(out), tuple(spans)
+
+
+def _example_lines(examples: Any) -> Iterable[str]:
+    if isinstance(examples, str):
+        for line in examples.splitlines():
+            line = line.strip()
+            if line.startswith("- "):
+                yield line[2:].strip()
+            elif line == "-":
+                continue
+            elif line:
+                yield line
+    elif isinstance(examples, list):
+        for item in examples:
+            if isinstance(item, dict) and "text" in item:
+                yield str(item["text"]).strip()
+            elif isinstance(item, str):
+                yield item.strip()
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
+def parse_rasa_yaml(content: str, variant: str) -> list[Example]:
+    """Examples of every ``- intent:`` block of a Rasa 3 NLU YAML document."""
+    doc = yaml.safe_load(content) or {}
+    items = doc.get("nlu", []) if isinstance(doc, dict) else []
+    result: list[Example] = []
+    for item in items or []:
+        if not isinstance(item, dict) or "intent" not in item:
+            continue
+        intent = str(item["intent"]).strip()
+        for line in _example_lines(item.get("examples")):
+            text, spans = parse_annotated(_unquote(line))
+            text = text.strip()
+            if text:
+                result.append(Example(text, intent, variant, spans))
+    return result
+
+
+def load_file(path: Path) -> list[Example]:
+    return parse_rasa_yaml(path.read_text(encoding="utf-8"), path.stem)
+
+
+def variant_files(data_dir: Path, variants: Iterable[str] | None = None) -> list[Path]:
+    """The training files of ``data_dir`` (``<variant>.yml``), optionally restricted."""
+    wanted = set(variants) if variants is not None else None
+    files = sorted([*data_dir.glob("*.yml"), *data_dir.glob("*.yaml")])
+    return [p for p in files if wanted is None or p.stem in wanted]
+
+
+def load_examples(data_dir: Path, variants: Iterable[str] | None = None) -> list[Example]:
+    """All examples of ``data_dir``; duplicates (same variant, text and intent) dropped."""
+    seen: set[tuple[str, str, str]] = set()
+    result: list[Example] = []
+    for path in variant_files(data_dir, variants):
+        for ex in load_file(path):
+            key = (ex.variant, ex.text, ex.intent)
+            if key not in seen:
+                seen.add(key)
+                result.append(ex)
+    return result
