@@ -84,7 +84,9 @@ async def _chat(sender: str, language: str | None) -> None:
             if not line:
                 break
             result = await runtime.engine.handle(
-                InboundMessage(channel="terminal", address=sender, text=line, language_hint=language)
+                InboundMessage(
+                    channel="terminal", address=sender, text=line, language_hint=language
+                )
             )
             for reply in result.replies:
                 print(reply.as_plain_text(), flush=True)

@@ -22,8 +22,12 @@ class Settings(BaseSettings):
         default=f"sqlite:///{PROJECT_ROOT / 'var' / 'hotline.db'}",
         description="SQLAlchemy URL: sqlite:///path (default) or postgresql://user:pw@host/db",
     )
-    redis_url: str | None = Field(default=None, description="redis://host:port/db; sessions and locks")
-    rasa_url: str | None = Field(default=None, description="Rasa server for intents, e.g. http://127.0.0.1:5005")
+    redis_url: str | None = Field(
+        default=None, description="redis://host:port/db; sessions and locks"
+    )
+    rasa_url: str | None = Field(
+        default=None, description="Rasa server for intents, e.g. http://127.0.0.1:5005"
+    )
 
     # Secrets
     hotline_secret_key: SecretStr = Field(

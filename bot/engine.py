@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from dataclasses import dataclass
-
-from flows.base import Contact, Reply, Turn
-from flows.router import Conversation
-from nlu.types import NLUService
+from dataclasses import dataclass, replace
 
 from bot.i18n import Catalogs
 from bot.messages import Button, InboundMessage, OutboundMessage
 from bot.sessions import SessionStore
 from bot.storage.models import MessageStatus
 from bot.storage.repository import ContactInfo, Store, StoredInbound
+from flows.base import Contact, Reply, Text, Turn
+from flows.router import Conversation
+from nlu.types import NLUService
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +83,23 @@ class Engine:
             contact.id, inbound, text, truncated=truncated
         )
         status = MessageStatus.ANSWERED if answered_in_response else MessageStatus.QUEUED
+        produced: dict[int, list[OutboundMessage]] = {}
         async with self.sessions.lock(contact.id):
             for pending in await self.store.pending_inbound(contact.id):
-                await self._turn(contact, pending, status)
-        replies = [] if duplicate else await self.store.replies_to(message_id)
+                produced[pending.id] = await self._turn(contact, pending, status)
+                if await self.store.get_contact(contact.id) is None:
+                    break  # erased: what came after the erasure went with it
+        if duplicate:
+            replies: list[OutboundMessage] = []
+        elif message_id in produced:
+            replies = produced[message_id]
+        else:  # another request handled it while this one waited for the lock
+            replies = await self.store.replies_to(message_id)
         return HandleResult(contact.id, message_id, duplicate, replies)
 
-    async def _turn(self, contact: ContactInfo, message: StoredInbound, status: MessageStatus) -> None:
+    async def _turn(
+        self, contact: ContactInfo, message: StoredInbound, status: MessageStatus
+    ) -> list[OutboundMessage]:
         state = await self.sessions.load(contact.id)
         hint = state.language or message.language_hint
         parse = await self.nlu.parse(message.text, hint)
@@ -117,11 +126,13 @@ class Engine:
             state = await self.sessions.load(contact.id)
             turn.state = state
         language = turn.language
-        for signal in turn.signals:
-            await self._apply(contact, language, signal)
         replies = self.render(turn.replies, language)
+        erase = any(signal["kind"] == "erase" for signal in turn.signals)
+        for signal in turn.signals:
+            if signal["kind"] != "erase":
+                await self._apply(contact, language, signal)
         await self.sessions.save(contact.id, turn.state)
-        await self.store.complete_turn(
+        ids = await self.store.complete_turn(
             message.id,
             contact.id,
             contact.channel,
@@ -131,11 +142,19 @@ class Engine:
             inbound_status=inbound_status,
             intent=parse.intent,
         )
+        if erase:  # after the confirmation is made: it is still answered, then nothing is left
+            await self.sessions.clear(contact.id)
+            counts = await self.store.erase_contact(contact.id)
+            log.info("contact %s erased: %s", contact.id, counts)
+            return replies
+        return [replace(reply, message_id=i) for reply, i in zip(replies, ids, strict=True)]
 
     async def _apply(self, contact: ContactInfo, language: str, signal: dict[str, object]) -> None:
         kind = signal["kind"]
         if kind == "language":
             await self.store.set_contact_language(contact.id, str(signal["language"]))
+        elif kind == "opt_out":
+            await self.store.set_opted_out(contact.id, True)
         elif kind == "handoff":
             handoff_id = await self.store.open_handoff(
                 contact.id,
@@ -154,11 +173,18 @@ class Engine:
 
     def render_one(self, reply: Reply, language: str) -> OutboundMessage:
         catalogs = self.catalogs
+
+        def values(code: str) -> dict[str, object]:
+            return {
+                name: catalogs.text(code, value.key) if isinstance(value, Text) else value
+                for name, value in reply.values.items()
+            }
+
         if reply.every_language:
             languages = [language, *(code for code in catalogs.languages if code != language)]
-            text = "\n".join(catalogs.text(code, reply.key, **reply.values) for code in languages)
+            text = "\n".join(catalogs.text(code, reply.key, **values(code)) for code in languages)
         else:
-            text = catalogs.text(language, reply.key, count=reply.count, **reply.values)
+            text = catalogs.text(language, reply.key, count=reply.count, **values(language))
         buttons = tuple(
             Button(
                 title=f"{option.number}. "

@@ -5,10 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flows import build_conversation
-from nlu import BuiltinNLU
-from nlu.types import NLUService
-
 from bot.config import Settings
 from bot.engine import Engine
 from bot.i18n import Catalogs
@@ -16,6 +12,9 @@ from bot.sessions import RedisSessionStore, SessionStore, SqlSessionStore
 from bot.storage import crypto
 from bot.storage.db import Database, upgrade_schema
 from bot.storage.repository import Store
+from flows import build_conversation
+from nlu import BuiltinNLU
+from nlu.types import NLUService
 
 log = logging.getLogger(__name__)
 

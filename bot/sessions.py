@@ -28,7 +28,7 @@ class ConversationState:
     step: str | None = None
     data: dict[str, Any] = field(default_factory=dict)  # what the active flow has collected
     misunderstandings: int = 0  # in a row
-    paused: list[dict[str, Any]] = field(default_factory=list)  # flows interrupted, to resume
+    paused: dict[str, dict[str, Any]] = field(default_factory=dict)  # flow → {step, data}
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -40,10 +40,18 @@ class ConversationState:
             return cls()
         values = json.loads(raw)
         known = {name: values[name] for name in cls.__dataclass_fields__ if name in values}
+        if not isinstance(known.get("paused", {}), dict):
+            known["paused"] = {}
         return cls(**known)
 
     def enter(self, flow: str | None, step: str | None = None) -> None:
         self.flow, self.step, self.data = flow, step, {}
+
+    def pause(self) -> None:
+        """Keep the active flow's progress so it can be resumed later, and leave it."""
+        if self.flow and self.data:
+            self.paused[self.flow] = {"step": self.step, "data": self.data}
+        self.enter(None)
 
 
 class SessionStore(Protocol):
@@ -102,7 +110,9 @@ class SqlSessionStore:
 
     async def clear(self, contact_id: int) -> None:
         async with self._db.session() as session, session.begin():
-            await session.execute(delete(SessionRecord).where(SessionRecord.contact_id == contact_id))
+            await session.execute(
+                delete(SessionRecord).where(SessionRecord.contact_id == contact_id)
+            )
 
     def lock(self, contact_id: int) -> Any:
         return self._locks.hold(contact_id)

@@ -8,8 +8,10 @@ from flows.base import Flow
 from flows.commands import Commands
 from flows.handoff import HandoffFlow, OfferPersonFlow
 from flows.language import LanguageFlow
+from flows.privacy import EraseFlow, StopFlow
 from flows.registration import RegistrationFlow
 from flows.router import Conversation
+from flows.safety import SafetyFlow, Triage
 
 
 def build_flows() -> dict[str, Flow]:
@@ -18,15 +20,22 @@ def build_flows() -> dict[str, Flow]:
         RegistrationFlow(),
         HandoffFlow(),
         OfferPersonFlow(),
+        SafetyFlow(),
+        StopFlow(),
+        EraseFlow(),
     ]
-    return {flow.name: flow for flow in flows}
+    registry = {flow.name: flow for flow in flows}
+    registry["return_info"] = registry["registration"]  # explains the programme, then asks
+    return registry
 
 
 def build_conversation(
     languages: Iterable[str], *, misunderstandings_before_handoff: int = 2
 ) -> Conversation:
+    flows = build_flows()
     return Conversation(
-        build_flows(),
+        flows,
         Commands.load(languages=languages),
+        Triage.load(flows),
         misunderstandings_before_handoff=misunderstandings_before_handoff,
     )

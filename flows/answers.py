@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from nlu.normalize import normalize
-
 from flows.base import Turn
+from nlu.normalize import normalize
 
 _INTENT_CONFIDENCE = 0.6
 

@@ -7,9 +7,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from bot.sessions import ConversationState
 from nlu.types import ParseResult
 
-from bot.sessions import ConversationState
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A message value that is itself a catalog message, rendered in the reply's language."""
+
+    key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +56,7 @@ class Turn:
     default_language: str
     enabled_languages: tuple[str, ...]
     language_hint: str | None = None  # from the channel: Telegram's language_code, a chat page
+    danger: str | None = None  # safety triage's category for this message, if any
     command: str | None = None  # the global command this text is (menu, yes, back, …), if any
     replies: list[Reply] = field(default_factory=list)
     signals: list[dict[str, Any]] = field(default_factory=list)  # for the core: handoff, opt-out
@@ -83,4 +90,14 @@ class Flow(ABC):
 
     @abstractmethod
     async def handle(self, turn: Turn) -> bool:
-        """Take the message; False when it was not understood at this step."""
+        """Take the message. False when it is no answer to this step: then say nothing, the
+        router decides whether it starts something else or calls `reask`."""
+
+    def expected_disclosures(self, step: str | None) -> frozenset[str]:
+        """Safety categories that are an answer, not an alarm, at this step (e.g. detention
+        when asked where someone is detained). Emergencies always interrupt."""
+        return frozenset()
+
+    async def reask(self, turn: Turn) -> None:
+        """Say why the answer did not fit and ask again (called after `handle` said False)."""
+        turn.say("not_understood")

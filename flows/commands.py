@@ -11,9 +11,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from nlu.normalize import normalize
 
 from bot import PROJECT_ROOT
+from nlu.normalize import normalize
 
 KEYWORDS_FILE = PROJECT_ROOT / "nlu" / "gazetteers" / "keywords.yml"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 from babel import Locale
-from nlu.normalize import normalize
 
 from flows.base import Flow, Option, Turn
 from flows.menu import show_main_menu
+from nlu.normalize import normalize
 
 
 @lru_cache(maxsize=8)

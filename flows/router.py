@@ -1,32 +1,40 @@
 """The conversation: decides, for each message, which flow answers it.
 
-Order: first contact and language → global commands (menu, language) → the active flow →
-the main menu's numbers → the intent → "not understood" (with a person offered after repeats).
+Order: first contact and language → safety triage (always, in any flow) → stop / erase →
+global commands (menu, language, continue) → the active flow → the main menu's numbers →
+the intent → "not understood" (a person is offered after repeats).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from nlu.types import FALLBACK_INTENT
-
 from flows.base import Flow, Option, Turn
 from flows.commands import Commands
 from flows.language import choose_language
 from flows.menu import MENU_FLOWS, show_main_menu
+from flows.safety import Triage
+from nlu.types import FALLBACK_INTENT
 
 # Which flow an intent starts when nothing else is going on.
 INTENT_FLOWS: Mapping[str, str] = {
     "register_return": "registration",
-    "return_info": "registration",
+    "return_info": "return_info",
     "ask_services": "services",
     "health": "services",
     "basic_needs": "services",
     "case_status": "case_status",
     "talk_to_human": "handoff",
     "change_language": "language",
+    "delete_data": "erase",
+    "stop": "stop",
 }
 SMALL_TALK = {"greet": "reply.greet", "thanks": "reply.thanks", "goodbye": "reply.goodbye"}
+# Inside a flow, only a clear intent may take the conversation elsewhere.
+SWITCH_CONFIDENCE = 0.8
+# A longer message clearly in another enabled language switches the conversation's language.
+SWITCH_LANGUAGE_CONFIDENCE = 0.9
+SWITCH_LANGUAGE_WORDS = 3
 
 
 class Conversation:
@@ -34,6 +42,7 @@ class Conversation:
         self,
         flows: Mapping[str, Flow],
         commands: Commands,
+        triage: Triage,
         *,
         misunderstandings_before_handoff: int = 2,
         language_confidence: float = 0.6,
@@ -41,6 +50,7 @@ class Conversation:
     ) -> None:
         self.flows = dict(flows)
         self.commands = commands
+        self.triage = triage
         self.misunderstandings_before_handoff = misunderstandings_before_handoff
         self.language_confidence = language_confidence
         self.intent_confidence = intent_confidence
@@ -51,30 +61,43 @@ class Conversation:
         if not turn.text.strip():
             turn.say("error.empty")
             return
-        if state.language is None and not await self._first_contact(turn):
+        if state.language is None:
+            if not await self._first_contact(turn):
+                return
+        else:
+            self._follow_language(turn)
+
+        danger = self.triage.assess(turn)
+        if danger is not None:
+            await self.flows["safety"].start(turn)
             return
 
         command = turn.command
+        intent = self._intent(turn)
+        if command == "stop" or (intent == "stop" and state.flow is None):
+            await self.start(turn, "stop")
+            return
         if command == "menu":
+            state.pause()
             show_main_menu(turn)
             return
-        if command == "language" or (
-            state.flow != "language" and self._intent(turn) == "change_language"
-        ):
+        if command == "continue" and state.paused and state.flow is None:
+            name = next(reversed(state.paused))
+            await self.flows[name].start(turn)
+            return
+        if command == "language" or (state.flow != "language" and intent == "change_language"):
+            state.pause()
             await self.flows["language"].start(turn)
             return
 
         if state.flow is not None and state.flow in self.flows:
-            understood = await self.flows[state.flow].handle(turn)
-            self._count(turn, understood)
+            await self._in_flow(turn)
             return
 
         number = turn.text.strip()
         if number in MENU_FLOWS:
             await self.start(turn, MENU_FLOWS[number])
             return
-
-        intent = self._intent(turn)
         if intent in INTENT_FLOWS:
             await self.start(turn, INTENT_FLOWS[intent])
         elif intent in SMALL_TALK:
@@ -88,15 +111,32 @@ class Conversation:
         turn.state.misunderstandings = 0
         await self.flows[flow].start(turn)
 
-    # -- helpers -------------------------------------------------------------------------
+    async def _in_flow(self, turn: Turn) -> None:
+        state = turn.state
+        flow = self.flows[str(state.flow)]
+        if await flow.handle(turn):
+            state.misunderstandings = 0
+            return
+        strong = self._intent(turn, SWITCH_CONFIDENCE)
+        target = INTENT_FLOWS.get(strong or "")
+        if target is not None and target != state.flow and turn.command is None:
+            state.pause()
+            await self.start(turn, target)
+            return
+        state.misunderstandings += 1
+        if state.misunderstandings >= self.misunderstandings_before_handoff:
+            state.pause()
+            self._offer_person(turn)
+            return
+        await flow.reask(turn)
+
+    # -- language ------------------------------------------------------------------------
     async def _first_contact(self, turn: Turn) -> bool:
         """Set the language of a new contact. False when the message was only about that."""
         state = turn.state
-        if state.flow == "language":
-            chosen = choose_language(turn, turn.text)
-            if chosen is not None:
-                await self.flows["language"].handle(turn)
-                return False
+        if state.flow == "language" and choose_language(turn, turn.text) is not None:
+            await self.flows["language"].handle(turn)
+            return False
         detected = self._detected_language(turn)
         if detected is None:
             await self.flows["language"].start(turn)
@@ -105,7 +145,7 @@ class Conversation:
         state.enter(None)
         turn.signal("language", language=detected)
         turn.say("welcome.first")
-        if self._intent(turn) in (*SMALL_TALK, None) or self.commands.match(turn.text):
+        if self._intent(turn) in (*SMALL_TALK, None) or turn.command is not None:
             show_main_menu(turn)
             return False
         return True
@@ -123,19 +163,26 @@ class Conversation:
             return turn.language_hint
         return None
 
-    def _intent(self, turn: Turn) -> str | None:
+    def _follow_language(self, turn: Turn) -> None:
+        """Someone who writes several words clearly in another language is answered in it."""
         parse = turn.parse
-        if parse.intent == FALLBACK_INTENT or parse.confidence < self.intent_confidence:
+        if (
+            parse.language != turn.state.language
+            and parse.language in turn.enabled_languages
+            and parse.language_confidence >= SWITCH_LANGUAGE_CONFIDENCE
+            and len(turn.text.split()) >= SWITCH_LANGUAGE_WORDS
+        ):
+            turn.state.language = parse.language
+            turn.signal("language", language=parse.language)
+
+    # -- helpers -------------------------------------------------------------------------
+    def _intent(self, turn: Turn, threshold: float | None = None) -> str | None:
+        parse = turn.parse
+        if parse.intent == FALLBACK_INTENT:
+            return None
+        if parse.confidence < (threshold if threshold is not None else self.intent_confidence):
             return None
         return parse.intent
-
-    def _count(self, turn: Turn, understood: bool) -> None:
-        if understood:
-            turn.state.misunderstandings = 0
-            return
-        turn.state.misunderstandings += 1
-        if turn.state.misunderstandings >= self.misunderstandings_before_handoff:
-            self._offer_person(turn)
 
     def _not_understood(self, turn: Turn) -> None:
         turn.state.misunderstandings += 1

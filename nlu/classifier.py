@@ -10,16 +10,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .features import Featurizer, LinearModel, build_matrix
+from .features import Featurizer, LinearModel, count_matrix, tfidf_fit, tfidf_transform
 
 __all__ = [
     "INTENT_FEATURIZER",
     "IntentModel",
     "TrainParams",
     "cross_val_scores",
+    "fold_indices",
     "fit_temperature",
     "train_intent_model",
 ]
@@ -61,6 +63,29 @@ def _fit_linear(matrix: object, y: np.ndarray, params: TrainParams) -> tuple[np.
     return coef, bias
 
 
+def _strata(labels: Sequence[str], groups: Sequence[str] | None, folds: int) -> np.ndarray:
+    strat = np.array(
+        list(labels) if groups is None
+        else [f"{lab}|{g}" for lab, g in zip(labels, groups, strict=True)]
+    )
+    values, counts = np.unique(strat, return_counts=True)
+    small = {v for v, c in zip(values, counts, strict=True) if c < folds}
+    if small:  # strata too small for the folds are folded into their intent
+        strat = np.array([lab if s in small else s for lab, s in zip(labels, strat, strict=True)])
+    return strat
+
+
+def fold_indices(
+    labels: Sequence[str], groups: Sequence[str] | None, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified (by intent, and by group when given) k-fold train/test indices."""
+    from sklearn.model_selection import StratifiedKFold
+
+    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    strat = _strata(labels, groups, folds)
+    return list(skf.split(np.zeros(len(strat)), strat))
+
+
 def cross_val_scores(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -68,30 +93,22 @@ def cross_val_scores(
     folds: int,
     params: TrainParams,
     groups: Sequence[str] | None = None,
+    tf: Any = None,
 ) -> np.ndarray:
     """Out-of-fold decision scores (n_samples x n_classes), stratified by intent (and group)."""
-    from sklearn.model_selection import StratifiedKFold
-
     y = np.array([list(classes).index(lab) for lab in labels])
-    strat = y if groups is None else np.array([f"{lab}|{g}" for lab, g in zip(labels, groups, strict=True)])
-    # strata too small for the folds are folded into their intent
-    _, counts = np.unique(strat, return_counts=True)
-    if counts.min() < folds:
-        small = {s for s, c in zip(*np.unique(strat, return_counts=True), strict=True) if c < folds}
-        strat = np.array([str(y[i]) if s in small else s for i, s in enumerate(strat)])
-    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=params.seed)
+    if tf is None:
+        tf, _ = count_matrix(INTENT_FEATURIZER, texts)
     out = np.zeros((len(texts), len(classes)), dtype=np.float64)
-    for train_idx, test_idx in skf.split(np.zeros(len(y)), strat):
-        tr = [texts[i] for i in train_idx]
-        m, vocab, idf = build_matrix(INTENT_FEATURIZER, tr, min_df=params.min_df)
-        coef, bias = _fit_linear(m, y[train_idx], params)
+    for train_idx, test_idx in fold_indices(labels, groups, folds, params.seed):
+        cols, idf = tfidf_fit(tf[train_idx], params.min_df)
+        coef, bias = _fit_linear(tfidf_transform(tf[train_idx], cols, idf), y[train_idx], params)
         full = np.zeros((len(classes), coef.shape[1]))
         fb = np.full(len(classes), -10.0)
         present = np.unique(y[train_idx])
         full[present] = coef
         fb[present] = bias
-        te, _, _ = build_matrix(INTENT_FEATURIZER, [texts[i] for i in test_idx], vocabulary=vocab, idf=idf)
-        out[test_idx] = te @ full.T + fb
+        out[test_idx] = tfidf_transform(tf[test_idx], cols, idf) @ full.T + fb
     return out
 
 
@@ -118,13 +135,14 @@ def train_intent_model(
     params = params or TrainParams()
     classes = sorted(set(labels))
     y = np.array([classes.index(lab) for lab in labels])
-    oof = cross_val_scores(texts, labels, classes, params.calib_folds, params, groups)
+    tf, names = count_matrix(INTENT_FEATURIZER, texts)
+    oof = cross_val_scores(texts, labels, classes, params.calib_folds, params, groups, tf=tf)
     temperature = fit_temperature(oof, y)
-    matrix, vocab, idf = build_matrix(INTENT_FEATURIZER, texts, min_df=params.min_df)
-    coef, bias = _fit_linear(matrix, y, params)
+    cols, idf = tfidf_fit(tf, params.min_df)
+    coef, bias = _fit_linear(tfidf_transform(tf, cols, idf), y, params)
     linear = LinearModel(
         INTENT_FEATURIZER,
-        sorted(vocab, key=vocab.__getitem__),
+        [names[c] for c in cols],
         coef.T,
         bias,
         classes,

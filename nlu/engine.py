@@ -221,7 +221,7 @@ class BuiltinNLU:
         known = known_words(examples)
         extractor = EntityExtractor(gazetteer_dir, known_words=known)
         texts = [
-            classification_text(e.text, extractor.extract(e.text, _lang(e.variant, variants)))
+            classification_text(e.text, extractor.extract(e.text, e.variant))
             for e in examples
         ]
         labels = [e.intent for e in examples]
@@ -300,7 +300,7 @@ class BuiltinNLU:
             return ParseResult(text, lang, 0.0, "Zyyy", FALLBACK_INTENT, 0.0, (), ())
         head = text[:MAX_CLASSIFY_CHARS]
         guess = self.langid.identify(head, normalize(head), language_hint)
-        entities = self.extractor.extract(text[:MAX_ENTITY_CHARS], guess.language)
+        entities = self.extractor.extract(text[:MAX_ENTITY_CHARS], guess.variant or guess.language)
         ctext = classification_text(head, [e for e in entities if e.end <= len(head)])
         probs, _known = self.intent.probabilities(ctext)
         classes = self.intent.linear.classes

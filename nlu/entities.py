@@ -415,6 +415,7 @@ class EntityExtractor:
         return self.cities.resolve(text)
 
     def number_table(self, language: str | None) -> Mapping[str, int]:
+        """Number words of a language or variant ("ar_latn"), or of all languages."""
         if language and language in self.numbers:
             return self.numbers[language]
         return self.all_numbers

@@ -12,10 +12,18 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Featurizer", "LinearModel", "softmax"]
+__all__ = [
+    "Featurizer",
+    "LinearModel",
+    "count_matrix",
+    "softmax",
+    "tfidf_fit",
+    "tfidf_transform",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +38,7 @@ class Featurizer:
     char_max: int = 5
     word_max: int = 2
     word_weight: float = 1.0
+    skeleton: bool = False  # also a consonant-skeleton feature per Latin word ("pls" = "please")
 
     def counts(self, text: str) -> Counter[str]:
         feats: Counter[str] = Counter()
@@ -49,7 +58,47 @@ class Featurizer:
             for n in range(2, self.word_max + 1):
                 for i in range(len(words) - n + 1):
                     feats["w" + " ".join(words[i : i + n])] += 1
+        if self.skeleton:
+            for w in words:
+                sk = skeleton(w)
+                if sk:
+                    feats["s" + sk] += 1
         return feats
+
+
+_SKELETON_DIGRAPHS = (("ch", "c"), ("sh", "c"), ("kh", "k"), ("gh", "g"), ("th", "t"),
+                      ("dh", "d"), ("ph", "f"), ("ck", "k"), ("qu", "k"), ("ou", "u"))
+_SKELETON_TABLE = str.maketrans(
+    {"7": "h", "5": "k", "9": "k", "q": "k", "6": "t", "8": "g", "x": "k", "z": "s",
+     "3": None, "2": None, "a": None, "e": None, "i": None, "o": None, "u": None, "y": None,
+     "w": None}
+)
+
+_AR_SKELETON_TABLE = str.maketrans({"ا": None, "و": None, "ي": None, "ء": None, "ه": None})
+
+
+def skeleton(word: str) -> str:
+    """Consonant skeleton of a Latin / Arabizi word: "ma7jouz" and "mahjooz" -> "mhjs",
+    "please" and "plz" -> "pls". Empty for non-Latin words and very short skeletons."""
+    if len(word) < 3 or not word.isalnum() or word.isdigit():
+        return ""
+    if not word.isascii():
+        if "\u0621" <= word[0] <= "\u064a":  # Arabic: drop the article and long vowels
+            w = word[2:] if word.startswith("ال") and len(word) > 4 else word
+            sk = w.translate(_AR_SKELETON_TABLE)
+            return "a" + sk if len(sk) >= 2 else ""
+        return ""
+    w = word
+    for a, b in _SKELETON_DIGRAPHS:
+        if a in w:
+            w = w.replace(a, b)
+    w = w.translate(_SKELETON_TABLE)
+    out = []
+    for c in w:
+        if not out or out[-1] != c:
+            out.append(c)
+    sk = "".join(out)
+    return sk if len(sk) >= 2 else ""
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -96,7 +145,7 @@ class LinearModel:
             j = index.get(feat)
             if j is not None:
                 idx.append(j)
-                vals.append((1.0 + math.log(c)) * (ww if feat[0] == "w" else 1.0))
+                vals.append((1.0 + math.log(c)) * (ww if feat[0] in "ws" else 1.0))
         ind = np.fromiter(idx, dtype=np.intp, count=len(idx))
         val = np.fromiter(vals, dtype=np.float32, count=len(vals))
         if self.weighting == "tfidf" and len(ind):
@@ -124,7 +173,8 @@ class LinearModel:
             f"{prefix}.bias": self.bias,
             f"{prefix}.classes": np.array(self.classes, dtype=str),
             f"{prefix}.featurizer": np.array(
-                [f.char_min, f.char_max, f.word_max, f.word_weight], dtype=np.float64
+                [f.char_min, f.char_max, f.word_max, f.word_weight, float(f.skeleton)],
+                dtype=np.float64,
             ),
             f"{prefix}.weighting": np.array([self.weighting], dtype=str),
         }
@@ -136,8 +186,8 @@ class LinearModel:
     def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> LinearModel:
         raw = arrays[f"{prefix}.vocab"].tobytes().decode("utf-8")
         vocab = raw.split("\x00") if raw else []
-        cmin, cmax, wmax, wweight = (float(x) for x in arrays[f"{prefix}.featurizer"])
-        featurizer = Featurizer(int(cmin), int(cmax), int(wmax), wweight)
+        cmin, cmax, wmax, wweight, skel = (float(x) for x in arrays[f"{prefix}.featurizer"])
+        featurizer = Featurizer(int(cmin), int(cmax), int(wmax), wweight, bool(skel))
         idf = arrays.get(f"{prefix}.idf")
         return cls(
             featurizer,
@@ -150,55 +200,46 @@ class LinearModel:
         )
 
 
-def build_matrix(
-    featurizer: Featurizer,
-    texts: Iterable[str],
-    min_df: int = 1,
-    vocabulary: dict[str, int] | None = None,
-    idf: np.ndarray | None = None,
-    weighting: str = "tfidf",
-) -> tuple[object, dict[str, int], np.ndarray | None]:
-    """Document-feature matrix (scipy CSR) for training, with the same weighting as inference.
-
-    Returns ``(matrix, vocabulary, idf)``; pass ``vocabulary``/``idf`` to transform new texts
-    with a fitted vocabulary (cross-validation).
-    """
+def count_matrix(featurizer: Featurizer, texts: Iterable[str]) -> tuple[Any, list[str]]:
+    """Sublinear term-frequency matrix (scipy CSR) of ``texts`` over every feature they have,
+    and the feature names. Weighting matches :meth:`LinearModel.vector`."""
     from scipy import sparse
 
-    docs = [featurizer.counts(t) for t in texts]
-    fit = vocabulary is None
-    if fit:
-        df: Counter[str] = Counter()
-        for d in docs:
-            df.update(d.keys())
-        vocabulary = {f: i for i, f in enumerate(sorted(f for f, n in df.items() if n >= min_df))}
-        if weighting == "tfidf":
-            n_docs = len(docs)
-            idf = np.zeros(len(vocabulary), dtype=np.float32)
-            for f, j in vocabulary.items():
-                idf[j] = math.log((1 + n_docs) / (1 + df[f])) + 1.0
-    assert vocabulary is not None
-    ww = featurizer.word_weight
+    index: dict[str, int] = {}
     rows: list[int] = []
     cols: list[int] = []
     vals: list[float] = []
-    for r, d in enumerate(docs):
-        row_cols: list[int] = []
-        row_vals: list[float] = []
-        for f, c in d.items():
-            j = vocabulary.get(f)
-            if j is not None:
-                row_cols.append(j)
-                row_vals.append((1.0 + math.log(c)) * (ww if f[0] == "w" else 1.0))
-        if weighting == "tfidf" and row_cols:
-            assert idf is not None
-            v = np.asarray(row_vals, dtype=np.float64) * idf[row_cols]
-            v /= max(float(np.sqrt(v @ v)), 1e-12)
-            row_vals = v.tolist()
-        rows.extend([r] * len(row_cols))
-        cols.extend(row_cols)
-        vals.extend(row_vals)
+    ww = featurizer.word_weight
+    n = 0
+    for r, text in enumerate(texts):
+        n = r + 1
+        for f, c in featurizer.counts(text).items():
+            j = index.get(f)
+            if j is None:
+                j = index[f] = len(index)
+            rows.append(r)
+            cols.append(j)
+            vals.append((1.0 + math.log(c)) * (ww if f[0] in "ws" else 1.0))
     matrix = sparse.csr_matrix(
-        (np.asarray(vals, dtype=np.float64), (rows, cols)), shape=(len(docs), len(vocabulary))
+        (np.asarray(vals, dtype=np.float64), (rows, cols)), shape=(n, len(index))
     )
-    return matrix, vocabulary, idf
+    return matrix, sorted(index, key=index.__getitem__)
+
+
+def tfidf_fit(tf: Any, min_df: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(selected columns, their idf) from the training rows of a tf matrix."""
+    df = np.asarray((tf > 0).sum(axis=0)).ravel()
+    cols = np.flatnonzero(df >= min_df)
+    n_docs = tf.shape[0]
+    idf = (np.log((1 + n_docs) / (1 + df[cols])) + 1.0).astype(np.float64)
+    return cols, idf
+
+
+def tfidf_transform(tf: Any, cols: np.ndarray, idf: np.ndarray) -> Any:
+    """Rows of ``tf`` restricted to ``cols``, times idf, L2-normalised (as at inference)."""
+    from scipy import sparse
+
+    m = tf[:, cols] @ sparse.diags(idf)
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ m)

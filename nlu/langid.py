@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -128,6 +129,11 @@ class LangGuess:
 
 def py3langid_arrays(codes: Sequence[str]) -> dict[str, np.ndarray]:
     """The py3langid model restricted to ``codes`` (those it knows), as arrays to cache."""
+    return _py3langid_arrays(tuple(sorted(codes)))
+
+
+@lru_cache(maxsize=2)
+def _py3langid_arrays(codes: tuple[str, ...]) -> dict[str, np.ndarray]:
     from py3langid.langid import MODEL_FILE, MODEL_DIR
     from py3langid.modelio import load_model
 
@@ -188,20 +194,18 @@ LANGID_FEATURIZER = Featurizer(char_min=1, char_max=4, word_max=1)
 
 def train_variant_model(texts: Sequence[str], labels: Sequence[str], alpha: float = 0.1) -> LinearModel:
     """Multinomial naive Bayes over char 1-4-grams + words, uniform class prior."""
-    from .features import build_matrix
+    from .features import count_matrix
 
     classes = sorted(set(labels))
-    matrix, vocab, _ = build_matrix(LANGID_FEATURIZER, texts, weighting="log1p")
+    matrix, names = count_matrix(LANGID_FEATURIZER, texts)
     y = np.array([classes.index(lab) for lab in labels])
-    counts = np.zeros((len(vocab), len(classes)), dtype=np.float64)
-    csc = matrix.tocsr()
+    counts = np.zeros((len(names), len(classes)), dtype=np.float64)
     for k in range(len(classes)):
-        counts[:, k] = np.asarray(csc[y == k].sum(axis=0)).ravel()
-    logp = np.log(counts + alpha) - np.log(counts.sum(axis=0, keepdims=True) + alpha * len(vocab))
-    vocab_list = sorted(vocab, key=vocab.__getitem__)
+        counts[:, k] = np.asarray(matrix[y == k].sum(axis=0)).ravel()
+    logp = np.log(counts + alpha) - np.log(counts.sum(axis=0, keepdims=True) + alpha * len(names))
     return LinearModel(
         LANGID_FEATURIZER,
-        vocab_list,
+        names,
         logp.astype(np.float32),
         np.zeros(len(classes), dtype=np.float32),
         classes,

@@ -124,9 +124,7 @@ class RasaNLU:
             self._healthy = True
         if not name:
             name = FALLBACK_INTENT
-        return dataclasses.replace(
-            base, intent=name, confidence=confidence, intent_ranking=ranking
-        )
+        return dataclasses.replace(base, intent=name, confidence=confidence, intent_ranking=ranking)
 
     async def aclose(self) -> None:
         if self._own_client:

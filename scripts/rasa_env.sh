@@ -88,7 +88,7 @@ pip_install --upgrade "pip<24.1" wheel
 pip_install "${PINS[@]}"
 
 # Smoke check: the CLI and the NLU components must import.
-"$VENV/bin/python" - >&2 <<'EOF'
+TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false "$VENV/bin/python" - >&2 <<'EOF'
 import rasa
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier  # noqa: F401
 print("rasa", rasa.__version__, "ok")

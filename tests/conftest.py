@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+
 from bot import PROJECT_ROOT
 from bot.config import Settings
 from bot.runtime import Runtime, build_runtime, load_nlu
 from nlu import BuiltinNLU
-
 from tests.servers import postgres_server, redis_server
 
 LANGUAGES = ("en", "ar", "fr", "ha")

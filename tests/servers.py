@@ -67,12 +67,18 @@ def postgres_server() -> Iterator[str]:
         _as_postgres_user(
             [
                 str(bindir / "postgres"),
-                "-D", str(data),
-                "-p", str(port),
-                "-c", "listen_addresses=127.0.0.1",
-                "-c", f"unix_socket_directories={root}",
-                "-c", "fsync=off",
-                "-c", "max_connections=200",
+                "-D",
+                str(data),
+                "-p",
+                str(port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={root}",
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=200",
             ]
         ),
         stdout=subprocess.DEVNULL,
@@ -106,8 +112,19 @@ def redis_server() -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="hotline-redis-"))
     port = free_port()
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(root)],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(root),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -1,6 +1,7 @@
 """The REST channel, in the shape of Rasa's REST channel so Rasa's clients work.
 
-POST /webhooks/rest/webhook   {"sender", "message", "metadata"} → [{"recipient_id", "text", "buttons"}]
+POST /webhooks/rest/webhook  {"sender", "message", "metadata"}
+    → [{"recipient_id", "text", "buttons"}]
 GET  /webhooks/rest/messages?sender=ID  → messages sent later (operator replies, broadcasts)
 
 The sender id is the contact's identity on this channel: clients use long random ids.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -26,7 +26,10 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        datetime: DateTime(timezone=True),
+    }
 
 
 class Direction(enum.StrEnum):
@@ -67,7 +70,9 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        UniqueConstraint("channel", "direction", "provider_message_id", name="uq_message_provider_id"),
+        UniqueConstraint(
+            "channel", "direction", "provider_message_id", name="uq_message_provider_id"
+        ),
         Index("ix_messages_contact_status", "contact_id", "direction", "status"),
         Index("ix_messages_in_reply_to", "in_reply_to_id"),
     )

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import InboundMessage, OutboundMessage
 from bot.storage import crypto
 from bot.storage.db import Database
 from bot.storage.models import (
+    AuditEvent,
     Contact,
     Direction,
     Handoff,
     HandoffPriority,
     Message,
     MessageStatus,
+    SessionRecord,
     utcnow,
 )
 
@@ -54,9 +57,14 @@ def _info(contact: Contact) -> ContactInfo:
     )
 
 
+EraseHook = Callable[[AsyncSession, int], Awaitable[dict[str, int]]]
+
+
 class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Other record kinds (registrations, …) add what erasing a contact must also delete.
+        self.erase_hooks: list[EraseHook] = []
 
     # -- contacts ------------------------------------------------------------------------
     async def contact_for(self, channel: str, address: str) -> ContactInfo:
@@ -203,7 +211,9 @@ class Store:
         async with self.db.session() as session:
             rows = await session.scalars(
                 select(Message)
-                .where(Message.in_reply_to_id == inbound_id, Message.direction == Direction.OUTBOUND)
+                .where(
+                    Message.in_reply_to_id == inbound_id, Message.direction == Direction.OUTBOUND
+                )
                 .order_by(Message.id)
             )
             return [OutboundMessage.from_stored(m.text, m.language, m.payload, m.id) for m in rows]
@@ -226,7 +236,9 @@ class Store:
             return row.id
 
     async def take_queued(self, contact_id: int, limit: int = 50) -> list[OutboundMessage]:
-        """Queued messages for a contact whose channel collects them (REST pull), marked delivered."""
+        """Queued messages for a contact whose channel collects them (REST pull).
+
+        Each is returned once: it is marked delivered in the same transaction."""
         async with self.db.session() as session, session.begin():
             query = (
                 select(Message)
@@ -247,7 +259,9 @@ class Store:
                 row.processed_at = utcnow()
             return [OutboundMessage.from_stored(m.text, m.language, m.payload, m.id) for m in rows]
 
-    async def transcript(self, contact_id: int, limit: int = 100) -> list[tuple[str, str, datetime]]:
+    async def transcript(
+        self, contact_id: int, limit: int = 100
+    ) -> list[tuple[str, str, datetime]]:
         """(direction, text, time), oldest first."""
         async with self.db.session() as session:
             rows = await session.execute(
@@ -293,3 +307,43 @@ class Store:
                 select(Handoff).where(Handoff.status != "closed").order_by(Handoff.id)
             )
             return list(rows)
+
+    # -- privacy -------------------------------------------------------------------------
+    async def set_opted_out(self, contact_id: int, opted_out: bool) -> None:
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(Contact).where(Contact.id == contact_id).values(opted_out=opted_out)
+            )
+
+    async def erase_contact(self, contact_id: int) -> dict[str, int]:
+        """Delete a person's personal data and records; keep only anonymous counts (audited)."""
+        async with self.db.session() as session, session.begin():
+            contact = await session.get(Contact, contact_id)
+            if contact is None:
+                return {}
+            counts = {
+                "messages": int(
+                    await session.scalar(
+                        select(func.count())
+                        .select_from(Message)
+                        .where(Message.contact_id == contact_id)
+                    )
+                    or 0
+                ),
+            }
+            await session.execute(delete(Message).where(Message.contact_id == contact_id))
+            await session.execute(delete(Handoff).where(Handoff.contact_id == contact_id))
+            await session.execute(
+                delete(SessionRecord).where(SessionRecord.contact_id == contact_id)
+            )
+            for hook in self.erase_hooks:
+                counts.update(await hook(session, contact_id))
+            session.add(
+                AuditEvent(
+                    actor="contact",
+                    action="contact.erased",
+                    details={"channel": contact.channel, "language": contact.language, **counts},
+                )
+            )
+            await session.delete(contact)
+            return counts

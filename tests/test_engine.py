@@ -1,0 +1,131 @@
+"""The turn on real storage: stored before answered, duplicates once, order, restarts.
+
+Every test runs on SQLite (in-process sessions) and on PostgreSQL with Redis sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.messages import InboundMessage
+from bot.runtime import Runtime
+from bot.storage.models import Message
+from sqlalchemy import func, select
+
+from tests.conftest import RuntimeFactory
+
+
+def message(address: str, text: str, provider_id: str | None = None) -> InboundMessage:
+    return InboundMessage(channel="rest", address=address, text=text, provider_message_id=provider_id)
+
+
+async def count(runtime: Runtime, **where: object) -> int:
+    async with runtime.db.session() as session:
+        query = select(func.count()).select_from(Message)
+        for name, value in where.items():
+            query = query.where(getattr(Message, name) == value)
+        return int(await session.scalar(query) or 0)
+
+
+async def test_every_message_in_and_out_is_stored(runtime: Runtime) -> None:
+    result = await runtime.engine.handle(message("alice", "hello"))
+    assert result.replies and not result.duplicate
+    assert await count(runtime, direction="in") == 1
+    assert await count(runtime, direction="out") == len(result.replies)
+    transcript = await runtime.store.transcript(result.contact_id)
+    assert transcript[0][:2] == ("in", "hello")
+    assert [t for d, t, _ in transcript if d == "out"] == [r.text for r in result.replies]
+
+
+async def test_same_provider_message_is_handled_once(runtime: Runtime) -> None:
+    first = await runtime.engine.handle(message("bob", "hello", "m-1"))
+    again = await runtime.engine.handle(message("bob", "hello", "m-1"))
+    assert again.duplicate and again.replies == []
+    assert again.message_id == first.message_id
+    assert await count(runtime, direction="in") == 1
+    assert await count(runtime, direction="out") == len(first.replies)
+
+
+async def test_concurrent_deliveries_of_one_message_are_answered_once(runtime: Runtime) -> None:
+    results = await asyncio.gather(
+        *(runtime.engine.handle(message("carol", "hello", "dup-7")) for _ in range(6))
+    )
+    assert sum(not r.duplicate for r in results) == 1
+    assert await count(runtime, direction="in") == 1
+
+
+async def test_one_persons_messages_are_handled_in_order(runtime: Runtime) -> None:
+    # Ten messages sent at once: each reply must answer its own message, in arrival order.
+    await runtime.engine.handle(message("dan", "hello"))
+    texts = [f"zzqx{i}" for i in range(10)]
+    results = await asyncio.gather(*(runtime.engine.handle(message("dan", t)) for t in texts))
+    async with runtime.db.session() as session:
+        rows = (
+            await session.execute(
+                select(Message.id, Message.text, Message.processed_at)
+                .where(Message.direction == "in", Message.text.in_(texts))
+                .order_by(Message.id)
+            )
+        ).all()
+    processed = [row.processed_at for row in rows]
+    assert processed == sorted(processed)
+    assert all(r.replies for r in results)
+
+
+async def test_huge_and_broken_text_is_cleaned_and_answered(runtime: Runtime) -> None:
+    result = await runtime.engine.handle(message("erin", "\ud800 hello\x00 " + "a" * 10_000))
+    keys = runtime.catalogs.text("en", "error.too_long")
+    assert result.replies[0].text == keys
+    async with runtime.db.session() as session:
+        stored = await session.scalar(select(Message.text).where(Message.direction == "in"))
+    assert stored is not None and len(stored) <= runtime.settings.max_message_chars
+    assert "\x00" not in stored
+
+
+async def test_empty_message_gets_a_clear_answer(runtime: Runtime) -> None:
+    result = await runtime.engine.handle(message("fay", "   "))
+    assert [r.text for r in result.replies] == [runtime.catalogs.text("en", "error.empty")]
+
+
+async def test_messages_and_sessions_survive_a_restart(make_runtime: RuntimeFactory) -> None:
+    first = await make_runtime()
+    await first.engine.handle(message("gus", "I want to go home"))
+    await first.engine.handle(message("gus", "1"))  # consent given: asked for the name
+    await first.close()
+
+    second = await make_runtime()
+    contact = await second.store.contact_for("rest", "gus")
+    transcript = await second.store.transcript(contact.id)
+    assert [t for d, t, _ in transcript if d == "in"] == ["I want to go home", "1"]
+    state = await second.sessions.load(contact.id)
+    assert state.flow == "registration" and state.language == "en"
+
+
+async def test_two_servers_share_state_through_the_database_and_sessions(
+    make_runtime: RuntimeFactory, backend: str
+) -> None:
+    # Two runtimes on the same database (and Redis) stand for two server processes.
+    one = await make_runtime()
+    two = await make_runtime()
+    await one.engine.handle(message("hal", "hello"))
+    result = await two.engine.handle(message("hal", "1"))
+    assert result.replies[0].text == two.catalogs.text("en", "registration.intro.1")
+
+
+async def test_personal_data_is_encrypted_at_rest_when_a_key_is_set(
+    make_runtime: RuntimeFactory,
+) -> None:
+    from cryptography.fernet import Fernet
+
+    runtime = await make_runtime(hotline_encryption_key=Fernet.generate_key().decode())
+    await runtime.engine.handle(message("+218911234567", "my name is Amina"))
+    async with runtime.db.engine.connect() as connection:
+        raw_text = (await connection.exec_driver_sql("SELECT text FROM messages")).scalars().all()
+        raw_address = (await connection.exec_driver_sql("SELECT address FROM contacts")).scalar()
+    assert all(value.startswith("enc:v1:") for value in raw_text)
+    assert raw_address.startswith("enc:v1:") and "218911234567" not in raw_address
+    contact = await runtime.store.contact_for("rest", "+218911234567")
+    assert contact.address == "+218911234567"
+    from bot.storage import crypto
+
+    crypto.configure(None, runtime.settings.secret_key_bytes)  # leave no key for other tests
