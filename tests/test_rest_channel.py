@@ -1,0 +1,98 @@
+"""The REST channel's contract and its answers to bad input; the web chat page; health."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from bot.messages import OutboundMessage
+from bot.runtime import Runtime
+
+
+async def test_rasa_shape(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/webhooks/rest/webhook", json={"sender": "shape", "message": "hello", "metadata": {}}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert isinstance(body, list) and body
+    for reply in body:
+        assert reply["recipient_id"] == "shape"
+        assert isinstance(reply["text"], str) and reply["text"]
+        assert all(set(b) == {"title", "payload"} for b in reply["buttons"])
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"{not json", 422),
+        (b'{"message": "hi"}', 422),  # no sender
+        (b'{"sender": "", "message": "hi"}', 422),
+        (b'{"sender": "a b<script>", "message": "hi"}', 422),
+        (b'{"sender": "ok", "message": 5}', 422),
+        (b"\xff\xfe\xfa", 400),  # not UTF-8
+        (b"[]", 422),
+    ],
+)
+async def test_bad_requests_get_clear_errors(
+    client: httpx.AsyncClient, runtime: Runtime, body: bytes, status: int
+) -> None:
+    response = await client.post(
+        "/webhooks/rest/webhook", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == status
+    assert "detail" in response.json()
+    assert await runtime.store.open_handoffs() == []
+
+
+async def test_huge_body_is_refused_before_it_is_read(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/webhooks/rest/webhook",
+        content=b'{"sender": "big", "message": "' + b"a" * 200_000 + b'"}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+async def test_later_messages_are_collected_once(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await client.post("/webhooks/rest/webhook", json={"sender": "later", "message": "hello"})
+    contact = await runtime.store.contact_for("rest", "later")
+    await runtime.engine.send_later(
+        contact.id, "rest", OutboundMessage(text="An operator writes <b>hi</b>", language="en")
+    )
+    first = await client.get("/webhooks/rest/messages", params={"sender": "later"})
+    assert [m["text"] for m in first.json()] == ["An operator writes <b>hi</b>"]
+    second = await client.get("/webhooks/rest/messages", params={"sender": "later"})
+    assert second.json() == []
+
+
+async def test_chat_page_is_localized_and_right_to_left_in_arabic(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    page = await client.get("/chat", params={"lang": "ar"})
+    assert page.status_code == 200
+    assert '<html lang="ar" dir="rtl">' in page.text
+    assert runtime.catalogs.text("ar", "webchat.send") in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    english = await client.get("/chat", headers={"accept-language": "fr-FR,fr;q=0.9"})
+    assert '<html lang="fr" dir="ltr">' in english.text
+    script = await client.get("/static/chat.js")
+    assert script.status_code == 200
+    assert "innerHTML" not in script.text  # migrants' text is only ever set as text
+
+
+async def test_health(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+
+
+async def test_model_parse_answers_rasa_shape(client: httpx.AsyncClient) -> None:
+    response = await client.post("/model/parse", json={"text": "nbi nrja3 l bladi"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["intent"]["name"] == "register_return"
+    assert body["language"] == "ar"
+    assert {"text", "intent", "intent_ranking", "entities"} <= set(body)
+    assert (await client.post("/model/parse", json={})).status_code == 422
