@@ -16,6 +16,8 @@ from bot.config import get_settings
 app = typer.Typer(help="hotline: multilingual hotline and messaging bot", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema")
 app.add_typer(db_app, name="db")
+contacts_app = typer.Typer(help="Contacts: roles")
+app.add_typer(contacts_app, name="contacts")
 console = Console()
 
 try:  # the NLU tools live with the NLU
@@ -102,6 +104,31 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 
     upgrade_schema(get_settings().database_url, revision)
     console.print("database schema is up to date")
+
+
+@contacts_app.command("set-role")
+def set_role(
+    channel: Annotated[str, typer.Argument(help="sms, whatsapp, telegram, rest, …")],
+    address: Annotated[str, typer.Argument(help="The contact's address on that channel")],
+    role: Annotated[str, typer.Argument(help="migrant or mobilizer")],
+) -> None:
+    """Give a contact a role (administrators make community mobilizers)."""
+    if role not in ("migrant", "mobilizer"):
+        console.print("[red]role must be migrant or mobilizer[/red]")
+        raise typer.Exit(2)
+    asyncio.run(_set_role(channel, address, role))
+    console.print(f"{channel} contact is now a {role}")
+
+
+async def _set_role(channel: str, address: str, role: str) -> None:
+    from bot.runtime import build_runtime
+
+    runtime = await build_runtime(get_settings())
+    try:
+        contact = await runtime.store.contact_for(channel, address)
+        await runtime.store.set_role(contact.id, role, actor="cli")
+    finally:
+        await runtime.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

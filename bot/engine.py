@@ -17,7 +17,7 @@ from bot.messages import Button, InboundMessage, OutboundMessage
 from bot.sessions import SessionStore
 from bot.storage.models import MessageStatus
 from bot.storage.repository import ContactInfo, Store, StoredInbound
-from flows.base import Contact, Reply, Text, Turn
+from flows.base import CaseService, Contact, Reply, Text, Turn
 from flows.router import Conversation
 from nlu.types import NLUService
 
@@ -56,6 +56,7 @@ class Engine:
         nlu: NLUService,
         catalogs: Catalogs,
         conversation: Conversation,
+        cases: CaseService,
         default_language: str,
         enabled_languages: tuple[str, ...],
         max_message_chars: int = 4096,
@@ -65,6 +66,7 @@ class Engine:
         self.nlu = nlu
         self.catalogs = catalogs
         self.conversation = conversation
+        self.cases = cases
         self.default_language = default_language
         self.enabled_languages = enabled_languages
         self.max_message_chars = max_message_chars
@@ -111,6 +113,7 @@ class Engine:
             default_language=self.default_language,
             enabled_languages=self.enabled_languages,
             language_hint=message.language_hint,
+            cases=self.cases,
         )
         inbound_status = MessageStatus.PROCESSED
         try:
@@ -176,7 +179,9 @@ class Engine:
 
         def values(code: str) -> dict[str, object]:
             return {
-                name: catalogs.text(code, value.key) if isinstance(value, Text) else value
+                name: catalogs.text(code, value.key, **value.values)
+                if isinstance(value, Text)
+                else value
                 for name, value in reply.values.items()
             }
 

@@ -10,6 +10,7 @@ from bot.engine import Engine
 from bot.i18n import Catalogs
 from bot.sessions import RedisSessionStore, SessionStore, SqlSessionStore
 from bot.storage import crypto
+from bot.storage.cases import CaseRecords
 from bot.storage.db import Database, upgrade_schema
 from bot.storage.repository import Store
 from flows import build_conversation
@@ -29,6 +30,7 @@ class Runtime:
     builtin_nlu: BuiltinNLU
     catalogs: Catalogs
     engine: Engine
+    cases: CaseRecords
 
     async def close(self) -> None:
         close_nlu = getattr(self.nlu, "aclose", None)
@@ -54,6 +56,8 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
     upgrade_schema(settings.database_url)
     db = Database(settings.database_url)
     store = Store(db)
+    cases = CaseRecords(db)
+    store.erase_hooks.append(cases.erase_for)
     sessions: SessionStore
     if settings.redis_url:
         sessions = RedisSessionStore(settings.redis_url, lock_timeout=settings.lock_timeout_seconds)
@@ -77,6 +81,7 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         nlu=nlu,
         catalogs=catalogs,
         conversation=conversation,
+        cases=cases,
         default_language=settings.default_language,
         enabled_languages=tuple(catalogs.languages),
         max_message_chars=settings.max_message_chars,
@@ -88,4 +93,4 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         type(nlu).__name__,
         ",".join(catalogs.languages),
     )
-    return Runtime(settings, db, store, sessions, nlu, builtin, catalogs, engine)
+    return Runtime(settings, db, store, sessions, nlu, builtin, catalogs, engine, cases)

@@ -5,19 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flows.base import Flow
+from flows.case_status import CaseStatusFlow
 from flows.commands import Commands
 from flows.handoff import HandoffFlow, OfferPersonFlow
 from flows.language import LanguageFlow
+from flows.mobilizer import MobilizerFlow
 from flows.privacy import EraseFlow, StopFlow
 from flows.registration import RegistrationFlow
 from flows.router import Conversation
 from flows.safety import SafetyFlow, Triage
+from flows.services import ServiceDirectory, ServicesFlow
 
 
 def build_flows() -> dict[str, Flow]:
+    registration = RegistrationFlow()
     flows: list[Flow] = [
         LanguageFlow(),
-        RegistrationFlow(),
+        registration,
+        ServicesFlow(ServiceDirectory.load()),
+        CaseStatusFlow(),
+        MobilizerFlow(registration),
         HandoffFlow(),
         OfferPersonFlow(),
         SafetyFlow(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from bot.sessions import ConversationState
 from nlu.types import ParseResult
@@ -16,6 +16,7 @@ class Text:
     """A message value that is itself a catalog message, rendered in the reply's language."""
 
     key: str
+    values: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,27 @@ class Contact:
     role: str
 
 
+class CaseService(Protocol):
+    """What flows may do with return registrations (the bot core provides it)."""
+
+    async def register(
+        self,
+        *,
+        answers: dict[str, Any],
+        contact_id: int | None,
+        collected_by: int | None,
+        priority: str,
+        vulnerabilities: list[str],
+        needs_review: bool,
+        language: str,
+        channel: str,
+    ) -> Any: ...  # .reference, .existing
+
+    async def by_reference(self, reference: str) -> Any: ...  # .stage, .birth_year, … or None
+    async def by_phone(self, phone: str) -> list[Any]: ...
+    async def collected_today(self, collected_by: int) -> list[tuple[str, str]]: ...
+
+
 @dataclass
 class Turn:
     """One incoming message being answered."""
@@ -58,6 +80,7 @@ class Turn:
     language_hint: str | None = None  # from the channel: Telegram's language_code, a chat page
     danger: str | None = None  # safety triage's category for this message, if any
     command: str | None = None  # the global command this text is (menu, yes, back, …), if any
+    cases: CaseService | None = None
     replies: list[Reply] = field(default_factory=list)
     signals: list[dict[str, Any]] = field(default_factory=list)  # for the core: handoff, opt-out
 

@@ -14,14 +14,23 @@ MAIN_MENU: tuple[tuple[str, str, str], ...] = (
 )
 
 MENU_FLOWS = {number: flow for number, _, flow in MAIN_MENU}
+# Only contacts an administrator made mobilizers see and can pick this one.
+MOBILIZER_OPTION = ("6", "menu.option.mobilizer", "mobilizer")
+
+
+def menu_flows(turn: Turn) -> dict[str, str]:
+    flows = dict(MENU_FLOWS)
+    if turn.contact.role == "mobilizer":
+        flows[MOBILIZER_OPTION[0]] = MOBILIZER_OPTION[2]
+    return flows
 
 
 def show_main_menu(turn: Turn) -> None:
     turn.state.enter(None)
-    turn.say(
-        "menu.main",
-        options=tuple(Option(number, key) for number, key, _ in MAIN_MENU),
-    )
+    entries = list(MAIN_MENU)
+    if turn.contact.role == "mobilizer":
+        entries.append(MOBILIZER_OPTION)
+    turn.say("menu.main", options=tuple(Option(number, key) for number, key, _ in entries))
 
 
 def yes_no() -> tuple[Option, ...]:

@@ -1,51 +1,579 @@
-"""Registration for voluntary humanitarian return: explain, ask consent, then collect answers."""
+"""Registration for voluntary humanitarian return.
+
+Explains the programme, asks consent, then collects one answer at a time, each validated with a
+localized re-ask. Values given early are used; "back", "cancel", corrections ("my city is
+Misrata"), a change of language and pausing/resuming work at any step. A summary comes before
+the confirmation; the stored case gets a short reference and a priority.
+
+Nothing personal is kept before consent; the answers live in the (encrypted) session until the
+registration is confirmed, then in the registrations table.
+"""
 
 from __future__ import annotations
 
-from flows.answers import yes_or_no
-from flows.base import Flow, Option, Turn
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from babel import Locale
+
+from flows.answers import choice, yes_or_no
+from flows.base import Flow, Option, Text, Turn
 from flows.menu import yes_no
+from nlu import parse_date, parse_number, parse_phone, resolve_city, resolve_country
+from nlu.normalize import normalize
+
+CONTENT = Path(__file__).resolve().parent / "content" / "registration.yml"
+PHONE_CHANNELS = {"sms", "whatsapp", "voice"}
+DOCUMENTS = ("valid", "expired", "none", "lost")
+VULNERABILITY_STEPS = ("pregnant", "disability", "unaccompanied", "violence", "single_parent")
+HIGH_PRIORITY = {
+    "detained",
+    "pregnant",
+    "disability",
+    "unaccompanied",
+    "violence",
+    "child",
+    "elderly",
+}
+ELDERLY_AGE = 60
+_PASSPORT = re.compile(r"^[A-Z0-9]{6,12}$")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    common_countries: tuple[str, ...]
+    refugee_counselling: frozenset[str]
+    name_markers: tuple[str, ...]  # folded, longest first
+    name_stops: frozenset[str]
+    female: frozenset[str]
+    male: frozenset[str]
+
+
+@lru_cache(maxsize=1)
+def vocabulary(path: Path = CONTENT) -> Vocabulary:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+
+    def folded(values: Any) -> list[str]:
+        items = (
+            [v for words in values.values() for v in words] if isinstance(values, dict) else values
+        )
+        return [normalize(str(v)) for v in items if normalize(str(v))]
+
+    return Vocabulary(
+        common_countries=tuple(raw["common_countries"]),
+        refugee_counselling=frozenset(raw["refugee_counselling"]),
+        name_markers=tuple(sorted(set(folded(raw["name_markers"])), key=len, reverse=True)),
+        name_stops=frozenset(folded(raw["name_stops"])),
+        female=frozenset(folded(raw["female"])),
+        male=frozenset(folded(raw["male"])),
+    )
+
+
+def country_name(code: str, language: str) -> str:
+    return Locale.parse(language).territories.get(code) or code
+
+
+def find_name(text: str, vocab: Vocabulary) -> str | None:
+    """A person's name introduced with a marker: "I am Nasiru from Nigeria" → "Nasiru"."""
+    folded = " " + normalize(text, squeeze=False) + " "
+    original = text.split()
+    for marker in vocab.name_markers:
+        at = folded.find(" " + marker + " ")
+        if at < 0:
+            continue
+        after = folded[at + len(marker) + 2 :].split()
+        words: list[str] = []
+        for word in after:
+            if word in vocab.name_stops or word.isdigit() or len(words) == 4:
+                break
+            words.append(word)
+        if not words:
+            continue
+        candidate = " ".join(words)
+        if resolve_country(candidate) or resolve_city(candidate):
+            continue
+        # Give the name back as written (original case and letters), word for word.
+        start = len(folded[: at + len(marker) + 2].split())
+        written = original[start : start + len(words)]
+        return " ".join(written).strip(".,;:!?") if len(written) == len(words) else candidate
+    return None
+
+
+def valid_name(text: str) -> str | None:
+    name = " ".join(text.split()).strip(".,;:!?")
+    letters = sum(ch.isalpha() for ch in name)
+    if 2 <= letters and len(name) <= 80 and not any(ch.isdigit() for ch in name):
+        return name
+    return None
+
+
+# -- the steps ---------------------------------------------------------------------------
+
+
+def applicable(step: str, answers: dict[str, Any]) -> bool:
+    age = answers.get("age")
+    if step == "detention_place":
+        return bool(answers.get("detained"))
+    if step == "passport_number":
+        return answers.get("document") in ("valid", "expired")
+    if step == "member":
+        return len(answers.get("members", [])) < int(answers.get("family", 0))
+    if step == "pregnant":
+        return answers.get("sex") == "female" and (age is None or 12 <= age <= 55)
+    if step == "unaccompanied":
+        return age is not None and age < 18
+    if step == "single_parent":
+        return int(answers.get("family", 0)) > 0
+    return True
+
+
+STEPS = (
+    "name", "country", "age", "sex", "phone", "city", "detained", "detention_place",
+    "document", "passport_number", "family", "member", *VULNERABILITY_STEPS,
+)  # fmt: skip
+
+
+def next_step(answers: dict[str, Any]) -> str:
+    for step in STEPS:
+        if step == "member":
+            if applicable(step, answers):
+                return step
+            continue
+        if step not in answers and applicable(step, answers):
+            return step
+    return "summary"
+
+
+def priority_of(answers: dict[str, Any]) -> tuple[str, list[str]]:
+    """Priority from the vulnerability answers (DOMAIN.md's criteria) and the flags behind it."""
+    flags = [step for step in VULNERABILITY_STEPS if answers.get(step) is True]
+    age = answers.get("age")
+    if answers.get("detained"):
+        flags.append("detained")
+    if age is not None and age < 18:
+        flags.append("child")
+    if age is not None and age >= ELDERLY_AGE:
+        flags.append("elderly")
+    if int(answers.get("family", 0)) + 1 >= 6:
+        flags.append("large_household")
+    if set(flags) & HIGH_PRIORITY:
+        return "high", flags
+    return ("medium" if flags else "normal"), flags
 
 
 class RegistrationFlow(Flow):
     name = "registration"
 
+    def __init__(self, vocab: Vocabulary | None = None) -> None:
+        self.vocab = vocab or vocabulary()
+        self._parsers: dict[str, Callable[[Turn], Any]] = {
+            "name": self._parse_name,
+            "country": self._parse_country,
+            "age": self._parse_age,
+            "sex": self._parse_sex,
+            "phone": self._parse_phone,
+            "city": lambda turn: resolve_city(turn.text),
+            "detained": yes_or_no,
+            "detention_place": lambda turn: valid_name(turn.text) or None,
+            "document": lambda turn: DOCUMENTS[c - 1] if (c := choice(turn, 4)) else None,
+            "passport_number": self._parse_passport,
+            "family": self._parse_family,
+            "member": self._parse_member,
+            **{step: yes_or_no for step in VULNERABILITY_STEPS},
+        }
+
+    # -- entering --------------------------------------------------------------------------
     async def start(self, turn: Turn) -> None:
-        turn.state.enter(self.name, "consent")
+        state = turn.state
+        saved = state.paused.pop(self.name, None)
+        if saved and saved.get("data", {}).get("consent"):
+            state.flow, state.step, state.data = self.name, "resume", saved["data"]
+            turn.say(
+                "registration.resume",
+                options=(Option("1", "option.continue"), Option("2", "option.restart")),
+            )
+            return
+        state.enter(self.name, "consent")
+        # Kept only until the consent answer: used then, dropped on a refusal.
+        state.data["early"] = turn.text
         turn.say("registration.intro.1")
         turn.say("registration.intro.2")
         turn.say("registration.consent", options=yes_no())
 
+    async def start_for_other(self, turn: Turn) -> None:
+        """A mobilizer registers someone else: that person's own consent comes first."""
+        turn.state.enter(self.name, "consent")
+        turn.state.data["for_other"] = True
+        turn.say("mobilizer.person_consent", options=yes_no())
+
+    def expected_disclosures(self, step: str | None) -> frozenset[str]:
+        if step in ("detained", "detention_place"):
+            return frozenset({"detention"})
+        if step == "violence":
+            return frozenset({"protection", "trafficking"})
+        return frozenset()
+
+    # -- answering -------------------------------------------------------------------------
     async def handle(self, turn: Turn) -> bool:
-        step = turn.state.step
+        state = turn.state
+        if turn.command == "cancel":
+            state.enter(None)
+            turn.say("registration.cancelled")
+            return True
+        step = state.step
         if step == "consent":
-            return await self._consent(turn)
+            return self._consent(turn)
         if step == "no_consent":
             answer = yes_or_no(turn)
-            turn.state.enter(None)
+            state.enter(None)
             if answer:
                 turn.signal("handoff", reason="registration_without_consent", priority="normal")
                 turn.say("handoff.requested")
-            return True
-        return await self._collect(turn)
+            else:
+                from flows.menu import show_main_menu
 
-    async def _consent(self, turn: Turn) -> bool:
+                show_main_menu(turn)
+            return True
+        if step == "resume":
+            picked = choice(turn, 2)
+            if picked is None:
+                answer = yes_or_no(turn)
+                picked = None if answer is None else (1 if answer else 2)
+            if picked is None:
+                return False
+            if picked == 2:
+                state.enter(None)
+                await self.start(turn)
+                return True
+            state.step = next_step(self.answers(turn))
+            self.ask(turn)
+            return True
+        if turn.command == "back":
+            self._back(turn)
+            return True
+        if step in ("summary", "change"):
+            return await self._summary(turn)
+        if step == "phone" and self._declines_channel_phone(turn):
+            turn.say("registration.ask_phone")
+            return True
+        value = self._parsers[str(step)](turn)
+        if value is None:
+            return self._correct(turn)
+        self._store(turn, str(step), value)
+        self._advance(turn)
+        return True
+
+    async def reask(self, turn: Turn) -> None:
+        step = turn.state.step
+        invalid = {
+            "name": "registration.invalid_name",
+            "country": "registration.invalid_country",
+            "age": "registration.invalid_age",
+            "sex": "registration.invalid_sex",
+            "phone": "registration.invalid_phone",
+            "city": "registration.invalid_city",
+            "passport_number": "registration.invalid_passport_number",
+            "family": "registration.invalid_family",
+            "member": "registration.invalid_member",
+            "document": "answer.number",
+            "resume": "answer.number",
+            "detention_place": "registration.ask_detention_place",
+        }
+        if step in invalid:
+            turn.say(invalid[str(step)])
+            self.ask(turn, again=True)
+        elif step == "change":
+            turn.say("registration.which_change")
+        else:
+            turn.say("answer.yes_no", options=yes_no())
+
+    # -- steps -----------------------------------------------------------------------------
+    def answers(self, turn: Turn) -> dict[str, Any]:
+        return turn.state.data.setdefault("answers", {})
+
+    def _consent(self, turn: Turn) -> bool:
+        state = turn.state
         answer = yes_or_no(turn)
         if answer is None:
-            turn.say("answer.yes_no", options=yes_no())
             return False
+        early = state.data.pop("early", "")
         if not answer:
-            turn.state.enter(self.name, "no_consent")
+            state.enter(self.name, "no_consent")
             turn.say(
                 "registration.no_consent",
                 options=(Option("1", "option.human"), Option("2", "option.menu")),
             )
             return True
-        turn.state.data["consent"] = True
-        turn.state.step = "name"
-        turn.say("registration.ask_name")
+        state.data["consent"] = True
+        state.data["history"] = []
+        self._prefill(turn, early)
+        self._advance(turn)
         return True
 
-    async def _collect(self, turn: Turn) -> bool:
-        turn.say("registration.ask_name")
+    def _prefill(self, turn: Turn, text: str) -> None:
+        """Use what the person already said: "I am Nasiru from Nigeria, I am in Sebha"."""
+        answers = self.answers(turn)
+        if name := find_name(text, self.vocab):
+            answers["name"] = name
+        if country := resolve_country(text):
+            answers["country"] = country
+        if city := resolve_city(text):
+            answers["city"] = city
+
+    def _correct(self, turn: Turn) -> bool:
+        """An answer to another question: "my city is Misrata" changes the city."""
+        answers = self.answers(turn)
+        changed = False
+        name = find_name(turn.text, self.vocab)
+        if name and turn.state.step != "name":
+            answers["name"], changed = name, True
+        city = resolve_city(turn.text)
+        if city and "city" in answers and city != answers["city"]:
+            answers["city"], changed = city, True
+        country = resolve_country(turn.text)
+        if country and "country" in answers and country != answers["country"]:
+            answers["country"], changed = country, True
+        phone = parse_phone(turn.text)
+        if phone and "phone" in answers and phone != answers["phone"]:
+            answers["phone"], changed = phone, True
+        if not changed:
+            return False
+        turn.say("registration.corrected")
+        if turn.state.step in ("summary", "change"):
+            turn.state.step = "summary"
+        self.ask(turn)
         return True
+
+    def _store(self, turn: Turn, step: str, value: Any) -> None:
+        answers = self.answers(turn)
+        if step == "member":
+            answers.setdefault("members", []).append(value)
+        elif step == "age":
+            answers["age"], answers["birth_year"] = value
+        else:
+            answers[step] = value
+        turn.state.data.setdefault("history", []).append(step)
+
+    def _advance(self, turn: Turn) -> None:
+        turn.state.step = next_step(self.answers(turn))
+        self.ask(turn)
+
+    def _back(self, turn: Turn) -> None:
+        data = turn.state.data
+        history: list[str] = data.setdefault("history", [])
+        answers = self.answers(turn)
+        if history:
+            step = history.pop()
+            if step == "member":
+                answers.get("members", [None]).pop()
+            else:
+                answers.pop(step, None)
+                if step == "age":
+                    answers.pop("birth_year", None)
+            turn.state.step = step
+        turn.say("registration.back")
+        self.ask(turn)
+
+    def ask(self, turn: Turn, *, again: bool = False) -> None:
+        step = turn.state.step
+        answers = self.answers(turn)
+        if step in VULNERABILITY_STEPS and not turn.state.data.get("vulnerability_intro"):
+            turn.state.data["vulnerability_intro"] = True
+            turn.say("registration.vulnerability_intro")
+        if step == "name":
+            if not again:
+                turn.say("registration.ask_name")
+        elif step == "country":
+            common = self.vocab.common_countries
+            options = (
+                *(
+                    Option(str(i), label=country_name(code, turn.language))
+                    for i, code in enumerate(common, 1)
+                ),
+                Option(str(len(common) + 1), "registration.country_other"),
+            )
+            turn.say("registration.ask_country", options=options)
+        elif step == "sex":
+            turn.say(
+                "registration.ask_sex",
+                options=(
+                    Option("1", "registration.sex.female"),
+                    Option("2", "registration.sex.male"),
+                ),
+            )
+        elif step == "phone":
+            default = self._channel_phone(turn)
+            if default and not turn.state.data.get("phone_declined"):
+                turn.say("registration.ask_phone_default", phone=default, options=yes_no())
+            elif not again:
+                turn.say("registration.ask_phone")
+        elif step == "document":
+            turn.say(
+                "registration.ask_document",
+                options=tuple(
+                    Option(str(i), f"registration.document.{name}")
+                    for i, name in enumerate(DOCUMENTS, 1)
+                ),
+            )
+        elif step == "member":
+            number = len(answers.get("members", [])) + 1
+            turn.say("registration.ask_member", number=number)
+        elif step == "summary":
+            self._show_summary(turn)
+        elif step in ("detained", *VULNERABILITY_STEPS):
+            turn.say(f"registration.ask_{step}", options=yes_no())
+        elif not again:
+            turn.say(f"registration.ask_{step}")
+
+    def _channel_phone(self, turn: Turn) -> str | None:
+        if turn.contact.channel not in PHONE_CHANNELS or turn.state.data.get("for_other"):
+            return None
+        return parse_phone(turn.contact.address.removeprefix("whatsapp:"))
+
+    # -- answer parsers ----------------------------------------------------------------------
+    def _parse_name(self, turn: Turn) -> str | None:
+        return find_name(turn.text, self.vocab) or valid_name(turn.text)
+
+    def _parse_country(self, turn: Turn) -> str | None:
+        common = self.vocab.common_countries
+        picked = choice(turn, len(common) + 1)
+        if picked is not None:
+            if picked <= len(common):
+                return common[picked - 1]
+            return None  # "other": they write the name next
+        return resolve_country(turn.text)
+
+    def _parse_age(self, turn: Turn) -> tuple[int, int] | None:
+        today = date.today()
+        born = parse_date(turn.text)
+        if born is not None and 1900 < born.year <= today.year:
+            age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+            return (age, born.year) if 0 <= age <= 110 else None
+        number = parse_number(turn.text, turn.language)
+        if number is not None and 1900 < number <= today.year:
+            return today.year - number, number  # a year of birth
+        if number is not None and 0 < number <= 110:
+            return number, today.year - number
+        return None
+
+    def _parse_sex(self, turn: Turn) -> str | None:
+        answer = normalize(turn.text)
+        if answer == "1" or answer in self.vocab.female:
+            return "female"
+        if answer == "2" or answer in self.vocab.male:
+            return "male"
+        return None
+
+    def _declines_channel_phone(self, turn: Turn) -> bool:
+        if not self._channel_phone(turn) or turn.state.data.get("phone_declined"):
+            return False
+        if yes_or_no(turn) is False and parse_phone(turn.text) is None:
+            turn.state.data["phone_declined"] = True
+            return True
+        return False
+
+    def _parse_phone(self, turn: Turn) -> str | None:
+        default = self._channel_phone(turn)
+        if default and not turn.state.data.get("phone_declined") and yes_or_no(turn):
+            return default
+        return parse_phone(turn.text)
+
+    def _parse_passport(self, turn: Turn) -> str | None:
+        if turn.command == "skip":
+            return ""
+        compact = re.sub(r"[\s-]", "", turn.text).upper()
+        return compact if _PASSPORT.fullmatch(compact) else None
+
+    def _parse_family(self, turn: Turn) -> int | None:
+        number = parse_number(turn.text, turn.language)
+        if number is None and yes_or_no(turn) is False:
+            number = 0
+        return number if number is not None and 0 <= number <= 20 else None
+
+    def _parse_member(self, turn: Turn) -> dict[str, Any] | None:
+        age = parse_number(turn.text, turn.language)
+        relation = " ".join(w for w in turn.text.split() if not any(c.isdigit() for c in w))
+        relation = relation.strip(".,;:-")
+        if age is None or not 0 <= age <= 110 or not valid_name(relation):
+            return None
+        return {"relation": relation[:40], "age": age}
+
+    # -- summary and confirmation ------------------------------------------------------------
+    def _show_summary(self, turn: Turn) -> None:
+        a = self.answers(turn)
+        yes, no = Text("registration.value.yes"), Text("registration.value.no")
+        document = a.get("document")
+        turn.say(
+            "registration.summary",
+            name=a.get("name", ""),
+            country=country_name(a.get("country", ""), turn.language),
+            age=a.get("age", ""),
+            sex=Text(f"registration.sex.{a['sex']}") if a.get("sex") else "",
+            phone=a.get("phone", ""),
+            city=a.get("city", ""),
+            detained=yes if a.get("detained") else no,
+            document=Text(f"registration.document.{document}") if document else "",
+        )
+        family = int(a.get("family", 0))
+        if family:
+            turn.say("registration.family_count", count=family)
+        turn.say(
+            "registration.confirm",
+            options=(Option("1", "option.confirm"), Option("2", "option.change")),
+        )
+
+    async def _summary(self, turn: Turn) -> bool:
+        state = turn.state
+        if state.step == "summary":
+            picked = choice(turn, 2)
+            answer = yes_or_no(turn) if picked is None else picked == 1
+            if answer is None:
+                return self._correct(turn)
+            if not answer:
+                state.step = "change"
+                turn.say("registration.which_change")
+                return True
+            await self._confirm(turn)
+            return True
+        return self._correct(turn)  # step "change": expecting "my city is Misrata"
+
+    async def _confirm(self, turn: Turn) -> None:
+        if turn.cases is None:
+            raise RuntimeError("registration needs the case service")
+        answers = self.answers(turn)
+        priority, flags = priority_of(answers)
+        review = answers.get("country") in self.vocab.refugee_counselling
+        for_other = bool(turn.state.data.get("for_other"))
+        record = dict(answers)
+        record["family"] = answers.get("members", [])
+        case = await turn.cases.register(
+            answers=record,
+            contact_id=None if for_other else turn.contact.id,
+            collected_by=turn.contact.id if for_other else None,
+            priority=priority,
+            vulnerabilities=flags,
+            needs_review=review,
+            language=turn.language,
+            channel=turn.contact.channel,
+        )
+        turn.state.paused.pop(self.name, None)
+        turn.state.enter(None)
+        if case.existing:
+            turn.say("registration.existing", reference=case.reference)
+        else:
+            turn.say("registration.done", reference=case.reference)
+            if priority == "high":
+                turn.say("registration.priority")
+            if review:
+                turn.signal("handoff", reason="refugee_counselling", priority="normal")
+                turn.say("registration.refugee_counselling")
+            turn.say("registration.next_steps", phone=answers.get("phone", ""))
+        if for_other:
+            turn.state.enter("mobilizer", "another")
+            turn.say("mobilizer.next_person", reference=case.reference, options=yes_no())

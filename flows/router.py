@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from flows.base import Flow, Option, Turn
 from flows.commands import Commands
 from flows.language import choose_language
-from flows.menu import MENU_FLOWS, show_main_menu
+from flows.menu import menu_flows, show_main_menu
 from flows.safety import Triage
 from nlu.types import FALLBACK_INTENT
 
@@ -95,8 +95,9 @@ class Conversation:
             return
 
         number = turn.text.strip()
-        if number in MENU_FLOWS:
-            await self.start(turn, MENU_FLOWS[number])
+        numbered = menu_flows(turn)
+        if number in numbered:
+            await self.start(turn, numbered[number])
             return
         if intent in INTENT_FLOWS:
             await self.start(turn, INTENT_FLOWS[intent])

@@ -26,12 +26,12 @@ __all__ = [
     "train_intent_model",
 ]
 
-INTENT_FEATURIZER = Featurizer(char_min=1, char_max=5, word_max=2, word_weight=1.0)
+INTENT_FEATURIZER = Featurizer(char_min=1, char_max=5, word_max=2, word_weight=1.0, skeleton=True)
 
 
 @dataclass(slots=True)
 class TrainParams:
-    c: float = 0.5  # LinearSVC regularisation
+    c: float = 2.0  # LinearSVC regularisation (chosen by 5-fold CV: 0.2 .. 5)
     min_df: int = 1
     calib_folds: int = 3
     seed: int = 13

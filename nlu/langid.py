@@ -86,6 +86,13 @@ def detect_script(text: str) -> tuple[str, int]:
             n += 1
     if not counts:
         return "Zyyy", 0
+    # Loanwords ("ok", "help", "supprimer") are typed in Latin letters by everyone, but only
+    # an Arabic (Ethiopic, Bengali...) speaker types that script: a few of its letters decide.
+    other = [(c, s) for s, c in counts.items() if s not in ("Latn", "Zzzz")]
+    if other:
+        c, s = max(other)
+        if c >= 3 or c * 4 >= n:
+            return s, n
     return max(counts.items(), key=lambda kv: kv[1])[0], n
 
 
@@ -111,6 +118,17 @@ def arabizi_tokens(norm: str) -> list[str]:
         if not _NOT_ARABIZI.match(tok) and sum(c.isalpha() for c in tok) >= 1:
             found.append(tok)
     return found
+
+
+_CODE_TOKEN = re.compile(r"^(?:[+]?\d+|ly|(?=[a-z0-9]{6}$)(?:[a-z]*\d){2}[a-z0-9]*)$")
+
+
+def strip_codes(norm: str) -> str:
+    """Drop the tokens that say nothing about the language: numbers, phone numbers and case
+    references ("ly 7k3m9q"), which would otherwise look like Arabizi digits."""
+    toks = norm.split()
+    kept = [t for t in toks if not _CODE_TOKEN.match(t)]
+    return " ".join(kept) if len(kept) != len(toks) else norm
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +236,7 @@ class LangIdParams:
     own_temperature: float = 1.0  # NB log-likelihoods are divided by T * sqrt(#features)
     own_weight: float = 1.0  # exponent of the own model's probabilities
     lid_weight: float = 1.0  # exponent of py3langid's probabilities
-    prior: float = 4.0  # hint boost in nats for a 1-letter text, divided by sqrt(#letters)
+    prior: float = 8.0  # hint boost in nats for a 1-letter text, divided by sqrt(#letters)
     arabizi_min_tokens: int = 1
 
 
@@ -284,7 +302,10 @@ class LanguageIdentifier:
 
     def identify(self, text: str, norm: str, hint: str | None = None) -> LangGuess:
         hint_lang = self._hint_language(hint)
+        norm = strip_codes(norm)
         script, n_letters = detect_script(text)
+        if script != "Zyyy" and not norm:  # only a case reference / phone number
+            return LangGuess(hint_lang or self.default_language, None, script, 0.5 if hint_lang else 0.0)
         if script == "Zyyy":
             return LangGuess(hint_lang or self.default_language, None, script, 0.5 if hint_lang else 0.0)
         candidates = self.by_script.get(script, [])

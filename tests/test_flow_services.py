@@ -140,6 +140,8 @@ def test_every_entry_has_all_languages(directory: ServiceDirectory) -> None:
 
 
 def test_contacts_are_fake_numbers(directory: ServiceDirectory) -> None:
+    if not directory.sample:
+        pytest.skip("real data: numbers are checked by staff")
     for service in directory.services:
         for language in LANGUAGES:
             contact = service.contact[language]

@@ -141,3 +141,48 @@ class Handoff(Base):
     outcome: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Registration(Base):
+    """A request for voluntary return: the answers given after consent, and the case's stage."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        Index("ix_registrations_dedup", "dedup_hash"),
+        Index("ix_registrations_phone", "phone_hash"),
+        Index("ix_registrations_keypad", "reference_keypad"),
+        Index("ix_registrations_stage", "stage", "country"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    reference_keypad: Mapped[str] = mapped_column(String(16))  # the reference as keypad digits
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), default=None
+    )
+    collected_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), default=None
+    )
+    dedup_hash: Mapped[str] = mapped_column(String(64))
+    phone_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    full_name: Mapped[str] = mapped_column(SecretText)
+    country: Mapped[str] = mapped_column(String(2))
+    age: Mapped[int | None] = mapped_column(Integer, default=None)
+    birth_year: Mapped[int | None] = mapped_column(Integer, default=None)
+    sex: Mapped[str | None] = mapped_column(String(8), default=None)
+    phone: Mapped[str | None] = mapped_column(SecretText, default=None)
+    city: Mapped[str | None] = mapped_column(String(32), default=None)
+    detained: Mapped[bool] = mapped_column(Boolean, default=False)
+    detention_place: Mapped[str | None] = mapped_column(SecretText, default=None)
+    document: Mapped[str | None] = mapped_column(String(16), default=None)
+    passport_number: Mapped[str | None] = mapped_column(SecretText, default=None)
+    family: Mapped[str] = mapped_column(SecretText, default="[]")  # JSON list
+    vulnerabilities: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    stage: Mapped[str] = mapped_column(String(24), default="registered")
+    flight_date: Mapped[datetime | None] = mapped_column(default=None)
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
+    channel: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

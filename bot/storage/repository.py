@@ -347,3 +347,15 @@ class Store:
             )
             await session.delete(contact)
             return counts
+
+    async def set_role(self, contact_id: int, role: str, actor: str) -> None:
+        async with self.db.session() as session, session.begin():
+            await session.execute(update(Contact).where(Contact.id == contact_id).values(role=role))
+            session.add(
+                AuditEvent(
+                    actor=actor,
+                    action="contact.role",
+                    subject=str(contact_id),
+                    details={"role": role},
+                )
+            )
