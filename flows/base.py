@@ -116,6 +116,10 @@ class Flow(ABC):
         """Take the message. False when it is no answer to this step: then say nothing, the
         router decides whether it starts something else or calls `reask`."""
 
+    def answers_itself(self, step: str | None, text: str) -> bool:
+        """True when, at this step, a global command word is an answer (e.g. "0" people)."""
+        return False
+
     def expected_disclosures(self, step: str | None) -> frozenset[str]:
         """Safety categories that are an answer, not an alarm, at this step (e.g. detention
         when asked where someone is detained). Emergencies always interrupt."""

@@ -212,6 +212,9 @@ class RegistrationFlow(Flow):
         turn.state.data["for_other"] = True
         turn.say("mobilizer.person_consent", options=yes_no())
 
+    def answers_itself(self, step: str | None, text: str) -> bool:
+        return step == "family" and text.strip() == "0"
+
     def expected_disclosures(self, step: str | None) -> frozenset[str]:
         if step in ("detained", "detention_place"):
             return frozenset({"detention"})

@@ -58,6 +58,9 @@ class Conversation:
     async def respond(self, turn: Turn) -> None:
         state = turn.state
         turn.command = self.commands.match(turn.text)
+        active = self.flows.get(state.flow or "")
+        if active is not None and active.answers_itself(state.step, turn.text):
+            turn.command = None
         if not turn.text.strip():
             turn.say("error.empty")
             return
@@ -81,7 +84,8 @@ class Conversation:
             state.pause()
             show_main_menu(turn)
             return
-        if command == "continue" and state.paused and state.flow is None:
+        if command == "continue" and state.paused and state.flow in (None, "safety"):
+            state.enter(None)  # a safety case stays open for the operators
             name = next(reversed(state.paused))
             await self.flows[name].start(turn)
             return

@@ -35,8 +35,8 @@ CATEGORIES: Mapping[str, Category] = {
     "protection": Category("safety.protection", "urgent"),
     "detention": Category("safety.detention", "urgent"),
 }
-# The most serious first: one message may match several.
-ORDER = ("emergency", "self_harm", "gbv", "trafficking", "protection", "detention")
+# The most specific care first: one message may match several (both top ones are emergencies).
+ORDER = ("self_harm", "emergency", "gbv", "trafficking", "protection", "detention")
 INTENT_CATEGORIES = {"emergency": 0.6, "detention": 0.7, "protection": 0.7}
 
 

@@ -27,7 +27,7 @@ from .features import LinearModel
 from .langid import LangGuess, LangIdParams, LanguageIdentifier, load_py3langid, py3langid_arrays
 from .languages import LANGUAGES_FILE, Variant, load_languages
 from .normalize import normalize
-from .training_data import Example, load_examples, variant_files
+from .training_data import Example, auxiliary_examples, load_examples, variant_files
 from .types import FALLBACK_INTENT, Entity, ParseResult
 
 __all__ = [
@@ -163,6 +163,20 @@ class BuiltinNLU:
         return _hash_inputs([*files, *code], extra)[:20]
 
     @classmethod
+    def cache_path(
+        cls,
+        data_dir: Path | str | None = None,
+        cache_dir: Path | str | None = None,
+        languages: Iterable[str] | None = None,
+        gazetteer_dir: Path | None = None,
+    ) -> Path:
+        """Where the model for this data lives in the cache."""
+        ddir = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
+        cdir = Path(cache_dir or os.environ.get("HOTLINE_NLU_CACHE") or DEFAULT_CACHE_DIR)
+        langs = sorted(languages) if languages is not None else None
+        return cdir / f"nlu-{cls.cache_key(ddir, langs, gazetteer_dir)}.npz"
+
+    @classmethod
     def load(
         cls,
         data_dir: Path | str | None = None,
@@ -175,10 +189,9 @@ class BuiltinNLU:
         (and cached). ``languages`` restricts to those language codes."""
         ddir = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
         gdir = Path(gazetteer_dir) if gazetteer_dir else None
-        cdir = Path(cache_dir or os.environ.get("HOTLINE_NLU_CACHE") or DEFAULT_CACHE_DIR)
         langs = sorted(languages) if languages is not None else None
-        key = cls.cache_key(ddir, langs, gdir)
-        path = cdir / f"nlu-{key}.npz"
+        path = cls.cache_path(ddir, cache_dir, langs, gdir)
+        cdir = path.parent
         nlu: BuiltinNLU | None = None
         if path.is_file():
             try:
@@ -207,8 +220,10 @@ class BuiltinNLU:
         examples: Sequence[Example] | None = None,
         params: TrainParams | None = None,
         gazetteer_dir: Path | None = None,
+        use_auxiliary: bool = True,
     ) -> BuiltinNLU:
-        """Train from scratch (no cache)."""
+        """Train from scratch (no cache). ``use_auxiliary``: also learn from the command
+        keywords and danger phrases of the gazetteers (see ``auxiliary_examples``)."""
         t0 = time.perf_counter()
         ddir = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
         variants = cls.enabled_variants(ddir, languages)
@@ -219,6 +234,13 @@ class BuiltinNLU:
             examples = [e for e in examples if e.variant in names]
         if not examples:
             raise ValueError(f"no training examples in {ddir}")
+        if use_auxiliary:
+            seen = {(e.variant, normalize(e.text)) for e in examples}
+            aux = [
+                a for a in auxiliary_examples(gazetteer_dir or GAZETTEER_DIR, [v.name for v in variants])
+                if (a.variant, normalize(a.text)) not in seen
+            ]
+            examples = [*examples, *aux]
         known = known_words(examples)
         extractor = EntityExtractor(gazetteer_dir, known_words=known)
         texts = [

@@ -136,8 +136,12 @@ def cross_validate(
     folds: int = 5,
     seed: int = 7,
     languages: Iterable[str] | None = None,
+    use_auxiliary: bool = True,
 ) -> EvalReport:
-    """Stratified k-fold cross-validation of the whole pipeline (langid + intent)."""
+    """Stratified k-fold cross-validation of the whole pipeline (langid + intent).
+
+    Each fold trains on the other folds (plus the gazetteer keyword examples) and is tested
+    on its own examples of ``nlu/data`` only."""
     ddir = data_dir or Path(__file__).resolve().parent / "data"
     variants = BuiltinNLU.enabled_variants(ddir, languages)
     examples = load_examples(ddir, [v.name for v in variants])
@@ -145,7 +149,9 @@ def cross_validate(
     groups = [e.variant for e in examples]
     report = EvalReport()
     for train_idx, test_idx in fold_indices(labels, groups, folds, seed):
-        nlu = BuiltinNLU.train(ddir, languages, examples=[examples[i] for i in train_idx])
+        nlu = BuiltinNLU.train(
+            ddir, languages, examples=[examples[i] for i in train_idx], use_auxiliary=use_auxiliary
+        )
         report.predictions.extend(evaluate(nlu, [examples[i] for i in test_idx]).predictions)
     return report
 

@@ -138,3 +138,46 @@ def load_examples(data_dir: Path, variants: Iterable[str] | None = None) -> list
                 seen.add(key)
                 result.append(ex)
     return result
+
+
+# Gazetteer lists that double as short training examples: (file, key) -> intent.
+AUXILIARY_SOURCES: dict[tuple[str, str], str] = {
+    ("keywords.yml", "yes"): "affirm",
+    ("keywords.yml", "no"): "deny",
+    ("keywords.yml", "stop"): "stop",
+    ("keywords.yml", "language"): "change_language",
+    ("keywords.yml", "human"): "talk_to_human",
+    ("danger.yml", "emergency"): "emergency",
+    ("danger.yml", "self_harm"): "emergency",
+    ("danger.yml", "gbv"): "protection",
+    ("danger.yml", "trafficking"): "protection",
+    ("danger.yml", "detention"): "detention",
+}
+
+
+def auxiliary_examples(gazetteer_dir: Path, variants: Iterable[str] | None = None) -> list[Example]:
+    """Short examples from the command keywords and danger phrases (``{key: {variant: [...]}}``):
+    "sure" is affirm, "he is bleeding" is emergency. Missing files or keys are skipped."""
+    wanted = set(variants) if variants is not None else None
+    out: list[Example] = []
+    docs: dict[str, Any] = {}
+    for (fname, key), intent in AUXILIARY_SOURCES.items():
+        if fname not in docs:
+            path = gazetteer_dir / fname
+            try:
+                docs[fname] = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+            except yaml.YAMLError:
+                docs[fname] = {}
+        section = (docs[fname] or {}).get(key) if isinstance(docs[fname], dict) else None
+        if not isinstance(section, dict):
+            continue
+        for variant, phrases in section.items():
+            if wanted is not None and str(variant) not in wanted:
+                continue
+            if not isinstance(phrases, list):
+                continue
+            for phrase in phrases:
+                text = str(phrase).strip()
+                if text and not text.isdigit():
+                    out.append(Example(text, intent, str(variant)))
+    return out

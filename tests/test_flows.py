@@ -1,0 +1,322 @@
+"""Whole conversations through the REST endpoint, in every language: registration with
+corrections, back, cancel and resume; safety triage mid-registration; case status; stop and
+erasure; mobilizers. Runs on SQLite and on PostgreSQL + Redis."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import httpx
+import pytest
+from bot.runtime import Runtime
+from bot.storage.models import AuditEvent, Contact, Registration
+from sqlalchemy import func, select
+
+from tests.conftest import RuntimeFactory
+
+_ids = itertools.count()
+LANGUAGES = ["en", "ar", "fr", "ha"]
+
+OPEN = {"en": "hello", "ar": "السلام عليكم", "fr": "bonjour", "ha": "sannu"}
+YES = {"en": "yes", "ar": "نعم", "fr": "oui", "ha": "ee"}
+NAMES = {"en": "Amina Bello", "ar": "آمنة محمد", "fr": "Aminata Traoré", "ha": "Hauwa Musa"}
+CITIES = {"en": "Sabha", "ar": "سبها", "fr": "Sebha", "ha": "sabha"}
+DANGER = {
+    "en": "help my friend is bleeding",
+    "ar": "صاحبي ينزف",
+    "fr": "mon ami saigne beaucoup",
+    "ha": "abokina yana zubar da jini",
+}
+CONTINUE = {"en": "continue", "ar": "متابعة", "fr": "continuer", "ha": "ci gaba"}
+STOP = {"en": "STOP", "ar": "توقف", "fr": "arrête", "ha": "daina"}
+ERASE = {
+    "en": "delete my data",
+    "ar": "امسح بياناتي",
+    "fr": "supprimer mes données",
+    "ha": "a goge bayanaina",
+}
+
+
+class Chat:
+    def __init__(self, client: httpx.AsyncClient, runtime: Runtime, sender: str) -> None:
+        self.client, self.runtime, self.sender = client, runtime, sender
+
+    async def __call__(self, text: str) -> list[str]:
+        response = await self.client.post(
+            "/webhooks/rest/webhook",
+            json={"sender": self.sender, "message": text, "metadata": {"message_id": next(_ids)}},
+        )
+        assert response.status_code == 200, response.text
+        return [r["text"] for r in response.json()]
+
+
+def t(runtime: Runtime, language: str, key: str, **values: object) -> str:
+    return runtime.catalogs.text(language, key, **values)
+
+
+async def registrations(runtime: Runtime) -> list[Registration]:
+    async with runtime.db.session() as session:
+        return list(await session.scalars(select(Registration).order_by(Registration.id)))
+
+
+async def register(chat: Chat, language: str, name: str | None = None) -> list[str]:
+    """A whole registration by digits and short answers; returns the last replies."""
+    await chat(OPEN[language])
+    await chat("1")
+    assert (await chat(YES[language]))[-1] == t(chat.runtime, language, "registration.ask_name")
+    await chat(name or NAMES[language])
+    await chat("1")  # Nigeria
+    await chat("30")  # age
+    await chat("1")  # woman
+    await chat("0912345678")
+    await chat(CITIES[language])
+    await chat("2")  # not detained
+    await chat("3")  # no passport
+    await chat("0")  # travels alone  (0 here is an answer, not the menu: it is a number step)
+    for _ in range(3):  # pregnant, disability, violence
+        await chat("2")
+    return await chat("1")  # confirm
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_full_registration(
+    client: httpx.AsyncClient, runtime: Runtime, language: str
+) -> None:
+    chat = Chat(client, runtime, f"reg-{language}")
+    await chat(OPEN[language])
+    await chat("1")
+    await chat(YES[language])
+    await chat(NAMES[language])
+    replies = await chat("1")
+    assert replies == [t(runtime, language, "registration.ask_age")]
+    assert (await chat("abc"))[0] == t(runtime, language, "registration.invalid_age")
+    await chat("15/03/1996")
+    await chat("1")
+    await chat("0912345678")
+    assert (await chat("Atlantis"))[0] == t(runtime, language, "registration.invalid_city")
+    await chat(CITIES[language])
+    await chat("2")
+    await chat("1")  # valid passport
+    await chat("AB123456")
+    await chat("1")  # one family member
+    await chat("son 4")
+    await chat("1")  # pregnant: yes
+    await chat("2")
+    await chat("2")
+    summary = await chat("2")  # single parent: no
+    assert NAMES[language] in summary[0]
+    assert "+218912345678" in summary[0]
+    assert summary[-1] == t(runtime, language, "registration.confirm")
+    done = await chat("1")
+    reference = re.search(r"LY-[A-Z0-9]{6}", done[0])
+    assert reference is not None
+    assert done[0] == t(runtime, language, "registration.done", reference=reference.group())
+    assert t(runtime, language, "registration.priority") in done  # pregnant: high priority
+    [row] = await registrations(runtime)
+    assert (row.reference, row.country, row.city, row.birth_year) == (
+        reference.group(), "NG", "Sebha", 1996,
+    )
+    assert row.priority == "high" and "pregnant" in row.vulnerabilities["flags"]
+    assert row.phone == "+218912345678" and row.document == "valid"
+
+
+async def test_values_given_early_are_used(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    chat = Chat(client, runtime, "early")
+    await chat("I am Nasiru from Nigeria, I am in Sebha, I want to go home")
+    replies = await chat("yes")
+    assert replies == [t(runtime, "en", "registration.ask_age")]  # name and country known
+    state = await runtime.sessions.load((await runtime.store.contact_for("rest", "early")).id)
+    assert state.data["answers"] == {"name": "Nasiru", "country": "NG", "city": "Sebha"}
+
+
+async def test_without_consent_nothing_personal_is_kept(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    chat = Chat(client, runtime, "noconsent")
+    await chat("I am Nasiru from Nigeria and I want to go home")
+    replies = await chat("no")
+    assert replies == [t(runtime, "en", "registration.no_consent")]
+    contact = await runtime.store.contact_for("rest", "noconsent")
+    state = await runtime.sessions.load(contact.id)
+    assert "Nasiru" not in state.to_json()
+    assert await registrations(runtime) == []
+    assert await chat("1") == [t(runtime, "en", "handoff.requested")]
+
+
+async def test_back_correction_and_cancel(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    chat = Chat(client, runtime, "fix")
+    await chat("hello")
+    await chat("1")
+    await chat("yes")
+    await chat("Amina Bello")
+    await chat("1")
+    assert await chat("back") == [
+        t(runtime, "en", "registration.back"),
+        t(runtime, "en", "registration.ask_country"),
+    ]
+    await chat("2")  # Niger
+    await chat("30")
+    await chat("1")
+    await chat("0912345678")
+    await chat("Tripoli")
+    replies = await chat("my city is Misrata")  # asked "detained?", answered a correction
+    assert replies[0] == t(runtime, "en", "registration.corrected")
+    contact = await runtime.store.contact_for("rest", "fix")
+    state = await runtime.sessions.load(contact.id)
+    assert state.data["answers"]["city"] == "Misrata"
+    assert state.data["answers"]["country"] == "NE"
+    assert await chat("cancel") == [t(runtime, "en", "registration.cancelled")]
+    assert await registrations(runtime) == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_emergency_in_the_middle_of_a_registration(
+    client: httpx.AsyncClient, runtime: Runtime, language: str
+) -> None:
+    chat = Chat(client, runtime, f"sos-{language}")
+    await chat(OPEN[language])
+    await chat("1")
+    await chat(YES[language])
+    await chat(NAMES[language])
+    replies = await chat(DANGER[language])
+    assert replies == [
+        t(runtime, language, "safety.emergency"),
+        t(runtime, language, "safety.resume"),
+    ]
+    [handoff] = await runtime.store.open_handoffs()
+    assert handoff.priority == "emergency" and handoff.language == language
+    # the registration waits; CONTINUE (in the person's language) offers to resume it
+    replies = await chat(CONTINUE[language])
+    assert replies[0] == t(runtime, language, "registration.resume")
+    replies = await chat("1")
+    assert replies == [t(runtime, language, "registration.ask_country")]
+
+
+async def test_detention_answer_inside_registration_is_not_an_alarm(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    chat = Chat(client, runtime, "detained")
+    await register_until_detained(chat)
+    await chat("1")  # yes, detained
+    replies = await chat("Tarik al Sikka detention centre")
+    assert replies == [t(runtime, "en", "registration.ask_document")]
+    assert await runtime.store.open_handoffs() == []
+
+
+async def register_until_detained(chat: Chat) -> None:
+    for text in ["hello", "1", "yes", "Musa Ali", "4", "40", "2", "0912345678", "Tripoli"]:
+        await chat(text)
+
+
+async def test_registering_twice_finds_the_existing_case(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    first = await register(Chat(client, runtime, "twice-a"), "en")
+    again = await register(Chat(client, runtime, "twice-b"), "en")
+    reference = re.search(r"LY-[A-Z0-9]{6}", first[0])
+    assert reference is not None
+    assert again == [t(runtime, "en", "registration.existing", reference=reference.group())]
+    assert len(await registrations(runtime)) == 1
+
+
+async def test_resume_after_a_server_restart(make_runtime: RuntimeFactory) -> None:
+    from bot.messages import InboundMessage
+
+    first = await make_runtime()
+    for text in ["hello", "1", "yes", "Amina Bello", "1"]:
+        await first.engine.handle(InboundMessage("rest", "restart", text))
+    await first.close()
+    second = await make_runtime()
+    result = await second.engine.handle(InboundMessage("rest", "restart", "menu"))
+    result = await second.engine.handle(InboundMessage("rest", "restart", "1"))
+    assert [r.text for r in result.replies] == [t(second, "en", "registration.resume")]
+    result = await second.engine.handle(InboundMessage("rest", "restart", "1"))
+    assert [r.text for r in result.replies] == [t(second, "en", "registration.ask_age")]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_case_status_by_reference_with_check(
+    client: httpx.AsyncClient, runtime: Runtime, language: str
+) -> None:
+    done = await register(Chat(client, runtime, f"case-{language}"), language)
+    reference = re.search(r"LY-[A-Z0-9]{6}", done[0])
+    assert reference is not None
+    async with runtime.db.session() as session, session.begin():
+        row = await session.scalar(select(Registration))
+        assert row is not None
+        row.stage = "screening"
+        birth_year = row.birth_year
+    chat = Chat(client, runtime, f"asker-{language}")
+    await chat(OPEN[language])
+    assert await chat("3") == [t(runtime, language, "case.ask_reference")]
+    assert await chat(reference.group().lower()) == [t(runtime, language, "case.ask_birth_year")]
+    assert await chat("1901") == [t(runtime, language, "case.ask_birth_year")]  # wrong, retry
+    status = await chat(str(birth_year))
+    stage = t(runtime, language, "case.stage.screening")
+    assert status == [t(runtime, language, "case.status", reference=reference.group(), stage=stage)]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_stop_in_every_language(
+    client: httpx.AsyncClient, runtime: Runtime, language: str
+) -> None:
+    chat = Chat(client, runtime, f"stop-{language}")
+    await chat(OPEN[language])
+    assert await chat(STOP[language]) == [t(runtime, language, "stop.confirmed")]
+    contact = await runtime.store.contact_for("rest", f"stop-{language}")
+    assert contact.opted_out
+    assert await chat(OPEN[language])  # still answered when they write
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_erasure_in_every_language(
+    client: httpx.AsyncClient, runtime: Runtime, language: str
+) -> None:
+    chat = Chat(client, runtime, f"erase-{language}")
+    await register(chat, language)
+    assert await chat(ERASE[language]) == [t(runtime, language, "erase.explain")]
+    assert await chat("1") == [t(runtime, language, "erase.done")]
+    assert await registrations(runtime) == []
+    async with runtime.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Contact)) == 0
+        event = await session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "contact.erased")
+        )
+    assert event is not None and event.details["registrations"] == 1
+    assert event.details["messages"] > 10
+    # writing again starts as new
+    assert (await chat(OPEN[language]))[0] == t(runtime, language, "welcome.first")
+
+
+async def test_mobilizer_registers_several_people(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    chat = Chat(client, runtime, "mobilizer")
+    await chat("hello")
+    contact = await runtime.store.contact_for("rest", "mobilizer")
+    await runtime.store.set_role(contact.id, "mobilizer", actor="test")
+    menu = await chat("menu")
+    assert t(runtime, "en", "menu.main") == menu[0]
+    assert (await chat("6"))[0] == t(runtime, "en", "mobilizer.menu")
+    references = []
+    for index, name in enumerate(["Ibrahim Sani", "Fatima Sani"]):
+        if index:
+            assert await chat("yes") == [t(runtime, "en", "mobilizer.person_consent")]
+        else:
+            assert await chat("1") == [t(runtime, "en", "mobilizer.person_consent")]
+        await chat("yes")
+        for text in [name, "2", "25", "2" if index == 0 else "1", "0923456789", "Sebha", "2",
+                     "3", "0", *(["2"] * (2 if index == 0 else 3))]:  # fmt: skip
+            await chat(text)
+        replies = await chat("1")
+        found = re.search(r"LY-[A-Z0-9]{6}", replies[0])
+        assert found is not None
+        references.append(found.group())
+        assert replies[-1] == t(runtime, "en", "mobilizer.next_person", reference=found.group())
+    await chat("no")
+    listing = await chat("3")
+    assert listing[0] == t(runtime, "en", "mobilizer.list_header")
+    assert [line.split(":")[0] for line in listing[1:]] == references
+    rows = await registrations(runtime)
+    assert all(r.collected_by_id == contact.id and r.contact_id is None for r in rows)
