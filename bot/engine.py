@@ -1,9 +1,10 @@
-"""The turn: inbound → stored → (per-contact lock) → session → NLU → flow → replies → stored.
+"""The turn: inbound → (per-contact lock) → stored → session → NLU → flow → replies → stored.
 
-A message is stored before anything else, so it survives a crash and a provider's retry finds it.
-Under the contact's lock the engine handles every stored, unhandled message of that contact in
-arrival order, so a person's messages are answered one after the other, in order, even when
-their requests overlap or reach different server processes.
+A message is stored before it is handled and before its request is answered, so it survives a
+crash and a provider's retry finds it. Under the contact's lock the engine stores the message
+and handles every stored, unhandled message of that contact in the order they were stored, so a
+person's messages are answered one after the other, in order, even when their requests overlap
+or reach different server processes.
 """
 
 from __future__ import annotations
@@ -81,12 +82,14 @@ class Engine:
         """
         contact = await self.store.contact_for(inbound.channel, inbound.address)
         text, truncated = clean_text(inbound.text, self.max_message_chars)
-        message_id, duplicate = await self.store.record_inbound(
-            contact.id, inbound, text, truncated=truncated
-        )
         status = MessageStatus.ANSWERED if answered_in_response else MessageStatus.QUEUED
         produced: dict[int, list[OutboundMessage]] = {}
         async with self.sessions.lock(contact.id):
+            # Stored under the lock, so ids follow the order in which turns run, across
+            # processes too; a message left unhandled by a crash is handled with the next one.
+            message_id, duplicate = await self.store.record_inbound(
+                contact.id, inbound, text, truncated=truncated
+            )
             for pending in await self.store.pending_inbound(contact.id):
                 produced[pending.id] = await self._turn(contact, pending, status)
                 if await self.store.get_contact(contact.id) is None:

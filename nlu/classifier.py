@@ -8,6 +8,7 @@ k-fold split so that "confidence 0.6" means roughly "right 6 times in 10".
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,12 +22,15 @@ __all__ = [
     "IntentModel",
     "TrainParams",
     "cross_val_scores",
-    "fold_indices",
     "fit_temperature",
+    "fold_indices",
     "train_intent_model",
 ]
 
 INTENT_FEATURIZER = Featurizer(char_min=1, char_max=5, word_max=2, word_weight=1.0, skeleton=True)
+
+
+DEFAULT_TEMPERATURE = 0.2  # what calibration finds on the project's data; used for tiny sets
 
 
 @dataclass(slots=True)
@@ -50,7 +54,9 @@ class IntentModel:
         return e / e.sum(), known
 
 
-def _fit_linear(matrix: object, y: np.ndarray, params: TrainParams) -> tuple[np.ndarray, np.ndarray]:
+def _fit_linear(
+    matrix: object, y: np.ndarray, params: TrainParams
+) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.svm import LinearSVC
 
     clf = LinearSVC(C=params.c, class_weight="balanced", random_state=params.seed)
@@ -65,7 +71,8 @@ def _fit_linear(matrix: object, y: np.ndarray, params: TrainParams) -> tuple[np.
 
 def _strata(labels: Sequence[str], groups: Sequence[str] | None, folds: int) -> np.ndarray:
     strat = np.array(
-        list(labels) if groups is None
+        list(labels)
+        if groups is None
         else [f"{lab}|{g}" for lab, g in zip(labels, groups, strict=True)]
     )
     values, counts = np.unique(strat, return_counts=True)
@@ -136,8 +143,17 @@ def train_intent_model(
     classes = sorted(set(labels))
     y = np.array([classes.index(lab) for lab in labels])
     tf, names = count_matrix(INTENT_FEATURIZER, texts)
-    oof = cross_val_scores(texts, labels, classes, params.calib_folds, params, groups, tf=tf)
-    temperature = fit_temperature(oof, y)
+    # calibration folds: as many as the rarest intent allows (tiny data sets still train)
+    folds = min(params.calib_folds, int(np.bincount(y).min()))
+    if folds >= 2:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # strata smaller than the folds
+            oof = cross_val_scores(texts, labels, classes, folds, params, groups, tf=tf)
+        temperature = fit_temperature(oof, y)
+    else:
+        oof = np.zeros((len(texts), len(classes)))
+        oof[np.arange(len(texts)), y] = 1.0
+        temperature = DEFAULT_TEMPERATURE
     cols, idf = tfidf_fit(tf, params.min_df)
     coef, bias = _fit_linear(tfidf_transform(tf, cols, idf), y, params)
     linear = LinearModel(

@@ -93,13 +93,21 @@ def _print_report(report: object, errors: int) -> None:
     for variant, preds in sorted(report.by_variant().items()):
         lid, _ = report.langid_accuracy(6, preds)
         lang.add_row(
-            variant, str(len(preds)), f"{report.accuracy(preds):.3f}",
-            f"{report.macro_f1(preds):.3f}", f"{report.fallback_rate(preds):.3f}", f"{lid:.3f}",
+            variant,
+            str(len(preds)),
+            f"{report.accuracy(preds):.3f}",
+            f"{report.macro_f1(preds):.3f}",
+            f"{report.fallback_rate(preds):.3f}",
+            f"{lid:.3f}",
         )
     lid_all, n_lid = report.langid_accuracy(6)
     lang.add_row(
-        "[bold]all", str(len(report.predictions)), f"[bold]{report.accuracy():.3f}",
-        f"{report.macro_f1():.3f}", f"{report.fallback_rate():.3f}", f"{lid_all:.3f} ({n_lid})",
+        "[bold]all",
+        str(len(report.predictions)),
+        f"[bold]{report.accuracy():.3f}",
+        f"{report.macro_f1():.3f}",
+        f"{report.fallback_rate():.3f}",
+        f"{lid_all:.3f} ({n_lid})",
     )
     console.print(lang)
 
@@ -119,9 +127,7 @@ def _print_report(report: object, errors: int) -> None:
     console.print(conf)
     lconf = report.language_confusions(8)
     if lconf:
-        console.print(
-            "language confusions: " + ", ".join(f"{a}->{b} {n}" for a, b, n in lconf)
-        )
+        console.print("language confusions: " + ", ".join(f"{a}->{b} {n}" for a, b, n in lconf))
     for p in report.errors()[:errors]:
         console.print(
             f"  [{p.variant}] {p.text!r}: {p.intent} -> {p.predicted_intent} ({p.confidence:.2f})",

@@ -157,8 +157,17 @@ class BuiltinNLU:
         gdir = gazetteer_dir or GAZETTEER_DIR
         files += sorted(gdir.glob("*.yml")) if gdir.is_dir() else []
         files.append(LANGUAGES_FILE)
-        code = [PACKAGE_DIR / n for n in ("engine.py", "features.py", "classifier.py",
-                                          "langid.py", "normalize.py", "entities.py")]
+        code = [
+            PACKAGE_DIR / n
+            for n in (
+                "engine.py",
+                "features.py",
+                "classifier.py",
+                "langid.py",
+                "normalize.py",
+                "entities.py",
+            )
+        ]
         extra = [MODEL_VERSION, _py3langid_version(), ",".join(v.name for v in variants)]
         return _hash_inputs([*files, *code], extra)[:20]
 
@@ -237,29 +246,37 @@ class BuiltinNLU:
         if use_auxiliary:
             seen = {(e.variant, normalize(e.text)) for e in examples}
             aux = [
-                a for a in auxiliary_examples(gazetteer_dir or GAZETTEER_DIR, [v.name for v in variants])
+                a
+                for a in auxiliary_examples(
+                    gazetteer_dir or GAZETTEER_DIR, [v.name for v in variants]
+                )
                 if (a.variant, normalize(a.text)) not in seen
             ]
             examples = [*examples, *aux]
         known = known_words(examples)
         extractor = EntityExtractor(gazetteer_dir, known_words=known)
         texts = [
-            classification_text(e.text, extractor.extract(e.text, e.variant))
-            for e in examples
+            classification_text(e.text, extractor.extract(e.text, e.variant)) for e in examples
         ]
         labels = [e.intent for e in examples]
-        intent, oof = train_intent_model(texts, labels, params, groups=[e.variant for e in examples])
+        intent, oof = train_intent_model(
+            texts, labels, params, groups=[e.variant for e in examples]
+        )
         classes = list(intent.linear.classes)
         y = np.array([classes.index(lab) for lab in labels])
         threshold = choose_threshold(oof / intent.temperature, y)
 
         from .langid import train_variant_model
 
-        own = train_variant_model([normalize(e.text) for e in examples], [e.variant for e in examples])
+        own = train_variant_model(
+            [normalize(e.text) for e in examples], [e.variant for e in examples]
+        )
         codes = sorted({c for v in variants for c in v.langid})
         lid_arrays = py3langid_arrays(codes) if codes else {}
         lid = load_py3langid(lid_arrays, codes) if codes else None
-        langid = LanguageIdentifier(variants, own, lid, default_language=_default_language(variants))
+        langid = LanguageIdentifier(
+            variants, own, lid, default_language=_default_language(variants)
+        )
         meta: dict[str, object] = {
             "version": MODEL_VERSION,
             "variants": [[v.name, v.language, v.script, list(v.langid)] for v in variants],
@@ -282,7 +299,9 @@ class BuiltinNLU:
         meta = dict(self.meta)
         meta.pop("cache_file", None)
         meta["known_words"] = sorted(self.known_words)
-        arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8)
+        arrays["meta"] = np.frombuffer(
+            json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         try:
@@ -305,7 +324,9 @@ class BuiltinNLU:
         own = LinearModel.from_arrays(arrays, "own") if "own.vocab" in arrays else None
         codes = list(meta.get("lid_codes") or [])
         lid = load_py3langid(arrays, codes) if codes else None
-        langid = LanguageIdentifier(variants, own, lid, default_language=_default_language(variants))
+        langid = LanguageIdentifier(
+            variants, own, lid, default_language=_default_language(variants)
+        )
         known = meta.pop("known_words", [])
         extractor = EntityExtractor(gazetteer_dir, known_words=known)
         return cls(intent, langid, extractor, float(meta["threshold"]), known, meta)

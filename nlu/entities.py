@@ -239,7 +239,9 @@ def _entries(doc: Any, key_hint: str) -> dict[str, list[str]]:
         for item in doc:
             if not isinstance(item, dict):
                 continue
-            value = item.get("code") or item.get("iso2") or item.get("canonical") or item.get("name")
+            value = (
+                item.get("code") or item.get("iso2") or item.get("canonical") or item.get("name")
+            )
             if value:
                 rest = {k: v for k, v in item.items() if k not in ("code", "iso2", "canonical")}
                 out[str(value)] = [str(value), *_strings(rest)]
@@ -250,8 +252,25 @@ def _entries(doc: Any, key_hint: str) -> dict[str, list[str]]:
 _PYCOUNTRY_SKIP = {"jersey", "turkey", "georgia", "guernsey", "chile", "niue"}
 # Words that must never be read as a country or city, even within one typo.
 _STOP_WORDS = (
-    "child", "chile", "china", "being", "women", "again", "nigga", "sudah", "malam", "mata",
-    "tripple", "gharar", "brake", "break", "bread", "denial", "sabah", "sabahe", "sabahu",
+    "child",
+    "chile",
+    "china",
+    "being",
+    "women",
+    "again",
+    "nigga",
+    "sudah",
+    "malam",
+    "mata",
+    "tripple",
+    "gharar",
+    "brake",
+    "break",
+    "bread",
+    "denial",
+    "sabah",
+    "sabahe",
+    "sabahu",
 )
 _EXCLUDED_COUNTRIES = {"LY"}  # where the migrants are: not a country of origin/return
 
@@ -343,8 +362,12 @@ _YEAR_RE = re.compile(r"(?<![\w/.-])(19[2-9]\d|20[0-4]\d)(?![\w/.-])")
 _NUMERIC_DATE_RE = re.compile(
     r"(?<![\w/.-])(\d{1,4})\s?([/.\-])\s?(\d{1,2})\s?\2\s?(\d{2,4})(?![\w/.-])"
 )
-_CASE_REF_RE = re.compile(r"(?<![A-Za-z0-9])(?:(LY)\s?[-_ ]?\s?)?([A-Za-z0-9]{6})(?![A-Za-z0-9])", re.I)
-_CASE_REF_PREFIXED = re.compile(r"(?<![A-Za-z0-9])LY\s?[-_]?\s?([A-Za-z0-9]{6})(?![A-Za-z0-9])", re.I)
+_CASE_REF_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?:(LY)\s?[-_ ]?\s?)?([A-Za-z0-9]{6})(?![A-Za-z0-9])", re.I
+)
+_CASE_REF_PREFIXED = re.compile(
+    r"(?<![A-Za-z0-9])LY\s?[-_]?\s?([A-Za-z0-9]{6})(?![A-Za-z0-9])", re.I
+)
 
 
 def _case_ref_ok(core: str, prefixed: bool) -> bool:
@@ -354,8 +377,9 @@ def _case_ref_ok(core: str, prefixed: bool) -> bool:
         return False
     if prefixed:
         return True
-    # bare 7K3M9Q: written in capitals, or with enough digits not to be an Arabizi word
-    return (core.isupper() and digits >= 2) or digits >= 3
+    # bare 7K3M9Q (the bot issues three letters and three digits): at least three digits and
+    # two letters, so that Arabizi words ("wa99ef", "sa3dni") are never read as references
+    return digits >= 3 and letters >= 2
 
 
 def _century(y: int) -> int:
@@ -518,10 +542,7 @@ class EntityExtractor:
     def _phones(self, text: str) -> list[_Span]:
         if sum(c.isdigit() for c in text) < 7:
             return []
-        out = [
-            _Span("phone", e164, s, e)
-            for e164, s, e in _match_phones(text, "LY")
-        ]
+        out = [_Span("phone", e164, s, e) for e164, s, e in _match_phones(text, "LY")]
         if not out:  # a home-country number written in its local format (0803 123 4567)
             for region in ("NG", "NE", "SD", "TD", "ML", "GH", "EG"):
                 found = _match_phones(text, region, valid_only=True)
@@ -678,6 +699,9 @@ def find_case_ref(text: str) -> str | None:
         if _case_ref_ok(m2.group(2), m2.group(1) is not None):
             return f"LY-{m2.group(2).upper()}"
     stripped = t.strip()
-    if re.fullmatch(r"[A-Za-z0-9]{6}", stripped) and _case_ref_ok(stripped.upper(), True):
-        return f"LY-{stripped.upper()}"
+    # the whole answer is a 6-character code: accept any mix of 2+ digits and 2+ letters
+    if re.fullmatch(r"[A-Za-z0-9]{6}", stripped):
+        n_digits = sum(c.isdigit() for c in stripped)
+        if 2 <= n_digits <= 4:
+            return f"LY-{stripped.upper()}"
     return None

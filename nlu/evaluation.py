@@ -84,7 +84,8 @@ class EvalReport:
     ) -> tuple[float, int]:
         ps = self.predictions if preds is None else preds
         sel = [
-            p for p in ps
+            p
+            for p in ps
             if (max_words is None or p.words <= max_words) and p.predicted_variant is not None
         ]
         if not sel:
@@ -94,14 +95,16 @@ class EvalReport:
 
     def confusions(self, top: int = 15) -> list[tuple[str, str, int]]:
         c = Counter(
-            (p.intent, p.predicted_intent) for p in self.predictions
+            (p.intent, p.predicted_intent)
+            for p in self.predictions
             if p.intent != p.predicted_intent
         )
         return [(a, b, n) for (a, b), n in c.most_common(top)]
 
     def language_confusions(self, top: int = 10) -> list[tuple[str, str, int]]:
         c = Counter(
-            (p.variant, p.predicted_variant or "-") for p in self.predictions
+            (p.variant, p.predicted_variant or "-")
+            for p in self.predictions
             if p.predicted_variant is not None and p.predicted_variant != p.variant
         )
         return [(a, b, n) for (a, b), n in c.most_common(top)]
@@ -124,8 +127,14 @@ def evaluate(nlu: BuiltinNLU, examples: Iterable[Example], hint: bool = False) -
         guess = nlu.identify_language(ex.text, gold_lang if hint else None)
         report.predictions.append(
             Prediction(
-                ex.text, ex.variant, gold_lang, ex.intent, r.intent, r.confidence,
-                r.language, guess.variant,
+                ex.text,
+                ex.variant,
+                gold_lang,
+                ex.intent,
+                r.intent,
+                r.confidence,
+                r.language,
+                guess.variant,
             )
         )
     return report

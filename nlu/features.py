@@ -66,12 +66,38 @@ class Featurizer:
         return feats
 
 
-_SKELETON_DIGRAPHS = (("ch", "c"), ("sh", "c"), ("kh", "k"), ("gh", "g"), ("th", "t"),
-                      ("dh", "d"), ("ph", "f"), ("ck", "k"), ("qu", "k"), ("ou", "u"))
+_SKELETON_DIGRAPHS = (
+    ("ch", "c"),
+    ("sh", "c"),
+    ("kh", "k"),
+    ("gh", "g"),
+    ("th", "t"),
+    ("dh", "d"),
+    ("ph", "f"),
+    ("ck", "k"),
+    ("qu", "k"),
+    ("ou", "u"),
+)
 _SKELETON_TABLE = str.maketrans(
-    {"7": "h", "5": "k", "9": "k", "q": "k", "6": "t", "8": "g", "x": "k", "z": "s",
-     "3": None, "2": None, "a": None, "e": None, "i": None, "o": None, "u": None, "y": None,
-     "w": None}
+    {
+        "7": "h",
+        "5": "k",
+        "9": "k",
+        "q": "k",
+        "6": "t",
+        "8": "g",
+        "x": "k",
+        "z": "s",
+        "3": None,
+        "2": None,
+        "a": None,
+        "e": None,
+        "i": None,
+        "o": None,
+        "u": None,
+        "y": None,
+        "w": None,
+    }
 )
 
 _AR_SKELETON_TABLE = str.maketrans({"ا": None, "و": None, "ي": None, "ء": None, "ه": None})

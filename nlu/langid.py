@@ -120,7 +120,7 @@ def arabizi_tokens(norm: str) -> list[str]:
     return found
 
 
-_CODE_TOKEN = re.compile(r"^(?:[+]?\d+|ly|(?=[a-z0-9]{6}$)(?:[a-z]*\d){2}[a-z0-9]*)$")
+_CODE_TOKEN = re.compile(r"^(?:[+]?\d+|ly|(?=[a-z0-9]{6}$)(?:[a-z]*\d){3}[a-z0-9]*)$")
 
 
 def strip_codes(norm: str) -> str:
@@ -152,7 +152,7 @@ def py3langid_arrays(codes: Sequence[str]) -> dict[str, np.ndarray]:
 
 @lru_cache(maxsize=2)
 def _py3langid_arrays(codes: tuple[str, ...]) -> dict[str, np.ndarray]:
-    from py3langid.langid import MODEL_FILE, MODEL_DIR
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
     from py3langid.modelio import load_model
 
     ptc, pc, classes, nextmove, row, output = load_model(MODEL_DIR / MODEL_FILE)
@@ -210,7 +210,9 @@ def load_py3langid(arrays: dict[str, np.ndarray] | None, codes: Sequence[str]) -
 LANGID_FEATURIZER = Featurizer(char_min=1, char_max=4, word_max=1)
 
 
-def train_variant_model(texts: Sequence[str], labels: Sequence[str], alpha: float = 0.1) -> LinearModel:
+def train_variant_model(
+    texts: Sequence[str], labels: Sequence[str], alpha: float = 0.1
+) -> LinearModel:
     """Multinomial naive Bayes over char 1-4-grams + words, uniform class prior."""
     from .features import count_matrix
 
@@ -305,9 +307,13 @@ class LanguageIdentifier:
         norm = strip_codes(norm)
         script, n_letters = detect_script(text)
         if script != "Zyyy" and not norm:  # only a case reference / phone number
-            return LangGuess(hint_lang or self.default_language, None, script, 0.5 if hint_lang else 0.0)
+            return LangGuess(
+                hint_lang or self.default_language, None, script, 0.5 if hint_lang else 0.0
+            )
         if script == "Zyyy":
-            return LangGuess(hint_lang or self.default_language, None, script, 0.5 if hint_lang else 0.0)
+            return LangGuess(
+                hint_lang or self.default_language, None, script, 0.5 if hint_lang else 0.0
+            )
         candidates = self.by_script.get(script, [])
         if not candidates:
             return LangGuess(hint_lang or self.default_language, None, script, 0.0)
@@ -329,13 +335,28 @@ class LanguageIdentifier:
             rest = 1.0 - sum(own[n] for n in covered)
             mass = 1.0 - rest
             mix = {
-                n: math.exp(p.own_weight * math.log(max(own[n] / max(mass, 1e-9), 1e-9))
-                            + p.lid_weight * math.log(max(lid[n], 1e-9)))
+                n: math.exp(
+                    p.own_weight * math.log(max(own[n] / max(mass, 1e-9), 1e-9))
+                    + p.lid_weight * math.log(max(lid[n], 1e-9))
+                )
                 for n in covered
             }
             z = sum(mix.values())
             for n in covered:
                 probs[n] = mass * mix[n] / z
+        if hint_lang is not None and len(norm.split()) == 1:
+            # one word ("ok", "merci", "stop", "yes"): loanwords everyone uses; the session's
+            # language stays unless the word is in another script or is Arabizi (above)
+            hinted = [v for v in candidates if v.language == hint_lang]
+            if hinted:
+                best_hint = max(hinted, key=lambda v: probs[v.name])
+                return LangGuess(
+                    hint_lang,
+                    best_hint.name,
+                    script,
+                    max(probs[best_hint.name], 0.5),
+                    ((best_hint.name, max(probs[best_hint.name], 0.5)),),
+                )
         if hint_lang is not None:
             boost = math.exp(p.prior / math.sqrt(max(n_letters, 1)))
             for v in candidates:

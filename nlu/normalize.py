@@ -61,10 +61,10 @@ _AR_MAP = {
     "پ": "ب",
     "چ": "ج",
     "ژ": "ز",
-    "،": ",",
-    "؛": ";",
-    "؟": "?",
-    "٪": "%",
+    "،": " ",
+    "؛": " ",
+    "؟": " ",
+    "٪": " ",
 }
 _APOSTROPHES = frozenset("'’‘ʼ`´ʻ")
 _KEEP_PUNCT = frozenset("+")  # kept so that "+218" survives in the folded form

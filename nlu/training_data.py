@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 
 __all__ = [
-    "Example",
     "EntitySpan",
+    "Example",
     "load_examples",
     "load_file",
     "parse_annotated",
@@ -165,7 +165,9 @@ def auxiliary_examples(gazetteer_dir: Path, variants: Iterable[str] | None = Non
         if fname not in docs:
             path = gazetteer_dir / fname
             try:
-                docs[fname] = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+                docs[fname] = (
+                    yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+                )
             except yaml.YAMLError:
                 docs[fname] = {}
         section = (docs[fname] or {}).get(key) if isinstance(docs[fname], dict) else None

@@ -192,7 +192,9 @@ def rasa_server(rasa_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
             assert proc.poll() is None, f"rasa run exited:\n{_tail(log_path)}"
             try:
                 status = httpx.get(f"{url}/status", timeout=2.0)
-                if status.status_code == 200 and status.json().get("fingerprint") is not None:
+                if status.status_code == 200 and (
+                    status.json().get("model_id") or status.json().get("model_file")
+                ):
                     ready = True
                     break
             except httpx.HTTPError:

@@ -1,0 +1,297 @@
+"""Benchmark of the built-in NLU on this machine: `python bench/nlu_bench.py`.
+
+Measures training time, held-out intent accuracy (overall and per variant), language
+identification on held-out messages of 1-6 words, parse latency (median / p99, one core),
+resident memory of the loaded NLU, and compares with baselines measured in the same run:
+py3langid alone for language identification, a plain word-unigram classifier for intents.
+Writes its section of docs/benchmarks.md between the nlu-bench markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+# one core, no thread pools: what a single worker process sees (set before numpy loads)
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from nlu.engine import BuiltinNLU  # noqa: E402
+from nlu.evaluation import evaluate, heldout_examples  # noqa: E402
+from nlu.languages import load_languages  # noqa: E402
+from nlu.training_data import Example, load_examples  # noqa: E402
+
+START = "<!-- nlu-bench:start -->"
+END = "<!-- nlu-bench:end -->"
+BENCH_MD = REPO / "docs" / "benchmarks.md"
+
+LATENCY_MESSAGES = [
+    "I want to go home",
+    "nbi nrja3 l bladi",
+    "5ouya ma7jouz f sabha",
+    "je veux rentrer au Mali svp",
+    "ina so in koma gida",
+    "abeg i wan go back Naija my number na 0803 123 4567",
+    "ok",
+    "1",
+    "السلام عليكم انا من السودان وساكن في طرابلس ونبي نرجع لبلادي",
+    "my brother was arrested by police in Zawiya yesterday please help",
+    "case LY-7K3M9Q any news",
+    "ana 3andi mochkil kbir m3a l5adma ma 5alsounish",
+]
+
+
+def rss_kb() -> int:
+    m = re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text())
+    return int(m.group(1)) if m else 0
+
+
+def pin_one_core() -> None:
+    try:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    except (AttributeError, OSError):
+        pass
+
+
+def measure_memory(cache_dir: Path) -> dict[str, float]:
+    """RSS of a fresh process before/after loading the cached NLU (and after 100 parses)."""
+    code = f"""
+import re, sys, json
+from pathlib import Path
+sys.path.insert(0, {str(REPO)!r})
+def rss():
+    return int(re.search(r"VmRSS:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1))
+base = rss()
+from nlu import BuiltinNLU
+imported = rss()
+nlu = BuiltinNLU.load(cache_dir={str(cache_dir)!r})
+for t in {LATENCY_MESSAGES!r} * 10:
+    nlu.parse_sync(t)
+loaded = rss()
+print(json.dumps({{"base_mb": base / 1024, "imports_mb": imported / 1024,
+                   "loaded_mb": loaded / 1024, "sklearn": "sklearn" in sys.modules}}))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def latency(nlu: BuiltinNLU, iterations: int) -> dict[str, float]:
+    msgs = LATENCY_MESSAGES
+    for t in msgs * 20:  # warm-up
+        nlu.parse_sync(t)
+    samples: list[float] = []
+    for i in range(iterations):
+        t = msgs[i % len(msgs)]
+        t0 = time.perf_counter_ns()
+        nlu.parse_sync(t, "en" if i % 3 == 0 else None)
+        samples.append((time.perf_counter_ns() - t0) / 1e6)
+    samples.sort()
+    big = "help " * 20000  # 100 KB
+    t0 = time.perf_counter()
+    nlu.parse_sync(big)
+    return {
+        "median_ms": statistics.median(samples),
+        "p99_ms": samples[int(0.99 * (len(samples) - 1))],
+        "max_ms": samples[-1],
+        "100kb_ms": (time.perf_counter() - t0) * 1000,
+    }
+
+
+def baseline_langid(examples: Sequence[Example]) -> tuple[float, int]:
+    """py3langid alone, restricted to the enabled languages' codes, on 1-6 word messages."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    code_to_lang: dict[str, str] = {}
+    for lang in load_languages():
+        for v in lang.variants:
+            for c in v.langid:
+                code_to_lang[c] = lang.code
+    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident.set_languages(sorted(code_to_lang))
+    lang_of = {v.name: lang.code for lang in load_languages() for v in lang.variants}
+    ok = n = 0
+    for e in examples:
+        if len(e.text.split()) > 6 or not any(c.isalpha() for c in e.text):
+            continue
+        n += 1
+        code, _ = ident.classify(e.text)
+        ok += code_to_lang.get(code) == lang_of.get(e.variant)
+    return (ok / n if n else 0.0), n
+
+
+def baseline_intents(train: Sequence[Example], test: Sequence[Example]) -> dict[str, float]:
+    """Word-unigram bag of words + logistic regression, no normalisation, no threshold."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vec = CountVectorizer(lowercase=True)
+    x = vec.fit_transform([e.text for e in train])
+    clf = LogisticRegression(max_iter=2000, C=10.0)
+    clf.fit(x, [e.intent for e in train])
+    pred = clf.predict(vec.transform([e.text for e in test]))
+    out: dict[str, float] = {}
+    for variant in sorted({e.variant for e in test}):
+        idx = [i for i, e in enumerate(test) if e.variant == variant]
+        out[variant] = sum(pred[i] == test[i].intent for i in idx) / len(idx)
+    out["all"] = sum(p == e.intent for p, e in zip(pred, test, strict=True)) / len(test)
+    return out
+
+
+def render(results: dict[str, object]) -> str:
+    r = results
+    held: dict[str, dict[str, float]] = r["heldout"]  # type: ignore[assignment]
+    base: dict[str, float] = r["baseline_intents"]  # type: ignore[assignment]
+    lat: dict[str, float] = r["latency"]  # type: ignore[assignment]
+    mem: dict[str, float] = r["memory"]  # type: ignore[assignment]
+    lines = [
+        START,
+        "## Built-in NLU (`python bench/nlu_bench.py`)",
+        "",
+        f"Measured {r['date']} on {r['machine']} (one core pinned), Python {r['python']}. "
+        f"Training data: {r['train_examples']} examples; held-out set: {r['heldout_examples']} "
+        "messages written independently (`bench/data/heldout`, never trained or tuned on).",
+        "",
+        "| measure | built-in NLU | baseline | target |",
+        "|---|---|---|---|",
+        f"| training from scratch | {r['train_seconds']:.1f} s | | seconds |",
+        f"| held-out intent accuracy, all | {held['all']['accuracy']:.3f} | "
+        f"{base['all']:.3f} (word unigrams + LR) | ≥ 0.95 |",
+    ]
+    for variant in sorted(k for k in held if k != "all"):
+        lines.append(
+            f"| held-out intent accuracy, {variant} | {held[variant]['accuracy']:.3f} | "
+            f"{base.get(variant, 0.0):.3f} | ≥ 0.90 |"
+        )
+    lines += [
+        f"| held-out fallback rate | {held['all']['fallback']:.3f} | n/a | |",
+        f"| language id, 1-6 words, no hint ({r['lid_n']} msgs) | {r['lid_nohint']:.3f} | "
+        f"{r['lid_baseline']:.3f} (py3langid alone) | ≥ 0.95 |",
+        f"| language id, 1-6 words, session hint | {r['lid_hint']:.3f} | | |",
+        f"| Arabizi with digit-letters reported as another language | {r['arabizi_wrong']} "
+        f"of {r['arabizi_n']} | | 0 |",
+        f"| parse latency median / p99 | {lat['median_ms']:.3f} / {lat['p99_ms']:.3f} ms | |"
+        " p99 ≤ 2 ms |",
+        f"| parse of a 100 KB message | {lat['100kb_ms']:.1f} ms | | not slow |",
+        f"| RSS of a process with the loaded NLU | {mem['loaded_mb']:.0f} MB "
+        f"(Python + imports {mem['imports_mb']:.0f} MB) | | ≤ 150 MB |",
+        "",
+        "Per variant on the held-out set: accuracy / macro-F1 / fallback rate / language id "
+        "(1-6 words, no hint):",
+        "",
+        "| variant | n | accuracy | macro F1 | fallback | language id |",
+        "|---|---|---|---|---|---|",
+    ]
+    for variant in sorted(k for k in held if k != "all"):
+        h = held[variant]
+        lines.append(
+            f"| {variant} | {int(h['n'])} | {h['accuracy']:.3f} | {h['macro_f1']:.3f} | "
+            f"{h['fallback']:.3f} | {h['langid']:.3f} |"
+        )
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def write_section(section: str) -> None:
+    BENCH_MD.parent.mkdir(parents=True, exist_ok=True)
+    text = BENCH_MD.read_text(encoding="utf-8") if BENCH_MD.is_file() else "# Benchmarks\n"
+    if START in text and END in text:
+        before = text[: text.index(START)]
+        after = text[text.index(END) + len(END) :]
+        text = before + section + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    BENCH_MD.write_text(text, encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--iterations", type=int, default=20000)
+    ap.add_argument("--no-write", action="store_true", help="Do not update docs/benchmarks.md")
+    args = ap.parse_args(argv)
+    pin_one_core()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp)
+        t0 = time.perf_counter()
+        nlu = BuiltinNLU.load(cache_dir=cache)  # empty cache: trains from scratch
+        train_seconds = time.perf_counter() - t0
+        memory = measure_memory(cache)
+
+    train_examples = load_examples(REPO / "nlu" / "data")
+    held = heldout_examples()
+    if not held:
+        print("no held-out set in bench/data/heldout", file=sys.stderr)
+        return 1
+    report = evaluate(nlu, held)
+    hinted = evaluate(nlu, held, hint=True)
+    per: dict[str, dict[str, float]] = {}
+    for variant, preds in sorted(report.by_variant().items()):
+        per[variant] = {
+            "n": len(preds),
+            "accuracy": report.accuracy(preds),
+            "macro_f1": report.macro_f1(preds),
+            "fallback": report.fallback_rate(preds),
+            "langid": report.langid_accuracy(6, preds)[0],
+        }
+    per["all"] = {
+        "n": len(report.predictions),
+        "accuracy": report.accuracy(),
+        "macro_f1": report.macro_f1(),
+        "fallback": report.fallback_rate(),
+        "langid": report.langid_accuracy(6)[0],
+    }
+    from nlu.langid import arabizi_tokens
+    from nlu.normalize import normalize
+
+    arabizi = [
+        p
+        for p in report.predictions
+        if p.variant == "ar_latn" and arabizi_tokens(normalize(p.text))
+    ]
+    arabizi_wrong = sum(p.predicted_language != "ar" for p in arabizi)
+    lid_base, _ = baseline_langid(held)
+    results: dict[str, object] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
+        "python": platform.python_version(),
+        "train_examples": len(train_examples),
+        "heldout_examples": len(held),
+        "train_seconds": train_seconds,
+        "heldout": per,
+        "baseline_intents": baseline_intents(train_examples, held),
+        "lid_nohint": report.langid_accuracy(6)[0],
+        "lid_hint": hinted.langid_accuracy(6)[0],
+        "lid_n": report.langid_accuracy(6)[1],
+        "lid_baseline": lid_base,
+        "arabizi_n": len(arabizi),
+        "arabizi_wrong": arabizi_wrong,
+        "latency": latency(nlu, args.iterations),
+        "memory": memory,
+    }
+    section = render(results)
+    print(section)
+    print(json.dumps(results, indent=2, default=str))
+    if not args.no_write:
+        write_section(section)
+        print(f"updated {BENCH_MD}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
