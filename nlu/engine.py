@@ -39,7 +39,7 @@ __all__ = [
     "classification_text",
 ]
 
-MODEL_VERSION = "2"  # bump when features/training change: invalidates every cache
+MODEL_VERSION = "3"  # bump when features/training change: invalidates every cache
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = PACKAGE_DIR / "data"
 DEFAULT_CACHE_DIR = PACKAGE_DIR.parent / "var" / "cache" / "nlu"
@@ -259,9 +259,16 @@ class BuiltinNLU:
             classification_text(e.text, extractor.extract(e.text, e.variant)) for e in examples
         ]
         labels = [e.intent for e in examples]
-        intent, oof = train_intent_model(
-            texts, labels, params, groups=[e.variant for e in examples]
-        )
+        groups = [e.variant for e in examples]
+        n_real = len(texts)
+        # Arabic <-> Arabizi transliterations of the training examples (classifier only)
+        for tex, variant, intent_name in arabic_transliterations(examples, variants):
+            texts.append(classification_text(tex, extractor.extract(tex, variant)))
+            labels.append(intent_name)
+            groups.append(variant + "~")
+        intent, oof = train_intent_model(texts, labels, params, groups=groups)
+        oof = oof[:n_real]
+        labels = labels[:n_real]
         classes = list(intent.linear.classes)
         y = np.array([classes.index(lab) for lab in labels])
         threshold = choose_threshold(oof / intent.temperature, y)
@@ -384,6 +391,26 @@ class BuiltinNLU:
             if w in self.known_words or (len(w) >= 4 and w[:4] in self._prefixes):
                 return 1.0
         return 0.5
+
+
+def arabic_transliterations(
+    examples: Sequence[Example], variants: Sequence[Variant]
+) -> list[tuple[str, str, str]]:
+    """(text, variant, intent) of every Arabic example in the other script, when both the
+    Arabic-script and the Arabizi variants are enabled."""
+    from .arabizi import from_arabizi, to_arabizi
+
+    arab = [v.name for v in variants if v.language == "ar" and v.script == "Arab"]
+    latn = [v.name for v in variants if v.language == "ar" and v.script == "Latn"]
+    if not arab or not latn:
+        return []
+    out: list[tuple[str, str, str]] = []
+    for e in examples:
+        if e.variant == arab[0]:
+            out.append((to_arabizi(e.text), latn[0], e.intent))
+        elif e.variant == latn[0]:
+            out.append((from_arabizi(e.text), arab[0], e.intent))
+    return out
 
 
 def known_words(examples: Iterable[Example]) -> list[str]:

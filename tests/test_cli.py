@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from bot import PROJECT_ROOT
-from bot.config import Settings
 from bot.i18n import Catalogs
 
 SCRIPTS = {

@@ -6,6 +6,7 @@ import itertools
 
 import httpx
 import pytest
+
 from bot.runtime import Runtime
 
 _ids = itertools.count()

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import func, select
+
 from bot.messages import InboundMessage
 from bot.runtime import Runtime
 from bot.storage.models import Message
-from sqlalchemy import func, select
-
 from tests.conftest import RuntimeFactory
 
 
 def message(address: str, text: str, provider_id: str | None = None) -> InboundMessage:
-    return InboundMessage(channel="rest", address=address, text=text, provider_message_id=provider_id)
+    return InboundMessage(
+        channel="rest", address=address, text=text, provider_message_id=provider_id
+    )
 
 
 async def count(runtime: Runtime, **where: object) -> int:

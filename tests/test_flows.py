@@ -9,10 +9,10 @@ import re
 
 import httpx
 import pytest
-from bot.runtime import Runtime
-from bot.storage.models import AuditEvent, Contact, Registration
 from sqlalchemy import func, select
 
+from bot.runtime import Runtime
+from bot.storage.models import AuditEvent, Contact, Registration
 from tests.conftest import RuntimeFactory
 
 _ids = itertools.count()
@@ -115,7 +115,10 @@ async def test_full_registration(
     assert t(runtime, language, "registration.priority") in done  # pregnant: high priority
     [row] = await registrations(runtime)
     assert (row.reference, row.country, row.city, row.birth_year) == (
-        reference.group(), "NG", "Sebha", 1996,
+        reference.group(),
+        "NG",
+        "Sebha",
+        1996,
     )
     assert row.priority == "high" and "pregnant" in row.vulnerabilities["flags"]
     assert row.phone == "+218912345678" and row.document == "valid"

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from babel.messages.pofile import read_po
+
 from bot import PROJECT_ROOT
 from bot.config import Settings
 from bot.i18n import Catalogs, placeholders

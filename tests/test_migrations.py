@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bot.storage.db import sync_url, upgrade_schema
-from bot.storage.models import Base
 from sqlalchemy import create_engine, inspect
 
+from bot.storage.db import sync_url, upgrade_schema
+from bot.storage.models import Base
 from tests.conftest import fresh_postgres_database
 
 
@@ -37,6 +37,7 @@ def test_migrations_go_down_and_up(database_url: str) -> None:
     upgrade_schema(database_url)
     from alembic import command
     from alembic.config import Config
+
     from bot.storage.db import MIGRATIONS_DIR
 
     engine = create_engine(sync_url(database_url))

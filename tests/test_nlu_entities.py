@@ -120,7 +120,8 @@ def test_extraction_offsets_and_values() -> None:
     text = "Ana min السودان, ساكن في سبها، رقمي ٠٩١٢٣٤٥٦٧٨ وعندي ٣ أطفال"
     ents = get_extractor().extract(text, "ar")
     by = {e.entity: e for e in ents}
-    assert by["country"].value == "SD" and text[by["country"].start : by["country"].end] == "السودان"
+    country = by["country"]
+    assert country.value == "SD" and text[country.start : country.end] == "السودان"
     assert by["city"].value == "Sebha" and text[by["city"].start : by["city"].end] == "سبها"
     assert by["phone"].value == "+218912345678"
     assert text[by["phone"].start : by["phone"].end] == "٠٩١٢٣٤٥٦٧٨"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from bot.messages import OutboundMessage
 from bot.runtime import Runtime
 
