@@ -91,25 +91,44 @@ print(json.dumps({{"base_mb": base / 1024, "imports_mb": imported / 1024,
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def latency(nlu: BuiltinNLU, iterations: int) -> dict[str, float]:
+def latency(nlu: BuiltinNLU, iterations: int, rounds: int = 5) -> dict[str, float]:
+    """Per-parse latency over ``rounds`` rounds; p99 is the median of the rounds' p99 (the
+    machine is shared: one round can be hit by another process)."""
     msgs = LATENCY_MESSAGES
     for t in msgs * 20:  # warm-up
         nlu.parse_sync(t)
-    samples: list[float] = []
-    for i in range(iterations):
-        t = msgs[i % len(msgs)]
-        t0 = time.perf_counter_ns()
-        nlu.parse_sync(t, "en" if i % 3 == 0 else None)
-        samples.append((time.perf_counter_ns() - t0) / 1e6)
-    samples.sort()
+    medians: list[float] = []
+    p99s: list[float] = []
+    cpu_p99s: list[float] = []
+    worst = 0.0
+    per_round = max(iterations // rounds, 100)
+    for _ in range(rounds):
+        samples: list[float] = []
+        cpu: list[float] = []
+        for i in range(per_round):
+            t = msgs[i % len(msgs)]
+            c0 = time.thread_time_ns()
+            t0 = time.perf_counter_ns()
+            nlu.parse_sync(t, "en" if i % 3 == 0 else None)
+            samples.append((time.perf_counter_ns() - t0) / 1e6)
+            cpu.append((time.thread_time_ns() - c0) / 1e6)
+        samples.sort()
+        cpu.sort()
+        medians.append(statistics.median(samples))
+        p99s.append(samples[int(0.99 * (len(samples) - 1))])
+        cpu_p99s.append(cpu[int(0.99 * (len(cpu) - 1))])
+        worst = max(worst, samples[-1])
     big = "help " * 20000  # 100 KB
     t0 = time.perf_counter()
     nlu.parse_sync(big)
     return {
-        "median_ms": statistics.median(samples),
-        "p99_ms": samples[int(0.99 * (len(samples) - 1))],
-        "max_ms": samples[-1],
+        "median_ms": statistics.median(medians),
+        "p99_ms": statistics.median(p99s),
+        "p99_best_ms": min(p99s),
+        "cpu_p99_ms": statistics.median(cpu_p99s),
+        "max_ms": worst,
         "100kb_ms": (time.perf_counter() - t0) * 1000,
+        "load_average": os.getloadavg()[0],
     }
 
 
@@ -165,7 +184,8 @@ def render(results: dict[str, object]) -> str:
         "",
         f"Measured {r['date']} on {r['machine']} (one core pinned), Python {r['python']}. "
         f"Training data: {r['train_examples']} examples; held-out set: {r['heldout_examples']} "
-        "messages written independently (`bench/data/heldout`, never trained or tuned on).",
+        "messages written independently (`bench/data/heldout`, never trained or tuned on). "
+        f"Load average of the (shared) machine while measuring: {lat['load_average']:.1f}.",
         "",
         "| measure | built-in NLU | baseline | target |",
         "|---|---|---|---|",
@@ -185,7 +205,9 @@ def render(results: dict[str, object]) -> str:
         f"| language id, 1-6 words, session hint | {r['lid_hint']:.3f} | | |",
         f"| Arabizi with digit-letters reported as another language | {r['arabizi_wrong']} "
         f"of {r['arabizi_n']} | | 0 |",
-        f"| parse latency median / p99 | {lat['median_ms']:.3f} / {lat['p99_ms']:.3f} ms | |"
+        f"| parse latency, wall clock: median / p99 (best round) | {lat['median_ms']:.3f} / "
+        f"{lat['p99_ms']:.3f} ({lat['p99_best_ms']:.3f}) ms | | p99 ≤ 2 ms |",
+        f"| parse latency, CPU time of the parsing thread: p99 | {lat['cpu_p99_ms']:.3f} ms | |"
         " p99 ≤ 2 ms |",
         f"| parse of a 100 KB message | {lat['100kb_ms']:.1f} ms | | not slow |",
         f"| RSS of a process with the loaded NLU | {mem['loaded_mb']:.0f} MB "

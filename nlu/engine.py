@@ -16,7 +16,6 @@ import re
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ import numpy as np
 from .classifier import IntentModel, TrainParams, train_intent_model
 from .entities import GAZETTEER_DIR, EntityExtractor
 from .features import LinearModel
-from .langid import LangGuess, LangIdParams, LanguageIdentifier, load_py3langid, py3langid_arrays
+from .langid import LangGuess, LanguageIdentifier, load_py3langid, py3langid_arrays
 from .languages import LANGUAGES_FILE, Variant, load_languages
 from .normalize import normalize
 from .training_data import Example, auxiliary_examples, load_examples, variant_files
@@ -36,7 +35,10 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "MODEL_VERSION",
     "BuiltinNLU",
+    "arabic_transliterations",
+    "choose_threshold",
     "classification_text",
+    "known_words",
 ]
 
 MODEL_VERSION = "3"  # bump when features/training change: invalidates every cache
@@ -59,6 +61,18 @@ _MASKS = {
     "case_ref": "xcaserefx",
 }
 _DIGITS_ONLY = re.compile(r"^\d+$")
+# The few emoji that are answers on their own; every other symbol is dropped by normalize().
+_EMOJI_WORDS = {
+    "👍": " ok ",
+    "👌": " ok ",
+    "✅": " ok ",
+    "✔": " ok ",
+    "👎": " no ",
+    "❌": " no ",
+    "👋": " hello ",
+    "🙏": " thanks ",
+}
+_EMOJI_RE = re.compile("|".join(map(re.escape, _EMOJI_WORDS)))
 
 
 def classification_text(text: str, entities: Sequence[Entity]) -> str:
@@ -73,7 +87,10 @@ def classification_text(text: str, entities: Sequence[Entity]) -> str:
         parts.append(f" {mask} ")
         pos = e.end
     parts.append(text[pos:])
-    norm = normalize("".join(parts))
+    joined = "".join(parts)
+    if not joined.isascii():
+        joined = _EMOJI_RE.sub(lambda m: _EMOJI_WORDS[m.group()], joined)
+    norm = normalize(joined)
     return " ".join("0" if _DIGITS_ONLY.match(w) else w for w in norm.split())
 
 
@@ -97,16 +114,6 @@ def _py3langid_version() -> str:
         return version("py3langid")
     except Exception:  # pragma: no cover - metadata missing
         return "?"
-
-
-@dataclass(frozen=True, slots=True)
-class TrainReport:
-    seconds: float
-    examples: int
-    variants: tuple[str, ...]
-    intents: tuple[str, ...]
-    temperature: float
-    threshold: float
 
 
 class BuiltinNLU:
@@ -314,6 +321,7 @@ class BuiltinNLU:
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, **arrays)
+            os.chmod(tmp, 0o644)  # public training data, nothing secret
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
@@ -442,15 +450,5 @@ def choose_threshold(scaled_scores: np.ndarray, y: np.ndarray, reject: float = 0
     return float(min(max(t, 0.2), 0.4))
 
 
-def _lang(variant: str, variants: Sequence[Variant]) -> str | None:
-    for v in variants:
-        if v.name == variant:
-            return v.language
-    return None
-
-
 def _default_language(variants: Sequence[Variant]) -> str:
     return variants[0].language if variants else "en"
-
-
-__all__ += ["LangIdParams", "TrainReport", "choose_threshold", "known_words"]

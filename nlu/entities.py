@@ -194,7 +194,8 @@ class Gazetteer:
         if whole is not None:
             return whole
         matches = self.find(toks)
-        return matches[0].value if matches else None
+        exact = [m for m in matches if m.exact]  # "garina Misrata": Misrata, not a near-miss
+        return (exact or matches)[0].value if matches else None
 
 
 # --------------------------------------------------------------------------------------------

@@ -266,8 +266,9 @@ class LanguageIdentifier:
     def own_probs(self, norm: str, names: Sequence[str]) -> dict[str, float]:
         if self.own is None or not norm:
             return {n: 1.0 / len(names) for n in names}
-        scores, _ = self.own.scores(norm)
-        n_feats = max(len(LANGID_FEATURIZER.counts(norm)), 1)
+        ind, val, n_feats = self.own.vector(norm)
+        scores = (val @ self.own.weights[ind] + self.own.bias) if len(ind) else self.own.bias
+        n_feats = max(n_feats, 1)
         cls = self.own.classes
         sel = [cls.index(n) for n in names if n in cls]
         if not sel:
@@ -332,8 +333,7 @@ class LanguageIdentifier:
         probs = dict(own)
         if lid:
             covered = list(lid)
-            rest = 1.0 - sum(own[n] for n in covered)
-            mass = 1.0 - rest
+            mass = sum(own[n] for n in covered)  # what the own model leaves to py3langid
             mix = {
                 n: math.exp(
                     p.own_weight * math.log(max(own[n] / max(mass, 1e-9), 1e-9))

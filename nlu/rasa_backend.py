@@ -4,7 +4,9 @@ With ``RASA_URL`` set, the bot asks a Rasa server's ``POST /model/parse`` for th
 confidence and the intent ranking. Language, script and entities still come from the built-in
 NLU, so the rest of the bot sees the same :class:`~nlu.types.ParseResult` either way. If the Rasa
 server cannot be reached, times out or answers with an error, the built-in intent is used and a
-warning is logged. Message text is personal data: it never goes into a log line.
+warning is logged; for ``retry_after`` seconds after a failure Rasa is not asked at all, so a
+dead server does not add its timeout to every message. Message text is personal data: it never
+goes into a log line.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from typing import Any, Protocol
 
 import httpx
@@ -72,10 +75,14 @@ class RasaNLU:
         builtin: _SyncParser,
         timeout: float = 3.0,
         *,
+        retry_after: float = 5.0,
         client: httpx.AsyncClient | None = None,
     ) -> None:
-        self.rasa_url = rasa_url.rstrip("/")
-        self.parse_url = f"{self.rasa_url}/model/parse"
+        base = httpx.URL(rasa_url.strip())
+        # a query (Rasa's `?token=...` for --auth-token) is kept on the parse URL, never logged
+        self.parse_url = base.copy_with(path=base.path.rstrip("/") + "/model/parse")
+        self.rasa_url = str(base.copy_with(query=None, fragment=None)).rstrip("/")
+        self._log_url = f"{base.scheme}://{base.host}" + (f":{base.port}" if base.port else "")
         self.builtin = builtin
         self.timeout = timeout
         self._own_client = client is None
@@ -84,7 +91,10 @@ class RasaNLU:
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
             headers={"Content-Type": "application/json"},
         )
-        self.failures = 0  # Rasa calls that fell back to the built-in intent
+        self.retry_after = retry_after
+        self.failures = 0  # Rasa calls that failed (the built-in intent was used)
+        self.skipped = 0  # messages not sent to Rasa while it was marked down
+        self._down_until = 0.0  # time.monotonic() before which Rasa is not asked
         self._healthy = True
 
     async def _rasa_parse(self, text: str) -> tuple[str, float, tuple[tuple[str, float], ...]]:
@@ -103,8 +113,12 @@ class RasaNLU:
         return _intent_from_rasa(data)
 
     async def parse(self, text: str, language_hint: str | None = None) -> ParseResult:
-        # Send to Rasa first, run the (fast, synchronous) built-in parse while it answers.
+        if self._down_until and time.monotonic() < self._down_until:
+            self.skipped += 1
+            return self.builtin.parse_sync(text, language_hint)
+        # Start the request, then run the (fast, synchronous) built-in parse while Rasa works.
         rasa_task = asyncio.ensure_future(self._rasa_parse(text))
+        await asyncio.sleep(0)
         try:
             base = self.builtin.parse_sync(text, language_hint)
         except BaseException:
@@ -114,13 +128,18 @@ class RasaNLU:
             name, confidence, ranking = await rasa_task
         except RasaUnavailable as exc:
             self.failures += 1
-            log.warning(
-                "Rasa NLU at %s unavailable (%s); using the built-in intent", self.rasa_url, exc
-            )
+            self._down_until = time.monotonic() + self.retry_after
             self._healthy = False
+            log.warning(
+                "Rasa NLU at %s unavailable (%s); using the built-in intent for %gs",
+                self._log_url,
+                exc,
+                self.retry_after,
+            )
             return base
+        self._down_until = 0.0
         if not self._healthy:
-            log.info("Rasa NLU at %s answers again", self.rasa_url)
+            log.info("Rasa NLU at %s answers again", self._log_url)
             self._healthy = True
         if not name:
             name = FALLBACK_INTENT

@@ -147,29 +147,42 @@ async def test_without_consent_nothing_personal_is_kept(
     assert await chat("1") == [t(runtime, "en", "handoff.requested")]
 
 
-async def test_back_correction_and_cancel(client: httpx.AsyncClient, runtime: Runtime) -> None:
-    chat = Chat(client, runtime, "fix")
-    await chat("hello")
+MY_CITY = {
+    "en": "my city is Misrata",
+    "ar": "مدينتي مصراتة",
+    "fr": "ma ville est Misrata",
+    "ha": "garina Misrata",
+}
+BACK = {"en": "back", "ar": "رجوع", "fr": "retour", "ha": "koma baya"}
+CANCEL = {"en": "cancel", "ar": "إلغاء", "fr": "annuler", "ha": "soke"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_back_correction_and_cancel(
+    client: httpx.AsyncClient, runtime: Runtime, language: str
+) -> None:
+    chat = Chat(client, runtime, f"fix-{language}")
+    await chat(OPEN[language])
     await chat("1")
-    await chat("yes")
-    await chat("Amina Bello")
+    await chat(YES[language])
+    await chat(NAMES[language])
     await chat("1")
-    assert await chat("back") == [
-        t(runtime, "en", "registration.back"),
-        t(runtime, "en", "registration.ask_country"),
+    assert await chat(BACK[language]) == [
+        t(runtime, language, "registration.back"),
+        t(runtime, language, "registration.ask_country"),
     ]
     await chat("2")  # Niger
     await chat("30")
     await chat("1")
     await chat("0912345678")
     await chat("Tripoli")
-    replies = await chat("my city is Misrata")  # asked "detained?", answered a correction
-    assert replies[0] == t(runtime, "en", "registration.corrected")
-    contact = await runtime.store.contact_for("rest", "fix")
+    replies = await chat(MY_CITY[language])  # asked "detained?", answered with a correction
+    assert replies[0] == t(runtime, language, "registration.corrected")
+    contact = await runtime.store.contact_for("rest", f"fix-{language}")
     state = await runtime.sessions.load(contact.id)
     assert state.data["answers"]["city"] == "Misrata"
     assert state.data["answers"]["country"] == "NE"
-    assert await chat("cancel") == [t(runtime, "en", "registration.cancelled")]
+    assert await chat(CANCEL[language]) == [t(runtime, language, "registration.cancelled")]
     assert await registrations(runtime) == []
 
 
@@ -223,19 +236,20 @@ async def test_registering_twice_finds_the_existing_case(
     assert len(await registrations(runtime)) == 1
 
 
-async def test_resume_after_a_server_restart(make_runtime: RuntimeFactory) -> None:
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_resume_after_a_server_restart(make_runtime: RuntimeFactory, language: str) -> None:
     from bot.messages import InboundMessage
 
     first = await make_runtime()
-    for text in ["hello", "1", "yes", "Amina Bello", "1"]:
+    for text in [OPEN[language], "1", YES[language], NAMES[language], "1"]:
         await first.engine.handle(InboundMessage("rest", "restart", text))
     await first.close()
     second = await make_runtime()
-    result = await second.engine.handle(InboundMessage("rest", "restart", "menu"))
+    result = await second.engine.handle(InboundMessage("rest", "restart", "0"))
     result = await second.engine.handle(InboundMessage("rest", "restart", "1"))
-    assert [r.text for r in result.replies] == [t(second, "en", "registration.resume")]
+    assert [r.text for r in result.replies] == [t(second, language, "registration.resume")]
     result = await second.engine.handle(InboundMessage("rest", "restart", "1"))
-    assert [r.text for r in result.replies] == [t(second, "en", "registration.ask_age")]
+    assert [r.text for r in result.replies] == [t(second, language, "registration.ask_age")]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -292,23 +306,24 @@ async def test_erasure_in_every_language(
     assert (await chat(OPEN[language]))[0] == t(runtime, language, "welcome.first")
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 async def test_mobilizer_registers_several_people(
-    client: httpx.AsyncClient, runtime: Runtime
+    client: httpx.AsyncClient, runtime: Runtime, language: str
 ) -> None:
     chat = Chat(client, runtime, "mobilizer")
-    await chat("hello")
+    await chat(OPEN[language])
     contact = await runtime.store.contact_for("rest", "mobilizer")
     await runtime.store.set_role(contact.id, "mobilizer", actor="test")
-    menu = await chat("menu")
-    assert t(runtime, "en", "menu.main") == menu[0]
-    assert (await chat("6"))[0] == t(runtime, "en", "mobilizer.menu")
+    menu = await chat("0")
+    assert t(runtime, language, "menu.main") == menu[0]
+    assert (await chat("6"))[0] == t(runtime, language, "mobilizer.menu")
     references = []
     for index, name in enumerate(["Ibrahim Sani", "Fatima Sani"]):
         if index:
-            assert await chat("yes") == [t(runtime, "en", "mobilizer.person_consent")]
+            assert await chat(YES[language]) == [t(runtime, language, "mobilizer.person_consent")]
         else:
-            assert await chat("1") == [t(runtime, "en", "mobilizer.person_consent")]
-        await chat("yes")
+            assert await chat("1") == [t(runtime, language, "mobilizer.person_consent")]
+        await chat(YES[language])
         for text in [name, "2", "25", "2" if index == 0 else "1", "0923456789", "Sebha", "2",
                      "3", "0", *(["2"] * (2 if index == 0 else 3))]:  # fmt: skip
             await chat(text)
@@ -316,10 +331,10 @@ async def test_mobilizer_registers_several_people(
         found = re.search(r"LY-[A-Z0-9]{6}", replies[0])
         assert found is not None
         references.append(found.group())
-        assert replies[-1] == t(runtime, "en", "mobilizer.next_person", reference=found.group())
-    await chat("no")
+        assert replies[-1] == t(runtime, language, "mobilizer.next_person", reference=found.group())
+    await chat("2")
     listing = await chat("3")
-    assert listing[0] == t(runtime, "en", "mobilizer.list_header")
-    assert [line.split(":")[0] for line in listing[1:]] == references
+    assert listing[0] == t(runtime, language, "mobilizer.list_header")
+    assert [line.split(":")[0].strip("\u200f \u202f\u00a0") for line in listing[1:]] == references
     rows = await registrations(runtime)
     assert all(r.collected_by_id == contact.id and r.contact_id is None for r in rows)

@@ -199,3 +199,50 @@ def test_heldout_language_identification(heldout_report) -> None:  # type: ignor
     accuracy, n = heldout_report.langid_accuracy(max_words=6)
     assert n > 500
     assert accuracy >= 0.95
+
+
+def test_next_languages_need_only_a_data_file(tmp_path: Path) -> None:
+    """Tigrinya (Ethiopic script, no py3langid model) and Somali (Latin) from data alone."""
+    data = tmp_path / "data"
+    _tiny_data(data)
+    (data / "ti.yml").write_text(
+        """version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - ሰላም
+    - ከመይ ኣለኹም
+- intent: register_return
+  examples: |
+    - ናብ ሃገረይ ክምለስ እደሊ
+    - ናብ ዓደይ ክኸይድ እደሊ
+- intent: health
+  examples: |
+    - ሓሚመ ኣለኹ
+    - ሓኪም የድልየኒ
+""",
+        encoding="utf-8",
+    )
+    (data / "so.yml").write_text(
+        """version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - iska warran
+    - nabad
+- intent: register_return
+  examples: |
+    - waxaan rabaa inaan dalkayga ku laabto
+    - waxaan doonayaa inaan guriga aado
+- intent: health
+  examples: |
+    - waan xanuunsanahay
+    - dhakhtar baan u baahanahay
+""",
+        encoding="utf-8",
+    )
+    nlu = BuiltinNLU.load(data, tmp_path / "cache")
+    r = nlu.parse_sync("ናብ ሃገረይ ክምለስ")
+    assert (r.language, r.script, r.intent) == ("ti", "Ethi", "register_return")
+    r = nlu.parse_sync("waxaan rabaa inaan dalkayga ku laabto")
+    assert (r.language, r.script, r.intent) == ("so", "Latn", "register_return")

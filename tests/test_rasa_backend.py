@@ -303,6 +303,18 @@ async def test_dead_rasa_falls_back_to_builtin_without_logging_text(
     assert "Ibrahim" not in logged and "Misrata" not in logged and "prison" not in logged
 
 
+async def test_dead_rasa_is_not_asked_again_until_retry_after(builtin_nlu: BuiltinNLU) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    async with RasaNLU(dead, builtin_nlu, timeout=1.0, retry_after=60.0) as backend:
+        for text in ("hello", "thank you", "I want to go home"):
+            assert await backend.parse(text) == builtin_nlu.parse_sync(text)
+    assert (backend.failures, backend.skipped) == (1, 2)
+    async with RasaNLU(dead, builtin_nlu, timeout=1.0, retry_after=0.0) as backend:
+        for text in ("hello", "thank you"):
+            assert await backend.parse(text) == builtin_nlu.parse_sync(text)
+    assert (backend.failures, backend.skipped) == (2, 0)
+
+
 async def test_rasa_error_answer_falls_back(
     rasa_server: RasaServer, builtin_nlu: BuiltinNLU, caplog: pytest.LogCaptureFixture
 ) -> None:
