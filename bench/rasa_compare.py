@@ -226,6 +226,7 @@ class WrkRun:
     requests: int
     non_2xx: int
     socket_errors: int
+    load_before: float = 0.0  # 1-minute load average when the run started (shared machine)
 
 
 def _ms(value: str) -> float:
@@ -471,7 +472,9 @@ def measure_server(
         figs.rss_idle_mib = rss_mib(server.proc.pid)
         run_wrk(wrk, server.url, messages, min(3, duration))  # warm-up
         for _ in range(repeats):
+            load = os.getloadavg()[0]
             run = run_wrk(wrk, server.url, messages, duration)
+            run.load_before = load
             figs.wrk.append(run)
             say(
                 f"  {server.name}: {run.requests_per_s:.0f} req/s, p50 {run.latency_p50_ms:.1f} "
@@ -569,7 +572,9 @@ def render(r: dict[str, Any]) -> str:
         f"{_f(r['cold_start_s'], 1)} s. Non-2xx answers under load: built-in "
         f"{ours['non_2xx']}, Rasa {rasa['non_2xx']}, backend {backend['non_2xx']}. "
         f"All throughput runs, req/s: built-in {ours['runs']}, Rasa {rasa['runs']}, "
-        f"backend {backend['runs']}.",
+        f"backend {backend['runs']}; 1-minute load average before each run (the machine is "
+        f"shared): built-in {ours['load_before']}, Rasa {rasa['load_before']}, backend "
+        f"{backend['load_before']}.",
         "",
         "### Targets",
         "",
@@ -627,6 +632,7 @@ def _server_summary(f: ServerFigures) -> dict[str, Any]:
         "runs": [round(w.requests_per_s) for w in f.wrk],
         "non_2xx": sum(w.non_2xx for w in f.wrk),
         "socket_errors": sum(w.socket_errors for w in f.wrk),
+        "load_before": [round(w.load_before, 1) for w in f.wrk],
     }
 
 

@@ -41,7 +41,7 @@ __all__ = [
     "known_words",
 ]
 
-MODEL_VERSION = "3"  # bump when features/training change: invalidates every cache
+MODEL_VERSION = "4"  # bump when features/training change: invalidates every cache
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = PACKAGE_DIR / "data"
 DEFAULT_CACHE_DIR = PACKAGE_DIR.parent / "var" / "cache" / "nlu"

@@ -545,11 +545,7 @@ class EntityExtractor:
             return []
         out = [_Span("phone", e164, s, e) for e164, s, e in _match_phones(text, "LY")]
         if not out:  # a home-country number written in its local format (0803 123 4567)
-            for region in ("NG", "NE", "SD", "TD", "ML", "GH", "EG"):
-                found = _match_phones(text, region, valid_only=True)
-                if found:
-                    out = [_Span("phone", e164, s, e) for e164, s, e in found]
-                    break
+            out = [_Span("phone", e164, s, e) for e164, s, e in _home_phones(text)]
         return out
 
     def _number_words(self, toks: list[tuple[str, int, int]], language: str | None) -> list[_Span]:
@@ -607,6 +603,30 @@ def _combine(values: Sequence[int]) -> int:
         else:
             current += v
     return total + current
+
+
+HOME_REGIONS = ("NG", "NE", "SD", "TD", "ML", "GH", "EG")
+_PHONE_CANDIDATE = re.compile(r"(?<![\w+])0\d(?:[\s.-]?\d){7,11}(?!\w)")
+
+
+def _home_phones(text: str) -> list[tuple[str, int, int]]:
+    """Numbers in a national format (leading 0) that are valid in one of the main countries
+    of origin, tried in order; cheaper than a matcher per region."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat
+
+    out = []
+    for m in _PHONE_CANDIDATE.finditer(text):
+        for region in HOME_REGIONS:
+            try:
+                num = phonenumbers.parse(m.group(), region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(num):
+                e164 = phonenumbers.format_number(num, PhoneNumberFormat.E164)
+                out.append((e164, m.start(), m.end()))
+                break
+    return out
 
 
 def _match_phones(text: str, region: str, valid_only: bool = False) -> list[tuple[str, int, int]]:

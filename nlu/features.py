@@ -31,7 +31,8 @@ class Featurizer:
     """Character n-grams inside word boundaries (like scikit-learn's ``char_wb``) + word n-grams.
 
     ``text`` must already be normalised (see :mod:`nlu.normalize`): tokens separated by single
-    spaces. Feature keys are prefixed so that the two families never collide.
+    spaces. Word and skeleton features carry a control-character prefix, so the families
+    never collide.
     """
 
     char_min: int = 1
@@ -41,29 +42,38 @@ class Featurizer:
     skeleton: bool = False  # also a consonant-skeleton feature per Latin word ("pls" = "please")
 
     def counts(self, text: str) -> Counter[str]:
-        feats: Counter[str] = Counter()
+        """Feature -> count. Character n-grams are bare strings (they contain no control
+        character); word n-grams start with WORD ("\\x01"), skeletons with SKEL ("\\x02")."""
         words = text.split()
         cmin, cmax = self.char_min, self.char_max
+        grams: list[str] = []
+        extend = grams.extend
         for w in words:
             padded = f" {w} "
             n_chars = len(padded)
-            for n in range(cmin, cmax + 1):
-                if n > n_chars:
-                    break
-                for i in range(n_chars - n + 1):
-                    feats["c" + padded[i : i + n]] += 1
+            for n in range(cmin, min(cmax, n_chars) + 1):
+                extend([padded[i : i + n] for i in range(n_chars - n + 1)])
         if self.word_max >= 1:
-            for w in words:
-                feats["w" + w] += 1
+            extend([WORD + w for w in words])
             for n in range(2, self.word_max + 1):
-                for i in range(len(words) - n + 1):
-                    feats["w" + " ".join(words[i : i + n])] += 1
+                extend([WORD + " ".join(words[i : i + n]) for i in range(len(words) - n + 1)])
         if self.skeleton:
             for w in words:
                 sk = skeleton(w)
                 if sk:
-                    feats["s" + sk] += 1
-        return feats
+                    grams.append(SKEL + sk)
+        return Counter(grams)
+
+
+WORD = "\x01"
+SKEL = "\x02"
+_TOKEN_FEATURE = frozenset((WORD, SKEL))
+# 1 + log(count) for the usual small counts
+_SUBLINEAR = [0.0] + [1.0 + math.log(c) for c in range(1, 64)]
+
+
+def _sublinear(c: int) -> float:
+    return _SUBLINEAR[c] if c < 64 else 1.0 + math.log(c)
 
 
 _SKELETON_DIGRAPHS = (
@@ -163,16 +173,14 @@ class LinearModel:
     def vector(self, text: str) -> tuple[np.ndarray, np.ndarray, int]:
         """(feature indices, values, number of features of the text) for ``text``."""
         counts = self.featurizer.counts(text)
-        index = self.index
-        idx: list[int] = []
-        vals: list[float] = []
+        get = self.index.get
         ww = self.featurizer.word_weight
-        for feat, c in counts.items():
-            j = index.get(feat)
-            if j is not None:
-                idx.append(j)
-                vals.append((1.0 + math.log(c)) * (ww if feat[0] in "ws" else 1.0))
-        ind = np.fromiter(idx, dtype=np.intp, count=len(idx))
+        hits = [(j, f, c) for f, c in counts.items() if (j := get(f)) is not None]
+        ind = np.fromiter((j for j, _, _ in hits), dtype=np.intp, count=len(hits))
+        if ww == 1.0:
+            vals = [_sublinear(c) for _, _, c in hits]
+        else:
+            vals = [_sublinear(c) * (ww if f[0] in _TOKEN_FEATURE else 1.0) for _, f, c in hits]
         val = np.fromiter(vals, dtype=np.float32, count=len(vals))
         if self.weighting == "tfidf" and len(ind):
             assert self.idf is not None
@@ -191,7 +199,7 @@ class LinearModel:
 
     # ----- (de)serialisation into plain arrays (no pickle) ---------------------------------
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        vocab = "\x00".join(sorted(self.index, key=self.index.__getitem__))
+        vocab = "\x00".join(sorted(self.index, key=self.index.__getitem__))  # NUL never in text
         f = self.featurizer
         arrays = {
             f"{prefix}.vocab": np.frombuffer(vocab.encode("utf-8"), dtype=np.uint8),
@@ -245,7 +253,7 @@ def count_matrix(featurizer: Featurizer, texts: Iterable[str]) -> tuple[Any, lis
                 j = index[f] = len(index)
             rows.append(r)
             cols.append(j)
-            vals.append((1.0 + math.log(c)) * (ww if f[0] in "ws" else 1.0))
+            vals.append(_sublinear(c) * (ww if f[0] in _TOKEN_FEATURE else 1.0))
     matrix = sparse.csr_matrix(
         (np.asarray(vals, dtype=np.float64), (rows, cols)), shape=(n, len(index))
     )
