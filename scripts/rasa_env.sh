@@ -12,7 +12,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${RASA_VENV:-$ROOT/bench/.rasa-venv}"
 RASA_VERSION="3.6.21"
-# Pins found by trying on this machine (Python 3.10, x86_64, pip 23+): see the pip line below.
+# Tried on these machines (Python 3.10.13, x86_64): rasa's own pins resolve and run as they are
+# (TensorFlow 2.12, setuptools 70.3, SQLAlchemy 1.4, pydantic 1.10), so nothing else is pinned.
 PINS=(
   "rasa==${RASA_VERSION}"
 )
@@ -84,6 +85,7 @@ pip_install() {
   grep -v 'is ignored: it is neither' "$VENV/.pip.log" >&2 || true
   return "$status"
 }
+# pip 24.0: the pip this install was tried with (newer pips are stricter about old metadata).
 pip_install --upgrade "pip<24.1" wheel
 pip_install "${PINS[@]}"
 
