@@ -24,7 +24,7 @@ from babel import Locale
 
 from flows.answers import choice, yes_or_no
 from flows.base import Flow, Option, Text, Turn
-from flows.menu import yes_no
+from flows.menu import show_main_menu, yes_no
 from nlu import parse_date, parse_number, parse_phone, resolve_city, resolve_country
 from nlu.normalize import normalize
 
@@ -239,8 +239,6 @@ class RegistrationFlow(Flow):
                 turn.signal("handoff", reason="registration_without_consent", priority="normal")
                 turn.say("handoff.requested")
             else:
-                from flows.menu import show_main_menu
-
                 show_main_menu(turn)
             return True
         if step == "resume":
