@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import text
 
 from bot import PROJECT_ROOT
@@ -24,6 +25,13 @@ class ParseRequest(BaseModel):
     language: str | None = Field(default=None, max_length=16, description="Known language (hint)")
 
 
+# /model/parse reads its body itself (see the route): its schema is declared for the docs.
+_PARSE_REQUEST_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": ParseRequest.model_json_schema()}},
+}
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """The app. Pass a built `runtime` to share one (tests); otherwise it is built at start-up."""
     settings = settings or (runtime.settings if runtime else get_settings())
@@ -33,6 +41,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         own = runtime is None
         app.state.runtime = runtime or await build_runtime(settings)
         app.state.started = time.monotonic()
+        if own:
+            await app.state.runtime.start_background()
         try:
             yield
         finally:
@@ -47,11 +57,24 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(webchat.router)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "bot" / "static"), name="static")
 
-    @app.post("/model/parse", tags=["nlu"])
-    async def parse(body: ParseRequest, request: Request) -> dict[str, Any]:
-        """Rasa's parse answer for one text, plus its language."""
+    @app.post(
+        "/model/parse",
+        tags=["nlu"],
+        response_class=JSONResponse,
+        openapi_extra={"requestBody": _PARSE_REQUEST_BODY},
+    )
+    async def parse(request: Request) -> JSONResponse:
+        """Rasa's parse answer for one text, plus its language.
+
+        The hot path of the NLU: the body is validated straight from its JSON bytes (one
+        pydantic call) and the answer, plain JSON types already, is serialised without
+        FastAPI's generic encoder."""
+        try:
+            body = ParseRequest.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
         result = await request.app.state.runtime.nlu.parse(body.text, body.language)
-        return result.to_rasa_dict()
+        return JSONResponse(result.to_rasa_dict())
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> dict[str, str]:

@@ -52,6 +52,23 @@ class Settings(BaseSettings):
     max_message_chars: int = 4096
     lock_timeout_seconds: float = 30.0
 
+    # Operators and handoff
+    operator_hours: str = Field(
+        default="sun-thu 08:00-17:00",
+        description='When operators answer, e.g. "sun-thu 08:00-17:00; sat 09:00-13:00", "always"',
+    )
+    operator_timezone: str = "Africa/Tripoli"
+    handoff_escalate_minutes: float = Field(
+        default=15, description="A person left unanswered this long escalates the case"
+    )
+    handoff_snooze_hours: float = 24
+    console_session_hours: float = Field(default=12, description="Console sign-in lifetime")
+    console_idle_minutes: float = Field(default=60, description="Sign-out after inactivity")
+
+    # Outbox (messages sent later through a provider)
+    outbox_max_attempts: int = 8
+    outbox_poll_seconds: float = 5.0
+
     # Provider credentials (used by the channel modules)
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None

@@ -13,6 +13,7 @@ import logging
 import unicodedata
 from dataclasses import dataclass, replace
 
+from bot.handoffs import PRIORITY_RANK, CaseInfo, Handoffs
 from bot.i18n import Catalogs
 from bot.messages import Button, InboundMessage, OutboundMessage
 from bot.sessions import SessionStore
@@ -20,6 +21,7 @@ from bot.storage.models import MessageStatus
 from bot.storage.repository import ContactInfo, Store, StoredInbound
 from flows.base import CaseService, Contact, Reply, Text, Turn
 from flows.router import Conversation
+from flows.safety import CATEGORIES
 from nlu.types import NLUService
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ class Engine:
         default_language: str,
         enabled_languages: tuple[str, ...],
         max_message_chars: int = 4096,
+        handoffs: Handoffs | None = None,
     ) -> None:
         self.store = store
         self.sessions = sessions
@@ -71,6 +74,7 @@ class Engine:
         self.default_language = default_language
         self.enabled_languages = enabled_languages
         self.max_message_chars = max_message_chars
+        self.handoffs = handoffs
 
     async def handle(
         self, inbound: InboundMessage, *, answered_in_response: bool = True
@@ -118,6 +122,9 @@ class Engine:
             language_hint=message.language_hint,
             cases=self.cases,
         )
+        case = await self.handoffs.active_for(contact.id) if self.handoffs else None
+        if case is not None:
+            return await self._with_operator(contact, message, turn, case, status)
         inbound_status = MessageStatus.PROCESSED
         try:
             if message.truncated:
@@ -136,7 +143,7 @@ class Engine:
         erase = any(signal["kind"] == "erase" for signal in turn.signals)
         for signal in turn.signals:
             if signal["kind"] != "erase":
-                await self._apply(contact, language, signal)
+                replies += await self._apply(contact, language, signal)
         await self.sessions.save(contact.id, turn.state)
         ids = await self.store.complete_turn(
             message.id,
@@ -155,23 +162,89 @@ class Engine:
             return replies
         return [replace(reply, message_id=i) for reply, i in zip(replies, ids, strict=True)]
 
-    async def _apply(self, contact: ContactInfo, language: str, signal: dict[str, object]) -> None:
+    async def _with_operator(
+        self,
+        contact: ContactInfo,
+        message: StoredInbound,
+        turn: Turn,
+        case: CaseInfo,
+        status: MessageStatus,
+    ) -> list[OutboundMessage]:
+        """A person whose case is with the operators: the bot stays silent and passes the
+        message on. Safety triage still runs; danger raises the case's priority and is
+        acknowledged once, so an emergency is never met with silence."""
+        assert self.handoffs is not None
+        language = case.language or turn.language
+        replies: list[OutboundMessage] = []
+        danger = self.conversation.triage.assess(turn)
+        if danger is not None:
+            category = CATEGORIES[danger]
+            if PRIORITY_RANK.get(category.priority, 99) < PRIORITY_RANK.get(case.priority, 99):
+                await self.handoffs.open(
+                    contact.id,
+                    reason=danger,
+                    priority=category.priority,
+                    channel=contact.channel,
+                    language=language,
+                )
+                replies = self.render([Reply(category.reply)], language)
+        ids = await self.store.complete_turn(
+            message.id,
+            contact.id,
+            contact.channel,
+            replies,
+            status=status,
+            language=turn.parse.language,
+            inbound_status=MessageStatus.PROCESSED,
+            intent=turn.parse.intent,
+        )
+        await self.handoffs.person_wrote(case.id, message.id)
+        return [replace(reply, message_id=i) for reply, i in zip(replies, ids, strict=True)]
+
+    async def _apply(
+        self, contact: ContactInfo, language: str, signal: dict[str, object]
+    ) -> list[OutboundMessage]:
+        """Carry out a flow's signal; returns any further message for the person."""
         kind = signal["kind"]
         if kind == "language":
             await self.store.set_contact_language(contact.id, str(signal["language"]))
         elif kind == "opt_out":
             await self.store.set_opted_out(contact.id, True)
         elif kind == "handoff":
-            handoff_id = await self.store.open_handoff(
+            reason = str(signal.get("reason", "requested"))
+            priority = str(signal.get("priority", "normal"))
+            if self.handoffs is None:
+                await self.store.open_handoff(
+                    contact.id,
+                    reason=reason,
+                    priority=priority,
+                    channel=contact.channel,
+                    language=language,
+                )
+                return []
+            registration = signal.get("registration_id")
+            handoff_id, created = await self.handoffs.open(
                 contact.id,
-                reason=str(signal.get("reason", "requested")),
-                priority=str(signal.get("priority", "normal")),
+                reason=reason,
+                priority=priority,
                 channel=contact.channel,
                 language=language,
+                registration_id=int(registration) if isinstance(registration, int) else None,
             )
             log.info("handoff %s open for contact %s", handoff_id, contact.id)
+            if created:
+                notices = await self.handoffs.waiting_notice(handoff_id, language)
+                if notices:
+                    return [
+                        OutboundMessage(
+                            text="\n".join(notices),
+                            language=language,
+                            direction=self.catalogs.direction(language),
+                        )
+                    ]
         else:
             log.warning("unknown signal %s", kind)
+        return []
 
     # -- rendering -----------------------------------------------------------------------
     def render(self, replies: list[Reply], language: str) -> list[OutboundMessage]:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.config import Settings
+from bot.delivery import Outbox
 from bot.engine import Engine
+from bot.events import EventBus
+from bot.handoffs import Handoffs
+from bot.hours import OpeningHours
 from bot.i18n import Catalogs
 from bot.sessions import RedisSessionStore, SessionStore, SqlSessionStore
 from bot.storage import crypto
@@ -31,8 +36,20 @@ class Runtime:
     catalogs: Catalogs
     engine: Engine
     cases: CaseRecords
+    outbox: Outbox
+    events: EventBus
+    handoffs: Handoffs
+
+    async def start_background(self) -> None:
+        """The outbox, handoff timers and live events (the server runs them; a CLI need not)."""
+        await self.events.start()
+        self.outbox.start()
+        self.handoffs.start()
 
     async def close(self) -> None:
+        await self.handoffs.stop()
+        await self.outbox.stop()
+        await self.events.close()
         close_nlu = getattr(self.nlu, "aclose", None)
         if close_nlu is not None:
             await close_nlu()
@@ -71,6 +88,21 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         nlu = RasaNLU(settings.rasa_url, builtin)
     languages = tuple(settings.enabled_languages)
     catalogs = Catalogs(settings.locales_dir, languages, settings.default_language)
+    outbox = Outbox(
+        db,
+        max_attempts=settings.outbox_max_attempts,
+        poll_interval=settings.outbox_poll_seconds,
+    )
+    events = EventBus(settings.redis_url)
+    handoffs = Handoffs(
+        db,
+        catalogs,
+        outbox,
+        events,
+        OpeningHours(settings.operator_hours, settings.operator_timezone),
+        escalate_after=timedelta(minutes=settings.handoff_escalate_minutes),
+        snooze_default=timedelta(hours=settings.handoff_snooze_hours),
+    )
     conversation = build_conversation(
         catalogs.languages,
         misunderstandings_before_handoff=settings.misunderstandings_before_handoff,
@@ -85,6 +117,7 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         default_language=settings.default_language,
         enabled_languages=tuple(catalogs.languages),
         max_message_chars=settings.max_message_chars,
+        handoffs=handoffs,
     )
     log.info(
         "hotline ready: database=%s sessions=%s nlu=%s languages=%s",
@@ -93,4 +126,17 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         type(nlu).__name__,
         ",".join(catalogs.languages),
     )
-    return Runtime(settings, db, store, sessions, nlu, builtin, catalogs, engine, cases)
+    return Runtime(
+        settings=settings,
+        db=db,
+        store=store,
+        sessions=sessions,
+        nlu=nlu,
+        builtin_nlu=builtin,
+        catalogs=catalogs,
+        engine=engine,
+        cases=cases,
+        outbox=outbox,
+        events=events,
+        handoffs=handoffs,
+    )

@@ -102,9 +102,9 @@ class SafetyFlow(Flow):
             state.pause()
         turn.signal("handoff", reason=turn.danger or "emergency", priority=category.priority)
         turn.say(category.reply)
-        if state.paused:
-            turn.say("safety.resume")
-        state.enter(self.name, "with_person")
+        # The operators have the conversation now; closing the case tells the person how
+        # to go back to what they were doing.
+        state.enter(None)
 
     async def handle(self, turn: Turn) -> bool:
         # Until a person takes over, every message is acknowledged and stays in their queue.

@@ -48,7 +48,9 @@ def fresh_postgres_database(server_url: str) -> str:
 def settings_for(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest, **overrides: Any
 ) -> Settings:
-    values: dict[str, Any] = {"cache_dir": PROJECT_ROOT / "var" / "cache"}
+    # Operators "always" answer in tests unless a test sets hours, so replies do not depend
+    # on the time of day the suite runs.
+    values: dict[str, Any] = {"cache_dir": PROJECT_ROOT / "var" / "cache", "operator_hours": "always"}
     if backend == "sqlite":
         values["database_url"] = f"sqlite:///{tmp_path / 'hotline.db'}"
     elif backend == "postgres+redis":

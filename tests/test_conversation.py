@@ -121,6 +121,7 @@ async def test_not_understood_twice_offers_a_person(
     second = await say(client, "confused", "xxkq zzpt")
     assert texts(second) == [t("fr", "not_understood.offer_human")]
     third = await say(client, "confused", "1")
-    assert texts(third) == [t("fr", "handoff.requested")]
+    # the person is told a person will answer, and their place in the queue
+    assert texts(third) == [t("fr", "handoff.requested"), t("fr", "handoff.position", position=1)]
     handoffs = await runtime.store.open_handoffs()
     assert [h.reason for h in handoffs] == ["requested"]

@@ -144,7 +144,10 @@ async def test_without_consent_nothing_personal_is_kept(
     state = await runtime.sessions.load(contact.id)
     assert "Nasiru" not in state.to_json()
     assert await registrations(runtime) == []
-    assert await chat("1") == [t(runtime, "en", "handoff.requested")]
+    assert await chat("1") == [
+        t(runtime, "en", "handoff.requested"),
+        t(runtime, "en", "handoff.position", position=1),
+    ]
 
 
 MY_CITY = {
@@ -198,11 +201,16 @@ async def test_emergency_in_the_middle_of_a_registration(
     replies = await chat(DANGER[language])
     assert replies == [
         t(runtime, language, "safety.emergency"),
-        t(runtime, language, "safety.resume"),
+        t(runtime, language, "handoff.position", position=1),
     ]
     [handoff] = await runtime.store.open_handoffs()
     assert handoff.priority == "emergency" and handoff.language == language
-    # the registration waits; CONTINUE (in the person's language) offers to resume it
+    # with the operators the bot is silent; when they close the case it says so
+    assert await chat(CONTINUE[language]) == []
+    await runtime.handoffs.close(handoff.id, None, "resolved")
+    later = await client.get("/webhooks/rest/messages", params={"sender": f"sos-{language}"})
+    assert [m["text"] for m in later.json()] == [t(runtime, language, "handoff.closed")]
+    # the registration waited; CONTINUE (in the person's language) offers to resume it
     replies = await chat(CONTINUE[language])
     assert replies[0] == t(runtime, language, "registration.resume")
     replies = await chat("1")

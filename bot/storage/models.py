@@ -45,6 +45,7 @@ class MessageStatus(enum.StrEnum):
     # outbound
     ANSWERED = "answered"  # delivered in the HTTP answer to the inbound request
     QUEUED = "queued"  # waiting in the outbox for the channel's sender or a fetch
+    SENDING = "sending"  # claimed by an outbox worker
     SENT = "sent"
     DELIVERED = "delivered"
     UNDELIVERABLE = "undeliverable"
@@ -61,8 +62,11 @@ class Contact(Base):
     language: Mapped[str | None] = mapped_column(String(16), default=None)
     role: Mapped[str] = mapped_column(String(16), default="migrant")
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    city: Mapped[str | None] = mapped_column(String(32), default=None)  # canonical, for queues
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the last message *from* the person (WhatsApp's 24-hour window counts from it)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Message(Base):
@@ -75,6 +79,7 @@ class Message(Base):
         ),
         Index("ix_messages_contact_status", "contact_id", "direction", "status"),
         Index("ix_messages_in_reply_to", "in_reply_to_id"),
+        Index("ix_messages_outbox", "direction", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -94,6 +99,16 @@ class Message(Base):
     last_error: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # outbound: written by an operator (None: the bot), part of a broadcast, delivery progress
+    operator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="SET NULL"), default=None
+    )
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL"), default=None
+    )
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class SessionRecord(Base):
@@ -125,15 +140,28 @@ class HandoffPriority(enum.StrEnum):
     NORMAL = "normal"
 
 
+class HandoffStatus(enum.StrEnum):
+    OPEN = "open"  # waiting for an operator
+    CLAIMED = "claimed"  # an operator has it
+    SNOOZED = "snoozed"  # waiting for the person; reopens when they write or the time passes
+    CLOSED = "closed"
+
+
+ACTIVE_HANDOFF = (HandoffStatus.OPEN, HandoffStatus.CLAIMED, HandoffStatus.SNOOZED)
+
+
 class Handoff(Base):
     """A conversation a person must take: asked for, raised by triage, or flagged for review."""
 
     __tablename__ = "handoffs"
-    __table_args__ = (Index("ix_handoffs_status_priority", "status", "priority"),)
+    __table_args__ = (
+        Index("ix_handoffs_status_priority", "status", "priority"),
+        Index("ix_handoffs_contact_status", "contact_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | claimed | closed
+    status: Mapped[str] = mapped_column(String(16), default=HandoffStatus.OPEN)
     priority: Mapped[str] = mapped_column(String(16), default=HandoffPriority.NORMAL)
     reason: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(32))
@@ -141,6 +169,153 @@ class Handoff(Base):
     outcome: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    assigned_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="SET NULL"), default=None
+    )
+    opened_by_id: Mapped[int | None] = mapped_column(  # an operator who started it
+        ForeignKey("operators.id", ondelete="SET NULL"), default=None
+    )
+    closed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="SET NULL"), default=None
+    )
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registrations.id", ondelete="SET NULL"), default=None
+    )
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL"), default=None
+    )
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_response_at: Mapped[datetime | None] = mapped_column(default=None)
+    # the person's newest message still waiting for an operator's answer (escalation counts
+    # from it); None once an operator has answered
+    waiting_since: Mapped[datetime | None] = mapped_column(default=None)
+    snoozed_until: Mapped[datetime | None] = mapped_column(default=None)
+    escalated_at: Mapped[datetime | None] = mapped_column(default=None)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class HandoffNote(Base):
+    """A private note operators leave on a case; never sent to the person."""
+
+    __tablename__ = "handoff_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    operator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="SET NULL"), default=None
+    )
+    text: Mapped[str] = mapped_column(SecretText)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OperatorRole(enum.StrEnum):
+    OPERATOR = "operator"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Operator(Base):
+    """A console account. Passwords only as argon2 hashes."""
+
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=OperatorRole.OPERATOR)
+    languages: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"read": ["en", "ar"]}
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OperatorSession(Base):
+    """A signed-in browser. Only the token's hash is stored."""
+
+    __tablename__ = "operator_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A bearer token for /api/v1. Only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Broadcast(Base):
+    """One message to a segment, in every enabled language."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="SET NULL"), default=None
+    )
+    texts: Mapped[dict[str, Any]] = mapped_column(default=dict)  # language -> text
+    segment: Mapped[dict[str, Any]] = mapped_column(default=dict)  # nationality, city, stage
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)  # targeted, skipped_*, queued
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Call(Base):
+    """One voice call: its path through the menus and its outcome, for reports."""
+
+    __tablename__ = "calls"
+    __table_args__ = (Index("ix_calls_started", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), default=None
+    )
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
+    status: Mapped[str] = mapped_column(String(24), default="in-progress")  # Twilio's CallStatus
+    outcome: Mapped[str | None] = mapped_column(String(32), default=None)  # registered, queued, …
+    steps: Mapped[dict[str, Any]] = mapped_column(default=dict)  # menu path, keypad state
+    recording_url: Mapped[str | None] = mapped_column(SecretText, default=None)
+    recording_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RegistrationChange(Base):
+    """One edit of a registration by an operator: the history the console shows."""
+
+    __tablename__ = "registration_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE")
+    )
+    operator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="SET NULL"), default=None
+    )
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(SecretText, default=None)
+    new_value: Mapped[str | None] = mapped_column(SecretText, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Registration(Base):

@@ -110,6 +110,9 @@ class Store:
             payload["language_hint"] = inbound.language_hint
         if truncated:
             payload["truncated"] = True
+        if inbound.media:
+            payload["media"] = len(inbound.media)  # how many; the URLs stay with the provider
+        now = utcnow()
         async with self.db.session() as session:
             message = Message(
                 contact_id=contact_id,
@@ -124,7 +127,9 @@ class Store:
             try:
                 await session.flush()
                 await session.execute(
-                    update(Contact).where(Contact.id == contact_id).values(last_seen_at=utcnow())
+                    update(Contact)
+                    .where(Contact.id == contact_id)
+                    .values(last_seen_at=now, last_inbound_at=now)
                 )
                 await session.commit()
                 return message.id, False

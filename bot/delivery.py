@@ -1,0 +1,298 @@
+"""The outbox: sends stored outbound messages through their channel's sender.
+
+Replies that cannot go back in an HTTP answer (Telegram, WhatsApp Cloud, operator replies,
+broadcasts, messages after a call) are stored as QUEUED first; the outbox claims them, hands
+them to the channel's `Sender` and records the outcome. Claiming sets status SENDING in one
+transaction (with SKIP LOCKED on PostgreSQL), so several server processes can run outboxes
+over the same database and each message is sent once. A person's messages go out in the order
+they were stored: a contact with an earlier message still waiting is skipped until it is sent.
+Channels without a sender (REST, web chat) keep their messages queued for the client to fetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select, update
+
+from bot.messages import OutboundMessage
+from bot.storage.db import Database
+from bot.storage.models import Contact, Direction, Message, MessageStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who a message goes to, with what a sender needs to decide how."""
+
+    contact_id: int
+    channel: str
+    address: str
+    language: str | None
+    last_inbound_at: datetime | None  # WhatsApp's 24-hour window counts from it
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a sender reports: the provider's id and how far the message got."""
+
+    provider_message_id: str | None
+    status: MessageStatus = MessageStatus.SENT
+
+
+class SendError(Exception):
+    """Sending failed. `retry` False: the provider refused for good (blocked, unknown user)."""
+
+    def __init__(self, reason: str, *, retry: bool = True, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry = retry
+        self.retry_after = retry_after
+
+
+class Sender(Protocol):
+    """One channel's way out. Raise `SendError` on failure."""
+
+    channel: str
+
+    async def send(self, recipient: Recipient, message: OutboundMessage) -> Delivery: ...
+
+
+@dataclass
+class OutboxStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    by_channel: dict[str, int] = field(default_factory=dict)
+
+
+class Outbox:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_attempts: int = 8,
+        base_delay: float = 2.0,
+        max_delay: float = 600.0,
+        batch_size: int = 50,
+        poll_interval: float = 5.0,
+        stale_after: float = 300.0,
+    ) -> None:
+        self.db = db
+        self.senders: dict[str, Sender] = {}
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.stale_after = stale_after  # a SENDING claim older than this was lost with a crash
+        self.stats = OutboxStats()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._drain_lock = asyncio.Lock()
+
+    def register(self, sender: Sender) -> None:
+        self.senders[sender.channel] = sender
+
+    def sends(self, channel: str) -> bool:
+        return channel in self.senders
+
+    def kick(self) -> None:
+        """Something was queued: send without waiting for the next poll."""
+        self._wake.set()
+
+    # -- the loop ------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None and self.senders:
+            self._task = asyncio.create_task(self._run(), name="outbox")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.drain()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox pass failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def drain(self) -> int:
+        """Send everything due now; returns how many were handed to senders."""
+        total = 0
+        async with self._drain_lock:
+            while True:
+                claimed = await self._claim()
+                if not claimed:
+                    return total
+                for message_id, recipient, message, attempts in claimed:
+                    await self._send_one(message_id, recipient, message, attempts)
+                total += len(claimed)
+
+    # -- claiming ------------------------------------------------------------------------
+    async def _claim(self) -> list[tuple[int, Recipient, OutboundMessage, int]]:
+        if not self.senders:
+            return []
+        now = utcnow()
+        channels = list(self.senders)
+        async with self.db.session() as session, session.begin():
+            # A claim left behind by a crashed process goes back to the queue.
+            await session.execute(
+                update(Message)
+                .where(
+                    Message.direction == Direction.OUTBOUND,
+                    Message.status == MessageStatus.SENDING,
+                    Message.next_attempt_at < now - timedelta(seconds=self.stale_after),
+                )
+                .values(status=MessageStatus.QUEUED)
+            )
+            query = (
+                select(Message, Contact)
+                .join(Contact, Contact.id == Message.contact_id)
+                .where(
+                    Message.direction == Direction.OUTBOUND,
+                    Message.status == MessageStatus.QUEUED,
+                    Message.channel.in_(channels),
+                )
+                .order_by(Message.id)
+                .limit(self.batch_size * 4)
+            )
+            if not self.db.is_sqlite:
+                query = query.with_for_update(of=Message, skip_locked=True)
+            rows = (await session.execute(query)).all()
+            blocked: set[int] = set()  # contacts whose earlier message is not due yet
+            picked: list[tuple[int, Recipient, OutboundMessage, int]] = []
+            for row, contact in rows:
+                if row.contact_id in blocked:
+                    continue
+                if row.next_attempt_at is not None and _aware(row.next_attempt_at) > now:
+                    blocked.add(row.contact_id)
+                    continue
+                row.status = MessageStatus.SENDING
+                row.attempts += 1
+                row.next_attempt_at = now  # the claim's time, for stale-claim recovery
+                recipient = Recipient(
+                    contact_id=contact.id,
+                    channel=row.channel,
+                    address=contact.address,
+                    language=contact.language,
+                    last_inbound_at=contact.last_inbound_at,
+                )
+                message = OutboundMessage.from_stored(row.text, row.language, row.payload, row.id)
+                picked.append((row.id, recipient, message, row.attempts))
+                # one message per contact per pass keeps a person's messages in order
+                blocked.add(row.contact_id)
+                if len(picked) >= self.batch_size:
+                    break
+            return picked
+
+    async def _send_one(
+        self, message_id: int, recipient: Recipient, message: OutboundMessage, attempts: int
+    ) -> None:
+        sender = self.senders[recipient.channel]
+        values: dict[str, object]
+        try:
+            delivery = await sender.send(recipient, message)
+        except SendError as error:
+            values = {"last_error": error.reason[:255]}
+            if error.retry and attempts < self.max_attempts:
+                delay = error.retry_after or min(
+                    self.max_delay, self.base_delay * 2 ** (attempts - 1)
+                ) * random.uniform(0.8, 1.2)  # noqa: S311 (jitter, not a secret)
+                values |= {
+                    "status": MessageStatus.QUEUED,
+                    "next_attempt_at": utcnow() + timedelta(seconds=delay),
+                }
+                self.stats.retried += 1
+                log.warning(
+                    "send failed, retrying: message=%s channel=%s attempt=%s reason=%s",
+                    message_id,
+                    recipient.channel,
+                    attempts,
+                    error.reason,
+                )
+            else:
+                values |= {"status": MessageStatus.UNDELIVERABLE, "next_attempt_at": None}
+                self.stats.failed += 1
+                log.warning(
+                    "undeliverable: message=%s channel=%s reason=%s",
+                    message_id,
+                    recipient.channel,
+                    error.reason,
+                )
+        except Exception as error:  # a bug in a sender must not stop the outbox
+            log.exception("sender crashed: message=%s channel=%s", message_id, recipient.channel)
+            retry = attempts < self.max_attempts
+            values = {
+                "status": MessageStatus.QUEUED if retry else MessageStatus.UNDELIVERABLE,
+                "last_error": type(error).__name__,
+                "next_attempt_at": utcnow() + timedelta(seconds=self.base_delay * attempts)
+                if retry
+                else None,
+            }
+        else:
+            now = utcnow()
+            values = {
+                "status": delivery.status,
+                "provider_message_id": delivery.provider_message_id,
+                "sent_at": now,
+                "next_attempt_at": None,
+                "last_error": None,
+            }
+            if delivery.status == MessageStatus.DELIVERED:
+                values["delivered_at"] = now
+            self.stats.sent += 1
+            self.stats.by_channel[recipient.channel] = (
+                self.stats.by_channel.get(recipient.channel, 0) + 1
+            )
+        async with self.db.session() as session, session.begin():
+            await session.execute(update(Message).where(Message.id == message_id).values(**values))
+
+    # -- provider reports ----------------------------------------------------------------
+    async def record_status(
+        self, channel: str, provider_message_id: str, status: MessageStatus, error: str | None
+    ) -> bool:
+        """A provider's delivery report. Never moves a message backwards (delivered stays)."""
+        order = [MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERABLE]
+        async with self.db.session() as session, session.begin():
+            row = await session.scalar(
+                select(Message).where(
+                    Message.channel == channel,
+                    Message.direction == Direction.OUTBOUND,
+                    Message.provider_message_id == provider_message_id,
+                )
+            )
+            if row is None:
+                return False
+            current = row.status
+            if current in order and order.index(MessageStatus(current)) > order.index(status):
+                return True
+            row.status = status
+            if status == MessageStatus.DELIVERED:
+                row.delivered_at = utcnow()
+            if error:
+                row.last_error = error[:255]
+            return True
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were stored in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

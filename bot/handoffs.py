@@ -1,0 +1,465 @@
+"""Handoff cases: the conversations operators take over from the bot.
+
+A case is active while OPEN (waiting for an operator), CLAIMED (an operator has it) or SNOOZED
+(waiting for the person). While a contact has an active case the engine keeps the bot silent
+and hands the person's messages to the case; operators' replies are queued in the outbox for
+the person's channel. Closing a case hands the conversation back to the bot, which says so in
+the person's language. Every change is published as an event for the console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.delivery import Outbox
+from bot.events import EventBus
+from bot.hours import OpeningHours
+from bot.i18n import Catalogs
+from bot.messages import OutboundMessage
+from bot.storage.db import Database
+from bot.storage.models import (
+    ACTIVE_HANDOFF,
+    AuditEvent,
+    Contact,
+    Direction,
+    Handoff,
+    HandoffNote,
+    HandoffPriority,
+    HandoffStatus,
+    Message,
+    MessageStatus,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+PRIORITY_RANK = {p.value: i for i, p in enumerate(HandoffPriority)}  # emergency first
+# Channels where the person cannot receive a later message from the bot in the same session
+NO_LATER_MESSAGES = frozenset({"voice"})
+
+
+class HandoffError(Exception):
+    """The case cannot do that now (closed, not found)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseInfo:
+    id: int
+    contact_id: int
+    status: str
+    priority: str
+    reason: str
+    channel: str
+    language: str | None
+    assigned_to_id: int | None
+    waiting_since: datetime | None
+    created_at: datetime
+
+
+def _info(row: Handoff) -> CaseInfo:
+    return CaseInfo(
+        id=row.id,
+        contact_id=row.contact_id,
+        status=row.status,
+        priority=row.priority,
+        reason=row.reason,
+        channel=row.channel,
+        language=row.language,
+        assigned_to_id=row.assigned_to_id,
+        waiting_since=row.waiting_since,
+        created_at=row.created_at,
+    )
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Handoffs:
+    def __init__(
+        self,
+        db: Database,
+        catalogs: Catalogs,
+        outbox: Outbox,
+        events: EventBus,
+        hours: OpeningHours,
+        *,
+        escalate_after: timedelta = timedelta(minutes=15),
+        snooze_default: timedelta = timedelta(hours=24),
+        timer_interval: float = 30.0,
+    ) -> None:
+        self.db = db
+        self.catalogs = catalogs
+        self.outbox = outbox
+        self.events = events
+        self.hours = hours
+        self.escalate_after = escalate_after
+        self.snooze_default = snooze_default
+        self.timer_interval = timer_interval
+        self._timer: asyncio.Task[None] | None = None
+
+    # -- reading -------------------------------------------------------------------------
+    async def get(self, handoff_id: int) -> CaseInfo | None:
+        async with self.db.session() as session:
+            row = await session.get(Handoff, handoff_id)
+            return _info(row) if row is not None else None
+
+    async def active_for(self, contact_id: int) -> CaseInfo | None:
+        async with self.db.session() as session:
+            row = await session.scalar(
+                select(Handoff)
+                .where(Handoff.contact_id == contact_id, Handoff.status.in_(ACTIVE_HANDOFF))
+                .order_by(Handoff.id.desc())
+                .limit(1)
+            )
+            return _info(row) if row is not None else None
+
+    async def queue_position(self, handoff_id: int) -> int:
+        """1 + the open cases an operator will take before this one (priority, then age)."""
+        async with self.db.session() as session:
+            row = await session.get(Handoff, handoff_id)
+            if row is None or row.status != HandoffStatus.OPEN:
+                return 0
+            rank = PRIORITY_RANK.get(row.priority, 99)
+            higher = [p for p, r in PRIORITY_RANK.items() if r < rank]
+            ahead = await session.scalar(
+                select(func.count())
+                .select_from(Handoff)
+                .where(
+                    Handoff.status == HandoffStatus.OPEN,
+                    Handoff.id != row.id,
+                    or_(
+                        Handoff.priority.in_(higher),
+                        and_(Handoff.priority == row.priority, Handoff.id < row.id),
+                    ),
+                )
+            )
+            return int(ahead or 0) + 1
+
+    # -- opening -------------------------------------------------------------------------
+    async def open(
+        self,
+        contact_id: int,
+        *,
+        reason: str,
+        priority: str = HandoffPriority.NORMAL,
+        channel: str,
+        language: str | None,
+        opened_by: int | None = None,
+        registration_id: int | None = None,
+        call_id: int | None = None,
+    ) -> tuple[int, bool]:
+        """Open a case, or raise the priority of the active one. (id, newly opened)."""
+        now = utcnow()
+        async with self.db.session() as session, session.begin():
+            current = await session.scalar(
+                select(Handoff)
+                .where(Handoff.contact_id == contact_id, Handoff.status.in_(ACTIVE_HANDOFF))
+                .order_by(Handoff.id.desc())
+                .limit(1)
+            )
+            if current is not None:
+                raised = PRIORITY_RANK.get(priority, 99) < PRIORITY_RANK.get(current.priority, 99)
+                if raised:
+                    current.priority = priority
+                    current.reason = reason
+                if current.status == HandoffStatus.SNOOZED:
+                    current.status = self._awake_status(current)
+                    current.snoozed_until = None
+                if registration_id and current.registration_id is None:
+                    current.registration_id = registration_id
+                if call_id and current.call_id is None:
+                    current.call_id = call_id
+                current.waiting_since = current.waiting_since or now
+                handoff_id, created = current.id, False
+            else:
+                row = Handoff(
+                    contact_id=contact_id,
+                    reason=reason,
+                    priority=priority,
+                    channel=channel,
+                    language=language,
+                    opened_by_id=opened_by,
+                    registration_id=registration_id,
+                    call_id=call_id,
+                    waiting_since=now,
+                )
+                session.add(row)
+                await session.flush()
+                handoff_id, created = row.id, True
+                session.add(
+                    AuditEvent(
+                        actor=f"operator:{opened_by}" if opened_by else "bot",
+                        action="handoff.opened",
+                        subject=str(handoff_id),
+                        details={"reason": reason, "priority": priority, "channel": channel},
+                    )
+                )
+        kind = "handoff.opened" if created else "handoff.updated"
+        await self.events.publish(kind, handoff_id=handoff_id, priority=priority)
+        return handoff_id, created
+
+    # -- the person writes ---------------------------------------------------------------
+    async def person_wrote(self, handoff_id: int, message_id: int) -> None:
+        """A message from the person reached their active case: it now waits for an answer."""
+        async with self.db.session() as session, session.begin():
+            row = await session.get(Handoff, handoff_id)
+            if row is None:
+                return
+            if row.status == HandoffStatus.SNOOZED:
+                row.status = self._awake_status(row)
+                row.snoozed_until = None
+            if row.waiting_since is None:
+                row.waiting_since = utcnow()
+                row.escalation_level = 0
+        await self.events.publish("message", handoff_id=handoff_id, message_id=message_id)
+
+    @staticmethod
+    def _awake_status(row: Handoff) -> str:
+        return HandoffStatus.CLAIMED if row.assigned_to_id else HandoffStatus.OPEN
+
+    # -- operators -----------------------------------------------------------------------
+    async def claim(self, handoff_id: int, operator_id: int) -> CaseInfo:
+        return await self.assign(handoff_id, operator_id, by=operator_id)
+
+    async def assign(self, handoff_id: int, operator_id: int | None, *, by: int) -> CaseInfo:
+        """Give the case to an operator (None: back to the open queue)."""
+        async with self.db.session() as session, session.begin():
+            row = await self._active(session, handoff_id)
+            row.assigned_to_id = operator_id
+            if operator_id is None:
+                row.status = (
+                    HandoffStatus.SNOOZED
+                    if row.status == HandoffStatus.SNOOZED
+                    else HandoffStatus.OPEN
+                )
+            else:
+                if row.status == HandoffStatus.OPEN:
+                    row.status = HandoffStatus.CLAIMED
+                row.claimed_at = row.claimed_at or utcnow()
+            session.add(
+                AuditEvent(
+                    actor=f"operator:{by}",
+                    action="handoff.assigned",
+                    subject=str(handoff_id),
+                    details={"to": operator_id},
+                )
+            )
+            info = _info(row)
+        await self.events.publish("handoff.updated", handoff_id=handoff_id)
+        return info
+
+    async def reply(self, handoff_id: int, operator_id: int, text: str) -> int:
+        """An operator's message to the person, queued for their channel. Returns its id."""
+        text = text.strip()
+        if not text:
+            raise HandoffError("empty reply")
+        async with self.db.session() as session, session.begin():
+            row = await self._active(session, handoff_id)
+            if row.channel in NO_LATER_MESSAGES:
+                raise HandoffError("this person called; call them back or send an SMS")
+            language = row.language or ""
+            now = utcnow()
+            message = Message(
+                contact_id=row.contact_id,
+                channel=row.channel,
+                direction=Direction.OUTBOUND,
+                text=text,
+                language=language,
+                status=MessageStatus.QUEUED,
+                operator_id=operator_id,
+                payload=OutboundMessage(
+                    text=text, language=language, direction=self.catalogs.direction(language)
+                ).to_payload(),
+            )
+            session.add(message)
+            if row.assigned_to_id is None:
+                row.assigned_to_id = operator_id
+                row.claimed_at = now
+            if row.status != HandoffStatus.SNOOZED:
+                row.status = HandoffStatus.CLAIMED
+            row.first_response_at = row.first_response_at or now
+            row.waiting_since = None
+            row.escalation_level = 0
+            await session.flush()
+            message_id = message.id
+        self.outbox.kick()
+        await self.events.publish("message", handoff_id=handoff_id, message_id=message_id)
+        return message_id
+
+    async def note(self, handoff_id: int, operator_id: int, text: str) -> int:
+        text = text.strip()
+        if not text:
+            raise HandoffError("empty note")
+        async with self.db.session() as session, session.begin():
+            await self._get(session, handoff_id)
+            note = HandoffNote(handoff_id=handoff_id, operator_id=operator_id, text=text)
+            session.add(note)
+            await session.flush()
+            note_id = note.id
+        await self.events.publish("handoff.note", handoff_id=handoff_id)
+        return note_id
+
+    async def snooze(
+        self, handoff_id: int, operator_id: int, until: datetime | None = None
+    ) -> CaseInfo:
+        """Wait for the person: the case leaves the queue until they write or `until` passes."""
+        async with self.db.session() as session, session.begin():
+            row = await self._active(session, handoff_id)
+            row.status = HandoffStatus.SNOOZED
+            row.snoozed_until = until or utcnow() + self.snooze_default
+            row.waiting_since = None
+            session.add(
+                AuditEvent(actor=f"operator:{operator_id}", action="handoff.snoozed",
+                           subject=str(handoff_id))
+            )
+            info = _info(row)
+        await self.events.publish("handoff.updated", handoff_id=handoff_id)
+        return info
+
+    async def close(self, handoff_id: int, operator_id: int | None, outcome: str) -> CaseInfo:
+        """End the case with its outcome; the bot takes the conversation back and says so."""
+        outcome = outcome.strip()
+        if not outcome:
+            raise HandoffError("an outcome is needed to close a case")
+        async with self.db.session() as session, session.begin():
+            row = await self._active(session, handoff_id)
+            row.status = HandoffStatus.CLOSED
+            row.outcome = outcome[:64]
+            row.closed_at = utcnow()
+            row.closed_by_id = operator_id
+            row.waiting_since = None
+            contact = await session.get(Contact, row.contact_id)
+            language = row.language or (contact.language if contact else None) or ""
+            if language not in self.catalogs.languages:
+                language = self.catalogs.languages[0]
+            notify = contact is not None and row.channel not in NO_LATER_MESSAGES
+            if notify:
+                text = self.catalogs.text(language, "handoff.closed")
+                session.add(
+                    Message(
+                        contact_id=row.contact_id,
+                        channel=row.channel,
+                        direction=Direction.OUTBOUND,
+                        text=text,
+                        language=language,
+                        status=MessageStatus.QUEUED,
+                        payload=OutboundMessage(
+                            text=text,
+                            language=language,
+                            direction=self.catalogs.direction(language),
+                        ).to_payload(),
+                    )
+                )
+            session.add(
+                AuditEvent(
+                    actor=f"operator:{operator_id}" if operator_id else "system",
+                    action="handoff.closed",
+                    subject=str(handoff_id),
+                    details={"outcome": row.outcome},
+                )
+            )
+            info = _info(row)
+        if notify:
+            self.outbox.kick()
+        await self.events.publish("handoff.closed", handoff_id=handoff_id)
+        return info
+
+    async def _get(self, session: AsyncSession, handoff_id: int) -> Handoff:
+        row = await session.get(Handoff, handoff_id)
+        if row is None:
+            raise HandoffError("no such case")
+        return row
+
+    async def _active(self, session: AsyncSession, handoff_id: int) -> Handoff:
+        row = await self._get(session, handoff_id)
+        if row.status not in ACTIVE_HANDOFF:
+            raise HandoffError("this case is closed")
+        return row
+
+    # -- what the person is told ---------------------------------------------------------
+    async def waiting_notice(self, handoff_id: int, language: str) -> list[str]:
+        """Catalog texts for a person whose case just opened: place in queue, hours."""
+        texts = []
+        position = await self.queue_position(handoff_id)
+        if position:
+            texts.append(self.catalogs.text(language, "handoff.position", position=position))
+        if not self.hours.is_open(utcnow()):
+            texts.append(
+                self.catalogs.text(language, "handoff.hours", hours=self.hours.describe(language))
+            )
+        return texts
+
+    # -- timers --------------------------------------------------------------------------
+    async def run_timers(self, now: datetime | None = None) -> dict[str, int]:
+        """Escalate cases left unanswered; wake snoozed cases whose time has come."""
+        now = now or utcnow()
+        escalated: list[int] = []
+        woken: list[int] = []
+        async with self.db.session() as session, session.begin():
+            waiting = await session.scalars(
+                select(Handoff).where(
+                    Handoff.status.in_((HandoffStatus.OPEN, HandoffStatus.CLAIMED)),
+                    Handoff.waiting_since.is_not(None),
+                )
+            )
+            for row in waiting:
+                since = aware(row.waiting_since)
+                assert since is not None
+                due = since + self.escalate_after * (row.escalation_level + 1)
+                if now >= due:
+                    row.escalation_level += 1
+                    row.escalated_at = now
+                    if row.status == HandoffStatus.CLAIMED and row.escalation_level >= 2:
+                        # the operator has not answered twice over: back to everyone's queue
+                        row.status = HandoffStatus.OPEN
+                        row.assigned_to_id = None
+                    escalated.append(row.id)
+            snoozed = await session.scalars(
+                select(Handoff).where(
+                    Handoff.status == HandoffStatus.SNOOZED, Handoff.snoozed_until.is_not(None)
+                )
+            )
+            for row in snoozed:
+                until = aware(row.snoozed_until)
+                if until is not None and now >= until:
+                    row.status = self._awake_status(row)
+                    row.snoozed_until = None
+                    row.waiting_since = now
+                    woken.append(row.id)
+        for handoff_id in escalated:
+            await self.events.publish("handoff.escalated", handoff_id=handoff_id)
+        for handoff_id in woken:
+            await self.events.publish("handoff.updated", handoff_id=handoff_id)
+        return {"escalated": len(escalated), "woken": len(woken)}
+
+    def start(self) -> None:
+        if self._timer is None:
+            self._timer = asyncio.create_task(self._timers(), name="handoff-timers")
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+            self._timer = None
+
+    async def _timers(self) -> None:
+        while True:
+            await asyncio.sleep(self.timer_interval)
+            try:
+                await self.run_timers()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("handoff timers failed")
