@@ -12,6 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,10 @@ SKEL = "\x02"
 _TOKEN_FEATURE = frozenset((WORD, SKEL))
 # 1 + log(count) for the usual small counts
 _SUBLINEAR = [0.0] + [1.0 + math.log(c) for c in range(1, 64)]
+
+
+_SUBLINEAR_ARRAY = np.array(_SUBLINEAR, dtype=np.float64)
+_EMPTY: frozenset[str] = frozenset()
 
 
 def _sublinear(c: int) -> float:
@@ -143,14 +148,34 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
+WORD_CACHE_SIZE = 16384  # words whose features each model remembers (a few MB at most)
+
+
 class LinearModel:
     """``scores = W[idx].T @ values + b`` over a sparse feature vector.
 
     ``weighting``: ``"tfidf"`` (sublinear tf x idf, L2-normalised, as fitted by training) or
     ``"log1p"`` (naive-Bayes style log-count features, no normalisation).
+
+    The features of one *word* (its character n-grams, the word itself and its skeleton) do
+    not depend on the rest of the message, so their vocabulary look-ups are remembered per word
+    (an LRU cache of :data:`WORD_CACHE_SIZE` words): a message costs one cache hit per word,
+    one look-up per word pair and one small sparse-dense product. The result is the same, to the
+    bit, as featurising the whole message with :meth:`Featurizer.counts`: the features are
+    counted in the same order and weighted with the same float operations.
     """
 
-    __slots__ = ("bias", "classes", "featurizer", "idf", "index", "weighting", "weights")
+    __slots__ = (
+        "_token_weights",
+        "_word_features",
+        "bias",
+        "classes",
+        "featurizer",
+        "idf",
+        "index",
+        "weighting",
+        "weights",
+    )
 
     def __init__(
         self,
@@ -169,26 +194,103 @@ class LinearModel:
         self.classes: tuple[str, ...] = tuple(classes)
         self.idf = None if idf is None else np.asarray(idf, dtype=np.float32)
         self.weighting = weighting
+        self._token_weights: np.ndarray | None = None
+        if featurizer.word_weight != 1.0:  # word / skeleton features weigh differently
+            self._token_weights = np.array(
+                [featurizer.word_weight if f[:1] in _TOKEN_FEATURE else 1.0 for f in vocabulary],
+                dtype=np.float64,
+            )
+        self._word_features = lru_cache(maxsize=WORD_CACHE_SIZE)(self._features_of_word)
+
+    def _features_of_word(self, word: str) -> tuple[tuple[int, ...], int, int, frozenset[str]]:
+        """(indices of the word's known character n-grams in :meth:`Featurizer.counts` order,
+        index of the word feature or -1, index of the skeleton feature or -1, the word's
+        features that the vocabulary does not know)."""
+        f = self.featurizer
+        get = self.index.get
+        padded = f" {word} "
+        n_chars = len(padded)
+        known: list[int] = []
+        unknown: set[str] = set()
+        for n in range(f.char_min, min(f.char_max, n_chars) + 1):
+            for i in range(n_chars - n + 1):
+                gram = padded[i : i + n]
+                j = get(gram)
+                if j is None:
+                    unknown.add(gram)
+                else:
+                    known.append(j)
+        word_index = -1
+        if f.word_max >= 1:
+            j = get(WORD + word)
+            if j is None:
+                unknown.add(WORD + word)
+            else:
+                word_index = j
+        skel_index = -1
+        if f.skeleton:
+            sk = skeleton(word)
+            if sk:
+                j = get(SKEL + sk)
+                if j is None:
+                    unknown.add(SKEL + sk)
+                else:
+                    skel_index = j
+        return tuple(known), word_index, skel_index, frozenset(unknown) if unknown else _EMPTY
 
     def vector(self, text: str) -> tuple[np.ndarray, np.ndarray, int]:
-        """(feature indices, values, number of features of the text) for ``text``."""
-        counts = self.featurizer.counts(text)
-        get = self.index.get
-        ww = self.featurizer.word_weight
-        hits = [(j, f, c) for f, c in counts.items() if (j := get(f)) is not None]
-        ind = np.fromiter((j for j, _, _ in hits), dtype=np.intp, count=len(hits))
-        if ww == 1.0:
-            vals = [_sublinear(c) for _, _, c in hits]
+        """(feature indices, values, number of distinct features of the text) for ``text``."""
+        f = self.featurizer
+        words = text.split()
+        per_word = [self._word_features(w) for w in words]
+        ind_list: list[int] = []
+        extend = ind_list.extend
+        unknown: list[frozenset[str]] = []
+        for chars, _, _, unk in per_word:
+            extend(chars)
+            if unk:
+                unknown.append(unk)
+        if f.word_max >= 1:
+            ind_list.extend([wi for _, wi, _, _ in per_word if wi >= 0])
+            if f.word_max >= 2 and len(words) > 1:
+                get = self.index.get
+                extra: set[str] = set()
+                for n in range(2, f.word_max + 1):
+                    for i in range(len(words) - n + 1):
+                        gram = WORD + " ".join(words[i : i + n])
+                        j = get(gram)
+                        if j is None:
+                            extra.add(gram)
+                        else:
+                            ind_list.append(j)
+                if extra:
+                    unknown.append(frozenset(extra))
+        if f.skeleton:
+            ind_list.extend([si for _, _, si, _ in per_word if si >= 0])
+        counts = Counter(ind_list)
+        n_unknown = len(unknown[0].union(*unknown[1:])) if unknown else 0
+        total = len(counts) + n_unknown
+        if not counts:
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32), total
+        n = len(counts)
+        ind = np.fromiter(counts.keys(), dtype=np.intp, count=n)
+        tf = np.fromiter(counts.values(), dtype=np.intp, count=n)
+        if n == len(ind_list):  # every feature once: the common case
+            vals = np.full(n, _SUBLINEAR[1])
+        elif tf.max() < len(_SUBLINEAR):
+            vals = _SUBLINEAR_ARRAY[tf]
         else:
-            vals = [_sublinear(c) * (ww if f[0] in _TOKEN_FEATURE else 1.0) for _, f, c in hits]
-        val = np.fromiter(vals, dtype=np.float32, count=len(vals))
-        if self.weighting == "tfidf" and len(ind):
+            vals = np.array([_sublinear(int(c)) for c in tf])
+        if self._token_weights is not None:
+            vals = vals * self._token_weights[ind]
+        val = vals.astype(np.float32)
+        if self.weighting == "tfidf":
             assert self.idf is not None
             val *= self.idf[ind]
             norm = float(np.sqrt(val @ val))
             if norm > 0:
                 val /= norm
-        return ind, val, len(counts)
+        return ind, val, total
 
     def scores(self, text: str) -> tuple[np.ndarray, float]:
         """Raw class scores and the share of the text's features known to the model."""

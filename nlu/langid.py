@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -70,6 +71,14 @@ def _script_of(ch: str) -> str | None:
     return "Zzzz" if ch.isalpha() else None
 
 
+@lru_cache(maxsize=8192)
+def _letter_script(ch: str) -> str | None:
+    """The script of a character that counts as a letter, None for any other character."""
+    if ch.isalpha() or 0x0600 <= ord(ch) <= 0x06FF:
+        return _script_of(ch)
+    return None
+
+
 def detect_script(text: str) -> tuple[str, int]:
     """The dominant script of the letters of ``text`` and the number of letters.
 
@@ -77,13 +86,13 @@ def detect_script(text: str) -> tuple[str, int]:
     """
     counts: dict[str, int] = {}
     n = 0
-    for ch in text:
-        if ch.isalpha() or 0x0600 <= ord(ch) <= 0x06FF:
-            s = _script_of(ch)
-            if s is None:
-                continue
-            counts[s] = counts.get(s, 0) + 1
-            n += 1
+    # count each distinct character once (C speed), then look up its script (cached)
+    for ch, k in Counter(text).items():
+        s = _letter_script(ch)
+        if s is None:
+            continue
+        counts[s] = counts.get(s, 0) + k
+        n += k
     if not counts:
         return "Zyyy", 0
     # Loanwords ("ok", "help", "supprimer") are typed in Latin letters by everyone, but only
@@ -171,12 +180,73 @@ def _py3langid_arrays(codes: tuple[str, ...]) -> dict[str, np.ndarray]:
     }
 
 
+_LID_CHUNK_CACHE = 16384  # (DFA state, word) pairs remembered per identifier
+
+
+@lru_cache(maxsize=1)
+def _chunked_identifier_class() -> type:
+    """py3langid's ``LanguageIdentifier`` with a faster, exact, feature extraction.
+
+    py3langid walks a DFA over the UTF-8 bytes of the text one byte at a time in Python. The
+    walk over a word only depends on the state the DFA is in when the word starts, so the
+    (end state, features) of each (start state, " word") pair is remembered in an LRU cache:
+    a message costs a cache hit per word, and the counts are exactly those of py3langid's own
+    walk (same features, same first-seen order, so the same floating-point sums).
+    """
+    from py3langid.langid import RAW_FLOOR, LanguageIdentifier
+
+    class ChunkedLanguageIdentifier(LanguageIdentifier):  # type: ignore[misc, valid-type]
+        __slots__ = ("_walk",)
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            self._walk = lru_cache(maxsize=_LID_CHUNK_CACHE)(self._walk_chunk)
+
+        def _walk_chunk(self, state: int, chunk: bytes) -> tuple[int, tuple[int, ...]]:
+            nm, rowbase, out = self.tk_nextmove, self._rowbase, self.tk_output
+            found: list[int] = []
+            for letter in chunk:
+                state = nm[rowbase[state] + letter]
+                f = out[state]
+                if f >= 0:
+                    found.append(f)
+            return state, tuple(found)
+
+        def _raw_score(self, text: bytes) -> np.ndarray:
+            walk = self._walk
+            state = 0
+            indexes: list[int] = []
+            for k, part in enumerate(text.split(b" ")):
+                state, found = walk(state, part if k == 0 else b" " + part)
+                indexes.extend(found)
+            if indexes:
+                return self._sparse_score(Counter(indexes), self.nb_ptc)
+            fill = 0.0 if self._norm_probs else RAW_FLOOR
+            return np.full(len(self.nb_classes), fill, dtype=np.float32)
+
+    return ChunkedLanguageIdentifier
+
+
+def _identifier_class() -> type:
+    """The chunked identifier when this py3langid has the layout it was written for."""
+    from py3langid import langid
+
+    base = langid.LanguageIdentifier
+    needed = ("tk_nextmove", "_rowbase", "tk_output", "_sparse_score", "_norm_probs")
+    if hasattr(langid, "RAW_FLOOR") and all(
+        n in getattr(base, "__slots__", ()) or hasattr(base, n) for n in needed
+    ):
+        return _chunked_identifier_class()
+    return base  # pragma: no cover - another py3langid: its own (slower) walk
+
+
 def load_py3langid(arrays: dict[str, np.ndarray] | None, codes: Sequence[str]) -> object | None:
     """A py3langid ``LanguageIdentifier`` over ``codes`` (norm_probs), from cached arrays."""
     from array import array
 
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    from py3langid.langid import MODEL_FILE
 
+    identifier = _identifier_class()
     if arrays and "lid.ptc" in arrays:
         try:
             nm = arrays["lid.nextmove"]
@@ -185,7 +255,7 @@ def load_py3langid(arrays: dict[str, np.ndarray] | None, codes: Sequence[str]) -
             nextmove.frombytes(np.ascontiguousarray(nm).tobytes())
             row = array("H" if rw.dtype.itemsize == 2 else "I")
             row.frombytes(np.ascontiguousarray(rw).tobytes())
-            return LanguageIdentifier(
+            return identifier(
                 arrays["lid.ptc"],
                 arrays["lid.pc"],
                 [str(c) for c in arrays["lid.classes"]],
@@ -196,7 +266,7 @@ def load_py3langid(arrays: dict[str, np.ndarray] | None, codes: Sequence[str]) -
             )
         except (TypeError, ValueError, KeyError):  # another py3langid layout: load it normally
             pass
-    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident = identifier.from_model_file(MODEL_FILE, norm_probs=True)
     known = [c for c in codes if c in set(ident.nb_classes)]
     if not known:
         return None

@@ -50,7 +50,10 @@ def settings_for(
 ) -> Settings:
     # Operators "always" answer in tests unless a test sets hours, so replies do not depend
     # on the time of day the suite runs.
-    values: dict[str, Any] = {"cache_dir": PROJECT_ROOT / "var" / "cache", "operator_hours": "always"}
+    values: dict[str, Any] = {
+        "cache_dir": PROJECT_ROOT / "var" / "cache",
+        "operator_hours": "always",
+    }
     if backend == "sqlite":
         values["database_url"] = f"sqlite:///{tmp_path / 'hotline.db'}"
     elif backend == "postgres+redis":
