@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.messages import OutboundMessage
 from bot.storage.db import Database
@@ -154,7 +155,8 @@ class Outbox:
         now = utcnow()
         channels = list(self.senders)
         async with self.db.session() as session, session.begin():
-            # A claim left behind by a crashed process goes back to the queue.
+            # A claim left behind by a crashed process goes back to the queue. Being a write,
+            # this also takes SQLite's write lock first, so two claims never read the same rows.
             await session.execute(
                 update(Message)
                 .where(
@@ -214,9 +216,11 @@ class Outbox:
         except SendError as error:
             values = {"last_error": error.reason[:255]}
             if error.retry and attempts < self.max_attempts:
-                delay = error.retry_after or min(
-                    self.max_delay, self.base_delay * 2 ** (attempts - 1)
-                ) * random.uniform(0.8, 1.2)  # noqa: S311 (jitter, not a secret)
+                if error.retry_after is not None:  # the provider said when
+                    delay = min(self.max_delay, error.retry_after)
+                else:
+                    backoff = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
+                    delay = backoff * random.uniform(0.8, 1.2)  # noqa: S311 (jitter, not a secret)
                 values |= {
                     "status": MessageStatus.QUEUED,
                     "next_attempt_at": utcnow() + timedelta(seconds=delay),
@@ -263,8 +267,20 @@ class Outbox:
             self.stats.by_channel[recipient.channel] = (
                 self.stats.by_channel.get(recipient.channel, 0) + 1
             )
-        async with self.db.session() as session, session.begin():
-            await session.execute(update(Message).where(Message.id == message_id).values(**values))
+        try:
+            async with self.db.session() as session, session.begin():
+                await session.execute(
+                    update(Message).where(Message.id == message_id).values(**values)
+                )
+        except IntegrityError:
+            # The provider reused an id we already hold: keep the outcome, drop the id, so the
+            # message is not left claimed and sent again.
+            log.error("provider id collision: message=%s channel=%s", message_id, recipient.channel)
+            values.pop("provider_message_id", None)
+            async with self.db.session() as session, session.begin():
+                await session.execute(
+                    update(Message).where(Message.id == message_id).values(**values)
+                )
 
     # -- provider reports ----------------------------------------------------------------
     async def record_status(
