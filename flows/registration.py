@@ -572,7 +572,12 @@ class RegistrationFlow(Flow):
             if priority == "high":
                 turn.say("registration.priority")
             if review:
-                turn.signal("handoff", reason="refugee_counselling", priority="normal")
+                turn.signal(
+                    "handoff",
+                    reason="refugee_counselling",
+                    priority="normal",
+                    registration_id=getattr(case, "id", None),
+                )
                 turn.say("registration.refugee_counselling")
             turn.say("registration.next_steps", phone=answers.get("phone", ""))
         if for_other:

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage import crypto
 from bot.storage.db import Database
-from bot.storage.models import AuditEvent, Registration
+from bot.storage.models import AuditEvent, Contact, Registration
 from nlu.normalize import normalize
 
 # Easy to read out and to type: no 0/O, 1/I/L, 2/Z, 5/S, 8/B. Three letters and three digits,
@@ -54,6 +54,7 @@ class CaseView:
 class NewCase:
     reference: str
     existing: bool
+    id: int | None = None  # the registration's row
 
 
 def _view(row: Registration) -> CaseView:
@@ -121,6 +122,11 @@ class CaseRecords:
             )
             async with self.db.session() as session:
                 session.add(row)
+                if contact_id is not None and row.city:
+                    # the operators' queue filters people by where they are
+                    await session.execute(
+                        update(Contact).where(Contact.id == contact_id).values(city=row.city)
+                    )
                 session.add(
                     AuditEvent(
                         actor=f"contact:{collected_by or contact_id}",
@@ -134,7 +140,7 @@ class CaseRecords:
                 except IntegrityError:
                     await session.rollback()
                     continue
-            return NewCase(reference, False)
+            return NewCase(reference, False, row.id)
         raise RuntimeError("could not allocate a case reference")
 
     async def by_reference(self, reference: str) -> CaseView | None:
