@@ -14,8 +14,16 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import text
 
 from bot import PROJECT_ROOT
-from bot.channels import rest, webchat
+from bot.api import broadcasts as api_broadcasts  # console records
+from bot.api import records as api_records  # console records
+from bot.api import reports as api_reports  # console records
+from bot.channels import rest, telegram, twilio_messaging, webchat, whatsapp_cloud
+from bot.channels.voice import router as voice_router  # voice hotline
 from bot.config import Settings, get_settings
+from bot.console import broadcasts as console_broadcasts  # console records
+from bot.console import records as console_records  # console records
+from bot.console import reports as console_reports  # console records
+from bot.console.app import first_start, include_console  # console core
 from bot.http import LimitsAndHeaders
 from bot.runtime import Runtime, build_runtime
 
@@ -41,11 +49,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         own = runtime is None
         app.state.runtime = runtime or await build_runtime(settings)
         app.state.started = time.monotonic()
+        await first_start(app.state.runtime)  # console core: the first administrator
         if own:
             await app.state.runtime.start_background()
+        # Telegram polling (development): `hotline serve --telegram-polling`
+        polling: telegram.TelegramPolling | None = None
+        if own and settings.telegram_polling and settings.telegram_bot_token:
+            polling = telegram.TelegramPolling(app.state.runtime)
+            await polling.start()
         try:
             yield
         finally:
+            if polling is not None:
+                await polling.stop()
             if own:
                 await app.state.runtime.close()
 
@@ -55,6 +71,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(LimitsAndHeaders)
     app.include_router(rest.router)
     app.include_router(webchat.router)
+    app.include_router(whatsapp_cloud.router)
+    app.include_router(twilio_messaging.router)  # Twilio SMS and WhatsApp
+    app.include_router(telegram.router)  # Telegram
+    app.include_router(voice_router)  # voice hotline (Twilio Voice)
+    include_console(app)  # console core: /console and /api/v1
+    for records_router in (  # console records: registrations, exports, broadcasts, reports
+        console_records.router,
+        console_broadcasts.router,
+        console_reports.router,
+        api_records.router,
+        api_broadcasts.router,
+        api_reports.router,
+    ):
+        app.include_router(records_router)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "bot" / "static"), name="static")
 
     @app.post(
@@ -75,6 +105,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             raise RequestValidationError(exc.errors(include_url=False)) from None
         result = await request.app.state.runtime.nlu.parse(body.text, body.language)
         return JSONResponse(result.to_rasa_dict())
+
+    # The NLU's hot path is matched first, not after every channel router's routes.
+    app.router.routes.insert(0, app.router.routes.pop())
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import uuid
 from typing import Annotated
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 
 from bot.config import get_settings
+from bot.console.cli import operators_app
 
 app = typer.Typer(help="hotline: multilingual hotline and messaging bot", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema")
@@ -19,6 +21,7 @@ app.add_typer(db_app, name="db")
 contacts_app = typer.Typer(help="Contacts: roles")
 app.add_typer(contacts_app, name="contacts")
 console = Console()
+app.add_typer(operators_app, name="operators")  # console accounts
 
 try:  # the NLU tools live with the NLU
     from nlu.cli import nlu_app
@@ -41,6 +44,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="Server processes (needs PostgreSQL and Redis)")] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+    telegram_polling: Annotated[
+        bool, typer.Option(help="Telegram: poll for updates instead of the webhook (development)")
+    ] = False,
 ) -> None:
     """Start the bot's HTTP server (channels, web chat at /chat, /model/parse, /healthz)."""
     import uvicorn
@@ -50,6 +56,12 @@ def serve(
     if workers > 1 and (settings.database_url.startswith("sqlite") or not settings.redis_url):
         console.print("[red]Several workers need DATABASE_URL (PostgreSQL) and REDIS_URL.[/red]")
         raise typer.Exit(2)
+    if telegram_polling:  # Telegram polling: one process only, or Telegram answers 409 Conflict
+        if workers > 1 or not settings.telegram_bot_token:
+            console.print("[red]--telegram-polling needs TELEGRAM_BOT_TOKEN and one worker.[/red]")
+            raise typer.Exit(2)
+        os.environ["TELEGRAM_POLLING"] = "true"  # read by the app factory's settings
+        get_settings.cache_clear()
     console.print(f"hotline listening on http://{host}:{port}  (web chat: /chat)")
     uvicorn.run(
         "server:create_app",

@@ -80,6 +80,81 @@ class Settings(BaseSettings):
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_phone_number_id: str | None = None
+
+    # Telegram (bot/channels/telegram.py)
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org/bot", description="Bot API base (a fake one in tests)"
+    )
+    telegram_file_base_url: str = Field(
+        default="https://api.telegram.org/file/bot", description="Bot API file download base"
+    )
+    telegram_polling: bool = Field(
+        default=False,
+        description="Fetch updates by long polling instead of the webhook (development; "
+        "`hotline serve --telegram-polling` sets it)",
+    )
+    telegram_chat_rate: float = Field(
+        default=1.0, gt=0, description="Messages per second to one chat (Telegram: about 1)"
+    )
+    telegram_chat_burst: int = Field(
+        default=1, ge=1, description="Messages one chat may get at once before the rate applies"
+    )
+    telegram_global_rate: float = Field(
+        default=30.0, gt=0, description="Messages per second over all chats (Telegram: about 30)"
+    )
+
+    # Twilio SMS and WhatsApp (bot/channels/twilio_messaging.py)
+    twilio_api_base_url: str = Field(
+        default="https://api.twilio.com", description="Twilio REST API host (a fake one in tests)"
+    )
+    twilio_messaging_service_sid: str | None = Field(
+        default=None, description="MG… Messaging Service used when no sender number is set"
+    )
+    twilio_whatsapp_template_sid: str | None = Field(
+        default=None,
+        description="HX… content SID of an approved WhatsApp template sent outside the 24 h window",
+    )
+    sms_max_segments: int = Field(
+        default=3, ge=1, le=10, description="Longest SMS reply; longer ones are split"
+    )
+    twilio_status_callback: bool = Field(
+        default=True, description="Ask Twilio for delivery reports (needs PUBLIC_BASE_URL)"
+    )
+
+    # WhatsApp Cloud API (bot/channels/whatsapp_cloud.py)
+    whatsapp_graph_base_url: str = Field(
+        default="https://graph.facebook.com", description="Graph API host (a fake one in tests)"
+    )
+    whatsapp_graph_version: str = "v21.0"
+    whatsapp_template_name: str | None = Field(
+        default=None,
+        description="Approved template sent outside the 24-hour window; its body has one "
+        "variable {{1}} that carries the message",
+    )
+    whatsapp_template_language: str | None = Field(
+        default=None, description="The template's language code; unset: the person's language"
+    )
+
+    # Voice hotline (bot/channels/voice/)
+    voice_queue_name: str = Field(
+        default="hotline", max_length=64, description="Twilio queue callers wait in for operators"
+    )
+    voice_queue_wait_seconds: int = Field(
+        default=300, ge=10, description="Longest wait in the queue before a message is offered"
+    )
+    voice_max_recording_seconds: int = Field(
+        default=120, ge=5, le=600, description="Longest message a caller can leave"
+    )
+    voice_name_recording_seconds: int = Field(
+        default=10, ge=3, le=60, description="Longest recording of a caller's name"
+    )
+    voice_gather_timeout_seconds: int = Field(
+        default=6, ge=2, le=30, description="Seconds of silence before a menu counts as no answer"
+    )
+    voice_hold_pause_seconds: int = Field(
+        default=20, ge=5, le=120, description="Pause between hold messages in the queue"
+    )
+
     public_base_url: str | None = Field(
         default=None, description="The URL providers call, for signature checks behind a proxy"
     )

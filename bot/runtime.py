@@ -49,6 +49,10 @@ class Runtime:
     async def close(self) -> None:
         await self.handoffs.stop()
         await self.outbox.stop()
+        for sender in self.outbox.senders.values():  # senders holding HTTP clients close them
+            close_sender = getattr(sender, "aclose", None)
+            if close_sender is not None:
+                await close_sender()
         await self.events.close()
         close_nlu = getattr(self.nlu, "aclose", None)
         if close_nlu is not None:
@@ -93,6 +97,20 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         max_attempts=settings.outbox_max_attempts,
         poll_interval=settings.outbox_poll_seconds,
     )
+    # Telegram: replies leave through the Bot API (python-telegram-bot)
+    if settings.telegram_bot_token:
+        from bot.channels.telegram_sender import TelegramSender
+
+        outbox.register(TelegramSender.from_settings(settings))
+    # WhatsApp Cloud API: replies leave through Meta's Graph API
+    if settings.whatsapp_access_token and settings.whatsapp_phone_number_id:
+        from bot.channels.whatsapp_cloud import WhatsAppCloudSender
+
+        outbox.register(WhatsAppCloudSender.from_settings(settings, catalogs))
+    # Twilio SMS and WhatsApp: senders "sms" and "whatsapp" when Twilio is configured
+    from bot.channels.twilio_outbound import register_twilio_senders
+
+    register_twilio_senders(outbox, settings, db)
     events = EventBus(settings.redis_url)
     handoffs = Handoffs(
         db,

@@ -29,7 +29,7 @@ from nlu import parse_date, parse_number, parse_phone, resolve_city, resolve_cou
 from nlu.normalize import normalize
 
 CONTENT = Path(__file__).resolve().parent / "content" / "registration.yml"
-PHONE_CHANNELS = {"sms", "whatsapp", "voice"}
+PHONE_CHANNELS = {"sms", "whatsapp", "whatsapp_cloud", "voice"}
 DOCUMENTS = ("valid", "expired", "none", "lost")
 VULNERABILITY_STEPS = ("pregnant", "disability", "unaccompanied", "violence", "single_parent")
 HIGH_PRIORITY = {
@@ -435,7 +435,10 @@ class RegistrationFlow(Flow):
     def _channel_phone(self, turn: Turn) -> str | None:
         if turn.contact.channel not in PHONE_CHANNELS or turn.state.data.get("for_other"):
             return None
-        return parse_phone(turn.contact.address.removeprefix("whatsapp:"))
+        address = turn.contact.address.removeprefix("whatsapp:")
+        if address.isdigit():  # WhatsApp Cloud's wa_id: the international number without "+"
+            address = "+" + address
+        return parse_phone(address)
 
     # -- answer parsers ----------------------------------------------------------------------
     def _parse_name(self, turn: Turn) -> str | None:

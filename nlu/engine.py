@@ -364,8 +364,9 @@ class BuiltinNLU:
         probs, _known = self.intent.probabilities(ctext)
         classes = self.intent.linear.classes
         probs = probs * self._familiarity(ctext)
-        order = np.argsort(-probs)[:RANKING_SIZE]
-        ranking = tuple((classes[i], float(probs[i])) for i in order)
+        order = np.argsort(-probs)[:RANKING_SIZE].tolist()
+        plist = probs.tolist()
+        ranking = tuple((classes[i], plist[i]) for i in order)
         best, conf = ranking[0]
         # Safety first: a possible emergency goes through at 3/4 of the threshold (a person
         # checks it; a missed one is worse than a false alarm).

@@ -132,8 +132,12 @@ class Gazetteer:
                 # first writer wins: an explicit gazetteer entry beats a pycountry name
                 self.phrases.setdefault(toks, value)
                 self.max_len = max(self.max_len, len(toks))
+        # first tokens of the phrases of several words: only there is a longer match tried
+        self.phrase_starts = frozenset(toks[0] for toks in self.phrases if len(toks) > 1)
         self.fuzzy_min_len = fuzzy_min_len
         self.stop_words: set[str] = {normalize(w) for w in stop_words}
+        # a word's value does not depend on its message: remember the last few thousand
+        self._lookup = lru_cache(maxsize=16384)(self._lookup_word)
         # symmetric-deletion index of one-word entries for edit distance 1
         self.deletes: dict[str, set[str]] = {}
         for toks in self.phrases:
@@ -144,6 +148,9 @@ class Gazetteer:
 
     def lookup_word(self, tok: str, fuzzy: bool = True) -> tuple[str, bool] | None:
         """Value of a single folded token (exact or within one edit); (value, exact)."""
+        return self._lookup(tok, fuzzy)
+
+    def _lookup_word(self, tok: str, fuzzy: bool) -> tuple[str, bool] | None:
         forms = _arabic_forms(tok) if _is_arabic(tok) else [tok]
         for f in forms:
             v = self.phrases.get((f,))
@@ -170,13 +177,14 @@ class Gazetteer:
         i, n = 0, len(tokens)
         while i < n:
             hit: Match | None = None
-            for length in range(min(self.max_len, n - i), 1, -1):
-                v = self.phrases.get(tuple(tokens[i : i + length]))
-                if v is not None:
-                    hit = Match(v, i, i + length, True)
-                    break
+            if tokens[i] in self.phrase_starts:
+                for length in range(min(self.max_len, n - i), 1, -1):
+                    v = self.phrases.get(tuple(tokens[i : i + length]))
+                    if v is not None:
+                        hit = Match(v, i, i + length, True)
+                        break
             if hit is None:
-                found = self.lookup_word(tokens[i], fuzzy)
+                found = self._lookup(tokens[i], fuzzy)
                 if found is not None:
                     hit = Match(found[0], i, i + 1, found[1])
             if hit is not None:
@@ -358,6 +366,7 @@ def _number_words(gazetteer_dir: Path) -> dict[str, dict[str, int]]:
 # Words that look like numbers but are mostly articles / pronouns.
 _NUMBER_WORD_SKIP = {"a", "an", "un", "une", "i", "da"}
 _CONNECTORS = {"and", "et", "da", "sha", "و", "wa", "w", "-"}
+_ASCII_DIGIT = re.compile(r"[0-9]")
 _DIGITS_RE = re.compile(r"(?<![\w.,/:+-])\d{1,9}(?:[.,]\d+)?(?![\w/:-]|[.,]\d)")
 _YEAR_RE = re.compile(r"(?<![\w/.-])(19[2-9]\d|20[0-4]\d)(?![\w/.-])")
 _NUMERIC_DATE_RE = re.compile(
@@ -460,7 +469,11 @@ class EntityExtractor:
                     taken[k] = True
 
         ascii_text = ascii_digits(text)
-        has_digit = any(c.isdigit() for c in ascii_text)
+        has_digit = (
+            _ASCII_DIGIT.search(ascii_text) is not None
+            if ascii_text.isascii()
+            else any(map(str.isdigit, ascii_text))
+        )
         if has_digit:
             for s in self._case_refs(ascii_text):
                 add(s)

@@ -71,6 +71,9 @@ def _script_of(ch: str) -> str | None:
     return "Zzzz" if ch.isalpha() else None
 
 
+_ASCII_NON_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
+
+
 @lru_cache(maxsize=8192)
 def _letter_script(ch: str) -> str | None:
     """The script of a character that counts as a letter, None for any other character."""
@@ -84,6 +87,9 @@ def detect_script(text: str) -> tuple[str, int]:
 
     ``Zyyy`` (common) when the text has no letters (digits, punctuation, emoji only).
     """
+    if text.isascii():  # letters are a-z, A-Z: Latin
+        n = len(text.encode().translate(None, _ASCII_NON_LETTERS))
+        return ("Latn", n) if n else ("Zyyy", 0)
     counts: dict[str, int] = {}
     n = 0
     # count each distinct character once (C speed), then look up its script (cached)
@@ -331,38 +337,61 @@ class LanguageIdentifier:
         self.default_language = default_language
         self.params = params or LangIdParams()
         self._lid_classes: list[str] = list(getattr(lid, "nb_classes", []) or [])
+        self._columns: dict[tuple[str, ...], tuple[np.ndarray, list[str]] | None] = {}
+        self._lid_cols: dict[tuple[Variant, ...], list[tuple[str, list[int]]]] = {}
 
     # -- the pieces ------------------------------------------------------------------------
     def own_probs(self, norm: str, names: Sequence[str]) -> dict[str, float]:
         if self.own is None or not norm:
             return {n: 1.0 / len(names) for n in names}
+        columns = self._own_columns(tuple(names))
+        if columns is None:
+            return {n: 1.0 / len(names) for n in names}
+        sel, sel_names = columns
         ind, val, n_feats = self.own.vector(norm)
         scores = (val @ self.own.weights[ind] + self.own.bias) if len(ind) else self.own.bias
         n_feats = max(n_feats, 1)
-        cls = self.own.classes
-        sel = [cls.index(n) for n in names if n in cls]
-        if not sel:
-            return {n: 1.0 / len(names) for n in names}
         z = scores[sel] / (self.params.own_temperature * math.sqrt(n_feats))
         p = softmax(z.astype(np.float64))
-        out = {n: 1e-6 for n in names}
-        for k, j in enumerate(sel):
-            out[cls[j]] = float(p[k])
+        out = dict.fromkeys(names, 1e-6)
+        for n, q in zip(sel_names, p.tolist(), strict=True):
+            out[n] = q
         total = sum(out.values())
         return {n: v / total for n, v in out.items()}
 
+    def _own_columns(self, names: tuple[str, ...]) -> tuple[np.ndarray, list[str]] | None:
+        """The own model's class columns for ``names`` (those it has), and their names."""
+        found = self._columns.get(names, False)
+        if found is False:
+            assert self.own is not None
+            cls = self.own.classes
+            sel = [cls.index(n) for n in names if n in cls]
+            found = (np.array(sel, dtype=np.intp), [cls[j] for j in sel]) if sel else None
+            self._columns[names] = found
+        return found
+
     def lid_probs(self, text: str, variants: Sequence[Variant]) -> dict[str, float]:
         """py3langid's probability per variant (only variants with py3langid codes)."""
-        covered = [v for v in variants if v.langid]
+        covered = self._lid_columns(tuple(variants))
         if self.lid is None or not covered or not text.strip():
             return {}
-        probs = self.lid._decide(text.lower())  # type: ignore[attr-defined]
-        by_code = dict(zip(self._lid_classes, probs.tolist(), strict=False))
-        out = {v.name: sum(by_code.get(c, 0.0) for c in v.langid) for v in covered}
+        probs = self.lid._decide(text.lower()).tolist()  # type: ignore[attr-defined]
+        out = {name: sum([probs[i] for i in cols]) for name, cols in covered}
         total = sum(out.values())
         if total <= 0:
             return {}
         return {n: p / total for n, p in out.items()}
+
+    def _lid_columns(self, variants: tuple[Variant, ...]) -> list[tuple[str, list[int]]]:
+        """(variant, py3langid columns of its codes) for the variants py3langid covers."""
+        found = self._lid_cols.get(variants)
+        if found is None:
+            column = {c: i for i, c in enumerate(self._lid_classes)}  # the last of a repeat
+            found = [
+                (v.name, [column[c] for c in v.langid if c in column]) for v in variants if v.langid
+            ]
+            self._lid_cols[variants] = found
+        return found
 
     # -- the decision ----------------------------------------------------------------------
     def _hint_language(self, hint: str | None) -> str | None:

@@ -119,6 +119,46 @@ def ascii_digits(text: str) -> str:
     return text.translate(_DIGITS)
 
 
+class _FoldTable(dict[int, str]):
+    """Code point -> :func:`fold_char`, filled on first use, for ``str.translate``: the fold of
+    a whole text then runs at C speed."""
+
+    __slots__ = ()
+    _LIMIT = 1 << 16  # distinct characters remembered (a flood of rare ones is not kept)
+
+    def __missing__(self, cp: int) -> str:
+        folded = fold_char(chr(cp))
+        if len(self) < self._LIMIT:
+            self[cp] = folded
+        return folded
+
+
+class _UnevenTable(dict[int, str | None]):
+    """Code point -> None when the character folds to exactly one character, else itself:
+    ``text.translate(_UNEVEN) == ""`` tells that folding keeps every offset."""
+
+    __slots__ = ()
+    _LIMIT = 1 << 16
+
+    def __missing__(self, cp: int) -> str | None:
+        ch = chr(cp)
+        value = None if len(fold_char(ch)) == 1 else ch
+        if len(self) < self._LIMIT:
+            self[cp] = value
+        return value
+
+
+_FOLD = _FoldTable()
+_UNEVEN = _UnevenTable()
+_RUN = re.compile(r"([^ ])\1+")  # a run of the same character (spaces are collapsed apart)
+_SPACES = re.compile(r" {2,}")
+
+
+def _squeeze_run(m: re.Match[str]) -> str:
+    ch = m.group(1)
+    return m.group() if ch.isdigit() else ch
+
+
 def normalize_with_offsets(text: str, squeeze: bool = True) -> tuple[str, list[int]]:
     """Fold ``text``; return the folded string and, per folded character, its source index.
 
@@ -129,9 +169,10 @@ def normalize_with_offsets(text: str, squeeze: bool = True) -> tuple[str, list[i
     out: list[str] = []
     offs: list[int] = []
     prev = " "
-    for i, ch in enumerate(text):
-        folded = fold_char(ch)
-        for c in folded:
+    folded_text = text.translate(_FOLD)
+    if len(folded_text) == len(text) and not text.translate(_UNEVEN):
+        # every character folds to one character (the usual case): its index is its offset
+        for i, c in enumerate(folded_text):
             if c == " ":
                 if prev == " ":
                     continue
@@ -140,6 +181,17 @@ def normalize_with_offsets(text: str, squeeze: bool = True) -> tuple[str, list[i
             out.append(c)
             offs.append(i)
             prev = c
+    else:
+        for i, ch in enumerate(text):
+            for c in _FOLD[ord(ch)]:
+                if c == " ":
+                    if prev == " ":
+                        continue
+                elif squeeze and c == prev and not c.isdigit():
+                    continue
+                out.append(c)
+                offs.append(i)
+                prev = c
     if out and out[-1] == " ":
         out.pop()
         offs.pop()
@@ -147,8 +199,14 @@ def normalize_with_offsets(text: str, squeeze: bool = True) -> tuple[str, list[i
 
 
 def normalize(text: str, squeeze: bool = True) -> str:
-    """The folded form of ``text`` (see :func:`normalize_with_offsets`)."""
-    return normalize_with_offsets(text, squeeze)[0]
+    """The folded form of ``text`` (see :func:`normalize_with_offsets`), without the offsets:
+    one ``str.translate`` and two regular expressions."""
+    folded = text.translate(_FOLD)
+    if squeeze:
+        folded = _RUN.sub(_squeeze_run, folded)
+    if "  " in folded:
+        folded = _SPACES.sub(" ", folded)
+    return folded.strip(" ")
 
 
 _TOKEN = re.compile(r"[^\s]+")

@@ -1,0 +1,172 @@
+"""/api/v1: who am I, my tokens, operators (for assignment), administration."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+
+from bot.api.models import (
+    ContactRole,
+    ContactRoleSet,
+    Me,
+    OperatorBrief,
+    OperatorCreate,
+    OperatorCreated,
+    OperatorOut,
+    OperatorUpdate,
+    PasswordReset,
+    SettingOut,
+    TokenCreate,
+    TokenCreated,
+    TokenOut,
+)
+from bot.console.accounts import AccountError, Accounts, parse_languages
+from bot.console.admin import effective_settings, find_contact
+from bot.console.auth import Principal, admin_form, operator_form, require_admin, require_operator
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+Operator = Annotated[Principal, Depends(require_operator)]
+OperatorAction = Annotated[Principal, Depends(operator_form)]
+Admin = Annotated[Principal, Depends(require_admin)]
+AdminAction = Annotated[Principal, Depends(admin_form)]
+
+
+def _accounts(request: Request) -> Accounts:
+    return Accounts(request.app.state.runtime.db)
+
+
+def _bad(exc: AccountError) -> HTTPException:
+    status = 404 if "no such" in str(exc) else 409 if "taken" in str(exc) else 422
+    return HTTPException(status, detail=str(exc))
+
+
+@router.get("/me", response_model=Me)
+async def me(principal: Operator) -> Me:
+    return Me(
+        id=principal.operator_id,
+        username=principal.username,
+        display_name=principal.display_name,
+        role=principal.role,  # type: ignore[arg-type]
+        languages=list(principal.languages),
+        via=principal.via,  # type: ignore[arg-type]
+    )
+
+
+@router.get("/me/tokens", response_model=list[TokenOut])
+async def my_tokens(request: Request, principal: Operator) -> list[TokenOut]:
+    tokens = await _accounts(request).tokens(principal.operator_id)
+    return [TokenOut.model_validate(token) for token in tokens]
+
+
+@router.post("/me/tokens", response_model=TokenCreated, status_code=201)
+async def create_token(
+    request: Request, body: TokenCreate, principal: OperatorAction
+) -> TokenCreated:
+    try:
+        token_id, token = await _accounts(request).create_token(
+            principal.operator_id, body.name, actor=principal.actor, days=body.days
+        )
+    except AccountError as exc:
+        raise _bad(exc) from exc
+    return TokenCreated(id=token_id, token=token)
+
+
+@router.delete("/me/tokens/{token_id}", status_code=204)
+async def revoke_token(request: Request, token_id: int, principal: OperatorAction) -> Response:
+    done = await _accounts(request).revoke_token(
+        principal.operator_id, token_id, actor=principal.actor
+    )
+    if not done:
+        raise HTTPException(404, detail="no such active token")
+    return Response(status_code=204)
+
+
+@router.get("/operators", response_model=list[OperatorBrief])
+async def operators(request: Request, principal: Operator) -> list[OperatorBrief]:
+    """Active operators (names and the languages they read), e.g. for assigning a case."""
+    return [
+        OperatorBrief.model_validate(view)
+        for view in await _accounts(request).list(active_only=True)
+    ]
+
+
+# -- administration ----------------------------------------------------------------------------
+@router.get("/admin/operators", response_model=list[OperatorOut], tags=["admin"])
+async def all_operators(request: Request, principal: Admin) -> list[OperatorOut]:
+    return [OperatorOut.model_validate(view) for view in await _accounts(request).list()]
+
+
+@router.post("/admin/operators", response_model=OperatorCreated, status_code=201,
+             tags=["admin"])
+async def add_operator(
+    request: Request, body: OperatorCreate, principal: AdminAction
+) -> OperatorCreated:
+    runtime = request.app.state.runtime
+    try:
+        languages = parse_languages(",".join(body.languages), runtime.catalogs.languages)
+        operator_id, password = await _accounts(request).create(
+            body.username, body.role, actor=principal.actor, display_name=body.display_name,
+            languages=languages,
+        )
+    except AccountError as exc:
+        raise _bad(exc) from exc
+    return OperatorCreated(id=operator_id, username=body.username, one_time_password=password)
+
+
+@router.patch("/admin/operators/{operator_id}", response_model=OperatorOut, tags=["admin"])
+async def update_operator(
+    request: Request, operator_id: int, body: OperatorUpdate, principal: AdminAction
+) -> OperatorOut:
+    """Change role, name or languages; `active: false` disables the account."""
+    runtime = request.app.state.runtime
+    if body.active is False and operator_id == principal.operator_id:
+        raise HTTPException(422, detail="you cannot disable your own account")
+    try:
+        languages = (
+            parse_languages(",".join(body.languages), runtime.catalogs.languages)
+            if body.languages is not None
+            else None
+        )
+        view = await _accounts(request).update(
+            operator_id, actor=principal.actor, role=body.role, display_name=body.display_name,
+            languages=languages, active=body.active,
+        )
+    except AccountError as exc:
+        raise _bad(exc) from exc
+    return OperatorOut.model_validate(view)
+
+
+@router.post("/admin/operators/{operator_id}/reset-password", response_model=PasswordReset,
+             tags=["admin"])
+async def reset_password(
+    request: Request, operator_id: int, principal: AdminAction
+) -> PasswordReset:
+    try:
+        password = await _accounts(request).reset_password(operator_id, actor=principal.actor)
+    except AccountError as exc:
+        raise _bad(exc) from exc
+    return PasswordReset(one_time_password=password)
+
+
+@router.put("/admin/contacts/role", response_model=ContactRoleSet, tags=["admin"])
+async def set_contact_role(
+    request: Request, body: ContactRole, principal: AdminAction
+) -> ContactRoleSet:
+    """Make a contact a community mobilizer, or a migrant again."""
+    runtime = request.app.state.runtime
+    contact = await find_contact(runtime, body.channel, body.address)
+    if contact is None:
+        raise HTTPException(404, detail="no contact with that address on that channel")
+    await runtime.store.set_role(contact.id, body.role, actor=principal.actor)
+    return ContactRoleSet(contact_id=contact.id, role=body.role)
+
+
+@router.get("/admin/settings", response_model=list[SettingOut], tags=["admin"])
+async def settings(request: Request, principal: Admin) -> list[SettingOut]:
+    """The effective settings, secrets hidden (read-only)."""
+    return [
+        SettingOut(name=name, value=value, description=description)
+        for name, value, description in effective_settings(request.app.state.runtime.settings)
+    ]

@@ -1,0 +1,99 @@
+"""/api/v1 broadcasts (supervisors): count a segment, send once per idempotency key, follow
+delivery."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot import broadcasts
+from bot.api.records import unprocessable
+from bot.broadcasts import Segment
+from bot.console.auth import Principal, require_supervisor, supervisor_form
+from bot.records import RecordError
+
+router = APIRouter(prefix="/api/v1", tags=["broadcasts"])
+
+
+class PreviewBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    segment: Segment = Field(default_factory=Segment)
+
+
+class BroadcastBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    texts: dict[str, str] = Field(description='One text per enabled language: {"en": …}')
+    segment: Segment = Field(default_factory=Segment)
+    idempotency_key: str = Field(
+        min_length=1,
+        max_length=128,
+        description="Any unique string; repeating a request with it returns the first broadcast",
+    )
+
+
+@router.post("/broadcasts/preview")
+async def preview_broadcast(
+    request: Request,
+    principal: Annotated[Principal, Depends(supervisor_form)],
+    body: PreviewBody,
+) -> dict[str, Any]:
+    """How many people sending would reach now, and why others would be skipped."""
+    preview = await broadcasts.preview(request.app.state.runtime, body.segment)
+    return {
+        "counts": preview.counts,
+        "by_language": preview.by_language,
+        "by_channel": preview.by_channel,
+    }
+
+
+@router.post("/broadcasts", status_code=201)
+async def create_broadcast(
+    request: Request,
+    principal: Annotated[Principal, Depends(supervisor_form)],
+    body: BroadcastBody,
+) -> JSONResponse:
+    """Queue the broadcast: 201 when created, 200 with the same broadcast for a repeat."""
+    runtime = request.app.state.runtime
+    try:
+        created = await broadcasts.send_broadcast(
+            runtime,
+            operator_id=principal.operator_id,
+            texts=body.texts,
+            segment=body.segment,
+            idempotency_key=body.idempotency_key,
+        )
+    except RecordError as exc:
+        raise unprocessable(exc) from None
+    view = await broadcasts.get_broadcast(runtime, created.broadcast_id)
+    assert view is not None
+    return JSONResponse(
+        {**view.as_json(), "created": created.created}, status_code=201 if created.created else 200
+    )
+
+
+@router.get("/broadcasts")
+async def list_broadcasts(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_supervisor)],
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    items = await broadcasts.list_broadcasts(request.app.state.runtime, min(max(limit, 1), 500))
+    return [item.as_json() for item in items]
+
+
+@router.get("/broadcasts/{broadcast_id}")
+async def get_broadcast(
+    request: Request,
+    broadcast_id: int,
+    principal: Annotated[Principal, Depends(require_supervisor)],
+) -> dict[str, Any]:
+    """The broadcast, its counts at sending and live delivery counts from its messages."""
+    view = await broadcasts.get_broadcast(request.app.state.runtime, broadcast_id)
+    if view is None:
+        raise HTTPException(404, detail="no such broadcast")
+    return view.as_json()

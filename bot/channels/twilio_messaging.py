@@ -1,0 +1,153 @@
+"""SMS and WhatsApp through Twilio: the incoming-message and delivery-status webhooks.
+
+POST /webhooks/twilio/messaging   one incoming SMS or WhatsApp message (Twilio's form
+    parameters); answered with TwiML `<Message>`s carrying the bot's replies.
+POST /webhooks/twilio/status      Twilio's delivery reports for messages the outbox sent.
+
+WhatsApp messages come from "whatsapp:+E164": channel "whatsapp", the number without the prefix
+as the address; everything else is channel "sms". Both webhooks answer only requests signed by
+Twilio (`X-Twilio-Signature`, see twilio_auth.py). Later messages (operator replies,
+broadcasts) go out through `twilio_outbound.TwilioMessagingSender`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.channels.twilio_auth import verified_form
+from bot.channels.twilio_segments import split_sms, split_whatsapp
+from bot.messages import InboundMessage, OutboundMessage
+from bot.storage.models import MessageStatus
+
+if TYPE_CHECKING:  # the runtime registers this channel's sender: no import at run time
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+SMS = "sms"
+WHATSAPP = "whatsapp"
+WHATSAPP_PREFIX = "whatsapp:"
+WHATSAPP_WINDOW = timedelta(hours=24)
+MAX_MEDIA = 10  # Twilio sends at most ten media items with one message
+
+_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+_PHONE = re.compile(r"^\+?[0-9]{3,16}$")
+
+# Twilio's message statuses → ours. queued/accepted/scheduled/sending say nothing new: the
+# message was already recorded as handed to Twilio (sent) when the REST call succeeded.
+TWILIO_STATUSES: dict[str, MessageStatus] = {
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.DELIVERED,
+    "undelivered": MessageStatus.UNDELIVERABLE,
+    "failed": MessageStatus.UNDELIVERABLE,
+}
+TWILIO_IN_FLIGHT = {"queued", "accepted", "scheduled", "sending", "receiving", "received"}
+
+router = APIRouter(tags=["twilio sms and whatsapp"])
+
+
+def whatsapp_window_open(last_inbound_at: datetime | None, now: datetime | None = None) -> bool:
+    """Whether a free-form WhatsApp message may be sent: the person wrote within 24 hours.
+
+    Outside the window WhatsApp accepts only approved templates. Naive times are UTC."""
+    if last_inbound_at is None:
+        return False
+    if last_inbound_at.tzinfo is None:
+        last_inbound_at = last_inbound_at.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    return now - last_inbound_at < WHATSAPP_WINDOW
+
+
+def channel_and_address(sender: str) -> tuple[str, str]:
+    """("whatsapp", "+218…") for "whatsapp:+218…", ("sms", "+218…") otherwise."""
+    if sender.startswith(WHATSAPP_PREFIX):
+        return WHATSAPP, sender[len(WHATSAPP_PREFIX) :]
+    return SMS, sender
+
+
+def bodies_for(channel: str, message: OutboundMessage, sms_max_segments: int) -> list[str]:
+    """The message as text bodies for `channel`: options numbered, long texts split."""
+    text = message.as_plain_text()
+    if channel == WHATSAPP:
+        return split_whatsapp(text)
+    return split_sms(text, sms_max_segments)
+
+
+def _bad_request(detail: str) -> HTTPException:
+    return HTTPException(400, detail=detail)
+
+
+def inbound_from(params: dict[str, str]) -> InboundMessage:
+    """Twilio's incoming-message parameters as the bot's message; 400 when malformed."""
+    sid = params.get("MessageSid") or params.get("SmsMessageSid") or ""
+    if not _SID.match(sid):
+        raise _bad_request("MessageSid is missing or malformed")
+    channel, address = channel_and_address(params.get("From", ""))
+    if not _PHONE.match(address):
+        raise _bad_request("From is missing or not a phone number")
+    try:
+        count = int(params.get("NumMedia") or 0)
+    except ValueError:
+        raise _bad_request("NumMedia is not a number") from None
+    if not 0 <= count <= MAX_MEDIA:
+        raise _bad_request("NumMedia is out of range")
+    media = tuple(params[f"MediaUrl{i}"] for i in range(count) if params.get(f"MediaUrl{i}"))
+    return InboundMessage(
+        channel=channel,
+        address=address,
+        text=params.get("Body", ""),
+        provider_message_id=sid,
+        media=media,
+    )
+
+
+def twiml(xml: MessagingResponse) -> Response:
+    return Response(content=xml.to_xml(), media_type="application/xml")
+
+
+@router.post("/webhooks/twilio/messaging", response_class=Response)
+async def receive_message(request: Request) -> Response:
+    """An incoming SMS or WhatsApp message; the replies go back as TwiML, once per MessageSid."""
+    runtime: Runtime = request.app.state.runtime
+    settings = runtime.settings
+    params = await verified_form(request, settings)
+    inbound = inbound_from(params)
+    # Stored before it is answered; a repeated MessageSid (Twilio's retry) gets no replies.
+    result = await runtime.engine.handle(inbound, answered_in_response=True)
+    answer = MessagingResponse()
+    for reply in result.replies:
+        for body in bodies_for(inbound.channel, reply, settings.sms_max_segments):
+            answer.message(body)
+    return twiml(answer)
+
+
+@router.post("/webhooks/twilio/status")
+async def receive_status(request: Request) -> Response:
+    """Twilio's report on a message the outbox sent. Unknown messages are acknowledged and
+    ignored; a report never moves a message back (a late "sent" after "delivered")."""
+    runtime: Runtime = request.app.state.runtime
+    params = await verified_form(request, runtime.settings)
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    twilio_status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
+    if not _SID.match(sid) or not twilio_status:
+        raise _bad_request("MessageSid and MessageStatus are required")
+    status = TWILIO_STATUSES.get(twilio_status)
+    if status is None:
+        if twilio_status not in TWILIO_IN_FLIGHT:
+            log.info("twilio status %r ignored", twilio_status[:32])
+        return Response(status_code=200)
+    recipient = params.get("To", "")
+    channel = WHATSAPP if recipient.startswith(WHATSAPP_PREFIX) else SMS
+    error_code = params.get("ErrorCode")
+    error = f"twilio error {error_code}" if error_code and error_code != "0" else None
+    known = await runtime.outbox.record_status(channel, sid, status, error)
+    if not known:
+        log.info("twilio status for an unknown message ignored")
+    return Response(status_code=200)

@@ -1,0 +1,158 @@
+"""Call records: one row per Twilio call (CallSid), its path through the menus and its outcome.
+
+The call's state between two webhooks lives here (`Call.steps`, JSON), never in the URLs Twilio
+calls back. Twilio sends one request at a time for a call's menus, but the status callback may
+arrive at any moment, so each write updates only the columns it owns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.storage.db import Database
+from bot.storage.models import Call, utcnow
+
+# Twilio's CallStatus values after which the call is over.
+FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+# What a call achieved, for reports (Call.outcome; the full list is kept in steps["outcomes"]).
+OUTCOMES = frozenset(
+    {
+        "registered",
+        "already_registered",
+        "no_consent",
+        "services",
+        "services_sms",
+        "case_status",
+        "case_not_found",
+        "queued",
+        "operator",
+        "callback",
+        "abandoned",
+    }
+)
+
+
+@dataclass(slots=True)
+class CallState:
+    """A call as the menus see it; `steps` is changed in place and saved after the answer."""
+
+    id: int
+    call_sid: str
+    contact_id: int | None
+    language: str | None
+    status: str
+    outcome: str | None
+    steps: dict[str, Any] = field(default_factory=dict)
+
+    # -- the state kept in steps -----------------------------------------------------------
+    def visit(self, step: str) -> None:
+        """Record the path through the menus (step names only: no answers)."""
+        path: list[str] = self.steps.setdefault("path", [])
+        if not path or path[-1] != step:
+            path.append(step)
+
+    def tries(self, step: str) -> int:
+        current = self.steps.get("tries") or {}
+        return int(current.get("count", 0)) if current.get("step") == step else 0
+
+    def failed(self, step: str) -> int:
+        """One more no-input or unexpected answer at `step`; returns how many so far."""
+        count = self.tries(step) + 1
+        self.steps["tries"] = {"step": step, "count": count}
+        return count
+
+    def reset_tries(self) -> None:
+        self.steps.pop("tries", None)
+
+    def achieve(self, outcome: str) -> None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown call outcome {outcome!r}")
+        self.outcome = outcome
+        self.steps.setdefault("outcomes", []).append(outcome)
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        """Registration answers so far (kept only after consent, dropped once registered)."""
+        answers: dict[str, Any] = self.steps.setdefault("answers", {})
+        return answers
+
+
+def _state(row: Call) -> CallState:
+    return CallState(
+        id=row.id,
+        call_sid=row.call_sid,
+        contact_id=row.contact_id,
+        language=row.language,
+        status=row.status,
+        outcome=row.outcome,
+        steps=dict(row.steps or {}),
+    )
+
+
+class CallRecords:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, call_sid: str) -> CallState | None:
+        async with self.db.session() as session:
+            row = await session.scalar(select(Call).where(Call.call_sid == call_sid))
+            return _state(row) if row is not None else None
+
+    async def start(self, call_sid: str, contact_id: int | None, language: str | None) -> CallState:
+        """The call's row, created on its first webhook; a retried webhook finds the same row."""
+        for _ in range(2):
+            existing = await self.get(call_sid)
+            if existing is not None:
+                return existing
+            async with self.db.session() as session:
+                row = Call(call_sid=call_sid, contact_id=contact_id, language=language, steps={})
+                session.add(row)
+                try:
+                    await session.commit()
+                except IntegrityError:  # the same webhook, delivered twice at once
+                    await session.rollback()
+                    continue
+                return _state(row)
+        raise RuntimeError("could not store the call")
+
+    async def save(self, call: CallState) -> None:
+        """The menus' part of the row: language, outcome and steps."""
+        values: dict[str, Any] = {"language": call.language, "steps": call.steps}
+        if call.outcome is not None:  # never undo the status callback's "abandoned"
+            values["outcome"] = call.outcome
+        async with self.db.session() as session, session.begin():
+            await session.execute(update(Call).where(Call.id == call.id).values(**values))
+
+    async def store_recording(self, call_id: int, url: str, seconds: int | None) -> None:
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(Call)
+                .where(Call.id == call_id)
+                .values(recording_url=url, recording_seconds=seconds)
+            )
+
+    async def end(self, call_sid: str, status: str, duration: int | None) -> CallState | None:
+        """Twilio's status callback: the call's status, and its end once final.
+
+        A call that ends before achieving anything is counted as abandoned. Registration
+        answers of a call that did not finish registering are dropped with the call's end."""
+        async with self.db.session() as session, session.begin():
+            row = await session.scalar(select(Call).where(Call.call_sid == call_sid))
+            if row is None:
+                return None
+            row.status = status[:24]
+            if status in FINAL_STATUSES:
+                row.ended_at = row.ended_at or utcnow()
+                if duration is not None:
+                    row.duration_seconds = duration
+                steps = dict(row.steps or {})
+                if "answers" in steps:
+                    steps.pop("answers")
+                    row.steps = steps
+                if row.outcome is None:
+                    row.outcome = "abandoned"
+            return _state(row)

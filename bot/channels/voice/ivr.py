@@ -1,0 +1,871 @@
+"""The voice hotline's keypad menus: a state machine answered in TwiML.
+
+Every menu is a *step*: its TwiML asks (a <Gather> or <Record> whose action URL names the
+step) and its answer handler reads what Twilio posts back (Digits, SpeechResult, RecordingUrl).
+What the call has collected so far lives in `Call.steps`, never in a URL. No input or an
+unexpected answer is asked again ("I did not get that"); after the allowed re-asks the caller
+goes back to the main menu (the language menu falls back to the default language, the main
+menu says goodbye).
+
+    incoming ─▶ language ─▶ menu ─┬─ 1 consent ─▶ country ─▶ age ─▶ people ─▶ detained ─▶ name
+                                  │                 (register) ─▶ reference (1: SMS)
+                                  ├─ 2 city ─▶ need ─▶ services (1: SMS)
+                                  ├─ 3 case (reference keyed in; 3 tries)
+                                  ├─ 0 operator: <Enqueue> within hours, else a message <Record>
+                                  └─ 9 language
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from bot.channels.voice.calls import CallRecords, CallState
+from bot.channels.voice.prompts import (
+    ENGLISH,
+    Label,
+    Named,
+    Prompt,
+    Prompter,
+    PromptUnavailable,
+    Spell,
+    Value,
+    language_name,
+    notice_prompt,
+    say_slug,
+    value_text,
+)
+from bot.messages import OutboundMessage
+from bot.runtime import Runtime
+from bot.storage.cases import keypad_form
+from bot.storage.models import HandoffPriority
+from flows.case_status import STAGES
+from flows.registration import country_name, priority_of, vocabulary
+from flows.services import MAX_ELSEWHERE, MAX_ENTRIES, ServiceDirectory
+from nlu import find_case_ref, parse_number, resolve_city
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "voice"
+VOICE_PATH = "/webhooks/twilio/voice"
+# A voice caller cannot type a name: the case is stored with this placeholder, marked for review,
+# and the recording of the name is kept on the call for an operator to complete it.
+NAME_PLACEHOLDER = "[name recorded on the call: to be completed by an operator]"
+# Main-menu choices a caller may say instead of pressing (NLU intents → the key they stand for).
+MENU_INTENTS: Mapping[str, str] = {
+    "register_return": "1",
+    "return_info": "1",
+    "ask_services": "2",
+    "health": "2",
+    "protection": "2",
+    "basic_needs": "2",
+    "case_status": "3",
+    "talk_to_human": "0",
+    "emergency": "0",
+    "change_language": "9",
+}
+SPEECH_CONFIDENCE = 0.5
+MAX_COUNTRIES = 8  # one keypad digit each; 9 is "another country"
+MAX_PEOPLE = 20
+MAX_AGE = 110
+CASE_TRIES = 3
+# Twilio's Enqueue results after which the caller is still on the line and no one answered.
+NOT_BRIDGED = frozenset({"leave", "hangup", "queue-full", "error", "system-error"})
+
+
+@lru_cache(maxsize=1)
+def service_directory() -> ServiceDirectory:
+    return ServiceDirectory.load()
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What Twilio posted back to a step."""
+
+    digits: str
+    speech: str
+    recording_url: str
+    recording_sid: str
+    recording_seconds: int | None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> Answer:
+        digits = params.get("Digits", "").strip()
+        seconds = params.get("RecordingDuration", "").strip()
+        return cls(
+            digits="" if digits == "hangup" else digits,
+            speech=params.get("SpeechResult", "").strip(),
+            recording_url=params.get("RecordingUrl", "").strip(),
+            recording_sid=params.get("RecordingSid", "").strip(),
+            recording_seconds=int(seconds) if seconds.isdigit() else None,
+        )
+
+    @property
+    def empty(self) -> bool:
+        return not (self.digits or self.speech or self.recording_url)
+
+    def number(self) -> int | None:
+        keyed = self.digits.rstrip("#*")
+        return int(keyed) if keyed.isdigit() and len(keyed) <= 6 else None
+
+
+@dataclass(slots=True)
+class CallContext:
+    """One webhook of one call."""
+
+    call: CallState
+    params: Mapping[str, str]
+    caller: str | None  # the caller's number in E.164, when Twilio gave a real one
+    prompter: Prompter
+    base_url: str
+    default_language: str
+
+    @property
+    def language(self) -> str:
+        return self.call.language or self.default_language
+
+    def url(self, step: str) -> str:
+        return f"{self.base_url}{VOICE_PATH}/{step}"
+
+
+Asker = Callable[[CallContext, VoiceResponse], Awaitable[None]]
+Answerer = Callable[[CallContext, Answer], Awaitable[VoiceResponse | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    ask: Asker
+    answer: Answerer  # None from it: an unexpected answer
+    retries: int = 2  # re-asks after no input or an unexpected answer
+    exhausted: Callable[[CallContext], Awaitable[VoiceResponse]] | None = None  # else: main menu
+    reprompt: bool = True  # "I did not get that" before asking again
+
+
+def option(label: Label | Named, digit: int) -> Prompt:
+    """ "<label>: press <digit>." Recorded as the label's recording, "press", the digit."""
+    label_audio = label.audio()
+    recordings = None if label_audio is None else (*label_audio, "voice.option", f"spell.{digit}")
+    return Prompt("voice.option", {"label": label, "digit": digit}, recordings=recordings)
+
+
+def reference_core(reference: str) -> str:
+    return reference.upper().removeprefix("LY-")
+
+
+class IVR:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.catalogs = runtime.catalogs
+        self.calls = CallRecords(runtime.db)
+        self.directory = service_directory()
+        self.countries = vocabulary().common_countries[:MAX_COUNTRIES]
+        self.steps: dict[str, Step] = {
+            "language": Step(
+                self._ask_language,
+                self._on_language,
+                retries=1,
+                exhausted=self._default_language,
+                reprompt=False,
+            ),
+            "menu": Step(self._ask_menu, self._on_menu, exhausted=self._goodbye),
+            "unavailable": Step(
+                self._ask_unavailable, self._on_unavailable, retries=1, exhausted=self._goodbye
+            ),
+            "consent": Step(self._ask_consent, self._on_consent),
+            "no_consent": Step(self._ask_no_consent, self._on_person_or_menu),
+            "no_phone": Step(self._ask_no_phone, self._on_person_or_menu),
+            "country": Step(self._ask_country, self._on_country),
+            "age": Step(self._ask_age, self._on_age),
+            "people": Step(self._ask_people, self._on_people),
+            "detained": Step(self._ask_detained, self._on_detained),
+            "name": Step(self._ask_name, self._on_name, retries=1, exhausted=self._register),
+            "reference": Step(self._ask_reference, self._on_reference),
+            "city": Step(self._ask_city, self._on_city),
+            "need": Step(self._ask_need, self._on_need),
+            "services": Step(self._ask_services, self._on_services),
+            "case": Step(self._ask_case, self._on_case),
+            "case_failed": Step(self._ask_case_failed, self._on_person_or_menu),
+        }
+
+    # -- entry points (the router calls these) ------------------------------------------------
+    def knows(self, step: str) -> bool:
+        return step in self.steps
+
+    async def incoming(self, ctx: CallContext, known_language: str | None) -> VoiceResponse:
+        """A new call (or Twilio's retry of it): greet in the known language, else ask it."""
+        call = ctx.call
+        if call.language is None and self.catalogs.supports(known_language):
+            call.language = known_language
+        if call.language is not None:
+            return await self._safely(ctx, self.ask(ctx, "menu", Prompt("voice.welcome")))
+        return await self._safely(ctx, self.ask(ctx, "language"))
+
+    async def answer(self, ctx: CallContext, name: str) -> VoiceResponse:
+        """Twilio posts what the caller pressed, said or recorded at step `name`."""
+        return await self._safely(ctx, self._answer(ctx, name))
+
+    async def _answer(self, ctx: CallContext, name: str) -> VoiceResponse:
+        step = self.steps[name]
+        got = Answer.from_params(ctx.params)
+        response = None if got.empty else await step.answer(ctx, got)
+        return response if response is not None else await self._retry(ctx, name)
+
+    async def _safely(self, ctx: CallContext, making: Awaitable[VoiceResponse]) -> VoiceResponse:
+        try:
+            return await making
+        except PromptUnavailable as missing:
+            log.info("voice: no prompt %s in %s; operator offered", missing.key, missing.language)
+            return await self.ask(ctx, "unavailable")
+
+    # -- asking --------------------------------------------------------------------------------
+    async def ask(self, ctx: CallContext, name: str, *before: Prompt) -> VoiceResponse:
+        """A fresh step: `before` is said first (a result, a confirmation)."""
+        ctx.call.reset_tries()
+        ctx.call.visit(name)
+        response = VoiceResponse()
+        if before:
+            ctx.prompter.add(response, ctx.language, *before)
+        await self.steps[name].ask(ctx, response)
+        return response
+
+    async def _retry(self, ctx: CallContext, name: str) -> VoiceResponse:
+        step = self.steps[name]
+        if ctx.call.failed(name) > step.retries:
+            if step.exhausted is not None:
+                return await step.exhausted(ctx)
+            return await self.ask(ctx, "menu", Prompt("voice.not_understood"))
+        response = VoiceResponse()
+        if step.reprompt:
+            ctx.prompter.add(response, ctx.language, Prompt("voice.not_understood"))
+        await step.ask(ctx, response)
+        return response
+
+    def _gather_digit(
+        self,
+        ctx: CallContext,
+        response: VoiceResponse,
+        step: str,
+        *prompts: Prompt,
+        speech: bool = False,
+        hints: str | None = None,
+    ) -> None:
+        gather = ctx.prompter.gather(
+            response,
+            ctx.language,
+            ctx.url(step),
+            num_digits=1,
+            speech=speech,
+            hints=hints,
+            timeout=self.settings.voice_gather_timeout_seconds,
+        )
+        ctx.prompter.add(gather, ctx.language, *prompts)
+
+    def _gather_number(
+        self,
+        ctx: CallContext,
+        response: VoiceResponse,
+        step: str,
+        *prompts: Prompt,
+        speech: bool = False,
+        hints: str | None = None,
+    ) -> None:
+        """Several digits ended with # (or a pause)."""
+        gather = ctx.prompter.gather(
+            response,
+            ctx.language,
+            ctx.url(step),
+            finish_on_key="#",
+            speech=speech,
+            hints=hints,
+            timeout=self.settings.voice_gather_timeout_seconds,
+        )
+        ctx.prompter.add(gather, ctx.language, *prompts)
+
+    async def _goodbye(self, ctx: CallContext) -> VoiceResponse:
+        response = VoiceResponse()
+        ctx.prompter.add(response, ctx.language, Prompt("voice.goodbye"), english=True)
+        response.hangup()
+        return response
+
+    # -- language ------------------------------------------------------------------------------
+    async def _ask_language(self, ctx: CallContext, response: VoiceResponse) -> None:
+        # Each option in its own language; one without voice or recordings is named in English.
+        prompts = [
+            Prompt(
+                "voice.language.choose",
+                {"digit": number},
+                language=code,
+                fallback=Prompt(
+                    "voice.language.choose_named",
+                    {"name": language_name(code, ENGLISH), "digit": number},
+                    language=ENGLISH,
+                ),
+            )
+            for number, code in enumerate(self.catalogs.languages, start=1)
+        ]
+        gather = ctx.prompter.gather(
+            response,
+            ctx.language,
+            ctx.url("language"),
+            num_digits=1,
+            timeout=self.settings.voice_gather_timeout_seconds,
+        )
+        ctx.prompter.add(gather, ctx.language, *prompts)
+
+    async def _on_language(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
+        languages = self.catalogs.languages
+        number = got.number()
+        if number is None or not 1 <= number <= len(languages):
+            return None
+        ctx.call.language = languages[number - 1]
+        if ctx.call.contact_id is not None:  # the next call starts in this language
+            await self.runtime.store.set_contact_language(ctx.call.contact_id, ctx.call.language)
+        return await self.ask(ctx, "menu", Prompt("voice.welcome"))
+
+    async def _default_language(self, ctx: CallContext) -> VoiceResponse:
+        ctx.call.language = self.settings.default_language
+        return await self.ask(ctx, "menu", Prompt("voice.welcome"))
+
+    async def _ask_unavailable(self, ctx: CallContext, response: VoiceResponse) -> None:
+        gather = ctx.prompter.gather(
+            response,
+            ENGLISH,
+            ctx.url("unavailable"),
+            num_digits=1,
+            timeout=self.settings.voice_gather_timeout_seconds,
+        )
+        ctx.prompter.add(gather, ENGLISH, notice_prompt(ctx.language))
+
+    async def _on_unavailable(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
+        if got.digits == "0":
+            return await self._operator(ctx)
+        if got.digits == "9":
+            return await self.ask(ctx, "language")
+        return None
+
+    # -- main menu -----------------------------------------------------------------------------
+    async def _ask_menu(self, ctx: CallContext, response: VoiceResponse) -> None:
+        prompts = [Prompt("voice.menu.main")]
+        if ctx.prompter.speech_language(ctx.language):
+            prompts.append(Prompt("voice.menu.speech"))
+        self._gather_digit(ctx, response, "menu", *prompts, speech=True)
+
+    async def _on_menu(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
+        choice, priority = got.digits[:1], HandoffPriority.NORMAL.value
+        if not got.digits and got.speech:
+            choice, priority = await self._spoken_choice(ctx, got.speech)
+        if choice == "1":
+            if ctx.caller is None:
+                return await self.ask(ctx, "no_phone")
+            return await self.ask(ctx, "consent")
+        if choice == "2":
+            return await self.ask(ctx, "city")
+        if choice == "3":
+            return await self.ask(ctx, "case")
+        if choice == "0":
+            return await self._operator(ctx, priority=priority)
+        if choice == "9":
+            return await self.ask(ctx, "language")
+        return None
+
+    async def _spoken_choice(self, ctx: CallContext, speech: str) -> tuple[str, str]:
+        """The menu key a spoken request stands for, and how urgent a person is needed."""
+        parse = await self.runtime.nlu.parse(speech, ctx.language)
+        if parse.confidence >= SPEECH_CONFIDENCE and parse.intent in MENU_INTENTS:
+            urgent = parse.intent == "emergency"
+            priority = HandoffPriority.EMERGENCY if urgent else HandoffPriority.NORMAL
+            return MENU_INTENTS[parse.intent], priority.value
+        number = parse_number(speech, ctx.language)
+        return ("" if number is None else str(number)), HandoffPriority.NORMAL.value
+
+    async def _on_person_or_menu(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
+        if got.digits == "0":
+            return await self._operator(ctx)
+        if got.digits == "1":
+            return await self.ask(ctx, "menu")
+        return None
+
+    # -- return registration -------------------------------------------------------------------
+    async def _ask_consent(self, ctx: CallContext, response: VoiceResponse) -> None:
+        self._gather_digit(ctx, response, "consent", Prompt("voice.registration.consent"))
+
+    async def _on_consent(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
+        if got.digits == "1":
+            ctx.call.steps["consent"] = True
+            return await self.ask(ctx, "country")
+        if got.digits == "2":  # nothing was asked yet, so nothing is kept
+            ctx.call.steps.pop("answers", None)
+            ctx.call.achieve("no_consent")
+            return await self.ask(ctx, "no_consent")
+        return None
+
+    async def _ask_no_consent(self, ctx: CallContext, response: VoiceResponse) -> None:
+        self._gather_digit(ctx, response, "no_consent", Prompt("voice.registration.no_consent"))
+
+    async def _ask_no_phone(self, ctx: CallContext, response: VoiceResponse) -> None:
+        self._gather_digit(ctx, response, "no_phone", Prompt("voice.registration.no_phone"))
+
+    def _consented(self, ctx: CallContext) -> bool:
+        return bool(ctx.call.steps.get("consent"))
+
+    async def _ask_country(self, ctx: CallContext, response: VoiceResponse) -> None:
+        prompts = [Prompt("voice.registration.country")]
+        for number, code in enumerate(self.countries, start=1):
+            name = Named(lambda lang, code=code: country_name(code, lang), f"country.{code}")
+            prompts.append(option(name, number))
+        prompts.append(option(Label("voice.registration.country_other"), len(self.countries) + 1))
+        self._gather_digit(ctx, response, "country", *prompts)
+
+    async def _on_country(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
+        if not self._consented(ctx):
+            return await self.ask(ctx, "consent")
+        number = got.number()
+        if number is not None and 1 <= number <= len(self.countries):
+            ctx.call.answers["country"] = self.countries[number - 1]
+            return await self.ask(ctx, "age")
+        if number == len(self.countries) + 1:  # a country not in the list: a person asks it
+            return await self._operator(ctx, before=(Prompt("voice.registration.other_country"),))
+        return None
+
+    async def _ask_age(self, ctx: CallContext, response: VoiceResponse) -> None:
+        self._gather_number(ctx, response, "age", Prompt("voice.registration.age"))
+
+    async def _on_age(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
+        if not self._consented(ctx):
+            return await self.ask(ctx, "consent")
+        number = got.number()
+        this_year = date.today().year
+        if number is None:
+            return None
+        if 1900 < number <= this_year:  # a year of birth
+            age, born = this_year - number, number
+        elif 0 < number <= MAX_AGE:
+            age, born = number, this_year - number
+        else:
+            return None
+        ctx.call.answers.update(age=age, birth_year=born)
+        return await self.ask(ctx, "people")
+
+    async def _ask_people(self, ctx: CallContext, response: VoiceResponse) -> None:
+        self._gather_number(ctx, response, "people", Prompt("voice.registration.people"))
+
+    async def _on_people(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
+        if not self._consented(ctx):
+            return await self.ask(ctx, "consent")
+        number = got.number()
+        if number is None or number > MAX_PEOPLE:
+            return None
+        ctx.call.answers["family"] = number
+        return await self.ask(ctx, "detained")
+
+    async def _ask_detained(self, ctx: CallContext, response: VoiceResponse) -> None:
+        self._gather_digit(ctx, response, "detained", Prompt("voice.registration.detained"))
+
+    async def _on_detained(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
+        if not self._consented(ctx):
+            return await self.ask(ctx, "consent")
+        if got.digits not in ("1", "2"):
+            return None
+        ctx.call.answers["detained"] = got.digits == "1"
+        return await self.ask(ctx, "name")
+
+    async def _ask_name(self, ctx: CallContext, response: VoiceResponse) -> None:
+        ctx.prompter.add(response, ctx.language, Prompt("voice.registration.name"))
+        response.record(
+            action=ctx.url("name"),
+            method="POST",
+            max_length=self.settings.voice_name_recording_seconds,
+            finish_on_key="#",
+            play_beep=True,
+            timeout=4,
+            trim="trim-silence",
+        )
+        # Twilio goes on to the next verb when nothing was recorded: that is "no input".
+        response.redirect(ctx.url("name"), method="POST")
+
+    async def _on_name(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
+        if not got.recording_url:
+            return None
+        await self._keep_recording(ctx, got, kind="name")
+        return await self._register(ctx)
+
+    async def _register(self, ctx: CallContext) -> VoiceResponse:
+        """Store the case (once, however often Twilio repeats the request); read it out."""
+        call = ctx.call
+        reference = call.steps.get("registration")
+        existing = bool(call.steps.get("registration_existing"))
+        if reference is None:
+            answers = call.answers
+            if (
+                not self._consented(ctx)
+                or ctx.caller is None
+                or not ({"country", "age", "family", "detained"} <= answers.keys())
+            ):
+                return await self.ask(ctx, "menu", Prompt("voice.not_understood"))
+            family = int(answers["family"])
+            priority, flags = priority_of(
+                {"age": answers["age"], "detained": answers["detained"], "family": family}
+            )
+            case = await self.runtime.cases.register(
+                answers={
+                    "name": NAME_PLACEHOLDER,
+                    "country": answers["country"],
+                    "age": answers["age"],
+                    "birth_year": answers["birth_year"],
+                    "phone": ctx.caller,
+                    "detained": answers["detained"],
+                    # Only how many travel along is asked by keypad; operators complete the rest.
+                    "family": [{"relation": "", "age": None} for _ in range(family)],
+                },
+                contact_id=call.contact_id,
+                collected_by=None,
+                priority=priority,
+                vulnerabilities=flags,
+                needs_review=True,  # the name is only on the recording
+                language=ctx.language,
+                channel=CHANNEL,
+            )
+            reference, existing = case.reference, case.existing
+            call.steps.update(registration=reference, registration_existing=existing)
+            call.steps.pop("answers", None)  # stored in the case now; the call keeps no copy
+            call.achieve("already_registered" if existing else "registered")
+        if existing:
+            return await self.ask(ctx, "reference", Prompt("voice.registration.existing"))
+        return await self.ask(
+            ctx, "reference", Prompt("voice.registration.done"), Prompt("voice.registration.review")
+        )
+
+    def _reference_prompts(self, reference: str) -> list[Prompt]:
+        return [
+            Prompt("voice.registration.reference", {"reference": Spell(reference_core(reference))}),
+            Prompt("voice.registration.keypad", {"keypad": Spell(keypad_form(reference))}),
+        ]
+
+    async def _ask_reference(self, ctx: CallContext, response: VoiceResponse) -> None:
+        reference = str(ctx.call.steps.get("registration", ""))
+        self._gather_digit(
+            ctx,
+            response,
+            "reference",
+            *self._reference_prompts(reference),
+            Prompt("voice.registration.options"),
+        )
+
+    async def _on_reference(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
+        reference = ctx.call.steps.get("registration")
+        if reference is None:
+            return await self.ask(ctx, "menu")
+        if got.digits == "1":
+            text = self.catalogs.text(
+                ctx.language,
+                "voice.sms.reference",
+                reference=reference,
+                keypad=keypad_form(reference),
+            )
+            await self._send_sms(ctx, text)
+            return await self.ask(ctx, "menu", Prompt("voice.sms.sent"))
+        if got.digits == "2":
+            return await self.ask(ctx, "reference")
+        if got.digits == "3":
+            return await self.ask(ctx, "menu")
+        return None
+
+    # -- services ------------------------------------------------------------------------------
+    def _city(self, city: str) -> Named:
+        return Named(
+            lambda language: self.directory.city_name(city, language), f"city.{say_slug(city)}"
+        )
+
+    async def _ask_city(self, ctx: CallContext, response: VoiceResponse) -> None:
+        cities = self.directory.cities
+        prompts = [Prompt("voice.services.city")]
+        prompts += [option(self._city(city), number) for number, city in enumerate(cities, 1)]
+        if ctx.prompter.speech_language(ctx.language):
+            prompts.append(Prompt("voice.services.city_speech"))
+        hints = ", ".join(self.directory.city_name(city, ctx.language) for city in cities)
+        self._gather_number(ctx, response, "city", *prompts, speech=True, hints=hints)
+
+    async def _on_city(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
+        cities = self.directory.cities
+        city: str | None = None
+        number = got.number()
+        if number is not None and 1 <= number <= len(cities):
+            city = cities[number - 1]
+        elif not got.digits and got.speech:
+            city = resolve_city(got.speech)
+        if city not in cities:
+            return None
+        ctx.call.steps["city"] = city
+        return await self.ask(ctx, "need")
+
+    async def _ask_need(self, ctx: CallContext, response: VoiceResponse) -> None:
+        needs = self.directory.needs
+        prompts = [Prompt("voice.services.need")]
+        prompts += [
+            option(Label(f"services.need.{need}"), number) for number, need in enumerate(needs, 1)
+        ]
+        self._gather_digit(ctx, response, "need", *prompts)
+
+    async def _on_need(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
+        needs = self.directory.needs
+        number = got.number()
+        if number is None or not 1 <= number <= len(needs) or "city" not in ctx.call.steps:
+            return None
+        ctx.call.steps["need"] = needs[number - 1]
+        ctx.call.achieve("services")
+        return await self.ask(ctx, "services")
+
+    def _service_prompts(self, need: str, city: str) -> list[Prompt]:
+        """The same answer as the text flow's: a city's services of one need, or the nearest."""
+        values: dict[str, Value] = {
+            "need": Label(f"services.need.{need}"),
+            "city": self._city(city),
+        }
+        found = self.directory.find(need, city)
+        if found:
+            prompts = [Prompt("services.result_header", values)]
+            shown = found[:MAX_ENTRIES]
+        else:
+            prompts = [Prompt("services.none", values)]
+            shown = self.directory.elsewhere(need, city)[:MAX_ELSEWHERE]
+        for service in shown:
+            fields: dict[str, Value] = {
+                field: Named(lambda language, s=service, f=field: s.text(f, language), None)
+                for field in ("name", "days", "contact")
+            }
+            prompts.append(Prompt("services.entry", fields, recordings=(f"service.{service.id}",)))
+        if shown and self.directory.sample:
+            prompts.append(Prompt("services.sample_notice"))
+        return prompts
+
+    async def _ask_services(self, ctx: CallContext, response: VoiceResponse) -> None:
+        need, city = ctx.call.steps.get("need"), ctx.call.steps.get("city")
+        if need is None or city is None:
+            await self._ask_menu(ctx, response)
+            return
+        ctx.prompter.add(response, ctx.language, *self._service_prompts(need, city))
+        choices = "voice.services.options" if ctx.caller else "voice.services.options_no_sms"
+        self._gather_digit(ctx, response, "services", Prompt(choices))
+
+    async def _on_services(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
+        need, city = ctx.call.steps.get("need"), ctx.call.steps.get("city")
+        if need is None or city is None:
+            return await self.ask(ctx, "menu")
+        if got.digits == "1" and ctx.caller:
+            language = ctx.language
+            text = "\n\n".join(
+                self.catalogs.text(
+                    language,
+                    prompt.key,
+                    **{k: value_text(v, self.catalogs, language) for k, v in prompt.values.items()},
+                )
+                for prompt in self._service_prompts(need, city)
+            )
+            await self._send_sms(ctx, text)
+            ctx.call.achieve("services_sms")
+            return await self.ask(ctx, "menu", Prompt("voice.sms.sent"))
+        if got.digits == "2":
+            return await self.ask(ctx, "services")
+        if got.digits == "3":
+            return await self.ask(ctx, "menu")
+        return None
+
+    async def _send_sms(self, ctx: CallContext, text: str) -> None:
+        """Queue an SMS to the caller's number; the SMS channel's sender delivers it."""
+        if ctx.caller is None:
+            return
+        contact = await self.runtime.store.contact_for("sms", ctx.caller)
+        if contact.language is None:
+            await self.runtime.store.set_contact_language(contact.id, ctx.language)
+        message = OutboundMessage(
+            text=text, language=ctx.language, direction=self.catalogs.direction(ctx.language)
+        )
+        await self.runtime.engine.send_later(contact.id, "sms", message)
+        self.runtime.outbox.kick()
+
+    # -- case status ---------------------------------------------------------------------------
+    async def _ask_case(self, ctx: CallContext, response: VoiceResponse) -> None:
+        self._gather_number(ctx, response, "case", Prompt("voice.case.ask"), speech=True)
+
+    async def _on_case(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
+        keyed = "".join(c for c in got.digits if c.isdigit())
+        reference = keyed or (find_case_ref(got.speech) if got.speech else None) or ""
+        case = await self.runtime.cases.by_reference(reference) if reference else None
+        if case is None:
+            tries = int(ctx.call.steps.get("case_tries", 0)) + 1
+            ctx.call.steps["case_tries"] = tries
+            if tries < CASE_TRIES:
+                response = VoiceResponse()
+                ctx.prompter.add(response, ctx.language, Prompt("voice.case.not_found"))
+                await self._ask_case(ctx, response)
+                return response
+            ctx.call.steps.pop("case_tries", None)
+            ctx.call.achieve("case_not_found")
+            return await self.ask(ctx, "case_failed")
+        ctx.call.steps.pop("case_tries", None)
+        ctx.call.achieve("case_status")
+        stage = case.stage if case.stage in STAGES else "registered"
+        values = {"date": case.flight_date} if stage == "flight_scheduled" else {}
+        status = Prompt(
+            "case.status",
+            {
+                "reference": Spell(reference_core(case.reference)),
+                "stage": Label(f"case.stage.{stage}", values),
+            },
+        )
+        return await self.ask(ctx, "menu", status)
+
+    async def _ask_case_failed(self, ctx: CallContext, response: VoiceResponse) -> None:
+        self._gather_digit(ctx, response, "case_failed", Prompt("voice.case.failed"))
+
+    # -- a person: the queue, or a message ---------------------------------------------------
+    async def _operator(
+        self,
+        ctx: CallContext,
+        *,
+        priority: str = HandoffPriority.NORMAL.value,
+        before: Sequence[Prompt] = (),
+    ) -> VoiceResponse:
+        """Within opening hours: a handoff case and the operators' queue; else a message."""
+        call = ctx.call
+        if call.contact_id is None or not self.runtime.handoffs.hours.is_open(datetime.now(UTC)):
+            return self._ask_message(ctx, closed=True, before=before)
+        handoff_id, _ = await self.runtime.handoffs.open(
+            call.contact_id,
+            reason="call",
+            priority=priority,
+            channel=CHANNEL,
+            language=ctx.language,
+            call_id=call.id,
+        )
+        call.steps["handoff_id"] = handoff_id
+        call.achieve("queued")
+        call.visit("queue")
+        response = VoiceResponse()
+        ctx.prompter.add(
+            response, ctx.language, *before, Prompt("voice.operator.connecting"), english=True
+        )
+        response.enqueue(
+            self.settings.voice_queue_name,
+            action=ctx.url("queue"),
+            method="POST",
+            wait_url=ctx.url("wait"),
+            wait_url_method="POST",
+        )
+        return response
+
+    async def wait(self, ctx: CallContext) -> VoiceResponse:
+        """Twilio's waitUrl, asked again and again while the caller waits in the queue."""
+        response = VoiceResponse()
+        waited = ctx.params.get("QueueTime", "0")
+        if waited.isdigit() and int(waited) > self.settings.voice_queue_wait_seconds:
+            response.leave()  # the Enqueue action then offers a message
+            return response
+        position = ctx.params.get("QueuePosition", "")
+        prompts = [Prompt("voice.operator.hold")]
+        if position.isdigit() and int(position) > 0:
+            prompts.insert(0, Prompt("voice.operator.position", {"position": int(position)}))
+        ctx.prompter.add(response, ctx.language, *prompts, english=True)
+        response.pause(length=self.settings.voice_hold_pause_seconds)
+        return response
+
+    async def queue_result(self, ctx: CallContext) -> VoiceResponse:
+        """The Enqueue action: the caller was bridged to an operator, or left the queue."""
+        result = ctx.params.get("QueueResult", "")
+        if result == "bridged":
+            ctx.call.achieve("operator")
+            return VoiceResponse()
+        if result in NOT_BRIDGED:
+            return self._ask_message(ctx, closed=False)
+        return VoiceResponse()  # "redirected": someone else decides what comes next
+
+    def _ask_message(
+        self, ctx: CallContext, *, closed: bool, before: Sequence[Prompt] = ()
+    ) -> VoiceResponse:
+        """Nobody can answer: the caller leaves a message; a callback case gets the recording."""
+        ctx.call.visit("message")
+        language = ctx.language
+        hours = self.runtime.handoffs.hours
+        prompts = list(before)
+        if closed:
+            prompts.append(Prompt("voice.operator.closed"))
+            if not hours.always:  # free text: said where it can be, left out otherwise
+                described = {"hours": hours.describe(language)}
+                prompts.append(Prompt("voice.operator.hours", described, optional=True))
+        else:
+            prompts.append(Prompt("voice.operator.no_answer"))
+        prompts.append(Prompt("voice.record.ask"))
+        response = VoiceResponse()
+        ctx.prompter.add(response, language, *prompts, english=True)
+        response.record(
+            action=ctx.url("message"),
+            method="POST",
+            max_length=self.settings.voice_max_recording_seconds,
+            finish_on_key="#",
+            play_beep=True,
+            timeout=5,
+            recording_status_callback=ctx.url("recording"),
+            recording_status_callback_method="POST",
+            recording_status_callback_event="completed",
+        )
+        # Reached only when nothing was recorded.
+        ctx.prompter.add(response, language, Prompt("voice.record.none"), english=True)
+        response.hangup()
+        return response
+
+    async def message_recorded(self, ctx: CallContext) -> VoiceResponse:
+        """The message <Record>'s action."""
+        got = Answer.from_params(ctx.params)
+        response = VoiceResponse()
+        if got.recording_url and got.recording_seconds != 0:
+            await self._keep_message(ctx, got)
+            ctx.prompter.add(response, ctx.language, Prompt("voice.record.thanks"), english=True)
+        else:
+            ctx.prompter.add(response, ctx.language, Prompt("voice.record.none"), english=True)
+        response.hangup()
+        return response
+
+    async def recording_ready(self, ctx: CallContext) -> None:
+        """Twilio's recording status callback: the message's audio is available."""
+        got = Answer.from_params(ctx.params)
+        status = ctx.params.get("RecordingStatus", "completed")
+        if status == "completed" and got.recording_url and got.recording_seconds != 0:
+            await self._keep_message(ctx, got)
+
+    async def _keep_message(self, ctx: CallContext, got: Answer) -> None:
+        """The message on the call and a callback case (both once per recording)."""
+        if not await self._keep_recording(ctx, got, kind="message"):
+            return
+        call = ctx.call
+        if call.contact_id is None:
+            return
+        handoff_id, _ = await self.runtime.handoffs.open(
+            call.contact_id,
+            reason="callback",
+            priority=HandoffPriority.NORMAL.value,
+            channel=CHANNEL,
+            language=ctx.language,
+            call_id=call.id,
+        )
+        call.steps["callback_handoff_id"] = handoff_id
+        call.achieve("callback")
+
+    async def _keep_recording(self, ctx: CallContext, got: Answer, *, kind: str) -> bool:
+        """Store a recording's URL on the call; False when this recording was already kept.
+
+        The call has one recording column: a message to call back takes it over a name, and
+        every recording's id stays listed in the call's steps."""
+        call = ctx.call
+        kept: list[dict[str, object]] = call.steps.setdefault("recordings", [])
+        if got.recording_sid and any(r.get("sid") == got.recording_sid for r in kept):
+            return False
+        kept.append({"kind": kind, "sid": got.recording_sid, "seconds": got.recording_seconds})
+        if kind == "message" or not any(r.get("kind") == "message" for r in kept[:-1]):
+            await self.calls.store_recording(call.id, got.recording_url, got.recording_seconds)
+        return True

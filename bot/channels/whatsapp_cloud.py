@@ -1,0 +1,489 @@
+"""WhatsApp through Meta's Cloud API, without a provider in between.
+
+In:  GET  /webhooks/whatsapp  the verification handshake (hub.mode, hub.verify_token,
+                              hub.challenge) Meta makes when the webhook is configured.
+     POST /webhooks/whatsapp  `entry[].changes[].value` with `messages[]` (text, replies to
+                              interactive buttons and lists, media) and `statuses[]`
+                              (sent / delivered / read / failed). Every request carries
+                              `X-Hub-Signature-256: sha256=<HMAC-SHA256 of the raw body, keyed
+                              with the app secret>`; it is checked on the bytes as received,
+                              before anything is parsed.
+Out: POST {graph}/{version}/{phone_number_id}/messages with the access token, from the outbox.
+
+The address of a person is their WhatsApp id (`wa_id`, digits). Their profile name is never
+read: it is personal data the hotline does not need. Meta retries a webhook until it gets a
+200, so a message id (`wamid…`) seen twice is handled once (the engine drops duplicates).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import PlainTextResponse
+
+from bot.config import Settings
+from bot.delivery import Delivery, Recipient, SendError
+from bot.messages import Button, InboundMessage, OutboundMessage
+from bot.storage.models import MessageStatus
+
+if TYPE_CHECKING:
+    from bot.i18n import Catalogs
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "whatsapp_cloud"
+WINDOW = timedelta(hours=24)  # free-form messages only within 24 h of the person's last one
+
+# Meta's limits for what it displays (characters).
+TEXT_LIMIT = 4096
+BUTTON_BODY_LIMIT = 1024
+BUTTON_TITLE_LIMIT = 20
+MAX_BUTTONS = 3
+LIST_BUTTON_LIMIT = 20
+ROW_TITLE_LIMIT = 24
+SECTION_TITLE_LIMIT = 24
+ROW_DESCRIPTION_LIMIT = 72
+MAX_ROWS = 10
+TEMPLATE_PARAMETER_LIMIT = 900  # a template body is at most 1024 with its fixed words
+
+_WA_ID = re.compile(r"^[0-9]{5,20}$")
+_MEDIA_KINDS = ("image", "audio", "document", "video", "sticker")
+_STATUSES = {
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.DELIVERED,  # read implies delivered; the store has no "read"
+    "failed": MessageStatus.UNDELIVERABLE,
+}
+# Graph error codes: throttling (retry later), and refusals that will not change.
+_THROTTLED = {4, 80007, 130429, 131056}
+_OUTSIDE_WINDOW = 131047
+_UNDELIVERABLE = 131026
+_TOKEN_REFUSED = {0, 190}
+
+router = APIRouter(tags=["whatsapp cloud channel"])
+
+
+# -- the webhook ---------------------------------------------------------------------------
+def _secret(value: Any) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def signature_valid(app_secret: str, body: bytes, header: str | None) -> bool:
+    """True when `header` is `sha256=` + the hex HMAC-SHA256 of exactly these bytes."""
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    given = header.removeprefix("sha256=").strip().lower().encode("utf-8", "replace")
+    return hmac.compare_digest(expected, given)
+
+
+@router.get("/webhooks/whatsapp", response_class=PlainTextResponse)
+async def verify(request: Request) -> PlainTextResponse:
+    """Meta's subscription handshake: echo the challenge when the verify token matches."""
+    settings: Settings = request.app.state.runtime.settings
+    expected = _secret(settings.whatsapp_verify_token)
+    if not expected:
+        raise HTTPException(503, detail="whatsapp cloud is not configured")
+    params = request.query_params
+    token = params.get("hub.verify_token", "")
+    if params.get("hub.mode") != "subscribe" or not hmac.compare_digest(
+        token.encode(), expected.encode()
+    ):
+        log.warning("whatsapp cloud verification refused")
+        raise HTTPException(403, detail="verification failed")
+    return PlainTextResponse(params.get("hub.challenge", ""))
+
+
+@router.post("/webhooks/whatsapp")
+async def receive(request: Request) -> dict[str, int]:
+    runtime: Runtime = request.app.state.runtime
+    settings = runtime.settings
+    app_secret = _secret(settings.whatsapp_app_secret)
+    if not app_secret or not settings.whatsapp_phone_number_id:
+        raise HTTPException(503, detail="whatsapp cloud is not configured")
+    body = await request.body()
+    if not signature_valid(app_secret, body, request.headers.get("X-Hub-Signature-256")):
+        log.warning("whatsapp cloud request with a bad signature refused")
+        raise HTTPException(403, detail="invalid X-Hub-Signature-256")
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:  # also bytes that are not UTF-8
+        raise HTTPException(400, detail="the body is not valid JSON") from exc
+    if not isinstance(payload, dict):
+        raise HTTPException(400, detail="expected a JSON object")
+    messages, statuses = parse_notification(payload, settings.whatsapp_phone_number_id)
+    handled = 0
+    for inbound in messages:
+        result = await runtime.engine.handle(inbound, answered_in_response=False)
+        if not result.duplicate:
+            handled += 1
+    if handled:
+        runtime.outbox.kick()
+    for report in statuses:
+        await runtime.outbox.record_status(CHANNEL, report.message_id, report.status, report.error)
+    log.info(
+        "whatsapp cloud webhook: messages=%s new=%s statuses=%s",
+        len(messages),
+        handled,
+        len(statuses),
+    )
+    return {"messages": len(messages), "statuses": len(statuses)}
+
+
+# -- reading Meta's notifications ----------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    message_id: str
+    status: MessageStatus
+    error: str | None
+
+
+def parse_notification(
+    payload: dict[str, Any], phone_number_id: str
+) -> tuple[list[InboundMessage], list[StatusReport]]:
+    """The messages and delivery reports for our number; anything else is skipped."""
+    messages: list[InboundMessage] = []
+    statuses: list[StatusReport] = []
+    if payload.get("object") != "whatsapp_business_account":
+        return messages, statuses
+    for value in _values(payload):
+        metadata = value.get("metadata")
+        if not isinstance(metadata, dict) or metadata.get("phone_number_id") != phone_number_id:
+            continue  # another number of the same business account
+        for item in _dicts(value.get("messages")):
+            inbound = _inbound(item)
+            if inbound is not None:
+                messages.append(inbound)
+        for item in _dicts(value.get("statuses")):
+            report = _status(item)
+            if report is not None:
+                statuses.append(report)
+    return messages, statuses
+
+
+def _dicts(value: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(value, list):
+        yield from (item for item in value if isinstance(item, dict))
+
+
+def _values(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for entry in _dicts(payload.get("entry")):
+        for change in _dicts(entry.get("changes")):
+            value = change.get("value")
+            if change.get("field") == "messages" and isinstance(value, dict):
+                yield value
+
+
+def _string(container: Any, key: str) -> str | None:
+    value = container.get(key) if isinstance(container, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _inbound(item: dict[str, Any]) -> InboundMessage | None:
+    sender, wamid, kind = _string(item, "from"), _string(item, "id"), _string(item, "type")
+    if not sender or not _WA_ID.match(sender) or not wamid or len(wamid) > 128:
+        return None
+    media: tuple[str, ...] = ()
+    if kind == "text":
+        text = _string(item.get("text"), "body")
+    elif kind == "interactive":
+        # The option's id is the payload we sent (the option number): the flows read it as text.
+        interactive = item.get("interactive")
+        reply_kind = _string(interactive, "type")
+        if not isinstance(interactive, dict) or reply_kind not in ("button_reply", "list_reply"):
+            return None
+        text = _string(interactive.get(reply_kind), "id")
+    elif kind == "button":  # a quick-reply button of a template
+        button = item.get("button")
+        text = _string(button, "payload") or _string(button, "text")
+    elif kind in _MEDIA_KINDS:
+        attachment = item.get(kind)
+        media_id = _string(attachment, "id")
+        if not media_id:
+            return None
+        text, media = _string(attachment, "caption") or "", (media_id,)
+    else:  # reactions, locations, contacts, orders, system notices, unsupported
+        return None
+    if text is None:
+        return None
+    return InboundMessage(
+        channel=CHANNEL,
+        address=sender,
+        text=text,
+        provider_message_id=wamid,
+        media=media,
+        metadata={"kind": kind},
+    )
+
+
+def _status(item: dict[str, Any]) -> StatusReport | None:
+    wamid, status = _string(item, "id"), _STATUSES.get(_string(item, "status") or "")
+    if not wamid or status is None:
+        return None
+    error = None
+    for problem in _dicts(item.get("errors")):
+        error = f"{problem.get('code')} {_string(problem, 'title') or ''}".strip()
+        break
+    return StatusReport(wamid, status, error)
+
+
+# -- sending -------------------------------------------------------------------------------
+class WhatsAppCloudSender:
+    """Sends the outbox's messages through the Graph API (one HTTP client, reused)."""
+
+    channel = CHANNEL
+
+    def __init__(
+        self,
+        *,
+        access_token: str,
+        phone_number_id: str,
+        choose_label: Callable[[str], str],
+        base_url: str = "https://graph.facebook.com",
+        version: str = "v21.0",
+        template_name: str | None = None,
+        template_language: str | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self.url = f"{base_url.rstrip('/')}/{version}/{phone_number_id}/messages"
+        self.choose_label = choose_label  # the list button's text, by language
+        self.template_name = template_name
+        self.template_language = template_language
+        self._http = httpx.AsyncClient(
+            timeout=timeout, headers={"Authorization": f"Bearer {access_token}"}
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, catalogs: Catalogs) -> WhatsAppCloudSender:
+        return cls(
+            access_token=_secret(settings.whatsapp_access_token),
+            phone_number_id=settings.whatsapp_phone_number_id or "",
+            choose_label=lambda language: catalogs.text(language, "whatsapp.choose"),
+            base_url=settings.whatsapp_graph_base_url,
+            version=settings.whatsapp_graph_version,
+            template_name=settings.whatsapp_template_name,
+            template_language=settings.whatsapp_template_language,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def send(self, recipient: Recipient, message: OutboundMessage) -> Delivery:
+        if not inside_window(recipient.last_inbound_at, datetime.now(UTC)):
+            return await self._send_template(recipient, message)
+        # A long message goes in parts; when a later part fails and is retried, the earlier
+        # parts go again: rare, and better than losing the rest. Reports follow the last part.
+        try:
+            ids = [
+                await self._post(request)
+                for request in build_requests(
+                    recipient.address, message, self.choose_label(message.language)
+                )
+            ]
+        except GraphError as error:
+            if error.code != _OUTSIDE_WINDOW:
+                raise
+            # Meta's clock says the window closed (our last_inbound_at was near its end).
+            return await self._send_template(recipient, message)
+        return Delivery(provider_message_id=ids[-1])
+
+    async def _send_template(self, recipient: Recipient, message: OutboundMessage) -> Delivery:
+        if not self.template_name:
+            raise SendError("outside the 24-hour window and no template configured", retry=False)
+        language = self.template_language or recipient.language or message.language or "en"
+        request = template_request(recipient.address, self.template_name, language, message)
+        return Delivery(provider_message_id=await self._post(request))
+
+    async def _post(self, request: dict[str, Any]) -> str:
+        try:
+            response = await self._http.post(self.url, json=request)
+        except httpx.HTTPError as exc:
+            raise SendError(f"graph api unreachable: {type(exc).__name__}") from exc
+        if response.is_success:
+            try:
+                return str(response.json()["messages"][0]["id"])
+            except (ValueError, LookupError, TypeError) as exc:
+                raise SendError("graph api answered without a message id") from exc
+        raise graph_error(response)
+
+
+class GraphError(SendError):
+    """A refusal from the Graph API, with its error code."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        code: int | None,
+        retry: bool,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(reason, retry=retry, retry_after=retry_after)
+        self.code = code
+
+
+def graph_error(response: httpx.Response) -> GraphError:
+    """How to treat a Graph API error answer: retry later, or give up on this message."""
+    code: int | None = None
+    title = ""
+    try:
+        error = response.json().get("error", {})
+        code = error.get("code") if isinstance(error.get("code"), int) else None
+        title = str(error.get("message", ""))[:120]
+    except (ValueError, AttributeError):
+        pass
+    status = response.status_code
+    reason = f"graph {status} code {code}: {title}".strip()
+    retry_after = _retry_after(response.headers.get("Retry-After"))
+    if status == 401 or code in _TOKEN_REFUSED:
+        # The reason only: the token itself never reaches a log.
+        log.error(
+            "whatsapp cloud: the access token was refused (code %s); renew WHATSAPP_ACCESS_TOKEN",
+            code,
+        )
+        return GraphError(f"access token refused: {reason}", code=code, retry=False)
+    if status == 429 or code in _THROTTLED:
+        return GraphError(reason, code=code, retry=True, retry_after=retry_after)
+    if code in (_OUTSIDE_WINDOW, _UNDELIVERABLE):
+        return GraphError(reason, code=code, retry=False)
+    if status >= 500:
+        return GraphError(reason, code=code, retry=True, retry_after=retry_after)
+    return GraphError(reason, code=code, retry=False)  # a request Meta will never accept
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and seconds > 0 else None
+
+
+def inside_window(last_inbound_at: datetime | None, now: datetime) -> bool:
+    if last_inbound_at is None:
+        return False
+    if last_inbound_at.tzinfo is None:  # SQLite hands back naive UTC
+        last_inbound_at = last_inbound_at.replace(tzinfo=UTC)
+    return now - last_inbound_at < WINDOW
+
+
+# -- building Graph requests ---------------------------------------------------------------
+def build_requests(to: str, message: OutboundMessage, choose_label: str) -> list[dict[str, Any]]:
+    """The Graph requests for one message: buttons for 1-3 options, a list for 4-10,
+    numbered text otherwise; text over Meta's limits goes first, in parts."""
+    options = message.buttons
+    if 1 <= len(options) <= MAX_BUTTONS:
+        body_limit = BUTTON_BODY_LIMIT
+    elif MAX_BUTTONS < len(options) <= MAX_ROWS:
+        body_limit = TEXT_LIMIT
+    else:
+        return [_text(to, part) for part in split_text(message.as_plain_text(), TEXT_LIMIT)]
+    parts = split_text(message.text, TEXT_LIMIT) or [choose_label]
+    if len(parts[-1]) > body_limit:
+        parts = parts[:-1] + split_text(parts[-1], body_limit)
+    *leading, body = parts
+    requests = [_text(to, part) for part in leading]
+    if len(options) <= MAX_BUTTONS:
+        requests.append(_buttons(to, body, options))
+    else:
+        requests.append(_list(to, body, options, choose_label))
+    return requests
+
+
+def _envelope(to: str, kind: str, content: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": kind,
+        kind: content,
+    }
+
+
+def _text(to: str, body: str) -> dict[str, Any]:
+    return _envelope(to, "text", {"preview_url": False, "body": body})
+
+
+def _buttons(to: str, body: str, options: tuple[Button, ...]) -> dict[str, Any]:
+    buttons = [
+        {"type": "reply", "reply": {"id": b.payload, "title": shorten(b.title, BUTTON_TITLE_LIMIT)}}
+        for b in options
+    ]
+    return _envelope(
+        to,
+        "interactive",
+        {"type": "button", "body": {"text": body}, "action": {"buttons": buttons}},
+    )
+
+
+def _list(to: str, body: str, options: tuple[Button, ...], choose_label: str) -> dict[str, Any]:
+    rows = []
+    for option in options:
+        row = {"id": option.payload, "title": shorten(option.title, ROW_TITLE_LIMIT)}
+        if len(option.title) > ROW_TITLE_LIMIT:  # the whole label stays readable below
+            row["description"] = shorten(option.title, ROW_DESCRIPTION_LIMIT)
+        rows.append(row)
+    label = shorten(choose_label, LIST_BUTTON_LIMIT)
+    action = {
+        "button": label,
+        "sections": [{"title": shorten(choose_label, SECTION_TITLE_LIMIT), "rows": rows}],
+    }
+    return _envelope(to, "interactive", {"type": "list", "body": {"text": body}, "action": action})
+
+
+def template_request(to: str, name: str, language: str, message: OutboundMessage) -> dict[str, Any]:
+    """The approved template; its one body variable carries the message on a single line
+    (Meta refuses newlines, tabs and long runs of spaces in template parameters)."""
+    flat = " · ".join(line.strip() for line in message.as_plain_text().splitlines() if line.strip())
+    flat = re.sub(r"\s{4,}", " ", flat)
+    return _envelope(
+        to,
+        "template",
+        {
+            "name": name,
+            "language": {"code": language},
+            "components": [
+                {
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "text": shorten(flat, TEMPLATE_PARAMETER_LIMIT)}
+                    ],
+                }
+            ],
+        },
+    )
+
+
+def shorten(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Parts of at most `limit` characters, cut at a paragraph, a line or a space if any."""
+    parts: list[str] = []
+    text = text.strip()
+    while len(text) > limit:
+        window = text[:limit]
+        for separator in ("\n\n", "\n", " "):
+            cut = window.rfind(separator)
+            if cut >= limit // 2:
+                break
+        else:  # no good place in the second half: cut the word
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].strip()
+    if text:
+        parts.append(text)
+    return parts

@@ -1,0 +1,1 @@
+"""The operator console (/console): sign-in, the queue, case pages, administration."""

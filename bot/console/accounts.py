@@ -1,0 +1,422 @@
+"""Operator accounts: creation with one-time passwords, sign-in with lockout, sessions, tokens.
+
+Used by the console, the API and `hotline operators`. Every change is audited in the same
+transaction. Passwords are argon2 hashes; session and API tokens are stored as SHA-256 hashes.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+
+from bot.console.auth import (
+    ROLES,
+    aware,
+    burn_password_check,
+    generate_password,
+    hash_password,
+    new_secret,
+    token_hash,
+    verify_password,
+)
+from bot.storage.db import Database
+from bot.storage.models import ApiToken, AuditEvent, Operator, OperatorSession, utcnow
+
+MAX_FAILED_SIGN_INS = 5
+LOCK_FOR = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 10
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{1,63}$")
+
+
+class AccountError(ValueError):
+    """The request cannot be done (taken username, unknown account, weak password)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorView:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    languages: tuple[str, ...]
+    active: bool
+    must_change_password: bool
+    locked: bool
+    last_login_at: datetime | None
+    created_at: datetime
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        expires = aware(self.expires_at)
+        return self.revoked_at is None and (expires is None or expires > utcnow())
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    operator_id: int | None
+    outcome: str  # "ok" | "wrong" | "locked"
+    must_change_password: bool = False
+
+
+def _languages(operator: Operator) -> tuple[str, ...]:
+    value = operator.languages.get("read", []) if isinstance(operator.languages, dict) else []
+    return tuple(str(code) for code in value)
+
+
+def _view(operator: Operator) -> OperatorView:
+    locked = aware(operator.locked_until)
+    return OperatorView(
+        id=operator.id,
+        username=operator.username,
+        display_name=operator.display_name,
+        role=operator.role,
+        languages=_languages(operator),
+        active=operator.active,
+        must_change_password=operator.must_change_password,
+        locked=locked is not None and locked > utcnow(),
+        last_login_at=aware(operator.last_login_at),
+        created_at=aware(operator.created_at) or utcnow(),
+    )
+
+
+def parse_languages(text: str | None, allowed: list[str] | None = None) -> list[str]:
+    codes = [part.strip().lower() for part in (text or "").split(",") if part.strip()]
+    if allowed is not None:
+        unknown = [code for code in codes if code not in allowed]
+        if unknown:
+            raise AccountError(f"unknown language(s): {', '.join(unknown)}")
+    return codes
+
+
+def check_new_password(password: str, username: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"use at least {MIN_PASSWORD_LENGTH} characters")
+    if password.strip().lower() == username.lower():
+        raise AccountError("the password must not be the username")
+
+
+class Accounts:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- reading -------------------------------------------------------------------------
+    async def count(self) -> int:
+        async with self.db.session() as session:
+            return int(await session.scalar(select(func.count()).select_from(Operator)) or 0)
+
+    async def list(self, *, active_only: bool = False) -> list[OperatorView]:
+        async with self.db.session() as session:
+            query = select(Operator).order_by(Operator.username)
+            if active_only:
+                query = query.where(Operator.active.is_(True))
+            return [_view(row) for row in await session.scalars(query)]
+
+    async def get(self, operator_id: int) -> OperatorView | None:
+        async with self.db.session() as session:
+            row = await session.get(Operator, operator_id)
+            return _view(row) if row else None
+
+    async def by_username(self, username: str) -> OperatorView | None:
+        async with self.db.session() as session:
+            row = await session.scalar(
+                select(Operator).where(Operator.username == username.strip().lower())
+            )
+            return _view(row) if row else None
+
+    async def names(self) -> dict[int, str]:
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(Operator.id, Operator.display_name, Operator.username)
+            )
+            return {i: (d or u) for i, d, u in rows.all()}
+
+    # -- changing ------------------------------------------------------------------------
+    async def create(
+        self,
+        username: str,
+        role: str,
+        *,
+        actor: str,
+        display_name: str | None = None,
+        languages: list[str] | None = None,
+        password: str | None = None,
+    ) -> tuple[int, str]:
+        """A new account with a one-time password (changed at first sign-in)."""
+        username = username.strip().lower()
+        if not USERNAME.match(username):
+            raise AccountError("username: 2-64 lowercase letters, digits, '.', '_' or '-'")
+        if role not in ROLES:
+            raise AccountError(f"role must be one of {', '.join(ROLES)}")
+        one_time = password or generate_password()
+        async with self.db.session() as session, session.begin():
+            taken = await session.scalar(select(Operator.id).where(Operator.username == username))
+            if taken is not None:
+                raise AccountError(f"the username {username} is taken")
+            row = Operator(
+                username=username,
+                display_name=(display_name or username).strip()[:128],
+                password_hash=hash_password(one_time),
+                role=role,
+                languages={"read": languages or []},
+                must_change_password=True,
+            )
+            session.add(row)
+            await session.flush()
+            session.add(
+                AuditEvent(
+                    actor=actor,
+                    action="operator.created",
+                    subject=str(row.id),
+                    details={"username": username, "role": role},
+                )
+            )
+            return row.id, one_time
+
+    async def ensure_first_admin(self) -> str | None:
+        """On a fresh installation: an `admin` account; returns its one-time password."""
+        if await self.count():
+            return None
+        try:
+            _, password = await self.create(
+                "admin", "admin", actor="system", display_name="Administrator"
+            )
+        except AccountError:  # another process created it a moment ago
+            return None
+        return password
+
+    async def update(
+        self,
+        operator_id: int,
+        *,
+        actor: str,
+        role: str | None = None,
+        display_name: str | None = None,
+        languages: list[str] | None = None,
+        active: bool | None = None,
+    ) -> OperatorView:
+        if role is not None and role not in ROLES:
+            raise AccountError(f"role must be one of {', '.join(ROLES)}")
+        async with self.db.session() as session, session.begin():
+            row = await session.get(Operator, operator_id)
+            if row is None:
+                raise AccountError("no such operator")
+            changes: dict[str, object] = {}
+            if role is not None and role != row.role:
+                changes["role"] = [row.role, role]
+                row.role = role
+            if display_name is not None and display_name.strip() != row.display_name:
+                row.display_name = display_name.strip()[:128]
+                changes["display_name"] = True
+            if languages is not None:
+                row.languages = {"read": languages}
+                changes["languages"] = languages
+            if active is not None and active != row.active:
+                row.active = active
+                changes["active"] = active
+                if not active:  # signed out everywhere at once
+                    await session.execute(
+                        delete(OperatorSession).where(OperatorSession.operator_id == row.id)
+                    )
+            if changes:
+                action = "operator.role" if "role" in changes else "operator.updated"
+                if "active" in changes:
+                    action = "operator.enabled" if active else "operator.disabled"
+                session.add(
+                    AuditEvent(actor=actor, action=action, subject=str(row.id), details=changes)
+                )
+            return _view(row)
+
+    async def reset_password(self, operator_id: int, *, actor: str) -> str:
+        """A new one-time password; the account's sessions end and its lock is lifted."""
+        password = generate_password()
+        async with self.db.session() as session, session.begin():
+            row = await session.get(Operator, operator_id)
+            if row is None:
+                raise AccountError("no such operator")
+            row.password_hash = hash_password(password)
+            row.must_change_password = True
+            row.failed_logins = 0
+            row.locked_until = None
+            await session.execute(
+                delete(OperatorSession).where(OperatorSession.operator_id == row.id)
+            )
+            session.add(
+                AuditEvent(actor=actor, action="operator.password_reset", subject=str(row.id))
+            )
+        return password
+
+    async def change_password(
+        self, operator_id: int, current: str, new: str, *, keep_session: str | None = None
+    ) -> None:
+        """The operator's own change; other sessions of the account end."""
+        async with self.db.session() as session, session.begin():
+            row = await session.get(Operator, operator_id)
+            if row is None:
+                raise AccountError("no such operator")
+            if not verify_password(row.password_hash, current):
+                raise AccountError("the current password is wrong")
+            check_new_password(new, row.username)
+            if verify_password(row.password_hash, new):
+                raise AccountError("choose a password different from the current one")
+            row.password_hash = hash_password(new)
+            row.must_change_password = False
+            others = delete(OperatorSession).where(OperatorSession.operator_id == row.id)
+            if keep_session:
+                others = others.where(OperatorSession.token_hash != token_hash(keep_session))
+            await session.execute(others)
+            session.add(
+                AuditEvent(
+                    actor=f"operator:{row.id}",
+                    action="operator.password_changed",
+                    subject=str(row.id),
+                )
+            )
+
+    # -- signing in ----------------------------------------------------------------------
+    async def sign_in(self, username: str, password: str) -> SignIn:
+        """Checks a password; 5 wrong answers in a row lock the account for 15 minutes."""
+        now = utcnow()
+        async with self.db.session() as session, session.begin():
+            row = await session.scalar(
+                select(Operator).where(Operator.username == username.strip().lower())
+            )
+            if row is None or not row.active:
+                burn_password_check(password)
+                return SignIn(None, "wrong")
+            locked = aware(row.locked_until)
+            if locked is not None and locked > now:
+                burn_password_check(password)
+                session.add(
+                    AuditEvent(
+                        actor=f"operator:{row.id}", action="signin.locked", subject=str(row.id)
+                    )
+                )
+                return SignIn(None, "locked")
+            if not verify_password(row.password_hash, password):
+                row.failed_logins += 1
+                details: dict[str, object] = {"failed": row.failed_logins}
+                if row.failed_logins >= MAX_FAILED_SIGN_INS:
+                    row.locked_until = now + LOCK_FOR
+                    row.failed_logins = 0
+                    details["locked"] = True
+                session.add(
+                    AuditEvent(
+                        actor=f"operator:{row.id}",
+                        action="signin.failed",
+                        subject=str(row.id),
+                        details=details,
+                    )
+                )
+                return SignIn(None, "locked" if details.get("locked") else "wrong")
+            row.failed_logins = 0
+            row.locked_until = None
+            row.last_login_at = now
+            session.add(
+                AuditEvent(actor=f"operator:{row.id}", action="signin", subject=str(row.id))
+            )
+            return SignIn(row.id, "ok", row.must_change_password)
+
+    async def start_session(self, operator_id: int, hours: float) -> tuple[str, str]:
+        """A new browser session: (cookie token, CSRF token)."""
+        token, csrf = new_secret(), secrets.token_urlsafe(32)
+        now = utcnow()
+        async with self.db.session() as session, session.begin():
+            # expired sessions of anyone are cleared here; sign-ins are rare enough
+            await session.execute(delete(OperatorSession).where(OperatorSession.expires_at < now))
+            session.add(
+                OperatorSession(
+                    token_hash=token_hash(token),
+                    operator_id=operator_id,
+                    csrf_token=csrf,
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=now + timedelta(hours=hours),
+                )
+            )
+        return token, csrf
+
+    async def end_session(self, token: str) -> None:
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                delete(OperatorSession).where(OperatorSession.token_hash == token_hash(token))
+            )
+
+    # -- API tokens ----------------------------------------------------------------------
+    async def create_token(
+        self, operator_id: int, name: str, *, actor: str, days: float | None = None
+    ) -> tuple[int, str]:
+        name = name.strip()[:64]
+        if not name:
+            raise AccountError("give the token a name")
+        token = new_secret()
+        async with self.db.session() as session, session.begin():
+            if await session.get(Operator, operator_id) is None:
+                raise AccountError("no such operator")
+            row = ApiToken(
+                operator_id=operator_id,
+                name=name,
+                token_hash=token_hash(token),
+                expires_at=utcnow() + timedelta(days=days) if days else None,
+            )
+            session.add(row)
+            await session.flush()
+            session.add(
+                AuditEvent(
+                    actor=actor,
+                    action="token.created",
+                    subject=str(row.id),
+                    details={"operator": operator_id, "name": name},
+                )
+            )
+            return row.id, token
+
+    async def tokens(self, operator_id: int) -> list[TokenView]:
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(ApiToken).where(ApiToken.operator_id == operator_id).order_by(ApiToken.id)
+            )
+            return [
+                TokenView(
+                    id=row.id,
+                    name=row.name,
+                    created_at=aware(row.created_at) or utcnow(),
+                    last_used_at=aware(row.last_used_at),
+                    expires_at=aware(row.expires_at),
+                    revoked_at=aware(row.revoked_at),
+                )
+                for row in rows
+            ]
+
+    async def revoke_token(self, operator_id: int, token_id: int, *, actor: str) -> bool:
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(
+                update(ApiToken)
+                .where(
+                    ApiToken.id == token_id,
+                    ApiToken.operator_id == operator_id,
+                    ApiToken.revoked_at.is_(None),
+                )
+                .values(revoked_at=utcnow())
+            )
+            done = bool(getattr(result, "rowcount", 0))
+            if done:
+                session.add(AuditEvent(actor=actor, action="token.revoked", subject=str(token_id)))
+            return done

@@ -1,0 +1,241 @@
+"""Administration pages: accounts, mobilizers, and the effective settings and canned replies."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.console.accounts import AccountError, Accounts, parse_languages
+from bot.console.auth import ROLES, Principal, admin_form, require_admin
+from bot.console.canned import canned_replies
+from bot.console.casework import canned_values, mask
+from bot.console.web import redirect, render
+from bot.storage import crypto
+from bot.storage.models import Contact
+
+router = APIRouter(prefix="/console/admin", tags=["console"], include_in_schema=False)
+
+CONTACT_ROLES = ("migrant", "mobilizer")
+_SECRET_WORDS = ("secret", "token", "password", "key", "auth")
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+def effective_settings(settings: Settings) -> list[tuple[str, str, str | None]]:
+    """(name, value, description) of every setting that is not a secret; URLs lose passwords."""
+    result = []
+    for name, info in type(settings).model_fields.items():
+        value: Any = getattr(settings, name)
+        if isinstance(value, SecretStr) or any(word in name for word in _SECRET_WORDS):
+            shown = "(set)" if value else "(not set)"
+        elif isinstance(value, str) and "://" in value:
+            shown = _without_password(value)
+        elif isinstance(value, list | tuple):
+            shown = ", ".join(str(v) for v in value)
+        else:
+            shown = "" if value is None else str(value)
+        result.append((name, shown, info.description))
+    return result
+
+
+async def find_contact(runtime: Any, channel: str, address: str) -> Contact | None:
+    address_hash = crypto.lookup_hash(channel.strip(), address.strip())
+    async with runtime.db.session() as session:
+        return await session.scalar(
+            select(Contact).where(
+                Contact.channel == channel.strip(), Contact.address_hash == address_hash
+            )
+        )
+
+
+async def mobilizers(runtime: Any) -> list[dict[str, Any]]:
+    async with runtime.db.session() as session:
+        rows = await session.scalars(
+            select(Contact).where(Contact.role == "mobilizer").order_by(Contact.id)
+        )
+        return [
+            {
+                "id": c.id,
+                "channel": c.channel,
+                "address": mask(c.address),
+                "language": c.language,
+                "city": c.city,
+            }
+            for c in rows
+        ]
+
+
+# -- accounts ----------------------------------------------------------------------------------
+async def _accounts_page(request: Request, principal: Principal, **context: Any) -> Response:
+    runtime = request.app.state.runtime
+    return render(
+        request,
+        "admin_operators.html",
+        principal,
+        roles=ROLES,
+        operators=await Accounts(runtime.db).list(),
+        **context,
+    )
+
+
+@router.get("/operators")
+async def operators_page(
+    request: Request, principal: Annotated[Principal, Depends(require_admin)]
+) -> Response:
+    return await _accounts_page(request, principal)
+
+
+@router.post("/operators")
+async def add_operator(
+    request: Request,
+    principal: Annotated[Principal, Depends(admin_form)],
+    username: Annotated[str, Form(max_length=64)],
+    role: Annotated[str, Form(max_length=16)],
+    display_name: Annotated[str | None, Form(max_length=128)] = None,
+    languages: Annotated[str | None, Form(max_length=64)] = None,
+) -> Response:
+    runtime = request.app.state.runtime
+    try:
+        codes = parse_languages(languages, runtime.catalogs.languages)
+        _, password = await Accounts(runtime.db).create(
+            username, role, actor=principal.actor, display_name=display_name, languages=codes
+        )
+    except AccountError as exc:
+        return await _accounts_page(request, principal, error=str(exc), status_code=400)
+    return await _accounts_page(request, principal, one_time=(username.strip().lower(), password))
+
+
+@router.post("/operators/{operator_id}/role")
+async def set_operator_role(
+    request: Request,
+    operator_id: int,
+    principal: Annotated[Principal, Depends(admin_form)],
+    role: Annotated[str, Form(max_length=16)],
+) -> Response:
+    return await _update(request, principal, operator_id, role=role)
+
+
+@router.post("/operators/{operator_id}/disable")
+async def disable_operator(
+    request: Request, operator_id: int, principal: Annotated[Principal, Depends(admin_form)]
+) -> Response:
+    if operator_id == principal.operator_id:
+        return await _accounts_page(
+            request, principal, status_code=400, error="You cannot disable your own account."
+        )
+    return await _update(request, principal, operator_id, active=False)
+
+
+@router.post("/operators/{operator_id}/enable")
+async def enable_operator(
+    request: Request, operator_id: int, principal: Annotated[Principal, Depends(admin_form)]
+) -> Response:
+    return await _update(request, principal, operator_id, active=True)
+
+
+async def _update(
+    request: Request, principal: Principal, operator_id: int, **changes: Any
+) -> Response:
+    try:
+        await Accounts(request.app.state.runtime.db).update(
+            operator_id, actor=principal.actor, **changes
+        )
+    except AccountError as exc:
+        return await _accounts_page(request, principal, error=str(exc), status_code=400)
+    return redirect("/console/admin/operators")
+
+
+@router.post("/operators/{operator_id}/reset-password")
+async def reset_password(
+    request: Request, operator_id: int, principal: Annotated[Principal, Depends(admin_form)]
+) -> Response:
+    accounts = Accounts(request.app.state.runtime.db)
+    try:
+        password = await accounts.reset_password(operator_id, actor=principal.actor)
+    except AccountError as exc:
+        return await _accounts_page(request, principal, error=str(exc), status_code=400)
+    target = await accounts.get(operator_id)
+    return await _accounts_page(
+        request, principal, one_time=(target.username if target else "?", password)
+    )
+
+
+# -- mobilizers --------------------------------------------------------------------------------
+@router.get("/mobilizers")
+async def mobilizers_page(
+    request: Request, principal: Annotated[Principal, Depends(require_admin)]
+) -> Response:
+    runtime = request.app.state.runtime
+    return render(
+        request,
+        "admin_mobilizers.html",
+        principal,
+        roles=CONTACT_ROLES,
+        mobilizers=await mobilizers(runtime),
+    )
+
+
+@router.post("/mobilizers")
+async def set_contact_role(
+    request: Request,
+    principal: Annotated[Principal, Depends(admin_form)],
+    channel: Annotated[str, Form(max_length=32)],
+    address: Annotated[str, Form(max_length=128)],
+    role: Annotated[str, Form(max_length=16)],
+) -> Response:
+    runtime = request.app.state.runtime
+    error = None
+    if role not in CONTACT_ROLES:
+        error = "The role must be migrant or mobilizer."
+    else:
+        contact = await find_contact(runtime, channel, address)
+        if contact is None:
+            error = "No contact with that address on that channel (they must have written once)."
+        else:
+            await runtime.store.set_role(contact.id, role, actor=principal.actor)
+    if error:
+        return render(
+            request,
+            "admin_mobilizers.html",
+            principal,
+            roles=CONTACT_ROLES,
+            mobilizers=await mobilizers(runtime),
+            error=error,
+            status_code=400,
+        )
+    return redirect("/console/admin/mobilizers")
+
+
+# -- content and settings ----------------------------------------------------------------------
+@router.get("/settings")
+async def settings_page(
+    request: Request, principal: Annotated[Principal, Depends(require_admin)]
+) -> Response:
+    runtime = request.app.state.runtime
+    catalogs = runtime.catalogs
+    canned = {
+        code: canned_replies(catalogs, code, **canned_values(runtime, principal, code))
+        for code in catalogs.languages
+    }
+    return render(
+        request,
+        "admin_settings.html",
+        principal,
+        settings=effective_settings(runtime.settings),
+        canned=canned,
+    )

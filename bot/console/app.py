@@ -1,0 +1,47 @@
+"""Puts the console and the API into the FastAPI app, and prepares a fresh installation."""
+
+from __future__ import annotations
+
+import sys
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from bot.api import accounts as api_accounts
+from bot.api import cases as api_cases
+from bot.api import schema as api_schema
+from bot.console import account, admin, cases, signin
+from bot.console.accounts import Accounts
+from bot.console.web import CONSOLE_DIR, STATIC_PREFIX
+
+
+def include_console(app: FastAPI) -> None:
+    """The console-core routers (sign-in, queue, cases, accounts, admin) and the API's."""
+    for router in (
+        signin.router,
+        account.router,
+        cases.router,
+        admin.router,
+        api_cases.router,
+        api_accounts.router,
+        api_schema.router,
+    ):
+        app.include_router(router)
+    app.mount(STATIC_PREFIX, StaticFiles(directory=CONSOLE_DIR / "static"), name="console-static")
+
+
+async def first_start(runtime: object) -> None:
+    """No operator yet: create `admin` and print its one-time password once, to the terminal
+    (standard output, never the log)."""
+    password = await Accounts(runtime.db).ensure_first_admin()  # type: ignore[attr-defined]
+    if password is None:
+        return
+    print(
+        "\n"
+        "  hotline console: created the administrator account\n"
+        "    username: admin\n"
+        f"    one-time password: {password}\n"
+        "  Sign in at /console/login and choose a new password; this is shown only once.\n",
+        file=sys.stdout,
+        flush=True,
+    )

@@ -1,0 +1,329 @@
+"""Who is asking: console sessions (cookie) and API tokens (bearer), roles, CSRF, audit.
+
+Every /console and /api/v1 route declares its minimum role through one of the dependencies
+below (or `public_route`); the dependency objects carry that declaration as attributes
+(`min_role`, `csrf`, `public`), so a test can walk the app's routes and check each one.
+Tokens and session ids are random; only their SHA-256 hashes are stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import delete, select
+
+from bot.storage.models import ApiToken, AuditEvent, Operator, OperatorSession, utcnow
+
+ROLE_RANK = {"operator": 0, "supervisor": 1, "admin": 2}
+ROLES = tuple(ROLE_RANK)
+
+SESSION_COOKIE = "hotline_console"
+LOGIN_PATH = "/console/login"
+PASSWORD_PATH = "/console/password"  # noqa: S105 (a page, not a password)
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# last_seen_at / last_used_at are written at most this often (not on every request)
+TOUCH_EVERY = timedelta(seconds=30)
+
+_hasher = PasswordHasher()
+# Checked against when the username is unknown, so both answers take about as long.
+_DUMMY_HASH = _hasher.hash("no such operator " + secrets.token_hex(8))
+
+# Documented in the OpenAPI schema; read by `require_role` (auto_error off: we answer ourselves).
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="API token from `hotline operators token` or /console/account"
+)
+cookie_scheme = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, description="Console session (browser sign-in)"
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    operator_id: int
+    username: str
+    display_name: str
+    role: str
+    via: str  # "session" | "token"
+    csrf_token: str | None
+    must_change_password: bool = False
+    languages: tuple[str, ...] = field(default=())
+
+    @property
+    def actor(self) -> str:
+        return f"operator:{self.operator_id}"
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    def at_least(self, role: str) -> bool:
+        return ROLE_RANK.get(self.role, -1) >= ROLE_RANK[role]
+
+
+# -- secrets ---------------------------------------------------------------------------------
+def hash_password(p: str) -> str:
+    return _hasher.hash(p)
+
+
+def verify_password(hash: str, p: str) -> bool:
+    try:
+        return _hasher.verify(hash, p)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def burn_password_check(p: str) -> None:
+    """The work of one password check, for an unknown username (constant-ish time)."""
+    verify_password(_DUMMY_HASH, p)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def generate_password() -> str:
+    """A one-time password that is easy to read out: four groups of letters and digits."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# -- answering the unauthorised ----------------------------------------------------------------
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _local_next(request: Request) -> str:
+    if request.method != "GET":
+        return "/console"
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    return target
+
+
+def _clear_cookie_header() -> str:
+    return f"{SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"
+
+
+def not_signed_in(request: Request, *, expired: bool = False) -> HTTPException:
+    headers: dict[str, str] = {}
+    if expired:
+        headers["set-cookie"] = _clear_cookie_header()
+    if is_api(request):
+        headers["www-authenticate"] = "Bearer"
+        return HTTPException(401, detail="sign in or send a valid API token", headers=headers)
+    location = f"{LOGIN_PATH}?next={quote(_local_next(request), safe='/')}"
+    if expired:
+        location += "&expired=1"
+    headers["location"] = location
+    return HTTPException(303, detail="sign in", headers=headers)
+
+
+# -- finding the principal ---------------------------------------------------------------------
+async def _from_session(request: Request, token: str) -> Principal | None:
+    runtime = request.app.state.runtime
+    settings = runtime.settings
+    now = utcnow()
+    async with runtime.db.session() as session, session.begin():
+        row = await session.scalar(
+            select(OperatorSession).where(OperatorSession.token_hash == token_hash(token))
+        )
+        if row is None:
+            return None
+        operator = await session.get(Operator, row.operator_id)
+        expires = aware(row.expires_at)
+        last_seen = aware(row.last_seen_at)
+        idle = timedelta(minutes=settings.console_idle_minutes)
+        if (
+            operator is None
+            or not operator.active
+            or expires is None
+            or expires <= now
+            or last_seen is None
+            or last_seen + idle <= now
+        ):
+            await session.execute(delete(OperatorSession).where(OperatorSession.id == row.id))
+            raise not_signed_in(request, expired=True)
+        if now - last_seen >= TOUCH_EVERY:
+            row.last_seen_at = now
+        return _principal(operator, "session", row.csrf_token)
+
+
+async def _from_token(request: Request, token: str) -> Principal | None:
+    runtime = request.app.state.runtime
+    now = utcnow()
+    async with runtime.db.session() as session, session.begin():
+        row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+        if row is None or row.revoked_at is not None:
+            return None
+        expires = aware(row.expires_at)
+        if expires is not None and expires <= now:
+            return None
+        operator = await session.get(Operator, row.operator_id)
+        if operator is None or not operator.active:
+            return None
+        used = aware(row.last_used_at)
+        if used is None or now - used >= TOUCH_EVERY:
+            row.last_used_at = now
+        return _principal(operator, "token", None)
+
+
+def _principal(operator: Operator, via: str, csrf: str | None) -> Principal:
+    languages = operator.languages.get("read", []) if isinstance(operator.languages, dict) else []
+    return Principal(
+        operator_id=operator.id,
+        username=operator.username,
+        display_name=operator.display_name or operator.username,
+        role=operator.role,
+        via=via,
+        csrf_token=csrf,
+        must_change_password=operator.must_change_password,
+        languages=tuple(str(code) for code in languages),
+    )
+
+
+async def current_principal(request: Request) -> Principal | None:
+    """The signed-in operator, or None. Raises (303/401) when a session has just expired."""
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return await _from_token(request, credentials.strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return await _from_session(request, cookie)
+    return None
+
+
+Dependency = Callable[..., Awaitable[Principal]]
+
+
+def require_role(role: str, *, allow_password_change: bool = False) -> Dependency:
+    """A dependency: the signed-in principal with at least `role`, or 303/401/403."""
+    if role not in ROLE_RANK:
+        raise ValueError(role)
+
+    async def dependency(
+        request: Request,
+        _bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),  # noqa: B008
+        _cookie: str | None = Depends(cookie_scheme),
+    ) -> Principal:
+        principal = await current_principal(request)
+        if principal is None:
+            raise not_signed_in(request)
+        if principal.must_change_password and principal.via == "session":
+            if not allow_password_change:
+                if is_api(request):
+                    raise HTTPException(403, detail="change your password first")
+                raise HTTPException(
+                    303, detail="change password", headers={"location": PASSWORD_PATH}
+                )
+        if not principal.at_least(role):
+            raise HTTPException(403, detail=f"this needs the {role} role")
+        request.state.principal = principal
+        return principal
+
+    dependency.min_role = role  # type: ignore[attr-defined]
+    dependency.csrf = False  # type: ignore[attr-defined]
+    dependency.__name__ = f"require_{role}"
+    return dependency
+
+
+require_operator = require_role("operator")
+require_supervisor = require_role("supervisor")
+require_admin = require_role("admin")
+# the password page: signed in, but a pending password change must not redirect to itself
+require_signed_in = require_role("operator", allow_password_change=True)
+
+
+async def csrf_value(request: Request) -> str | None:
+    header = request.headers.get("x-csrf-token")
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get("csrf_token")
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def verify_csrf(request: Request, principal: Principal = Depends(require_operator)) -> None:  # noqa: B008
+    """Unsafe requests from a browser session must carry the session's CSRF token
+    (form field `csrf_token` or header `X-CSRF-Token`). Token-authenticated calls are exempt:
+    a browser never sends a bearer token by itself."""
+    if principal.via == "token":
+        return
+    sent = await csrf_value(request)
+    expected = principal.csrf_token or ""
+    if not sent or not expected or not secrets.compare_digest(sent, expected):
+        raise HTTPException(403, detail="missing or wrong CSRF token; reload the page")
+
+
+def form_role(role: str, *, allow_password_change: bool = False) -> Dependency:
+    """A dependency for unsafe routes: the role AND the CSRF token."""
+    check_role = require_role(role, allow_password_change=allow_password_change)
+
+    async def dependency(
+        request: Request,
+        principal: Principal = Depends(check_role),  # noqa: B008
+    ) -> Principal:
+        await verify_csrf(request, principal)
+        return principal
+
+    dependency.min_role = role  # type: ignore[attr-defined]
+    dependency.csrf = True  # type: ignore[attr-defined]
+    dependency.__name__ = f"{role}_form"
+    return dependency
+
+
+operator_form = form_role("operator")
+supervisor_form = form_role("supervisor")
+admin_form = form_role("admin")
+password_form = form_role("operator", allow_password_change=True)
+
+
+async def public_route() -> None:
+    """Declares a route open to everyone (the sign-in page, the API schema)."""
+
+
+public_route.public = True  # type: ignore[attr-defined]
+
+
+# -- audit -------------------------------------------------------------------------------------
+async def audit(
+    runtime: Any,
+    principal_or_actor: Principal | str,
+    action: str,
+    subject: str | None,
+    **details: Any,
+) -> None:
+    """One AuditEvent: who did what to which record. Details hold ids and facts, no text."""
+    actor = (
+        principal_or_actor.actor
+        if isinstance(principal_or_actor, Principal)
+        else str(principal_or_actor)
+    )
+    async with runtime.db.session() as session, session.begin():
+        session.add(
+            AuditEvent(actor=actor[:64], action=action[:64], subject=subject, details=details)
+        )

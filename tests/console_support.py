@@ -1,0 +1,131 @@
+"""Helpers for console and API tests (no tests here): accounts, tokens, sign-in, a live server,
+a real browser."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import shutil
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import httpx
+import uvicorn
+
+from bot.console.auth import hash_password, new_secret, token_hash
+from bot.runtime import Runtime
+from bot.storage.models import ApiToken, Operator
+from tests.fakes.http import free_port
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+DEFAULT_PASSWORD = "correct horse battery 1"
+_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def create_operator(
+    runtime: Runtime,
+    username: str,
+    role: str,
+    password: str = DEFAULT_PASSWORD,
+    *,
+    display_name: str | None = None,
+    languages: tuple[str, ...] = ("en",),
+    must_change_password: bool = False,
+) -> int:
+    async with runtime.db.session() as session, session.begin():
+        operator = Operator(
+            username=username,
+            display_name=display_name or username.title(),
+            password_hash=hash_password(password),
+            role=role,
+            languages={"read": list(languages)},
+            must_change_password=must_change_password,
+        )
+        session.add(operator)
+        await session.flush()
+        return operator.id
+
+
+async def api_token(runtime: Runtime, operator_id: int, name: str = "test") -> str:
+    token = new_secret()
+    async with runtime.db.session() as session, session.begin():
+        session.add(ApiToken(operator_id=operator_id, name=name, token_hash=token_hash(token)))
+    return token
+
+
+def csrf_from(html: str) -> str:
+    found = _CSRF_META.search(html) or _CSRF_FIELD.search(html)
+    if found is None:
+        raise AssertionError("no CSRF token in the page")
+    return found.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> str:
+    """Signs the client in through the sign-in form; returns the session's CSRF token."""
+    page = await client.get("/console/login")
+    assert page.status_code == 200, page.text
+    answer = await client.post(
+        "/console/login",
+        data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
+    )
+    assert answer.status_code == 303, answer.text
+    assert "login" not in answer.headers["location"], "sign-in was refused"
+    home = await client.get("/console/account")
+    assert home.status_code == 200, home.text
+    return csrf_from(home.text)
+
+
+@contextlib.asynccontextmanager
+async def live_server(runtime: Runtime) -> AsyncIterator[str]:
+    """The real app under uvicorn in this event loop (the runtime's engine is bound to it)."""
+    from server import create_app
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(runtime=runtime),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        # open event streams end when the browser goes; this bounds the wait if one lingers
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(), name="live-server")
+    while not server.started:
+        if task.done():
+            task.result()  # raises why it stopped
+            raise RuntimeError("server stopped before it started")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@contextlib.asynccontextmanager
+async def browser_page() -> AsyncIterator[Page]:
+    """Playwright driving Debian's chromium (installed by scripts/test.sh)."""
+    from playwright.async_api import async_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        raise RuntimeError("chromium is not installed; scripts/test.sh installs it")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            context = await browser.new_context(locale="en-GB")
+            page = await context.new_page()
+            try:
+                yield page
+            finally:
+                await context.close()
+        finally:
+            await browser.close()

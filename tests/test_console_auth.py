@@ -1,0 +1,541 @@
+"""Sign-in, sessions, tokens and role checks for every /console and /api/v1 route.
+
+The role table is read from the routes themselves: each route's dependencies carry its
+minimum role (`min_role`), whether it checks the CSRF token (`csrf`) or that it is public. A
+new route without a declaration fails `test_every_route_declares_its_access`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import iter_route_contexts
+from sqlalchemy import func, select, update
+
+from bot import PROJECT_ROOT
+from bot.console.auth import ROLE_RANK, SESSION_COOKIE, token_hash
+from bot.runtime import Runtime
+from bot.storage.models import ApiToken, AuditEvent, Operator, OperatorSession, utcnow
+from server import create_app
+from tests.console_support import (
+    DEFAULT_PASSWORD,
+    api_token,
+    create_operator,
+    csrf_from,
+    sign_in,
+)
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+PROTECTED_PREFIXES = ("/console", "/api/v1")
+
+
+@dataclass(frozen=True)
+class RouteAccess:
+    method: str
+    path: str
+    public: bool
+    min_role: str | None
+    csrf: bool
+
+    @property
+    def url(self) -> str:
+        # any value fills a path parameter: access is refused before the record is looked up
+        return re.sub(r"\{[^}]+\}", "1", self.path)
+
+    @property
+    def api(self) -> bool:
+        return self.path.startswith("/api/")
+
+
+def _declarations(dependant: Dependant) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from _declarations(sub)
+
+
+def route_table(app: FastAPI) -> list[RouteAccess]:
+    table = []
+    for context in iter_route_contexts(app.routes):
+        path = context.path or ""
+        dependant = getattr(context, "dependant", None)
+        if not path.startswith(PROTECTED_PREFIXES) or dependant is None:
+            continue  # static files (a Mount) have no dependant and hold no data
+        calls = list(_declarations(dependant))
+        public = any(getattr(call, "public", False) for call in calls)
+        roles = [call.min_role for call in calls if hasattr(call, "min_role")]
+        csrf = any(getattr(call, "csrf", False) for call in calls)
+        role = max(roles, key=ROLE_RANK.__getitem__) if roles else None
+        for method in sorted(context.methods or ()):
+            if method != "HEAD":
+                table.append(RouteAccess(method, path, public, role, csrf))
+    return table
+
+
+@pytest.fixture
+def app(runtime: Runtime) -> FastAPI:
+    return create_app(runtime=runtime)
+
+
+@pytest.fixture
+async def make_client(app: FastAPI) -> AsyncIterator[Any]:
+    clients: list[httpx.AsyncClient] = []
+
+    def factory() -> httpx.AsyncClient:
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        )
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        await client.aclose()
+
+
+def test_every_route_declares_its_access(runtime: Runtime) -> None:
+    table = route_table(create_app(runtime=runtime))
+    paths = {row.path for row in table}
+    # the table is the real one: it has the console's and the API's routes (and the records')
+    assert {"/console", "/console/cases/{handoff_id}", "/api/v1/cases", "/api/v1/me"} <= paths
+    assert len(table) > 40
+    undeclared = [f"{r.method} {r.path}" for r in table if not r.public and r.min_role is None]
+    assert undeclared == [], "routes without a role check"
+    unsafe_without_csrf = [
+        f"{r.method} {r.path}"
+        for r in table
+        if r.method in UNSAFE and not r.public and not r.csrf
+    ]
+    assert unsafe_without_csrf == [], "unsafe routes without a CSRF check"
+    public = sorted(f"{r.method} {r.path}" for r in table if r.public)
+    assert public == [
+        "GET /api/v1/openapi.json",
+        "GET /console/login",
+        "POST /console/login",
+    ]
+
+
+async def _request(
+    client: httpx.AsyncClient, route: RouteAccess, **kwargs: Any
+) -> httpx.Response:
+    return await client.request(route.method, route.url, **kwargs)
+
+
+async def test_role_checks_on_every_route(
+    runtime: Runtime, app: FastAPI, make_client: Any
+) -> None:
+    table = [row for row in route_table(app) if not row.public]
+    accounts = {}
+    for role in ("operator", "supervisor", "admin"):
+        operator_id = await create_operator(runtime, f"{role}-user", role)
+        session = make_client()
+        csrf = await sign_in(session, f"{role}-user", DEFAULT_PASSWORD)
+        accounts[role] = (session, csrf, await api_token(runtime, operator_id))
+    anonymous = make_client()
+    checked = 0
+    for route in table:
+        where = f"{route.method} {route.path}"
+        # nobody signed in
+        answer = await _request(anonymous, route)
+        if route.api:
+            assert answer.status_code == 401, where
+            assert answer.json()["detail"], where
+        else:
+            assert answer.status_code == 303, where
+            assert answer.headers["location"].startswith("/console/login?next="), where
+        # a bad bearer token
+        answer = await _request(anonymous, route, headers={"authorization": "Bearer nope"})
+        assert answer.status_code in (401, 303), where
+        # a lower role, with a session (and its valid CSRF token) and with a token
+        for lower, rank in ROLE_RANK.items():
+            if rank >= ROLE_RANK[route.min_role or "operator"]:
+                continue
+            session, csrf, token = accounts[lower]
+            answer = await _request(session, route, headers={"x-csrf-token": csrf})
+            assert answer.status_code == 403, (where, lower)
+            assert "role" in answer.json()["detail"], where
+            answer = await _request(
+                anonymous, route, headers={"authorization": f"Bearer {token}"}
+            )
+            assert answer.status_code == 403, (where, lower, "token")
+        # the right role without or with a wrong CSRF token
+        if route.csrf:
+            session, _, _ = accounts[route.min_role or "operator"]
+            for headers in ({}, {"x-csrf-token": "forged"}):
+                answer = await _request(session, route, headers=headers)
+                assert answer.status_code == 403, (where, headers)
+                assert "CSRF" in answer.json()["detail"], where
+            answer = await _request(session, route, data={"csrf_token": "forged"})
+            assert answer.status_code == 403, where
+        checked += 1
+    assert checked == len(table) > 40
+
+
+async def test_api_schema_documents_every_api_route_with_bearer(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    answer = await client.get("/api/v1/openapi.json")
+    assert answer.status_code == 200
+    schema = answer.json()
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    api_paths = {r.path for r in route_table(app) if r.api and r.path != "/api/v1/openapi.json"}
+    assert api_paths <= set(schema["paths"])
+    assert not [p for p in schema["paths"] if not p.startswith("/api/v1/")]
+    operation = schema["paths"]["/api/v1/cases"]["get"]
+    assert {"HTTPBearer": []} in operation["security"]
+
+
+# -- signing in --------------------------------------------------------------------------------
+async def test_password_is_an_argon2_hash(runtime: Runtime) -> None:
+    await create_operator(runtime, "hash-check", "operator", "a long secret phrase")
+    async with runtime.db.session() as session:
+        stored = await session.scalar(
+            select(Operator.password_hash).where(Operator.username == "hash-check")
+        )
+    assert stored is not None and stored.startswith("$argon2id$")
+    assert "a long secret phrase" not in stored
+
+
+async def test_sign_in_sets_a_strict_http_only_cookie_and_stores_only_its_hash(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    await create_operator(runtime, "cookie", "operator")
+    await sign_in(client, "cookie", DEFAULT_PASSWORD)
+    token = client.cookies.get(SESSION_COOKIE)
+    assert token
+    async with runtime.db.session() as session:
+        hashes = list(await session.scalars(select(OperatorSession.token_hash)))
+    assert hashes == [token_hash(token)]
+    # the Set-Cookie header itself (sign in again with a fresh client to see it)
+    page = await client.get("/console/login")
+    client.cookies.delete(SESSION_COOKIE)
+    page = await client.get("/console/login")
+    answer = await client.post(
+        "/console/login",
+        data={"username": "cookie", "password": DEFAULT_PASSWORD,
+              "csrf_token": csrf_from(page.text)},
+    )
+    header = next(v for k, v in answer.headers.multi_items()
+                  if k == "set-cookie" and v.startswith(SESSION_COOKIE))
+    assert "HttpOnly" in header and "SameSite=strict" in header.replace("Strict", "strict")
+    assert "Secure" not in header  # plain http in tests
+
+
+async def test_cookie_is_secure_behind_https(make_runtime: Any) -> None:
+    runtime = await make_runtime(public_base_url="https://hotline.example.org")
+    await create_operator(runtime, "secure", "operator")
+    app = create_app(runtime=runtime)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="https://testserver"
+    ) as client:
+        page = await client.get("/console/login")
+        answer = await client.post(
+            "/console/login",
+            data={"username": "secure", "password": DEFAULT_PASSWORD,
+                  "csrf_token": csrf_from(page.text)},
+        )
+    header = next(v for k, v in answer.headers.multi_items()
+                  if k == "set-cookie" and v.startswith(SESSION_COOKIE))
+    assert "Secure" in header
+
+
+async def test_wrong_password_unknown_user_and_forged_login_form(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    await create_operator(runtime, "known", "operator")
+    page = await client.get("/console/login")
+    csrf = csrf_from(page.text)
+    for username, password in (("known", "wrong password!"), ("nobody", DEFAULT_PASSWORD)):
+        answer = await client.post(
+            "/console/login",
+            data={"username": username, "password": password, "csrf_token": csrf},
+        )
+        assert answer.status_code == 401
+        assert "Wrong username or password" in answer.text
+        csrf = csrf_from(answer.text)
+    # the sign-in form without its double-submit cookie (posted from another site)
+    client.cookies.clear()
+    answer = await client.post(
+        "/console/login",
+        data={"username": "known", "password": DEFAULT_PASSWORD, "csrf_token": csrf},
+    )
+    assert answer.status_code == 403
+    assert SESSION_COOKIE not in answer.headers.get("set-cookie", "")
+
+
+async def test_five_wrong_passwords_lock_the_account_for_15_minutes(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    operator_id = await create_operator(runtime, "locky", "operator")
+
+    async def attempt(password: str) -> httpx.Response:
+        page = await client.get("/console/login")
+        return await client.post(
+            "/console/login",
+            data={"username": "locky", "password": password, "csrf_token": csrf_from(page.text)},
+        )
+
+    for _ in range(4):
+        assert (await attempt("not the password")).status_code == 401
+    fifth = await attempt("not the password")
+    assert "locked for 15 minutes" in fifth.text
+    refused = await attempt(DEFAULT_PASSWORD)  # even the right password now
+    assert refused.status_code == 401 and "locked" in refused.text
+    async with runtime.db.session() as session:
+        operator = await session.get(Operator, operator_id)
+        assert operator is not None and operator.locked_until is not None
+        locked_until = operator.locked_until
+        events = list(await session.scalars(
+            select(AuditEvent.action).where(AuditEvent.subject == str(operator_id))
+        ))
+    assert events.count("signin.failed") == 5 and "signin.locked" in events
+    now = utcnow().replace(tzinfo=None)
+    lock = locked_until.replace(tzinfo=None)
+    assert timedelta(minutes=14) < lock - now <= timedelta(minutes=15)
+    async with runtime.db.session() as session, session.begin():  # 15 minutes later
+        await session.execute(
+            update(Operator).where(Operator.id == operator_id)
+            .values(locked_until=utcnow() - timedelta(seconds=1))
+        )
+    assert (await attempt(DEFAULT_PASSWORD)).status_code == 303
+
+
+async def test_forced_password_change(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    await create_operator(runtime, "newbie", "operator", "one-time-pass-1", must_change_password=True)
+    page = await client.get("/console/login")
+    answer = await client.post(
+        "/console/login",
+        data={"username": "newbie", "password": "one-time-pass-1",
+              "csrf_token": csrf_from(page.text)},
+    )
+    assert answer.headers["location"] == "/console/password"
+    # every other page sends them to the password form; the API refuses
+    queue = await client.get("/console")
+    assert queue.status_code == 303 and queue.headers["location"] == "/console/password"
+    assert (await client.get("/api/v1/cases")).status_code == 403
+    form = await client.get("/console/password")
+    assert form.status_code == 200 and "one-time password" in form.text
+    csrf = csrf_from(form.text)
+    too_short = await client.post(
+        "/console/password",
+        data={"current": "one-time-pass-1", "new": "short", "confirm": "short",
+              "csrf_token": csrf},
+    )
+    assert too_short.status_code == 400 and "at least 10" in too_short.text
+    changed = await client.post(
+        "/console/password",
+        data={"current": "one-time-pass-1", "new": "my own secret 42",
+              "confirm": "my own secret 42", "csrf_token": csrf},
+    )
+    assert changed.status_code == 303
+    assert (await client.get("/console")).status_code == 200
+    # the one-time password is gone, the new one works
+    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    async with other:
+        await sign_in(other, "newbie", "my own secret 42")
+        page = await other.get("/console/login")
+        old = await other.post(
+            "/console/login",
+            data={"username": "newbie", "password": "one-time-pass-1",
+                  "csrf_token": csrf_from(page.text)},
+        )
+        assert old.status_code == 401
+
+
+async def test_sign_out_ends_the_session(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    await create_operator(runtime, "leaver", "operator")
+    csrf = await sign_in(client, "leaver", DEFAULT_PASSWORD)
+    token = client.cookies.get(SESSION_COOKIE)
+    assert (await client.post("/console/logout", data={"csrf_token": csrf})).status_code == 303
+    async with runtime.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(OperatorSession)) == 0
+    client.cookies.set(SESSION_COOKIE, token or "")  # the old cookie, replayed
+    answer = await client.get("/console")
+    assert answer.status_code == 303 and "/console/login" in answer.headers["location"]
+
+
+@pytest.mark.parametrize("limit", ["absolute", "idle"])
+async def test_expired_session_signs_out(
+    runtime: Runtime, client: httpx.AsyncClient, limit: str
+) -> None:
+    await create_operator(runtime, "sleepy", "operator")
+    await sign_in(client, "sleepy", DEFAULT_PASSWORD)
+    assert (await client.get("/console")).status_code == 200
+    settings = runtime.settings
+    values = (
+        {"expires_at": utcnow() - timedelta(seconds=1)}
+        if limit == "absolute"
+        else {"last_seen_at": utcnow() - timedelta(minutes=settings.console_idle_minutes + 1)}
+    )
+    async with runtime.db.session() as session, session.begin():
+        await session.execute(update(OperatorSession).values(**values))
+    answer = await client.get("/console/cases/1")
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/console/login?next=/console/cases/1")
+    assert "expired=1" in answer.headers["location"]
+    async with runtime.db.session() as session:  # the session is gone for good
+        assert await session.scalar(select(func.count()).select_from(OperatorSession)) == 0
+    assert (await client.get("/api/v1/me")).status_code == 401
+
+
+async def test_disabled_account_loses_sessions_and_tokens(
+    runtime: Runtime, make_client: Any
+) -> None:
+    await create_operator(runtime, "boss", "admin")
+    worker_id = await create_operator(runtime, "worker", "operator")
+    token = await api_token(runtime, worker_id)
+    admin, worker = make_client(), make_client()
+    csrf = await sign_in(admin, "boss", DEFAULT_PASSWORD)
+    await sign_in(worker, "worker", DEFAULT_PASSWORD)
+    answer = await admin.post(f"/console/admin/operators/{worker_id}/disable",
+                              data={"csrf_token": csrf})
+    assert answer.status_code == 303
+    assert (await worker.get("/console")).status_code == 303
+    bearer = {"authorization": f"Bearer {token}"}
+    assert (await admin.get("/api/v1/me", headers=bearer)).status_code == 401
+
+
+async def test_tokens_work_until_revoked_or_expired(
+    runtime: Runtime, make_client: Any
+) -> None:
+    operator_id = await create_operator(runtime, "scripter", "supervisor")
+    browser = make_client()
+    csrf = await sign_in(browser, "scripter", DEFAULT_PASSWORD)
+    created = await browser.post("/api/v1/me/tokens", json={"name": "report"},
+                                 headers={"x-csrf-token": csrf})
+    assert created.status_code == 201
+    token = created.json()["token"]
+    async with runtime.db.session() as session:  # only the hash is kept
+        stored = list(await session.scalars(select(ApiToken.token_hash)))
+    assert stored == [token_hash(token)]
+    script = make_client()
+    bearer = {"authorization": f"Bearer {token}"}
+    me = await script.get("/api/v1/me", headers=bearer)
+    assert me.status_code == 200
+    assert me.json() == {"id": operator_id, "username": "scripter", "display_name": "Scripter",
+                         "role": "supervisor", "languages": ["en"], "via": "token"}
+    # a token needs no CSRF token (a browser never sends it by itself)
+    listed = await script.get("/api/v1/me/tokens", headers=bearer)
+    assert [t["name"] for t in listed.json()] == ["report"]
+    revoked = await script.delete(f"/api/v1/me/tokens/{created.json()['id']}", headers=bearer)
+    assert revoked.status_code == 204
+    assert (await script.get("/api/v1/me", headers=bearer)).status_code == 401
+    # an expired token
+    other = await api_token(runtime, operator_id, "short-lived")
+    async with runtime.db.session() as session, session.begin():
+        await session.execute(
+            update(ApiToken).where(ApiToken.token_hash == token_hash(other))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    answer = await script.get("/api/v1/me", headers={"authorization": f"Bearer {other}"})
+    assert answer.status_code == 401
+
+
+async def test_next_after_sign_in_stays_on_the_console(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    await create_operator(runtime, "nexty", "operator")
+    for target, expected in (
+        ("/console/cases/7", "/console/cases/7"),
+        ("https://evil.example/", "/console"),
+        ("//evil.example/console", "/console"),
+    ):
+        client.cookies.clear()
+        page = await client.get("/console/login", params={"next": target})
+        answer = await client.post(
+            "/console/login",
+            data={"username": "nexty", "password": DEFAULT_PASSWORD,
+                  "csrf_token": csrf_from(page.text), "next": target},
+        )
+        assert answer.headers["location"] == expected
+
+
+# -- accounts: first start and the command line ------------------------------------------------
+async def test_first_start_creates_admin_once(
+    runtime: Runtime, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(runtime=runtime)
+    async with app.router.lifespan_context(app):
+        pass
+    printed = capsys.readouterr().out
+    found = re.search(r"one-time password: (\S+)", printed)
+    assert found is not None and "username: admin" in printed
+    password = found.group(1)
+    assert password not in caplog.text  # the terminal, not the log
+    async with app.router.lifespan_context(app):  # a restart: nothing new
+        pass
+    assert "one-time password" not in capsys.readouterr().out
+    async with runtime.db.session() as session:
+        admins = list(await session.scalars(select(Operator)))
+    assert [(a.username, a.role, a.must_change_password) for a in admins] == [
+        ("admin", "admin", True)
+    ]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        page = await client.get("/console/login")
+        answer = await client.post(
+            "/console/login",
+            data={"username": "admin", "password": password,
+                  "csrf_token": csrf_from(page.text)},
+        )
+        assert answer.headers["location"] == "/console/password"
+
+
+def _hotline(runtime: Runtime, tmp_path: Path, *args: str) -> str:
+    env = {
+        **os.environ,
+        "DATABASE_URL": runtime.settings.database_url,
+        "CACHE_DIR": str(PROJECT_ROOT / "var" / "cache"),
+    }
+    env.pop("REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "operators", *args],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    return done.stdout
+
+
+async def test_cli_accounts(runtime: Runtime, client: httpx.AsyncClient, tmp_path: Path) -> None:
+    out = _hotline(runtime, tmp_path, "add", "fatima", "--role", "supervisor",
+                   "--display-name", "Fatima A.", "--languages", "en,ar")
+    password = re.search(r"one-time password: (\S+)", out)
+    assert password is not None
+    page = await client.get("/console/login")
+    answer = await client.post(
+        "/console/login",
+        data={"username": "fatima", "password": password.group(1),
+              "csrf_token": csrf_from(page.text)},
+    )
+    assert answer.headers["location"] == "/console/password"  # must choose their own
+    listed = _hotline(runtime, tmp_path, "list")
+    assert "fatima" in listed and "supervisor" in listed
+    token_out = _hotline(runtime, tmp_path, "token", "fatima", "--name", "nightly")
+    token = re.search(r"\(nightly\): (\S+)", token_out)
+    assert token is not None
+    me = await client.get("/api/v1/me", headers={"authorization": f"Bearer {token.group(1)}"})
+    assert me.status_code == 200 and me.json()["role"] == "supervisor"
+    reset = _hotline(runtime, tmp_path, "reset-password", "fatima")
+    assert re.search(r"one-time password: \S+", reset)
+    _hotline(runtime, tmp_path, "disable", "fatima")
+    me = await client.get("/api/v1/me", headers={"authorization": f"Bearer {token.group(1)}"})
+    assert me.status_code == 401
+    async with runtime.db.session() as session:
+        actions = list(await session.scalars(
+            select(AuditEvent.action).where(AuditEvent.actor == "cli").order_by(AuditEvent.id)
+        ))
+    assert actions == ["operator.created", "token.created", "operator.password_reset",
+                       "operator.disabled"]
