@@ -94,20 +94,21 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         openapi_extra={"requestBody": _PARSE_REQUEST_BODY},
     )
     async def parse(request: Request) -> JSONResponse:
-        """Rasa's parse answer for one text, plus its language.
-
-        The hot path of the NLU: the body is validated straight from its JSON bytes (one
-        pydantic call) and the answer, plain JSON types already, is serialised without
-        FastAPI's generic encoder."""
+        """Rasa's parse answer for one text, plus its language."""
+        # The NLU's hot path: the body is validated straight from its JSON bytes (one pydantic
+        # call) and the answer, plain JSON types already, skips FastAPI's generic encoder.
         try:
             body = ParseRequest.model_validate_json(await request.body())
-        except ValidationError as exc:
-            raise RequestValidationError(exc.errors(include_url=False)) from None
+        except ValidationError as exc:  # 422, in FastAPI's shape
+            errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+            raise RequestValidationError(errors) from None
         result = await request.app.state.runtime.nlu.parse(body.text, body.language)
         return JSONResponse(result.to_rasa_dict())
 
     # The NLU's hot path is matched first, not after every channel router's routes.
-    app.router.routes.insert(0, app.router.routes.pop())
+    parse_route = next(r for r in app.router.routes if getattr(r, "endpoint", None) is parse)
+    app.router.routes.remove(parse_route)
+    app.router.routes.insert(0, parse_route)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> dict[str, str]:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bot.config import get_settings
+from bot.config import Settings, get_settings
 from bot.console.cli import operators_app
 
 app = typer.Typer(help="hotline: multilingual hotline and messaging bot", no_args_is_help=True)
@@ -42,7 +42,14 @@ def _logging(level: str) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
-    workers: Annotated[int, typer.Option(help="Server processes (needs PostgreSQL and Redis)")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes, e.g. one per core (needs PostgreSQL and Redis); each loads "
+            "the cached NLU model",
+        ),
+    ] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
     telegram_polling: Annotated[
         bool, typer.Option(help="Telegram: poll for updates instead of the webhook (development)")
@@ -62,6 +69,8 @@ def serve(
             raise typer.Exit(2)
         os.environ["TELEGRAM_POLLING"] = "true"  # read by the app factory's settings
         get_settings.cache_clear()
+    if workers > 1:
+        _prepare_workers(settings)
     console.print(f"hotline listening on http://{host}:{port}  (web chat: /chat)")
     uvicorn.run(
         "server:create_app",
@@ -72,6 +81,28 @@ def serve(
         log_level=log_level,
         proxy_headers=True,
     )
+
+
+def _prepare_workers(settings: Settings) -> None:
+    """Before several workers start at once: migrate the database once (not concurrently from
+    every worker) and make sure the NLU model is in the cache, trained by one short-lived
+    process, so that each worker only loads it (a few hundred ms) instead of all training."""
+    import subprocess
+
+    from bot.storage.db import upgrade_schema
+    from nlu import BuiltinNLU
+
+    upgrade_schema(settings.database_url)
+    cached = BuiltinNLU.cache_path(
+        settings.nlu_data_dir, settings.cache_dir / "nlu", settings.enabled_languages
+    )
+    if not cached.is_file():
+        console.print("training the NLU model once for all workers ...")
+        code = (
+            "from bot.config import get_settings; from bot.runtime import load_nlu; "
+            "load_nlu(get_settings())"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603 - fixed argv
 
 
 @app.command()

@@ -559,7 +559,7 @@ async def edit_registration(
         for name in (n for n in RegistrationEdit.model_fields if n in edit.model_fields_set):
             new = getattr(edit, name)
             old = _flags(row) if name == "vulnerabilities" else getattr(row, name)
-            if new == old:
+            if new == old or (name == "vulnerabilities" and set(new or ()) == set(old)):
                 continue
             changed.append(name)
             session.add(
@@ -583,7 +583,18 @@ async def edit_registration(
             row.dedup_hash = crypto.lookup_hash(
                 "registration", normalize(row.full_name), row.phone or ""
             )
-        if "detained" in changed and not row.detained:
+        if "detained" in changed and not row.detained and row.detention_place:
+            # no longer detained: the place goes too (it is sensitive and now wrong)
+            session.add(
+                RegistrationChange(
+                    registration_id=row.id,
+                    operator_id=operator_id,
+                    field="detention_place",
+                    old_value=row.detention_place,
+                    new_value="",
+                )
+            )
+            changed.append("detention_place")
             row.detention_place = None
         session.add(
             AuditEvent(

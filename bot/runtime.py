@@ -101,7 +101,7 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
     if settings.telegram_bot_token:
         from bot.channels.telegram_sender import TelegramSender
 
-        outbox.register(TelegramSender.from_settings(settings))
+        outbox.register(TelegramSender.from_settings(settings, db))
     # WhatsApp Cloud API: replies leave through Meta's Graph API
     if settings.whatsapp_access_token and settings.whatsapp_phone_number_id:
         from bot.channels.whatsapp_cloud import WhatsAppCloudSender

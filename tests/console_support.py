@@ -129,3 +129,37 @@ async def browser_page() -> AsyncIterator[Page]:
                 await context.close()
         finally:
             await browser.close()
+
+
+# -- a simulated migrant on the REST channel ----------------------------------------------------
+ASK_FOR_PERSON = {
+    "en": ("hello", "i want to talk to a person"),
+    "ha": ("sannu", "ina son magana da mutum"),
+    "ar": ("مرحبا", "أريد التحدث مع شخص"),
+    "fr": ("bonjour", "je veux parler à une personne"),
+}
+
+
+async def rest_say(
+    client: httpx.AsyncClient, sender: str, text: str, language: str | None = None
+) -> list[str]:
+    """The person writes on the REST channel; returns the bot's answers."""
+    metadata = {"language": language} if language else {}
+    answer = await client.post(
+        "/webhooks/rest/webhook", json={"sender": sender, "message": text, "metadata": metadata}
+    )
+    assert answer.status_code == 200, answer.text
+    return [reply["text"] for reply in answer.json()]
+
+
+async def rest_collect(client: httpx.AsyncClient, sender: str) -> list[str]:
+    """Messages sent to the person later (operator replies, the closing notice)."""
+    answer = await client.get("/webhooks/rest/messages", params={"sender": sender})
+    assert answer.status_code == 200, answer.text
+    return [reply["text"] for reply in answer.json()]
+
+
+async def rest_ask_for_person(client: httpx.AsyncClient, sender: str, language: str = "en") -> None:
+    greeting, ask = ASK_FOR_PERSON[language]
+    await rest_say(client, sender, greeting, language)
+    await rest_say(client, sender, ask, language)

@@ -91,8 +91,8 @@ class TelegramChat:
         update = text_update(next(_update_ids), chat_id, text, language_code=language_code)
         return [m["text"] for m in await self.deliver(update, chat_id)]
 
-    async def press(self, chat_id: int, data: str) -> list[str]:
-        update = callback_update(next(_update_ids), chat_id, data)
+    async def press(self, chat_id: int, data: str, language_code: str = "en") -> list[str]:
+        update = callback_update(next(_update_ids), chat_id, data, language_code=language_code)
         return [m["text"] for m in await self.deliver(update, chat_id)]
 
     async def answer(self, chat_id: int, value: str, language_code: str = "en") -> list[str]:
@@ -100,7 +100,7 @@ class TelegramChat:
         last = self.fake.sent_to(chat_id)[-1]
         rows = last.get("reply_markup", {}).get("inline_keyboard", [])
         if any(row[0]["callback_data"] == value for row in rows):
-            return await self.press(chat_id, value)
+            return await self.press(chat_id, value, language_code)
         return await self.say(chat_id, value, language_code)
 
 
@@ -261,7 +261,7 @@ async def test_a_whole_registration_in_hausa_over_telegram(telegram: TelegramCha
     assert menu[0][0]["text"] == "1. " + t(runtime, "ha", "menu.option.return")
 
     # pressing "1" (return) is the same as typing it, and the press is answered
-    pressed = await telegram.press(chat, "1")
+    pressed = await telegram.press(chat, "1", "ha")
     assert pressed == [
         t(runtime, "ha", "registration.intro.1"),
         t(runtime, "ha", "registration.intro.2"),
@@ -322,6 +322,14 @@ async def test_language_code_is_a_hint_only_for_enabled_languages(telegram: Tele
     inbound = to_inbound(start, LANGUAGES)
     assert inbound is not None and inbound.text == "/start"
     assert (inbound.channel, inbound.address, inbound.provider_message_id) == ("telegram", "9", "2")
+
+
+async def test_start_opens_the_menu_in_the_persons_language(telegram: TelegramChat) -> None:
+    runtime = telegram.runtime
+    replies = await telegram.say(777012, "/start", language_code="fr")
+    assert replies == [t(runtime, "fr", "welcome.first"), t(runtime, "fr", "menu.main")]
+    again = await telegram.say(777012, "/start@hotline_test_bot", language_code="fr")
+    assert again == [t(runtime, "fr", "menu.main")]
 
 
 async def test_a_repeated_update_is_stored_and_answered_once(telegram: TelegramChat) -> None:
@@ -392,6 +400,28 @@ async def test_a_long_text_is_split_and_nothing_is_lost(telegram: TelegramChat) 
     assert "\n\n".join(p["text"] for p in parts) == text  # cut between paragraphs only
     # the buttons come with the last part, when the person has read everything
     assert [("reply_markup" in p) for p in parts] == [False] * (len(parts) - 1) + [True]
+
+
+async def test_a_split_text_failing_halfway_goes_on_where_it_stopped(
+    telegram: TelegramChat,
+) -> None:
+    runtime, fake = telegram.runtime, telegram.fake
+    runtime.outbox.base_delay = 0  # retry at once, so one drain shows the retry
+    text = "\n\n".join((f"{word} " * 600).strip() for word in ("one", "two", "three"))
+    contact_id = await _contact(telegram, 777011)
+    message_id = await runtime.engine.send_later(
+        contact_id, "telegram", OutboundMessage(text, "en")
+    )
+    fake.fail_next("sendMessage", 502, "Bad Gateway", after=1)  # the second part fails
+    await runtime.outbox.drain()
+    parts = [m["text"] for m in fake.sent_to(777011)]
+    assert len(fake.calls_to("sendMessage")) == 4  # three parts, one of them twice
+    assert "\n\n".join(parts) == text  # each part once, in order
+    async with runtime.db.session() as session:
+        row = await session.get(Message, message_id)
+        assert row is not None and row.status == MessageStatus.SENT and row.attempts == 2
+        assert len(row.payload["telegram"]["parts"]) == 3
+        assert row.provider_message_id == str(row.payload["telegram"]["parts"][-1])
 
 
 def test_split_text_cuts_at_paragraphs_then_lines_then_words() -> None:
@@ -554,11 +584,13 @@ async def test_thirty_messages_a_second_over_all_chats() -> None:
 
 def test_a_burst_then_the_rate() -> None:
     bucket = TokenBucket(rate=1.0, burst=3)
-    assert [bucket.earliest(0.0) for _ in range(1)] == [0.0]
-    for _ in range(3):
+    for _ in range(3):  # three at once after a quiet time
         assert bucket.earliest(0.0) == 0.0
         bucket.take(0.0)
-    assert bucket.earliest(0.0) == pytest.approx(1.0)
+    assert bucket.earliest(0.0) == pytest.approx(1.0)  # then one a second
+    bucket.take(1.0)
+    assert bucket.earliest(1.0) == pytest.approx(2.0)
+    assert bucket.earliest(10.0) == 10.0  # full again after a pause
 
 
 async def test_the_sender_waits_for_the_limiter(telegram: TelegramChat) -> None:

@@ -25,7 +25,7 @@ from bot.channels.voice.ivr import NAME_PLACEHOLDER, service_directory
 from bot.channels.voice.prompts import VOICE_PROFILES, say_slug, spoken
 from bot.runtime import Runtime
 from bot.storage.cases import keypad_form
-from bot.storage.models import Call, Message, Registration
+from bot.storage.models import Call, Handoff, Message, Registration
 from flows.registration import country_name, vocabulary
 from server import create_app
 from tests.conftest import RuntimeFactory
@@ -440,6 +440,25 @@ async def test_registering_twice_from_the_same_number_gives_the_same_case(open_l
     assert await runtime.cases.count() == 1
 
 
+async def test_a_name_never_recorded_still_registers_the_case_for_review(open_line: Line) -> None:
+    runtime, http = await open_line()
+    caller = Caller(http)
+    step = await caller.choose_language("en", runtime.catalogs.languages)
+    for digits in ("1", "1", "2", "1980#", "0#", "2"):
+        step = await caller.press(step, digits)
+    for _ in range(2):  # silence: Twilio skips the Record action and follows the Redirect
+        redirect = step.find("Redirect")
+        assert step.find("Record") is not None and redirect is not None and redirect.text
+        step = await caller.twiml(redirect.text)
+    assert heard(runtime, step, "en", "voice.registration.done")
+    async with runtime.db.session() as session:
+        case = await session.scalar(select(Registration))
+    assert case is not None and case.needs_review and case.full_name == NAME_PLACEHOLDER
+    assert (case.country, case.birth_year, case.detained) == ("NE", 1980, False)
+    row = await call_row(runtime, caller)
+    assert row.recording_url is None and row.outcome == "registered"
+
+
 async def test_without_consent_nothing_is_stored_and_a_person_is_offered(open_line: Line) -> None:
     runtime, http = await open_line()
     caller = Caller(http)
@@ -689,8 +708,6 @@ async def test_outside_hours_a_message_opens_a_callback_case(
     row = await call_row(runtime, caller)
     assert (row.recording_url, row.recording_seconds, row.outcome) == (url, 17, "callback")
     async with runtime.db.session() as session:
-        from bot.storage.models import Handoff
-
         handoff = await session.get(Handoff, case.id)
         assert handoff is not None and handoff.call_id == row.id
 

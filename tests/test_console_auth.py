@@ -345,6 +345,7 @@ async def test_forced_password_change(runtime: Runtime, client: httpx.AsyncClien
     other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
     async with other:
         await sign_in(other, "newbie", "my own secret 42")
+        other.cookies.clear()
         page = await other.get("/console/login")
         old = await other.post(
             "/console/login",

@@ -262,6 +262,23 @@ async def test_edits_are_validated_recorded_and_audited(runtime: Runtime) -> Non
     assert len(await audits(runtime, "registration.edited")) == 1
 
 
+async def test_release_from_detention_clears_the_place(runtime: Runtime) -> None:
+    operator = await create_operator(runtime, "olu", "operator")
+    row = await register(runtime, "Musa Idris", detained=True, detention_place="Tariq al-Sikka")
+    # the console form always sends every flag, in its own order: not a change by itself
+    same_flags = RegistrationEdit(vulnerabilities=["detained"])
+    assert await records.edit_registration(runtime.db, row.id, same_flags, operator) == []
+    changed = await records.edit_registration(
+        runtime.db, row.id, RegistrationEdit(detained=False), operator
+    )
+    assert changed == ["detained", "detention_place"]
+    detail = await records.get_registration(runtime.db, row.id)
+    assert detail.detention_place is None
+    assert ("detention_place", "Tariq al-Sikka", "") in {
+        (c.field, c.old_value, c.new_value) for c in detail.changes
+    }
+
+
 @pytest.mark.parametrize(
     ("values", "field"),
     [

@@ -2,7 +2,9 @@
 flood limits kept, and PTB's errors turned into the outbox's retry decisions.
 
 The sender owns one PTB `Application` built without an updater: its bot sends the outbox's
-messages and also answers the webhook's callback queries (bot/channels/telegram.py).
+messages and also answers the webhook's callback queries (bot/channels/telegram.py). The parts
+of a long text already sent are noted in the stored message (`payload["telegram"]["parts"]`),
+so a retry after a failure halfway does not send them twice, whichever process retries.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from bot.channels.telegram_limits import SendLimiter
 from bot.config import Settings
 from bot.delivery import Delivery, Recipient, SendError
 from bot.messages import OutboundMessage
+from bot.storage.db import Database
+from bot.storage.models import Message
 
 log = logging.getLogger(__name__)
 
@@ -136,23 +140,23 @@ class TelegramSender:
 
     channel = CHANNEL
 
-    def __init__(self, application: Application, limiter: SendLimiter) -> None:
+    def __init__(
+        self, application: Application, limiter: SendLimiter, db: Database | None = None
+    ) -> None:
         self.application = application
         self.limiter = limiter
-        # Parts of a split message already sent, by stored message id: a retry after a
-        # failure in the middle does not send the first parts again.
-        self._progress: dict[int, int] = {}
+        self.db = db  # where the parts of a split message already sent are noted
         self._start_lock = asyncio.Lock()
         self._started = False
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> TelegramSender:
+    def from_settings(cls, settings: Settings, db: Database | None = None) -> TelegramSender:
         limiter = SendLimiter(
             chat_rate=settings.telegram_chat_rate,
             chat_burst=settings.telegram_chat_burst,
             global_rate=settings.telegram_global_rate,
         )
-        return cls(build_application(settings), limiter)
+        return cls(build_application(settings), limiter, db)
 
     @property
     def bot(self) -> Bot:
@@ -177,28 +181,42 @@ class TelegramSender:
         except ValueError:
             raise SendError("not a Telegram chat id", retry=False) from None
         markup = keyboard_for(message)
-        text = message.text if markup is not None or not message.buttons else None
-        parts = split_text(text if text is not None else message.as_plain_text())
+        plain = bool(message.buttons) and markup is None  # options that fit no button
+        parts = split_text(message.as_plain_text() if plain else message.text)
         if not any(part.strip() for part in parts):
             raise SendError("empty message", retry=False)
-        key = message.message_id
-        done = self._progress.get(key, 0) if key is not None else 0
+        # A retry after a failure in the middle of a split text goes on where it stopped.
+        sent = await self._parts_sent(message) if len(parts) > 1 else []
         try:
             await self.start()
-            sent = None
-            for index in range(done, len(parts)):
+            for index in range(len(sent), len(parts)):
                 await self.limiter.acquire(chat_id)
                 last = index == len(parts) - 1
-                sent = await self.bot.send_message(
+                result = await self.bot.send_message(
                     chat_id, parts[index], reply_markup=markup if last else None
                 )
-                if key is not None:
-                    self._progress[key] = index + 1
+                sent.append(result.message_id)
+                if len(parts) > 1:
+                    await self._note_parts(message, sent)
         except TelegramError as error:
-            failure = send_error(error)
-            if not failure.retry and key is not None:
-                self._progress.pop(key, None)
-            raise failure from error
-        if key is not None:
-            self._progress.pop(key, None)
-        return Delivery(provider_message_id=str(sent.message_id) if sent else None)
+            raise send_error(error) from error
+        return Delivery(provider_message_id=str(sent[-1]))
+
+    # -- the parts of a split message, noted on the stored message -----------------------
+    async def _parts_sent(self, message: OutboundMessage) -> list[int]:
+        if self.db is None or message.message_id is None:
+            return []
+        async with self.db.session() as session:
+            row = await session.get(Message, message.message_id)
+            notes = (row.payload or {}).get("telegram", {}) if row is not None else {}
+            return [int(part) for part in notes.get("parts", [])]
+
+    async def _note_parts(self, message: OutboundMessage, parts: list[int]) -> None:
+        if self.db is None or message.message_id is None:
+            return
+        async with self.db.session() as session, session.begin():
+            row = await session.get(Message, message.message_id)
+            if row is not None:
+                payload = dict(row.payload or {})
+                payload["telegram"] = {**payload.get("telegram", {}), "parts": list(parts)}
+                row.payload = payload

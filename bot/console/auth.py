@@ -163,10 +163,15 @@ async def _from_session(request: Request, token: str) -> Principal | None:
             or last_seen + idle <= now
         ):
             await session.execute(delete(OperatorSession).where(OperatorSession.id == row.id))
-            raise not_signed_in(request, expired=True)
-        if now - last_seen >= TOUCH_EVERY:
-            row.last_seen_at = now
-        return _principal(operator, "session", row.csrf_token)
+            expired = True
+        else:
+            expired = False
+            if now - last_seen >= TOUCH_EVERY:
+                row.last_seen_at = now
+            principal = _principal(operator, "session", row.csrf_token)
+    if expired:  # raised after the commit, so the deletion stays
+        raise not_signed_in(request, expired=True)
+    return principal
 
 
 async def _from_token(request: Request, token: str) -> Principal | None:

@@ -77,8 +77,10 @@ class FakeTelegramAPI:
         status_code: int,
         description: str,
         retry_after: int | None = None,
+        after: int = 0,
     ) -> None:
-        """The next call to `method` answers this Bot API error instead."""
+        """The next call to `method` (after `after` successful ones) answers this Bot API
+        error instead."""
         error: dict[str, Any] = {
             "ok": False,
             "error_code": status_code,
@@ -87,7 +89,7 @@ class FakeTelegramAPI:
         if retry_after is not None:
             error["parameters"] = {"retry_after": retry_after}
         with self._lock:
-            self._failures.setdefault(method.lower(), []).append(error)
+            self._failures.setdefault(method.lower(), []).append({"after": after, "error": error})
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == method.lower()]
@@ -106,8 +108,7 @@ class FakeTelegramAPI:
             name = method.lower()
             with self._lock:
                 self.calls.append((name, params))
-                failures = self._failures.get(name)
-                failure = failures.pop(0) if failures else None
+                failure = self._take_failure(name)
             if failure is not None:
                 return JSONResponse(failure, status_code=failure["error_code"])
             handler = getattr(self, f"_{name}", None)
@@ -120,6 +121,15 @@ class FakeTelegramAPI:
             return JSONResponse({"ok": True, "result": result})
 
         return app
+
+    def _take_failure(self, method: str) -> dict[str, Any] | None:
+        failures = self._failures.get(method)
+        if not failures:
+            return None
+        if failures[0]["after"] > 0:
+            failures[0]["after"] -= 1
+            return None
+        return dict(failures.pop(0)["error"])
 
     @staticmethod
     async def _params(request: Request) -> dict[str, Any]:

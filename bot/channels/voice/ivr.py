@@ -147,9 +147,10 @@ class Step:
 
 
 def option(label: Label | Named, digit: int) -> Prompt:
-    """ "<label>: press <digit>." Recorded as the label's recording, "press", the digit."""
+    """A numbered choice, "<label>: press <digit>"; played as the label, "press", the digit."""
     label_audio = label.audio()
-    recordings = None if label_audio is None else (*label_audio, "voice.option", f"spell.{digit}")
+    digits = Spell(str(digit)).audio() or []
+    recordings = None if label_audio is None else (*label_audio, "voice.option", *digits)
     return Prompt("voice.option", {"label": label, "digit": digit}, recordings=recordings)
 
 
@@ -246,41 +247,23 @@ class IVR:
         await step.ask(ctx, response)
         return response
 
-    def _gather_digit(
+    def _gather(
         self,
         ctx: CallContext,
         response: VoiceResponse,
         step: str,
         *prompts: Prompt,
+        several: bool = False,
         speech: bool = False,
         hints: str | None = None,
     ) -> None:
+        """Ask for one key, or for `several` digits ended with # (or a pause)."""
         gather = ctx.prompter.gather(
             response,
             ctx.language,
             ctx.url(step),
-            num_digits=1,
-            speech=speech,
-            hints=hints,
-            timeout=self.settings.voice_gather_timeout_seconds,
-        )
-        ctx.prompter.add(gather, ctx.language, *prompts)
-
-    def _gather_number(
-        self,
-        ctx: CallContext,
-        response: VoiceResponse,
-        step: str,
-        *prompts: Prompt,
-        speech: bool = False,
-        hints: str | None = None,
-    ) -> None:
-        """Several digits ended with # (or a pause)."""
-        gather = ctx.prompter.gather(
-            response,
-            ctx.language,
-            ctx.url(step),
-            finish_on_key="#",
+            num_digits=None if several else 1,
+            finish_on_key="#" if several else None,
             speech=speech,
             hints=hints,
             timeout=self.settings.voice_gather_timeout_seconds,
@@ -354,7 +337,7 @@ class IVR:
         prompts = [Prompt("voice.menu.main")]
         if ctx.prompter.speech_language(ctx.language):
             prompts.append(Prompt("voice.menu.speech"))
-        self._gather_digit(ctx, response, "menu", *prompts, speech=True)
+        self._gather(ctx, response, "menu", *prompts, speech=True)
 
     async def _on_menu(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         choice, priority = got.digits[:1], HandoffPriority.NORMAL.value
@@ -363,6 +346,8 @@ class IVR:
         if choice == "1":
             if ctx.caller is None:
                 return await self.ask(ctx, "no_phone")
+            if "registration" in ctx.call.steps:  # registered earlier in this call
+                return await self.ask(ctx, "reference", Prompt("voice.registration.existing"))
             return await self.ask(ctx, "consent")
         if choice == "2":
             return await self.ask(ctx, "city")
@@ -393,7 +378,7 @@ class IVR:
 
     # -- return registration -------------------------------------------------------------------
     async def _ask_consent(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather_digit(ctx, response, "consent", Prompt("voice.registration.consent"))
+        self._gather(ctx, response, "consent", Prompt("voice.registration.consent"))
 
     async def _on_consent(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         if got.digits == "1":
@@ -406,10 +391,10 @@ class IVR:
         return None
 
     async def _ask_no_consent(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather_digit(ctx, response, "no_consent", Prompt("voice.registration.no_consent"))
+        self._gather(ctx, response, "no_consent", Prompt("voice.registration.no_consent"))
 
     async def _ask_no_phone(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather_digit(ctx, response, "no_phone", Prompt("voice.registration.no_phone"))
+        self._gather(ctx, response, "no_phone", Prompt("voice.registration.no_phone"))
 
     def _consented(self, ctx: CallContext) -> bool:
         return bool(ctx.call.steps.get("consent"))
@@ -420,7 +405,7 @@ class IVR:
             name = Named(lambda lang, code=code: country_name(code, lang), f"country.{code}")
             prompts.append(option(name, number))
         prompts.append(option(Label("voice.registration.country_other"), len(self.countries) + 1))
-        self._gather_digit(ctx, response, "country", *prompts)
+        self._gather(ctx, response, "country", *prompts)
 
     async def _on_country(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         if not self._consented(ctx):
@@ -434,7 +419,7 @@ class IVR:
         return None
 
     async def _ask_age(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather_number(ctx, response, "age", Prompt("voice.registration.age"))
+        self._gather(ctx, response, "age", Prompt("voice.registration.age"), several=True)
 
     async def _on_age(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         if not self._consented(ctx):
@@ -453,7 +438,7 @@ class IVR:
         return await self.ask(ctx, "people")
 
     async def _ask_people(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather_number(ctx, response, "people", Prompt("voice.registration.people"))
+        self._gather(ctx, response, "people", Prompt("voice.registration.people"), several=True)
 
     async def _on_people(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         if not self._consented(ctx):
@@ -465,7 +450,7 @@ class IVR:
         return await self.ask(ctx, "detained")
 
     async def _ask_detained(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather_digit(ctx, response, "detained", Prompt("voice.registration.detained"))
+        self._gather(ctx, response, "detained", Prompt("voice.registration.detained"))
 
     async def _on_detained(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         if not self._consented(ctx):
@@ -549,7 +534,7 @@ class IVR:
 
     async def _ask_reference(self, ctx: CallContext, response: VoiceResponse) -> None:
         reference = str(ctx.call.steps.get("registration", ""))
-        self._gather_digit(
+        self._gather(
             ctx,
             response,
             "reference",
@@ -589,7 +574,7 @@ class IVR:
         if ctx.prompter.speech_language(ctx.language):
             prompts.append(Prompt("voice.services.city_speech"))
         hints = ", ".join(self.directory.city_name(city, ctx.language) for city in cities)
-        self._gather_number(ctx, response, "city", *prompts, speech=True, hints=hints)
+        self._gather(ctx, response, "city", *prompts, speech=True, hints=hints, several=True)
 
     async def _on_city(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         cities = self.directory.cities
@@ -610,7 +595,7 @@ class IVR:
         prompts += [
             option(Label(f"services.need.{need}"), number) for number, need in enumerate(needs, 1)
         ]
-        self._gather_digit(ctx, response, "need", *prompts)
+        self._gather(ctx, response, "need", *prompts)
 
     async def _on_need(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         needs = self.directory.needs
@@ -651,7 +636,7 @@ class IVR:
             return
         ctx.prompter.add(response, ctx.language, *self._service_prompts(need, city))
         choices = "voice.services.options" if ctx.caller else "voice.services.options_no_sms"
-        self._gather_digit(ctx, response, "services", Prompt(choices))
+        self._gather(ctx, response, "services", Prompt(choices))
 
     async def _on_services(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         need, city = ctx.call.steps.get("need"), ctx.call.steps.get("city")
@@ -691,7 +676,7 @@ class IVR:
 
     # -- case status ---------------------------------------------------------------------------
     async def _ask_case(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather_number(ctx, response, "case", Prompt("voice.case.ask"), speech=True)
+        self._gather(ctx, response, "case", Prompt("voice.case.ask"), speech=True, several=True)
 
     async def _on_case(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         keyed = "".join(c for c in got.digits if c.isdigit())
@@ -722,7 +707,7 @@ class IVR:
         return await self.ask(ctx, "menu", status)
 
     async def _ask_case_failed(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather_digit(ctx, response, "case_failed", Prompt("voice.case.failed"))
+        self._gather(ctx, response, "case_failed", Prompt("voice.case.failed"))
 
     # -- a person: the queue, or a message ---------------------------------------------------
     async def _operator(
