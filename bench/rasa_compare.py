@@ -453,15 +453,8 @@ class ServerFigures:
         return statistics.median(getattr(r, attr) for r in self.wrk) if self.wrk else float("nan")
 
 
-def measure_server(
-    starter: Callable[[], Server],
-    startups: int,
-    wrk: str,
-    messages: Path,
-    repeats: int,
-    duration: int,
-    keep: bool = False,
-) -> tuple[ServerFigures, Server | None]:
+def start_timed(starter: Callable[[], Server], startups: int) -> tuple[ServerFigures, Server]:
+    """Start a server ``startups`` times (time to its first parse each time); keep the last."""
     figs = ServerFigures()
     server: Server | None = None
     for i in range(startups):
@@ -471,27 +464,45 @@ def measure_server(
         if i < startups - 1:
             server.stop()
     assert server is not None
-    try:
-        time.sleep(1.0)
+    return figs, server
+
+
+def measure_interleaved(
+    entries: Sequence[tuple[ServerFigures, Server]],
+    wrk: str,
+    messages: Path,
+    repeats: int,
+    duration: int,
+) -> None:
+    """Throughput of running servers, their wrk runs interleaved (A B C A B C ...): the machine
+    is shared, so a burst of other work hits every server alike instead of one of them."""
+    time.sleep(1.0)
+    for figs, server in entries:
         figs.rss_idle_mib = rss_mib(server.proc.pid)
         run_wrk(wrk, server.url, messages, min(3, duration))  # warm-up
-        for _ in range(repeats):
+    for _ in range(repeats):
+        for figs, server in entries:
             load = os.getloadavg()[0]
             run = run_wrk(wrk, server.url, messages, duration)
             run.load_before = load
             figs.wrk.append(run)
             say(
                 f"  {server.name}: {run.requests_per_s:.0f} req/s, p50 {run.latency_p50_ms:.1f} "
-                f"ms, p99 {run.latency_p99_ms:.1f} ms, non-2xx {run.non_2xx}"
+                f"ms, p99 {run.latency_p99_ms:.1f} ms, non-2xx {run.non_2xx}, load {load:.1f}"
             )
             figs.rss_loaded_mib = max(figs.rss_loaded_mib, rss_mib(server.proc.pid))
-    except BaseException:
-        server.stop()
-        raise
-    if not keep:
-        server.stop()
-        return figs, None
-    return figs, server
+
+
+def wait_for_log(server: Server, needle: str, count: int, timeout: float = 600.0) -> None:
+    """Wait until ``needle`` occurs ``count`` times in the server's log (every worker ready)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if tail(server.log, 10**7).count(needle) >= count:
+            return
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"{server.name} exited:\n{tail(server.log)}")
+        time.sleep(0.2)
+    raise RuntimeError(f"{server.name}: {count} x {needle!r} not in its log after {timeout:.0f}s")
 
 
 # --------------------------------------------------------------------------------------------
@@ -514,12 +525,20 @@ def render(r: dict[str, Any]) -> str:
         f"({r['epochs']} epochs, `nlu/rasa/config.yml`). Both trained on the same "
         f"{r['train_examples']:,} examples of `nlu/data/`; evaluated on the "
         f"{r['heldout_examples']:,} held-out messages of `bench/data/heldout/` "
-        f"({r['overlap']} of them, mostly of one to three words, also occur verbatim "
-        "in the training data: the last row leaves those out). "
-        "Servers on 127.0.0.1, one process each; `wrk -t2 -c8 "
+        + (
+            f"({r['overlap']} of them also occur verbatim in the training data: the last row "
+            "leaves those out). "
+            if r["overlap"]
+            else "(none of them occurs in the training data, even after normalisation: "
+            "`tests/test_nlu_heldout.py`). "
+        )
+        + "Servers on 127.0.0.1; `wrk -t2 -c8 "
         f"-d{r['duration']}s -s bench/wrk_parse.lua` cycling through the held-out messages, "
-        f"median of {r['repeats']} runs after a warm-up; start-up is the median of "
-        f"{r['startups']} starts to the first successful `/model/parse`.",
+        f"median of {r['repeats']} runs after a warm-up, the runs of the servers compared "
+        "interleaved (A B C A B C ...) so that other work on the shared machine hits them alike; "
+        f"start-up is the median of {r['startups']} starts to the first successful "
+        "`/model/parse`. The machine has 2 cores and is shared with other work (the 1-minute "
+        "load average before each run is listed below); `wrk` itself runs on the same cores.",
         "",
         "### Intent accuracy on held-out messages",
         "",
@@ -531,7 +550,7 @@ def render(r: dict[str, Any]) -> str:
         "| | built-in strict | built-in top-1 | Rasa strict | Rasa top-1 |",
         "|---|---:|---:|---:|---:|",
     ]
-    for v in [*variants, "all", UNSEEN]:
+    for v in [*variants, "all", *([UNSEEN] if r["overlap"] else [])]:
         key = None if v == "all" else v
         b, ra = acc["builtin"], acc["rasa"]
         label = {"all": "**all**", UNSEEN: "not verbatim in training data"}.get(v, f"`{v}`")
@@ -589,11 +608,23 @@ def render(r: dict[str, Any]) -> str:
         f"shared): built-in {ours['load_before']}, Rasa {rasa['load_before']}, backend "
         f"{backend['load_before']}.",
         "",
+        *_render_multi(r),
         "### Targets",
         "",
-        f"- throughput ≥ {THROUGHPUT_TARGET:g}× Rasa's: "
+        f"- throughput ≥ {THROUGHPUT_TARGET:g}× Rasa's, one server process each: "
         f"**{_f(r['ratios']['throughput'])}×** — "
         f"{'met' if r['targets']['throughput'] else 'NOT met'}",
+        *(
+            [
+                f"- throughput ≥ {THROUGHPUT_TARGET:g}× Rasa's, {r['workers']} workers each: "
+                f"**{_f(r['ratios']['throughput_multi'])}×** — "
+                f"{'met' if r['targets']['throughput_multi'] else 'NOT met'} "
+                f"(built-in with {r['workers']} workers against a default one-process Rasa "
+                f"server: {_f(r['ratios']['throughput_multi_vs_rasa_one'])}×)",
+            ]
+            if "throughput_multi" in r["ratios"]
+            else []
+        ),
         f"- built-in intent accuracy above Rasa's (strict, all held-out): "
         f"**{_pct(acc['builtin'], 'strict', None)} vs {_pct(acc['rasa'], 'strict', None)}** — "
         f"{'met' if r['targets']['accuracy'] else 'NOT met'}",
@@ -603,6 +634,44 @@ def render(r: dict[str, Any]) -> str:
         "memory and start-up on top of the bot's.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _render_multi(r: dict[str, Any]) -> list[str]:
+    """The section on several worker processes per server, when measured."""
+    if "builtin_multi" not in r["servers"]:
+        return []
+    n = r["workers"]
+    ours, rasa = r["servers"]["builtin_multi"], r["servers"]["rasa_multi"]
+    one = r["servers"]["builtin"]
+    return [
+        f"### Using both cores: {n} worker processes each",
+        "",
+        f"`hotline serve --workers {n}` (uvicorn workers, each loading the cached model) and "
+        f"`rasa run` with `SANIC_WORKERS={n}` (Rasa accepts several workers only with a shared "
+        "lock store: Redis), both with PostgreSQL and Redis on loopback as deployed; "
+        "`wrk` shares the same 2 cores.",
+        "",
+        f"| | built-in, {n} workers | Rasa, {n} workers | built-in / Rasa |",
+        "|---|---:|---:|---:|",
+        f"| throughput, req/s (8 connections) | {_f(ours['rps'], 0)} | {_f(rasa['rps'], 0)} | "
+        f"**{_f(r['ratios']['throughput_multi'])}×** |",
+        f"| latency p50, ms | {_f(ours['p50'])} | {_f(rasa['p50'])} | |",
+        f"| latency p99, ms | {_f(ours['p99'])} | {_f(rasa['p99'])} | |",
+        f"| memory (VmRSS, all processes) after load, MiB | {_f(ours['rss_loaded'], 0)} | "
+        f"{_f(rasa['rss_loaded'], 0)} | |",
+        f"| start to first parse, s | {_f(ours['startup'], 2)} | {_f(rasa['startup'], 1)} | |",
+        "",
+        f"All runs, req/s: built-in {ours['runs']}, Rasa {rasa['runs']}; 1-minute load "
+        f"average before each run: built-in {ours['load_before']}, Rasa {rasa['load_before']}. "
+        f"Non-2xx answers: built-in {ours['non_2xx']}, Rasa {rasa['non_2xx']}. "
+        f"{n} workers against one process: built-in ×{_f(_div(ours['rps'], one['rps']), 2)}, "
+        f"Rasa ×{_f(_div(rasa['rps'], r['servers']['rasa']['rps']), 2)}.",
+        "",
+    ]
+
+
+def _div(a: float, b: float) -> float:
+    return a / b if b else float("nan")
 
 
 def _pct(a: dict[str, Any], which: str, variant: str | None) -> str:
@@ -656,6 +725,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
     ap.add_argument("--startups", type=int, default=3, help="starts per server (median)")
     ap.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="also measure both servers with this many worker processes (0 or 1: skip); "
+        "starts PostgreSQL and Redis on loopback (tests/servers.py)",
+    )
+    ap.add_argument(
         "--reuse-model",
         action="store_true",
         help="reuse a Rasa model this script trained earlier on the same data and config",
@@ -697,85 +773,131 @@ def main(argv: Sequence[str] | None = None) -> int:
     acc_builtin, builtin_ms = evaluate_builtin(builtin, heldout, seen)
     say(f"built-in: {acc_builtin.pct():.1f}% strict, {acc_builtin.pct('top1'):.1f}% top-1")
 
-    servers: list[Server] = []
-    try:
-        # --- Rasa server: start-up, accuracy, backend, throughput ---------------------------
-        renv = rasa_env(WORK)
+    renv = rasa_env(WORK)
+    cache = WORK / "hotline-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    db = WORK / "hotline-bench.db"
+    hotline = ROOT / ".venv" / "bin" / "hotline"
+    if not hotline.exists():
+        hotline = Path(sys.executable).parent / "hotline"
 
-        def start_rasa() -> Server:
+    def start_rasa(workers: int = 1, endpoints: Path | None = None) -> Callable[[], Server]:
+        def start() -> Server:
+            env = dict(renv)
             port = free_port()
-            return start_server(
-                "rasa",
-                [str(rasa), "run", "--enable-api", "-m", str(model), "-i", HOST, "--port",
-                 str(port)],
-                renv, WORK, WORK / "rasa-server.log", port, timeout=600,
-            )  # fmt: skip
+            argv = [str(rasa), "run", "--enable-api", "-m", str(model), "-i", HOST, "--port",
+                    str(port)]  # fmt: skip
+            name = "rasa"
+            if workers > 1:  # Sanic workers; Rasa allows them only with a shared lock store
+                env["SANIC_WORKERS"] = str(workers)
+                argv += ["--endpoints", str(endpoints)]
+                name = f"rasa-{workers}-workers"
+            server = start_server(name, argv, env, WORK, WORK / f"{name}.log", port, timeout=600)
+            if workers > 1:  # the first answer came from one worker: wait for all
+                try:
+                    wait_for_log(server, "Rasa server is up and running", workers)
+                except BaseException:
+                    server.stop()
+                    raise
+            return server
 
+        return start
+
+    def start_ours(
+        rasa_url: str | None = None,
+        workers: int = 1,
+        database_url: str | None = None,
+        redis_url: str | None = None,
+    ) -> Callable[[], Server]:
+        def start() -> Server:
+            env = dict(os.environ)
+            for var in ("RASA_URL", "REDIS_URL"):
+                env.pop(var, None)
+            env.update(
+                DATABASE_URL=database_url or f"sqlite:///{db}",
+                CACHE_DIR=str(cache),
+                HOTLINE_NLU_CACHE=str(cache / "nlu"),
+            )
+            if redis_url:
+                env["REDIS_URL"] = redis_url
+            if rasa_url:
+                env["RASA_URL"] = rasa_url
+            port = free_port()
+            name = "backend" if rasa_url else "built-in"
+            argv = [str(hotline), "serve", "--host", HOST, "--port", str(port),
+                    "--log-level", "warning"]  # fmt: skip
+            if workers > 1:
+                argv += ["--workers", str(workers)]
+                name += f"-{workers}-workers"
+            # uvicorn's workers only accept connections once started: the first answer means
+            # every worker that answers is ready
+            return start_server(name, argv, env, ROOT, WORK / f"hotline-{name}.log", port)
+
+        return start
+
+    servers: list[Server] = []
+    multi: dict[str, ServerFigures] = {}
+    try:
+        # --- Rasa server: start-up, accuracy, backend ---------------------------------------
         say("Rasa server")
-        rasa_figs_start = ServerFigures()
-        rasa_server: Server | None = None
-        for i in range(args.startups):
-            rasa_server = start_rasa()
-            rasa_figs_start.startup_s.append(rasa_server.ready_seconds)
-            say(f"  rasa: first parse {rasa_server.ready_seconds:.1f}s after start")
-            if i < args.startups - 1:
-                rasa_server.stop()
-        assert rasa_server is not None
+        rasa_figs, rasa_server = start_timed(start_rasa(), args.startups)
         servers.append(rasa_server)
         acc_rasa, rasa_ms = evaluate_rasa_http(rasa_server.url, heldout, seen)
         say(f"Rasa: {acc_rasa.pct():.1f}% strict, {acc_rasa.pct('top1'):.1f}% top-1")
         acc_backend, backend_ms, backend_failures = asyncio.run(
             _evaluate_backend(rasa_server.url, builtin, heldout, seen)
         )
-        rasa_figs, _ = measure_server(
-            lambda: rasa_server, 1, wrk, messages, args.repeats, args.duration, keep=True
-        )
-        rasa_figs.startup_s = rasa_figs_start.startup_s
 
         # --- our server: cold start once, then warm starts ----------------------------------
-        cache = WORK / "hotline-cache"
-        shutil.rmtree(cache, ignore_errors=True)
-        db = WORK / "hotline-bench.db"
-        hotline = ROOT / ".venv" / "bin" / "hotline"
-        if not hotline.exists():
-            hotline = Path(sys.executable).parent / "hotline"
-
-        def start_ours(rasa_url: str | None = None) -> Callable[[], Server]:
-            def start() -> Server:
-                env = dict(os.environ)
-                env.pop("RASA_URL", None)
-                env.update(
-                    DATABASE_URL=f"sqlite:///{db}",
-                    CACHE_DIR=str(cache),
-                    HOTLINE_NLU_CACHE=str(cache / "nlu"),
-                )
-                env.pop("REDIS_URL", None)
-                if rasa_url:
-                    env["RASA_URL"] = rasa_url
-                port = free_port()
-                name = "backend" if rasa_url else "built-in"
-                return start_server(
-                    name,
-                    [str(hotline), "serve", "--host", HOST, "--port", str(port),
-                     "--log-level", "warning"],
-                    env, ROOT, WORK / f"hotline-{name}.log", port,
-                )  # fmt: skip
-
-            return start
-
         say("our server: cold start (trains the model at start-up)")
         cold = start_ours()()
         cold_start_s = cold.ready_seconds
         cold.stop()
         say(f"  built-in: cold start {cold_start_s:.1f}s")
-        ours_figs, _ = measure_server(
-            start_ours(), args.startups, wrk, messages, args.repeats, args.duration
-        )
+        ours_figs, ours_server = start_timed(start_ours(), args.startups)
+        servers.append(ours_server)
         say("our server with RASA_URL (Rasa backend)")
-        backend_figs, _ = measure_server(
-            start_ours(rasa_server.url), 1, wrk, messages, args.repeats, args.duration
-        )
-        rasa_figs.rss_loaded_mib = max(rasa_figs.rss_loaded_mib, rss_mib(rasa_server.proc.pid))
+        backend_figs, backend_server = start_timed(start_ours(rasa_server.url), 1)
+        servers.append(backend_server)
+
+        # --- throughput, one process each ----------------------------------------------------
+        say("throughput, one server process each (wrk runs interleaved)")
+        measure_interleaved(
+            [(rasa_figs, rasa_server), (ours_figs, ours_server), (backend_figs, backend_server)],
+            wrk, messages, args.repeats, args.duration,
+        )  # fmt: skip
+        for s in servers:
+            s.stop()
+        servers.clear()
+
+        # --- throughput, several workers each (PostgreSQL + Redis, as deployed) -------------
+        if args.workers > 1:
+            from tests.servers import postgres_server, redis_server
+
+            with postgres_server() as pg_url, redis_server() as redis_url:
+                endpoints = WORK / "rasa-endpoints.yml"
+                redis_port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+                endpoints.write_text(
+                    f"lock_store:\n  type: redis\n  url: {HOST}\n  port: {redis_port}\n  db: 1\n",
+                    encoding="utf-8",
+                )
+                say(f"{args.workers} workers each (PostgreSQL + Redis on loopback)")
+                try:
+                    multi["rasa"], rasa_multi = start_timed(start_rasa(args.workers, endpoints), 1)
+                    servers.append(rasa_multi)
+                    multi["builtin"], ours_multi = start_timed(
+                        start_ours(workers=args.workers, database_url=pg_url, redis_url=redis_url),
+                        1,
+                    )
+                    servers.append(ours_multi)
+                    measure_interleaved(
+                        [(multi["rasa"], rasa_multi), (multi["builtin"], ours_multi)],
+                        wrk, messages, args.repeats, args.duration,
+                    )  # fmt: skip
+                finally:
+                    for s in servers:
+                        s.stop()
+                    servers.clear()
     finally:
         for s in servers:
             s.stop()
@@ -811,7 +933,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "builtin": _server_summary(ours_figs),
             "rasa": _server_summary(rasa_figs),
             "backend": _server_summary(backend_figs),
+            **{f"{k}_multi": _server_summary(v) for k, v in multi.items()},
         },
+        "workers": args.workers if multi else 1,
     }
     results["ratios"] = {
         "throughput": ratio(ours_figs.rps, rasa_figs.rps),
@@ -822,10 +946,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "training": ratio(builtin_train_s, rasa_train_s),
         "backend_throughput_vs_builtin": ratio(backend_figs.rps, ours_figs.rps),
     }
+    if multi:
+        results["ratios"]["throughput_multi"] = ratio(multi["builtin"].rps, multi["rasa"].rps)
+        results["ratios"]["throughput_multi_vs_rasa_one"] = ratio(
+            multi["builtin"].rps, rasa_figs.rps
+        )
     results["targets"] = {
         "throughput": results["ratios"]["throughput"] >= THROUGHPUT_TARGET,
         "accuracy": acc_builtin.strict > acc_rasa.strict,
     }
+    if multi:
+        results["targets"]["throughput_multi"] = (
+            results["ratios"]["throughput_multi"] >= THROUGHPUT_TARGET
+        )
     (WORK / "results.json").write_text(json.dumps(results, indent=2, default=str))
     section = render(results)
     print()

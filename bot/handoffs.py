@@ -317,7 +317,8 @@ class Handoffs:
         async with self.db.session() as session, session.begin():
             row = await self._active(session, handoff_id)
             row.status = HandoffStatus.SNOOZED
-            row.snoozed_until = until or utcnow() + self.snooze_default
+            # stored in UTC: SQLite keeps a datetime's wall time and drops its zone
+            row.snoozed_until = until.astimezone(UTC) if until else utcnow() + self.snooze_default
             row.waiting_since = None
             session.add(
                 AuditEvent(actor=f"operator:{operator_id}", action="handoff.snoozed",

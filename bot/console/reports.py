@@ -170,7 +170,7 @@ def day_chart(
     left, right, top, bottom, height = 48, 12, 24, 36, 260
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     peak = max((v for _, values in series for v in values if v is not None), default=0)
-    ceiling = nice_ceiling(peak)
+    ceiling = 4 * nice_ceiling(peak / 4)  # four guides at round values
     chart = Chart(
         id=chart_id,
         title=title,
