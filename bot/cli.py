@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bot.config import Settings, get_settings
+from bot.config import get_settings
 from bot.console.cli import operators_app
 
 app = typer.Typer(help="hotline: multilingual hotline and messaging bot", no_args_is_help=True)
@@ -70,7 +70,7 @@ def serve(
         os.environ["TELEGRAM_POLLING"] = "true"  # read by the app factory's settings
         get_settings.cache_clear()
     if workers > 1:
-        _prepare_workers(settings)
+        _prepare_workers()
     console.print(f"hotline listening on http://{host}:{port}  (web chat: /chat)")
     uvicorn.run(
         "server:create_app",
@@ -83,26 +83,34 @@ def serve(
     )
 
 
-def _prepare_workers(settings: Settings) -> None:
-    """Before several workers start at once: migrate the database once (not concurrently from
-    every worker) and make sure the NLU model is in the cache, trained by one short-lived
-    process, so that each worker only loads it (a few hundred ms) instead of all training."""
+_PREPARE = """
+import asyncio
+from bot.config import get_settings
+from bot.console.app import first_start
+from bot.runtime import build_runtime
+
+async def prepare():
+    runtime = await build_runtime(get_settings())
+    try:
+        await first_start(runtime)
+    finally:
+        await runtime.close()
+
+asyncio.run(prepare())
+"""
+
+
+def _prepare_workers() -> None:
+    """Before several workers start at once, do the one-time work of a start once, in a
+    short-lived process: migrate the database, create the first console account, train the NLU
+    model into the cache when it is not there. Every worker then finds all done (no race on a
+    fresh database) and only loads the cached model instead of each training it."""
     import subprocess
 
-    from bot.storage.db import upgrade_schema
-    from nlu import BuiltinNLU
-
-    upgrade_schema(settings.database_url)
-    cached = BuiltinNLU.cache_path(
-        settings.nlu_data_dir, settings.cache_dir / "nlu", settings.enabled_languages
-    )
-    if not cached.is_file():
-        console.print("training the NLU model once for all workers ...")
-        code = (
-            "from bot.config import get_settings; from bot.runtime import load_nlu; "
-            "load_nlu(get_settings())"
-        )
-        subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603 - fixed argv
+    done = subprocess.run([sys.executable, "-c", _PREPARE], check=False)  # noqa: S603 - fixed code
+    if done.returncode != 0:
+        console.print("[red]Preparing the start failed (see above); no worker started.[/red]")
+        raise typer.Exit(1)
 
 
 @app.command()

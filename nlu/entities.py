@@ -137,7 +137,7 @@ class Gazetteer:
         self.fuzzy_min_len = fuzzy_min_len
         self.stop_words: set[str] = {normalize(w) for w in stop_words}
         # a word's value does not depend on its message: remember the last few thousand
-        self._lookup = lru_cache(maxsize=16384)(self._lookup_word)
+        self._lookup = lru_cache(maxsize=8192)(self._lookup_word)
         # symmetric-deletion index of one-word entries for edit distance 1
         self.deletes: dict[str, set[str]] = {}
         for toks in self.phrases:

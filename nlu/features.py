@@ -148,7 +148,7 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
-WORD_CACHE_SIZE = 16384  # words whose features each model remembers (a few MB at most)
+WORD_CACHE_SIZE = 8192  # words whose features each model remembers (a few MB at most)
 
 
 class LinearModel:

@@ -186,7 +186,7 @@ def _py3langid_arrays(codes: tuple[str, ...]) -> dict[str, np.ndarray]:
     }
 
 
-_LID_CHUNK_CACHE = 16384  # (DFA state, word) pairs remembered per identifier
+_LID_CHUNK_CACHE = 8192  # (DFA state, word) pairs remembered per identifier
 
 
 @lru_cache(maxsize=1)

@@ -59,11 +59,16 @@ async def test_a_case_from_the_queue_to_closing(
     assert queue.status_code == 200
     [row] = queue.json()
     assert (row["status"], row["priority"], row["language"], row["channel"]) == (
-        "open", "normal", "ha", "rest")
+        "open",
+        "normal",
+        "ha",
+        "rest",
+    )
     assert row["preview"] == "Ina cikin Sabha" and row["assigned_to_id"] is None
     case_id = row["id"]
-    assert (await client.get("/api/v1/cases", headers=operator,
-                             params={"language": "ar"})).json() == []
+    assert (
+        await client.get("/api/v1/cases", headers=operator, params={"language": "ar"})
+    ).json() == []
     detail = await client.get(f"/api/v1/cases/{case_id}", headers=operator)
     body = detail.json()
     assert body["queue_position"] == 1
@@ -74,44 +79,61 @@ async def test_a_case_from_the_queue_to_closing(
     claimed = await client.post(f"/api/v1/cases/{case_id}/claim", headers=operator)
     assert claimed.json()["assigned_to_name"] == "Api Op" and claimed.json()["status"] == "claimed"
     assert claimed.json()["queue_position"] == 0
-    text = await client.post(f"/api/v1/cases/{case_id}/reply", headers=operator,
-                             json={"text": "Muna nan don taimaka maka."})
+    text = await client.post(
+        f"/api/v1/cases/{case_id}/reply",
+        headers=operator,
+        json={"text": "Muna nan don taimaka maka."},
+    )
     assert text.status_code == 201
-    canned = await client.post(f"/api/v1/cases/{case_id}/reply", headers=operator,
-                               json={"canned": "ask_safe"})
+    canned = await client.post(
+        f"/api/v1/cases/{case_id}/reply", headers=operator, json={"canned": "ask_safe"}
+    )
     assert canned.status_code == 201
-    both = await client.post(f"/api/v1/cases/{case_id}/reply", headers=operator,
-                             json={"text": "x", "canned": "ask_safe"})
+    both = await client.post(
+        f"/api/v1/cases/{case_id}/reply", headers=operator, json={"text": "x", "canned": "ask_safe"}
+    )
     assert both.status_code == 422
-    unknown = await client.post(f"/api/v1/cases/{case_id}/reply", headers=operator,
-                                json={"canned": "no_such_reply"})
+    unknown = await client.post(
+        f"/api/v1/cases/{case_id}/reply", headers=operator, json={"canned": "no_such_reply"}
+    )
     assert unknown.status_code == 422
     ask_safe = runtime.catalogs.text("ha", "canned.ask_safe")
     assert await rest_collect(client, "api-person") == ["Muna nan don taimaka maka.", ask_safe]
-    newer = await client.get(f"/api/v1/cases/{case_id}/messages", headers=operator,
-                             params={"after": last_id})
+    newer = await client.get(
+        f"/api/v1/cases/{case_id}/messages", headers=operator, params={"after": last_id}
+    )
     assert [(m["author"], m["status"]) for m in newer.json()] == [
-        ("Api Op", "delivered"), ("Api Op", "delivered")]
+        ("Api Op", "delivered"),
+        ("Api Op", "delivered"),
+    ]
 
-    note = await client.post(f"/api/v1/cases/{case_id}/note", headers=operator,
-                             json={"text": "Asked if safe"})
+    note = await client.post(
+        f"/api/v1/cases/{case_id}/note", headers=operator, json={"text": "Asked if safe"}
+    )
     assert note.status_code == 201
-    snoozed = await client.post(f"/api/v1/cases/{case_id}/snooze", headers=operator,
-                                json={"until": (utcnow() + timedelta(hours=3)).isoformat()})
+    snoozed = await client.post(
+        f"/api/v1/cases/{case_id}/snooze",
+        headers=operator,
+        json={"until": (utcnow() + timedelta(hours=3)).isoformat()},
+    )
     assert snoozed.json()["status"] == "snoozed"
-    bad = await client.post(f"/api/v1/cases/{case_id}/close", headers=operator,
-                            json={"outcome": "gone fishing"})
+    bad = await client.post(
+        f"/api/v1/cases/{case_id}/close", headers=operator, json={"outcome": "gone fishing"}
+    )
     assert bad.status_code == 422
-    closed = await client.post(f"/api/v1/cases/{case_id}/close", headers=operator,
-                               json={"outcome": "resolved"})
+    closed = await client.post(
+        f"/api/v1/cases/{case_id}/close", headers=operator, json={"outcome": "resolved"}
+    )
     assert closed.status_code == 200
     assert (closed.json()["status"], closed.json()["outcome"]) == ("closed", "resolved")
     assert [n["text"] for n in closed.json()["notes"]] == ["Asked if safe"]
-    again = await client.post(f"/api/v1/cases/{case_id}/reply", headers=operator,
-                              json={"text": "hello?"})
+    again = await client.post(
+        f"/api/v1/cases/{case_id}/reply", headers=operator, json={"text": "hello?"}
+    )
     assert again.status_code == 409 and "closed" in again.json()["detail"]
     assert await rest_collect(client, "api-person") == [
-        runtime.catalogs.text("ha", "handoff.closed")]
+        runtime.catalogs.text("ha", "handoff.closed")
+    ]
     missing = await client.get("/api/v1/cases/999999", headers=operator)
     assert missing.status_code == 404
 
@@ -120,38 +142,48 @@ async def test_open_a_case_for_a_contact(
     runtime: Runtime, client: httpx.AsyncClient, operator: dict[str, str]
 ) -> None:
     await rest_say(client, "api-known", "hello")
-    opened = await client.post("/api/v1/cases", headers=operator,
-                               json={"channel": "rest", "address": "api-known",
-                                     "priority": "urgent"})
+    opened = await client.post(
+        "/api/v1/cases",
+        headers=operator,
+        json={"channel": "rest", "address": "api-known", "priority": "urgent"},
+    )
     assert opened.status_code == 201 and opened.json()["created"] is True
-    again = await client.post("/api/v1/cases", headers=operator,
-                              json={"channel": "rest", "address": "api-known"})
+    again = await client.post(
+        "/api/v1/cases", headers=operator, json={"channel": "rest", "address": "api-known"}
+    )
     assert again.json() == {"id": opened.json()["id"], "created": False}
-    nobody = await client.post("/api/v1/cases", headers=operator,
-                               json={"channel": "rest", "address": "api-unknown"})
+    nobody = await client.post(
+        "/api/v1/cases", headers=operator, json={"channel": "rest", "address": "api-unknown"}
+    )
     assert nobody.status_code == 404
-    invalid = await client.post("/api/v1/cases", headers=operator,
-                                json={"channel": "rest", "priority": "whenever"})
+    invalid = await client.post(
+        "/api/v1/cases", headers=operator, json={"channel": "rest", "priority": "whenever"}
+    )
     assert invalid.status_code == 422 and invalid.json()["detail"]
-    malformed = await client.post("/api/v1/cases", headers={**operator,
-                                  "content-type": "application/json"}, content=b"{nope")
+    malformed = await client.post(
+        "/api/v1/cases", headers={**operator, "content-type": "application/json"}, content=b"{nope"
+    )
     assert malformed.status_code == 422
 
 
 async def test_assign_needs_a_supervisor_and_an_active_operator(
-    runtime: Runtime, client: httpx.AsyncClient, supervisor: dict[str, str],
-    operator: dict[str, str]
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    supervisor: dict[str, str],
+    operator: dict[str, str],
 ) -> None:
     await rest_ask_for_person(client, "api-assign")
     [row] = (await client.get("/api/v1/cases", headers=supervisor)).json()
     team = (await client.get("/api/v1/operators", headers=operator)).json()
     worker = next(o for o in team if o["username"] == "api-op")
     assert set(worker) == {"id", "username", "display_name", "role", "languages"}
-    assigned = await client.post(f"/api/v1/cases/{row['id']}/assign", headers=supervisor,
-                                 json={"operator_id": worker["id"]})
+    assigned = await client.post(
+        f"/api/v1/cases/{row['id']}/assign", headers=supervisor, json={"operator_id": worker["id"]}
+    )
     assert assigned.json()["assigned_to_id"] == worker["id"]
-    ghost = await client.post(f"/api/v1/cases/{row['id']}/assign", headers=supervisor,
-                              json={"operator_id": 424242})
+    ghost = await client.post(
+        f"/api/v1/cases/{row['id']}/assign", headers=supervisor, json={"operator_id": 424242}
+    )
     assert ghost.status_code == 422
     mine = await client.get("/api/v1/cases", headers=operator, params={"assigned": "me"})
     assert [r["id"] for r in mine.json()] == [row["id"]]
@@ -167,8 +199,9 @@ async def test_typing_reaches_other_operators(
         assert answer.json() == {"shown_to_person": False}  # REST has no typing indicator
         published = drain(events)
     me = (await client.get("/api/v1/me", headers=operator)).json()
-    assert published == [("typing", {"handoff_id": row["id"], "operator_id": me["id"],
-                                     "name": "Api Op"})]
+    assert published == [
+        ("typing", {"handoff_id": row["id"], "operator_id": me["id"], "name": "Api Op"})
+    ]
 
 
 async def test_session_calls_need_the_csrf_header(
@@ -180,8 +213,7 @@ async def test_session_calls_need_the_csrf_header(
     [row] = (await client.get("/api/v1/cases")).json()
     refused = await client.post(f"/api/v1/cases/{row['id']}/typing")
     assert refused.status_code == 403
-    allowed = await client.post(f"/api/v1/cases/{row['id']}/typing",
-                                headers={"x-csrf-token": csrf})
+    allowed = await client.post(f"/api/v1/cases/{row['id']}/typing", headers={"x-csrf-token": csrf})
     assert allowed.status_code == 200
     assert (await client.get("/api/v1/me")).json()["via"] == "session"
 
@@ -189,48 +221,77 @@ async def test_session_calls_need_the_csrf_header(
 async def test_administration(
     runtime: Runtime, client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
-    created = await client.post("/api/v1/admin/operators", headers=admin, json={
-        "username": "zainab", "role": "operator", "display_name": "Zainab",
-        "languages": ["en", "fr"]})
+    created = await client.post(
+        "/api/v1/admin/operators",
+        headers=admin,
+        json={
+            "username": "zainab",
+            "role": "operator",
+            "display_name": "Zainab",
+            "languages": ["en", "fr"],
+        },
+    )
     assert created.status_code == 201
     one_time = created.json()["one_time_password"]
-    duplicate = await client.post("/api/v1/admin/operators", headers=admin,
-                                  json={"username": "zainab"})
+    duplicate = await client.post(
+        "/api/v1/admin/operators", headers=admin, json={"username": "zainab"}
+    )
     assert duplicate.status_code == 409
-    bad_language = await client.post("/api/v1/admin/operators", headers=admin,
-                                     json={"username": "xavier", "languages": ["tlh"]})
+    bad_language = await client.post(
+        "/api/v1/admin/operators", headers=admin, json={"username": "xavier", "languages": ["tlh"]}
+    )
     assert bad_language.status_code == 422
     zainab = created.json()["id"]
-    promoted = await client.patch(f"/api/v1/admin/operators/{zainab}", headers=admin,
-                                  json={"role": "supervisor"})
+    promoted = await client.patch(
+        f"/api/v1/admin/operators/{zainab}", headers=admin, json={"role": "supervisor"}
+    )
     assert promoted.json()["role"] == "supervisor"
     assert promoted.json()["must_change_password"] is True
-    reset = await client.post(f"/api/v1/admin/operators/{zainab}/reset-password",
-                              headers=admin)
+    reset = await client.post(f"/api/v1/admin/operators/{zainab}/reset-password", headers=admin)
     assert reset.json()["one_time_password"] != one_time
     everyone = await client.get("/api/v1/admin/operators", headers=admin)
     assert {o["username"] for o in everyone.json()} >= {"zainab", "api-admin"}
     me = (await client.get("/api/v1/me", headers=admin)).json()
-    myself = await client.patch(f"/api/v1/admin/operators/{me['id']}", headers=admin,
-                                json={"active": False})
+    myself = await client.patch(
+        f"/api/v1/admin/operators/{me['id']}", headers=admin, json={"active": False}
+    )
     assert myself.status_code == 422
-    disabled = await client.patch(f"/api/v1/admin/operators/{zainab}", headers=admin,
-                                  json={"active": False})
+    disabled = await client.patch(
+        f"/api/v1/admin/operators/{zainab}", headers=admin, json={"active": False}
+    )
     assert disabled.json()["active"] is False
+    enabled = await client.patch(
+        f"/api/v1/admin/operators/{zainab}", headers=admin, json={"active": True}
+    )
+    assert enabled.json()["active"] is True
+    removed = await client.delete(f"/api/v1/admin/operators/{zainab}", headers=admin)
+    assert removed.status_code == 204
+    listed = await client.get("/api/v1/admin/operators", headers=admin)
+    assert next(o for o in listed.json() if o["id"] == zainab)["active"] is False  # kept
 
     await rest_say(client, "api-mobilizer", "hello")
-    role = await client.put("/api/v1/admin/contacts/role", headers=admin, json={
-        "channel": "rest", "address": "api-mobilizer", "role": "mobilizer"})
+    role = await client.put(
+        "/api/v1/admin/contacts/role",
+        headers=admin,
+        json={"channel": "rest", "address": "api-mobilizer", "role": "mobilizer"},
+    )
     assert role.status_code == 200 and role.json()["role"] == "mobilizer"
     async with runtime.db.session() as session:
         contact = await session.get(Contact, role.json()["contact_id"])
         assert contact is not None and contact.role == "mobilizer"
         actions = list(await session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
     assert actions.count("contact.role") == 1
-    assert {"operator.created", "operator.role", "operator.password_reset",
-            "operator.disabled"} <= set(actions)
-    no_contact = await client.put("/api/v1/admin/contacts/role", headers=admin, json={
-        "channel": "rest", "address": "nobody", "role": "mobilizer"})
+    assert {
+        "operator.created",
+        "operator.role",
+        "operator.password_reset",
+        "operator.disabled",
+    } <= set(actions)
+    no_contact = await client.put(
+        "/api/v1/admin/contacts/role",
+        headers=admin,
+        json={"channel": "rest", "address": "nobody", "role": "mobilizer"},
+    )
     assert no_contact.status_code == 404
     settings = await client.get("/api/v1/admin/settings", headers=admin)
     values = {s["name"]: s["value"] for s in settings.json()}

@@ -114,9 +114,7 @@ def test_every_route_declares_its_access(runtime: Runtime) -> None:
     undeclared = [f"{r.method} {r.path}" for r in table if not r.public and r.min_role is None]
     assert undeclared == [], "routes without a role check"
     unsafe_without_csrf = [
-        f"{r.method} {r.path}"
-        for r in table
-        if r.method in UNSAFE and not r.public and not r.csrf
+        f"{r.method} {r.path}" for r in table if r.method in UNSAFE and not r.public and not r.csrf
     ]
     assert unsafe_without_csrf == [], "unsafe routes without a CSRF check"
     public = sorted(f"{r.method} {r.path}" for r in table if r.public)
@@ -127,15 +125,11 @@ def test_every_route_declares_its_access(runtime: Runtime) -> None:
     ]
 
 
-async def _request(
-    client: httpx.AsyncClient, route: RouteAccess, **kwargs: Any
-) -> httpx.Response:
+async def _request(client: httpx.AsyncClient, route: RouteAccess, **kwargs: Any) -> httpx.Response:
     return await client.request(route.method, route.url, **kwargs)
 
 
-async def test_role_checks_on_every_route(
-    runtime: Runtime, app: FastAPI, make_client: Any
-) -> None:
+async def test_role_checks_on_every_route(runtime: Runtime, app: FastAPI, make_client: Any) -> None:
     table = [row for row in route_table(app) if not row.public]
     accounts = {}
     for role in ("operator", "supervisor", "admin"):
@@ -166,9 +160,7 @@ async def test_role_checks_on_every_route(
             answer = await _request(session, route, headers={"x-csrf-token": csrf})
             assert answer.status_code == 403, (where, lower)
             assert "role" in answer.json()["detail"], where
-            answer = await _request(
-                anonymous, route, headers={"authorization": f"Bearer {token}"}
-            )
+            answer = await _request(anonymous, route, headers={"authorization": f"Bearer {token}"})
             assert answer.status_code == 403, (where, lower, "token")
         # the right role without or with a wrong CSRF token
         if route.csrf:
@@ -224,11 +216,17 @@ async def test_sign_in_sets_a_strict_http_only_cookie_and_stores_only_its_hash(
     page = await client.get("/console/login")
     answer = await client.post(
         "/console/login",
-        data={"username": "cookie", "password": DEFAULT_PASSWORD,
-              "csrf_token": csrf_from(page.text)},
+        data={
+            "username": "cookie",
+            "password": DEFAULT_PASSWORD,
+            "csrf_token": csrf_from(page.text),
+        },
     )
-    header = next(v for k, v in answer.headers.multi_items()
-                  if k == "set-cookie" and v.startswith(SESSION_COOKIE))
+    header = next(
+        v
+        for k, v in answer.headers.multi_items()
+        if k == "set-cookie" and v.startswith(SESSION_COOKIE)
+    )
     assert "HttpOnly" in header and "SameSite=strict" in header.replace("Strict", "strict")
     assert "Secure" not in header  # plain http in tests
 
@@ -243,11 +241,17 @@ async def test_cookie_is_secure_behind_https(make_runtime: Any) -> None:
         page = await client.get("/console/login")
         answer = await client.post(
             "/console/login",
-            data={"username": "secure", "password": DEFAULT_PASSWORD,
-                  "csrf_token": csrf_from(page.text)},
+            data={
+                "username": "secure",
+                "password": DEFAULT_PASSWORD,
+                "csrf_token": csrf_from(page.text),
+            },
         )
-    header = next(v for k, v in answer.headers.multi_items()
-                  if k == "set-cookie" and v.startswith(SESSION_COOKIE))
+    header = next(
+        v
+        for k, v in answer.headers.multi_items()
+        if k == "set-cookie" and v.startswith(SESSION_COOKIE)
+    )
     assert "Secure" in header
 
 
@@ -297,28 +301,36 @@ async def test_five_wrong_passwords_lock_the_account_for_15_minutes(
         operator = await session.get(Operator, operator_id)
         assert operator is not None and operator.locked_until is not None
         locked_until = operator.locked_until
-        events = list(await session.scalars(
-            select(AuditEvent.action).where(AuditEvent.subject == str(operator_id))
-        ))
+        events = list(
+            await session.scalars(
+                select(AuditEvent.action).where(AuditEvent.subject == str(operator_id))
+            )
+        )
     assert events.count("signin.failed") == 5 and "signin.locked" in events
     now = utcnow().replace(tzinfo=None)
     lock = locked_until.replace(tzinfo=None)
     assert timedelta(minutes=14) < lock - now <= timedelta(minutes=15)
     async with runtime.db.session() as session, session.begin():  # 15 minutes later
         await session.execute(
-            update(Operator).where(Operator.id == operator_id)
+            update(Operator)
+            .where(Operator.id == operator_id)
             .values(locked_until=utcnow() - timedelta(seconds=1))
         )
     assert (await attempt(DEFAULT_PASSWORD)).status_code == 303
 
 
 async def test_forced_password_change(runtime: Runtime, client: httpx.AsyncClient) -> None:
-    await create_operator(runtime, "newbie", "operator", "one-time-pass-1", must_change_password=True)
+    await create_operator(
+        runtime, "newbie", "operator", "one-time-pass-1", must_change_password=True
+    )
     page = await client.get("/console/login")
     answer = await client.post(
         "/console/login",
-        data={"username": "newbie", "password": "one-time-pass-1",
-              "csrf_token": csrf_from(page.text)},
+        data={
+            "username": "newbie",
+            "password": "one-time-pass-1",
+            "csrf_token": csrf_from(page.text),
+        },
     )
     assert answer.headers["location"] == "/console/password"
     # every other page sends them to the password form; the API refuses
@@ -330,14 +342,17 @@ async def test_forced_password_change(runtime: Runtime, client: httpx.AsyncClien
     csrf = csrf_from(form.text)
     too_short = await client.post(
         "/console/password",
-        data={"current": "one-time-pass-1", "new": "short", "confirm": "short",
-              "csrf_token": csrf},
+        data={"current": "one-time-pass-1", "new": "short", "confirm": "short", "csrf_token": csrf},
     )
     assert too_short.status_code == 400 and "at least 10" in too_short.text
     changed = await client.post(
         "/console/password",
-        data={"current": "one-time-pass-1", "new": "my own secret 42",
-              "confirm": "my own secret 42", "csrf_token": csrf},
+        data={
+            "current": "one-time-pass-1",
+            "new": "my own secret 42",
+            "confirm": "my own secret 42",
+            "csrf_token": csrf,
+        },
     )
     assert changed.status_code == 303
     assert (await client.get("/console")).status_code == 200
@@ -349,8 +364,11 @@ async def test_forced_password_change(runtime: Runtime, client: httpx.AsyncClien
         page = await other.get("/console/login")
         old = await other.post(
             "/console/login",
-            data={"username": "newbie", "password": "one-time-pass-1",
-                  "csrf_token": csrf_from(page.text)},
+            data={
+                "username": "newbie",
+                "password": "one-time-pass-1",
+                "csrf_token": csrf_from(page.text),
+            },
         )
         assert old.status_code == 401
 
@@ -400,22 +418,22 @@ async def test_disabled_account_loses_sessions_and_tokens(
     admin, worker = make_client(), make_client()
     csrf = await sign_in(admin, "boss", DEFAULT_PASSWORD)
     await sign_in(worker, "worker", DEFAULT_PASSWORD)
-    answer = await admin.post(f"/console/admin/operators/{worker_id}/disable",
-                              data={"csrf_token": csrf})
+    answer = await admin.post(
+        f"/console/admin/operators/{worker_id}/disable", data={"csrf_token": csrf}
+    )
     assert answer.status_code == 303
     assert (await worker.get("/console")).status_code == 303
     bearer = {"authorization": f"Bearer {token}"}
     assert (await admin.get("/api/v1/me", headers=bearer)).status_code == 401
 
 
-async def test_tokens_work_until_revoked_or_expired(
-    runtime: Runtime, make_client: Any
-) -> None:
+async def test_tokens_work_until_revoked_or_expired(runtime: Runtime, make_client: Any) -> None:
     operator_id = await create_operator(runtime, "scripter", "supervisor")
     browser = make_client()
     csrf = await sign_in(browser, "scripter", DEFAULT_PASSWORD)
-    created = await browser.post("/api/v1/me/tokens", json={"name": "report"},
-                                 headers={"x-csrf-token": csrf})
+    created = await browser.post(
+        "/api/v1/me/tokens", json={"name": "report"}, headers={"x-csrf-token": csrf}
+    )
     assert created.status_code == 201
     token = created.json()["token"]
     async with runtime.db.session() as session:  # only the hash is kept
@@ -425,8 +443,14 @@ async def test_tokens_work_until_revoked_or_expired(
     bearer = {"authorization": f"Bearer {token}"}
     me = await script.get("/api/v1/me", headers=bearer)
     assert me.status_code == 200
-    assert me.json() == {"id": operator_id, "username": "scripter", "display_name": "Scripter",
-                         "role": "supervisor", "languages": ["en"], "via": "token"}
+    assert me.json() == {
+        "id": operator_id,
+        "username": "scripter",
+        "display_name": "Scripter",
+        "role": "supervisor",
+        "languages": ["en"],
+        "via": "token",
+    }
     # a token needs no CSRF token (a browser never sends it by itself)
     listed = await script.get("/api/v1/me/tokens", headers=bearer)
     assert [t["name"] for t in listed.json()] == ["report"]
@@ -437,7 +461,8 @@ async def test_tokens_work_until_revoked_or_expired(
     other = await api_token(runtime, operator_id, "short-lived")
     async with runtime.db.session() as session, session.begin():
         await session.execute(
-            update(ApiToken).where(ApiToken.token_hash == token_hash(other))
+            update(ApiToken)
+            .where(ApiToken.token_hash == token_hash(other))
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
     answer = await script.get("/api/v1/me", headers={"authorization": f"Bearer {other}"})
@@ -457,8 +482,12 @@ async def test_next_after_sign_in_stays_on_the_console(
         page = await client.get("/console/login", params={"next": target})
         answer = await client.post(
             "/console/login",
-            data={"username": "nexty", "password": DEFAULT_PASSWORD,
-                  "csrf_token": csrf_from(page.text), "next": target},
+            data={
+                "username": "nexty",
+                "password": DEFAULT_PASSWORD,
+                "csrf_token": csrf_from(page.text),
+                "next": target,
+            },
         )
         assert answer.headers["location"] == expected
 
@@ -489,8 +518,7 @@ async def test_first_start_creates_admin_once(
         page = await client.get("/console/login")
         answer = await client.post(
             "/console/login",
-            data={"username": "admin", "password": password,
-                  "csrf_token": csrf_from(page.text)},
+            data={"username": "admin", "password": password, "csrf_token": csrf_from(page.text)},
         )
         assert answer.headers["location"] == "/console/password"
 
@@ -504,22 +532,40 @@ def _hotline(runtime: Runtime, tmp_path: Path, *args: str) -> str:
     env.pop("REDIS_URL", None)
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "operators", *args],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr + done.stdout
     return done.stdout
 
 
 async def test_cli_accounts(runtime: Runtime, client: httpx.AsyncClient, tmp_path: Path) -> None:
-    out = _hotline(runtime, tmp_path, "add", "fatima", "--role", "supervisor",
-                   "--display-name", "Fatima A.", "--languages", "en,ar")
+    out = _hotline(
+        runtime,
+        tmp_path,
+        "add",
+        "fatima",
+        "--role",
+        "supervisor",
+        "--display-name",
+        "Fatima A.",
+        "--languages",
+        "en,ar",
+    )
     password = re.search(r"one-time password: (\S+)", out)
     assert password is not None
     page = await client.get("/console/login")
     answer = await client.post(
         "/console/login",
-        data={"username": "fatima", "password": password.group(1),
-              "csrf_token": csrf_from(page.text)},
+        data={
+            "username": "fatima",
+            "password": password.group(1),
+            "csrf_token": csrf_from(page.text),
+        },
     )
     assert answer.headers["location"] == "/console/password"  # must choose their own
     listed = _hotline(runtime, tmp_path, "list")
@@ -535,8 +581,35 @@ async def test_cli_accounts(runtime: Runtime, client: httpx.AsyncClient, tmp_pat
     me = await client.get("/api/v1/me", headers={"authorization": f"Bearer {token.group(1)}"})
     assert me.status_code == 401
     async with runtime.db.session() as session:
-        actions = list(await session.scalars(
-            select(AuditEvent.action).where(AuditEvent.actor == "cli").order_by(AuditEvent.id)
-        ))
-    assert actions == ["operator.created", "token.created", "operator.password_reset",
-                       "operator.disabled"]
+        actions = list(
+            await session.scalars(
+                select(AuditEvent.action).where(AuditEvent.actor == "cli").order_by(AuditEvent.id)
+            )
+        )
+    assert actions == [
+        "operator.created",
+        "token.created",
+        "operator.password_reset",
+        "operator.disabled",
+    ]
+
+
+async def test_background_refreshes_do_not_keep_an_idle_session_alive(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    await create_operator(runtime, "tab-open", "operator")
+    await sign_in(client, "tab-open", DEFAULT_PASSWORD)
+    earlier = utcnow() - timedelta(minutes=runtime.settings.console_idle_minutes - 1)
+    async with runtime.db.session() as session, session.begin():
+        await session.execute(update(OperatorSession).values(last_seen_at=earlier))
+
+    async def last_seen() -> Any:
+        async with runtime.db.session() as session:
+            return await session.scalar(select(OperatorSession.last_seen_at))
+
+    before = await last_seen()
+    live = await client.get("/api/v1/cases", headers={"x-console-background": "1"})
+    assert live.status_code == 200
+    assert await last_seen() == before  # the page refreshing itself is not the operator
+    assert (await client.get("/console")).status_code == 200
+    assert await last_seen() != before  # the operator opening a page is

@@ -48,12 +48,21 @@ def queue_ids(html: str) -> list[int]:
 
 
 async def open_case(
-    runtime: Runtime, address: str, *, priority: str = "normal", language: str = "en",
-    channel: str = "rest", **extra: Any,
+    runtime: Runtime,
+    address: str,
+    *,
+    priority: str = "normal",
+    language: str = "en",
+    channel: str = "rest",
+    **extra: Any,
 ) -> int:
     contact = await runtime.store.contact_for(channel, address)
     case_id, _ = await runtime.handoffs.open(
-        contact.id, reason="requested", priority=priority, channel=channel, language=language,
+        contact.id,
+        reason="requested",
+        priority=priority,
+        channel=channel,
+        language=language,
         **extra,
     )
     return case_id
@@ -69,15 +78,25 @@ async def test_queue_order_and_filters(
     emergency = await open_case(runtime, "q-emergency", priority="emergency", language="fr")
     # the oldest waiting first within a priority, whatever the order of creation
     async with runtime.db.session() as session, session.begin():
-        await session.execute(update(Handoff).where(Handoff.id == normal_new)
-                              .values(waiting_since=utcnow() - timedelta(hours=1)))
-        await session.execute(update(Contact).where(Contact.id == (
-            await runtime.store.contact_for("rest", "q-urgent")).id).values(city="sebha"))
+        await session.execute(
+            update(Handoff)
+            .where(Handoff.id == normal_new)
+            .values(waiting_since=utcnow() - timedelta(hours=1))
+        )
+        await session.execute(
+            update(Contact)
+            .where(Contact.id == (await runtime.store.contact_for("rest", "q-urgent")).id)
+            .values(city="sebha")
+        )
     registered = await runtime.cases.register(
         answers={"name": "Musa Ibrahim", "country": "NE", "city": "tripoli", "age": 30},
         contact_id=(await runtime.store.contact_for("rest", "q-normal-old")).id,
-        collected_by=None, priority="normal", vulnerabilities=[], needs_review=False,
-        language="en", channel="rest",
+        collected_by=None,
+        priority="normal",
+        vulnerabilities=[],
+        needs_review=False,
+        language="en",
+        channel="rest",
     )
     assert not registered.existing
 
@@ -92,17 +111,15 @@ async def test_queue_order_and_filters(
     assert await ids(channel="telegram") == [normal_new]
     assert await ids(city="sebha") == [urgent]  # the contact's city
     assert await ids(city="tripoli") == [normal_old]  # the registration's city
-    me = await create_operator(runtime, "other", "operator")
-    amina = (await runtime.store.contact_for("rest", "q-urgent")).id
-    assert amina
-    await runtime.handoffs.assign(emergency, me, by=me)
+    colleague = await create_operator(runtime, "other", "operator")
+    await runtime.handoffs.assign(emergency, colleague, by=colleague)
     assert await ids(assigned="unassigned") == [urgent, normal_new, normal_old]
     page = await client.post(f"/console/cases/{urgent}/claim", data={"csrf_token": console[1]})
     assert page.status_code == 303
     assert await ids(assigned="me") == [urgent]
-    await runtime.handoffs.snooze(normal_old, me)
+    await runtime.handoffs.snooze(normal_old, colleague)
     assert await ids(status="snoozed") == [normal_old]
-    await runtime.handoffs.close(normal_new, me, "resolved")
+    await runtime.handoffs.close(normal_new, colleague, "resolved")
     assert await ids(status="closed") == [normal_new]
     assert normal_old not in await ids() and normal_new not in await ids()
 
@@ -143,20 +160,28 @@ async def test_conversation_direction_author_and_status(
     await rest_ask_for_person(client, "arabic", "ar")
     await rest_say(client, "arabic", "أنا في سبها", "ar")
     case_id = await case_of(runtime, "arabic")
-    await client.post(f"/console/cases/{case_id}/reply",
-                      data={"csrf_token": csrf, "text": "Hello, I read English"})
+    await client.post(
+        f"/console/cases/{case_id}/reply",
+        data={"csrf_token": csrf, "text": "Hello, I read English"},
+    )
     page = (await client.get(f"/console/cases/{case_id}")).text
     assert '<span class="text" dir="rtl" lang="ar">أنا في سبها</span>' in page
     assert '<span class="text" dir="auto" lang="en">Hello, I read English</span>' not in page
-    reply = re.search(r'dir="(\w+)" lang="ar">Hello, I read English</span>\s*'
-                      r'<span class="meta">([^<]*)</span>', page)
+    reply = re.search(
+        r'dir="(\w+)" lang="ar">Hello, I read English</span>\s*'
+        r'<span class="meta">([^<]*)</span>',
+        page,
+    )
     assert reply is not None  # sent in the case's language (Arabic): right-to-left
     assert reply.group(2).startswith("Amina · ") and reply.group(2).endswith("queued")
     assert "bot · " in page  # the bot's earlier answers are marked as the bot's
     assert await rest_collect(client, "arabic") == ["Hello, I read English"]
     page = (await client.get(f"/console/cases/{case_id}")).text
-    assert re.search(r">Hello, I read English</span>\s*<span class=\"meta\">Amina · [^<]*"
-                     r"delivered</span>", page)
+    assert re.search(
+        r">Hello, I read English</span>\s*<span class=\"meta\">Amina · [^<]*"
+        r"delivered</span>",
+        page,
+    )
 
 
 async def test_take_reply_canned_close_and_the_bot_resumes(
@@ -175,48 +200,61 @@ async def test_take_reply_canned_close_and_the_bot_resumes(
     values = {"name": "Amina", "hours": "24/7"}
     english = catalogs.text("en", "canned.ask_location", **values)
     hausa = catalogs.text("ha", "canned.ask_location", **values)
-    item = page.text[page.text.index('data-canned="ask_location"'):]
+    item = page.text[page.text.index('data-canned="ask_location"') :]
     item = item[: item.index("</form>")]
     assert english in item and hausa in item  # side by side
     assert 'name="language" value="ha"' in item
-    sent = await client.post(f"/console/cases/{case_id}/canned",
-                             data={"csrf_token": csrf, "name": "ask_location", "language": "ha"})
+    sent = await client.post(
+        f"/console/cases/{case_id}/canned",
+        data={"csrf_token": csrf, "name": "ask_location", "language": "ha"},
+    )
     assert sent.status_code == 303
-    await client.post(f"/console/cases/{case_id}/reply",
-                      data={"csrf_token": csrf, "text": "Ina Sebha?"})
+    await client.post(
+        f"/console/cases/{case_id}/reply", data={"csrf_token": csrf, "text": "Ina Sebha?"}
+    )
     assert await rest_collect(client, "hausa") == [hausa, "Ina Sebha?"]
     assert await rest_say(client, "hausa", "Ina Sebha", "ha") == []  # to the operator only
-    wrong = await client.post(f"/console/cases/{case_id}/close",
-                              data={"csrf_token": csrf, "outcome": "whatever"})
+    wrong = await client.post(
+        f"/console/cases/{case_id}/close", data={"csrf_token": csrf, "outcome": "whatever"}
+    )
     assert wrong.status_code == 422 and "outcome must be one of" in wrong.text
-    closed = await client.post(f"/console/cases/{case_id}/close",
-                               data={"csrf_token": csrf, "outcome": "referred"})
+    closed = await client.post(
+        f"/console/cases/{case_id}/close", data={"csrf_token": csrf, "outcome": "referred"}
+    )
     assert closed.headers["location"] == f"/console/cases/{case_id}?notice=closed"
     page = await client.get(closed.headers["location"])
     assert "the bot answers this person again" in page.text and 'id="reply-form"' not in page.text
     assert await rest_collect(client, "hausa") == [catalogs.text("ha", "handoff.closed")]
     assert await rest_say(client, "hausa", "sannu", "ha") != []  # the bot answers again
     async with runtime.db.session() as session:
-        actions = list(await session.scalars(
-            select(AuditEvent.action).where(AuditEvent.subject == str(case_id),
-                                            AuditEvent.action.startswith("handoff."))
-            .order_by(AuditEvent.id)
-        ))
-    assert actions == ["handoff.opened", "handoff.assigned", "handoff.reply", "handoff.reply",
-                       "handoff.closed"]
+        actions = list(
+            await session.scalars(
+                select(AuditEvent.action)
+                .where(AuditEvent.subject == str(case_id), AuditEvent.action.startswith("handoff."))
+                .order_by(AuditEvent.id)
+            )
+        )
+    assert actions == [
+        "handoff.opened",
+        "handoff.assigned",
+        "handoff.reply",
+        "handoff.reply",
+        "handoff.closed",
+    ]
 
 
-async def test_notes_stay_private(
-    runtime: Runtime, console: tuple[httpx.AsyncClient, str]
-) -> None:
+async def test_notes_stay_private(runtime: Runtime, console: tuple[httpx.AsyncClient, str]) -> None:
     client, csrf = console
     await rest_ask_for_person(client, "noted")
     case_id = await case_of(runtime, "noted")
-    empty = await client.post(f"/console/cases/{case_id}/note", data={"csrf_token": csrf,
-                                                                       "text": "  "})
+    empty = await client.post(
+        f"/console/cases/{case_id}/note", data={"csrf_token": csrf, "text": "  "}
+    )
     assert empty.status_code == 422
-    added = await client.post(f"/console/cases/{case_id}/note",
-                              data={"csrf_token": csrf, "text": "Called the clinic in Sebha"})
+    added = await client.post(
+        f"/console/cases/{case_id}/note",
+        data={"csrf_token": csrf, "text": "Called the clinic in Sebha"},
+    )
     assert added.status_code == 303
     page = await client.get(f"/console/cases/{case_id}")
     assert "Called the clinic in Sebha" in page.text
@@ -246,19 +284,22 @@ async def test_supervisor_assigns_and_operator_cannot(
     runtime: Runtime, client: httpx.AsyncClient
 ) -> None:
     await create_operator(runtime, "sara", "supervisor", display_name="Sara")
-    worker = await create_operator(runtime, "yusuf", "operator", display_name="Yusuf",
-                                   languages=("en", "ha"))
+    worker = await create_operator(
+        runtime, "yusuf", "operator", display_name="Yusuf", languages=("en", "ha")
+    )
     csrf = await sign_in(client, "sara", DEFAULT_PASSWORD)
     case_id = await open_case(runtime, "to-assign")
     page = await client.get(f"/console/cases/{case_id}")
     assert f'<option value="{worker}">Yusuf (en, ha)</option>' in page.text
-    answer = await client.post(f"/console/cases/{case_id}/assign",
-                               data={"csrf_token": csrf, "operator_id": str(worker)})
+    answer = await client.post(
+        f"/console/cases/{case_id}/assign", data={"csrf_token": csrf, "operator_id": str(worker)}
+    )
     assert answer.status_code == 303
     case = await runtime.handoffs.get(case_id)
     assert case is not None and (case.assigned_to_id, case.status) == (worker, "claimed")
-    back = await client.post(f"/console/cases/{case_id}/assign",
-                             data={"csrf_token": csrf, "operator_id": ""})
+    back = await client.post(
+        f"/console/cases/{case_id}/assign", data={"csrf_token": csrf, "operator_id": ""}
+    )
     assert back.status_code == 303
     case = await runtime.handoffs.get(case_id)
     assert case is not None and (case.assigned_to_id, case.status) == (None, "open")
@@ -275,22 +316,29 @@ async def test_snooze_until_a_time_in_libya_or_until_the_person_writes(
     case_id = await open_case(runtime, "snoozy")
     local = (utcnow() + timedelta(days=1)).astimezone(ZoneInfo(runtime.settings.operator_timezone))
     field = local.strftime("%Y-%m-%dT%H:%M")
-    answer = await client.post(f"/console/cases/{case_id}/snooze",
-                               data={"csrf_token": csrf, "until": field})
+    answer = await client.post(
+        f"/console/cases/{case_id}/snooze", data={"csrf_token": csrf, "until": field}
+    )
     assert answer.headers["location"].endswith("?notice=snoozed")
     async with runtime.db.session() as session:
         row = await session.get(Handoff, case_id)
     assert row is not None and row.status == "snoozed" and row.snoozed_until is not None
     expected = datetime.strptime(field, "%Y-%m-%dT%H:%M").replace(
-        tzinfo=ZoneInfo(runtime.settings.operator_timezone))
-    stored = row.snoozed_until if row.snoozed_until.tzinfo else row.snoozed_until.replace(
-        tzinfo=ZoneInfo("UTC"))
+        tzinfo=ZoneInfo(runtime.settings.operator_timezone)
+    )
+    stored = (
+        row.snoozed_until
+        if row.snoozed_until.tzinfo
+        else row.snoozed_until.replace(tzinfo=ZoneInfo("UTC"))
+    )
     assert stored == expected
-    past = await client.post(f"/console/cases/{case_id}/snooze",
-                             data={"csrf_token": csrf, "until": "2020-01-01T10:00"})
+    past = await client.post(
+        f"/console/cases/{case_id}/snooze", data={"csrf_token": csrf, "until": "2020-01-01T10:00"}
+    )
     assert past.status_code == 422 and "future" in past.text
-    garbage = await client.post(f"/console/cases/{case_id}/snooze",
-                                data={"csrf_token": csrf, "until": "tomorrow"})
+    garbage = await client.post(
+        f"/console/cases/{case_id}/snooze", data={"csrf_token": csrf, "until": "tomorrow"}
+    )
     assert garbage.status_code == 422
     default = await client.post(f"/console/cases/{case_id}/snooze", data={"csrf_token": csrf})
     assert default.status_code == 303  # until the person writes (at the latest the default)
@@ -306,8 +354,11 @@ async def test_whatsapp_window(
     client, _ = console
     contact = await runtime.store.contact_for("whatsapp", "+218911000111")
     async with runtime.db.session() as session, session.begin():
-        await session.execute(update(Contact).where(Contact.id == contact.id).values(
-            last_inbound_at=utcnow() - timedelta(hours=hours_ago)))
+        await session.execute(
+            update(Contact)
+            .where(Contact.id == contact.id)
+            .values(last_inbound_at=utcnow() - timedelta(hours=hours_ago))
+        )
     case_id = await open_case(runtime, "+218911000111", channel="whatsapp")
     page = await client.get(f"/console/cases/{case_id}")
     assert shown in page.text
@@ -321,25 +372,33 @@ async def test_voice_case_links_the_recording_and_closes_as_called_back(
     client, csrf = console
     contact = await runtime.store.contact_for("voice", "+218922333444")
     async with runtime.db.session() as session, session.begin():
-        call = Call(call_sid="CA123", contact_id=contact.id, language="ar", status="completed",
-                    recording_url="https://api.twilio.com/2010-04-01/Recordings/RE1",
-                    recording_seconds=42)
+        call = Call(
+            call_sid="CA123",
+            contact_id=contact.id,
+            language="ar",
+            status="completed",
+            recording_url="https://api.twilio.com/2010-04-01/Recordings/RE1",
+            recording_seconds=42,
+        )
         bad = Call(call_sid="CA124", contact_id=contact.id, recording_url="javascript:alert(1)")
         session.add_all([call, bad])
-    case_id = await open_case(runtime, "+218922333444", channel="voice", language="ar",
-                              call_id=call.id)
+    case_id = await open_case(
+        runtime, "+218922333444", channel="voice", language="ar", call_id=call.id
+    )
     page = await client.get(f"/console/cases/{case_id}")
     assert 'href="https://api.twilio.com/2010-04-01/Recordings/RE1"' in page.text
     assert "(42 s)" in page.text
     assert 'id="reply-form"' not in page.text and "Mark called back" in page.text
-    closed = await client.post(f"/console/cases/{case_id}/close",
-                               data={"csrf_token": csrf, "outcome": "callback_done"})
+    closed = await client.post(
+        f"/console/cases/{case_id}/close", data={"csrf_token": csrf, "outcome": "callback_done"}
+    )
     assert closed.status_code == 303
     case = await runtime.handoffs.get(case_id)
     assert case is not None and case.status == "closed"
     async with runtime.db.session() as session:
-        queued = list(await session.scalars(select(Message).where(
-            Message.contact_id == contact.id)))
+        queued = list(
+            await session.scalars(select(Message).where(Message.contact_id == contact.id))
+        )
     assert queued == []  # nothing can be sent to a caller
     other = await open_case(runtime, "+218922333444", channel="voice", call_id=bad.id)
     page = await client.get(f"/console/cases/{other}")
@@ -353,11 +412,19 @@ async def test_operator_starts_a_case_for_a_contact(
     await rest_say(client, "known-person", "hello")
     form = await client.get("/console/cases/new")
     assert '<option value="rest">rest</option>' in form.text
-    unknown = await client.post("/console/cases/new", data={
-        "csrf_token": csrf, "channel": "rest", "address": "nobody-here"})
+    unknown = await client.post(
+        "/console/cases/new", data={"csrf_token": csrf, "channel": "rest", "address": "nobody-here"}
+    )
     assert unknown.status_code == 404 and "no contact" in unknown.text
-    started = await client.post("/console/cases/new", data={
-        "csrf_token": csrf, "channel": "rest", "address": "known-person", "priority": "urgent"})
+    started = await client.post(
+        "/console/cases/new",
+        data={
+            "csrf_token": csrf,
+            "channel": "rest",
+            "address": "known-person",
+            "priority": "urgent",
+        },
+    )
     assert started.status_code == 303
     case_id = int(started.headers["location"].rsplit("/", 1)[1])
     case = await runtime.handoffs.get(case_id)
@@ -371,11 +438,22 @@ async def test_registration_with_vulnerabilities_is_shown(
     client, _ = console
     contact = await runtime.store.contact_for("rest", "registered")
     await runtime.cases.register(
-        answers={"name": "Aisha Bello", "country": "NG", "city": "sabha", "age": 24,
-                 "sex": "female", "detained": True, "document": "none",
-                 "family": [{"age": 3}]},
-        contact_id=contact.id, collected_by=None, priority="urgent",
-        vulnerabilities=["pregnant", "detained"], needs_review=True, language="ha",
+        answers={
+            "name": "Aisha Bello",
+            "country": "NG",
+            "city": "sabha",
+            "age": 24,
+            "sex": "female",
+            "detained": True,
+            "document": "none",
+            "family": [{"age": 3}],
+        },
+        contact_id=contact.id,
+        collected_by=None,
+        priority="urgent",
+        vulnerabilities=["pregnant", "detained"],
+        needs_review=True,
+        language="ha",
         channel="rest",
     )
     case_id = await open_case(runtime, "registered", language="ha")
@@ -404,29 +482,48 @@ async def test_live_events_carry_ids_only(runtime: Runtime) -> None:
                 if line.startswith("data:"):
                     events.append(json.loads(line[5:]))
     case_id = await case_of(runtime, "live-person")
-    assert events[0] == {"kind": "handoff.opened",
-                         "data": {"handoff_id": case_id, "priority": "normal"}}
+    assert events[0] == {
+        "kind": "handoff.opened",
+        "data": {"handoff_id": case_id, "priority": "normal"},
+    }
 
 
 async def test_admin_pages(runtime: Runtime, make_runtime: Any) -> None:
     runtime = await make_runtime(hotline_secret_key="very-secret-value-123")
     await create_operator(runtime, "root", "admin")
     app = create_app(runtime=runtime)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://testserver") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
         csrf = await sign_in(client, "root", DEFAULT_PASSWORD)
-        added = await client.post("/console/admin/operators", data={
-            "csrf_token": csrf, "username": "halima", "role": "operator",
-            "display_name": "Halima", "languages": "en,ha"})
+        added = await client.post(
+            "/console/admin/operators",
+            data={
+                "csrf_token": csrf,
+                "username": "halima",
+                "role": "operator",
+                "display_name": "Halima",
+                "languages": "en,ha",
+            },
+        )
         assert added.status_code == 200
         password = re.search(r'id="one-time-password">([^<]+)<', added.text)
         assert password is not None
-        taken = await client.post("/console/admin/operators", data={
-            "csrf_token": csrf, "username": "halima", "role": "operator"})
+        taken = await client.post(
+            "/console/admin/operators",
+            data={"csrf_token": csrf, "username": "halima", "role": "operator"},
+        )
         assert taken.status_code == 400 and "taken" in taken.text
         await rest_say(client, "focal-point", "hello")
-        made = await client.post("/console/admin/mobilizers", data={
-            "csrf_token": csrf, "channel": "rest", "address": "focal-point", "role": "mobilizer"})
+        made = await client.post(
+            "/console/admin/mobilizers",
+            data={
+                "csrf_token": csrf,
+                "channel": "rest",
+                "address": "focal-point",
+                "role": "mobilizer",
+            },
+        )
         assert made.status_code == 303
         contact = await runtime.store.contact_for("rest", "focal-point")
         assert contact.role == "mobilizer"

@@ -17,8 +17,12 @@ from bot.runtime import Runtime
 from bot.storage.models import AuditEvent, Direction, Handoff, Message, MessageStatus, utcnow
 from tests.console_support import create_operator
 
-ASK = {"en": "i want to talk to a person", "ha": "ina son magana da mutum",
-       "ar": "أريد التحدث مع شخص", "fr": "je veux parler à une personne"}
+ASK = {
+    "en": "i want to talk to a person",
+    "ha": "ina son magana da mutum",
+    "ar": "أريد التحدث مع شخص",
+    "fr": "je veux parler à une personne",
+}
 GREETING = {"en": "hello", "ha": "sannu", "ar": "مرحبا", "fr": "bonjour"}
 
 
@@ -53,8 +57,12 @@ def drain(queue: asyncio.Queue[Event]) -> list[tuple[str, dict[str, Any]]]:
 async def test_queue_position_follows_priority_then_age(runtime: Runtime) -> None:
     handoffs = runtime.handoffs
     ids = {}
-    for name, priority in (("first", "normal"), ("second", "normal"), ("urgent", "urgent"),
-                           ("emergency", "emergency")):
+    for name, priority in (
+        ("first", "normal"),
+        ("second", "normal"),
+        ("urgent", "urgent"),
+        ("emergency", "emergency"),
+    ):
         contact = await runtime.store.contact_for("rest", f"queue-{name}")
         ids[name], created = await handoffs.open(
             contact.id, reason="requested", priority=priority, channel="rest", language="en"
@@ -95,11 +103,16 @@ async def test_bot_is_silent_while_a_case_is_open(runtime: Runtime) -> None:
     assert [kind for kind, _ in published] == ["message", "message"]
     assert all(data["handoff_id"] == case_id for _, data in published)
     async with runtime.db.session() as session:  # stored, and marked handled
-        rows = list(await session.scalars(
-            select(Message).where(Message.contact_id == await contact_id(runtime, "silent"),
-                                  Message.direction == Direction.INBOUND)
-            .order_by(Message.id)
-        ))
+        rows = list(
+            await session.scalars(
+                select(Message)
+                .where(
+                    Message.contact_id == await contact_id(runtime, "silent"),
+                    Message.direction == Direction.INBOUND,
+                )
+                .order_by(Message.id)
+            )
+        )
     assert [(m.text, m.status) for m in rows[-2:]] == [("hello?", "processed"), ("1", "processed")]
 
 
@@ -127,7 +140,11 @@ async def test_operator_reply_is_queued_for_the_persons_channel(runtime: Runtime
         case = await session.get(Handoff, case_id)
     assert message is not None and case is not None
     assert (message.text, message.status, message.operator_id, message.channel) == (
-        "We are here to help.", MessageStatus.QUEUED, operator, "rest")
+        "We are here to help.",
+        MessageStatus.QUEUED,
+        operator,
+        "rest",
+    )
     assert (case.status, case.assigned_to_id, case.waiting_since) == ("claimed", operator, None)
     assert case.first_response_at is not None
     collected = await runtime.store.take_queued(await contact_id(runtime, "replied"))
@@ -154,7 +171,9 @@ async def test_snooze_wakes_when_its_time_comes(runtime: Runtime) -> None:
     await runtime.handoffs.snooze(case_id, operator, until)
     async with runtime.events.subscription() as events:
         assert await runtime.handoffs.run_timers(until - timedelta(seconds=1)) == {
-            "escalated": 0, "woken": 0}
+            "escalated": 0,
+            "woken": 0,
+        }
         assert await runtime.handoffs.run_timers(until) == {"escalated": 0, "woken": 1}
         assert drain(events) == [("handoff.updated", {"handoff_id": case_id})]
     case = await runtime.handoffs.get(case_id)
@@ -173,7 +192,8 @@ async def test_unanswered_cases_escalate(runtime: Runtime) -> None:
     await runtime.handoffs.claim(case_id, operator)
     async with runtime.events.subscription() as events:
         assert (await runtime.handoffs.run_timers(since + after - timedelta(seconds=1)))[
-            "escalated"] == 0
+            "escalated"
+        ] == 0
         assert (await runtime.handoffs.run_timers(since + after))["escalated"] == 1
         assert (await runtime.handoffs.run_timers(since + after))["escalated"] == 0  # once
         assert drain(events) == [("handoff.escalated", {"handoff_id": case_id})]
@@ -208,16 +228,15 @@ async def test_close_tells_the_person_in_their_language_and_the_bot_resumes(
         await runtime.handoffs.close(case_id, operator, "resolved")  # already closed
     async with runtime.db.session() as session:
         audit = await session.scalar(
-            select(AuditEvent).where(AuditEvent.action == "handoff.closed",
-                                     AuditEvent.subject == str(case_id))
+            select(AuditEvent).where(
+                AuditEvent.action == "handoff.closed", AuditEvent.subject == str(case_id)
+            )
         )
     assert audit is not None and audit.details == {"outcome": "resolved"}
     assert audit.actor == f"operator:{operator}"
 
 
-async def test_danger_during_a_case_raises_priority_and_is_answered_once(
-    runtime: Runtime
-) -> None:
+async def test_danger_during_a_case_raises_priority_and_is_answered_once(runtime: Runtime) -> None:
     case_id = await ask_for_person(runtime, "danger")
     replies = await say(runtime, "danger", "my friend is bleeding a lot of blood")
     assert replies == [runtime.catalogs.text("en", "safety.emergency")]

@@ -98,8 +98,7 @@ async def all_operators(request: Request, principal: Admin) -> list[OperatorOut]
     return [OperatorOut.model_validate(view) for view in await _accounts(request).list()]
 
 
-@router.post("/admin/operators", response_model=OperatorCreated, status_code=201,
-             tags=["admin"])
+@router.post("/admin/operators", response_model=OperatorCreated, status_code=201, tags=["admin"])
 async def add_operator(
     request: Request, body: OperatorCreate, principal: AdminAction
 ) -> OperatorCreated:
@@ -107,7 +106,10 @@ async def add_operator(
     try:
         languages = parse_languages(",".join(body.languages), runtime.catalogs.languages)
         operator_id, password = await _accounts(request).create(
-            body.username, body.role, actor=principal.actor, display_name=body.display_name,
+            body.username,
+            body.role,
+            actor=principal.actor,
+            display_name=body.display_name,
             languages=languages,
         )
     except AccountError as exc:
@@ -130,16 +132,34 @@ async def update_operator(
             else None
         )
         view = await _accounts(request).update(
-            operator_id, actor=principal.actor, role=body.role, display_name=body.display_name,
-            languages=languages, active=body.active,
+            operator_id,
+            actor=principal.actor,
+            role=body.role,
+            display_name=body.display_name,
+            languages=languages,
+            active=body.active,
         )
     except AccountError as exc:
         raise _bad(exc) from exc
     return OperatorOut.model_validate(view)
 
 
-@router.post("/admin/operators/{operator_id}/reset-password", response_model=PasswordReset,
-             tags=["admin"])
+@router.delete("/admin/operators/{operator_id}", status_code=204, tags=["admin"])
+async def disable_operator(request: Request, operator_id: int, principal: AdminAction) -> Response:
+    """Removes the account from use: it is disabled, not erased, so the records of who did
+    what (messages, notes, audit) keep their author."""
+    if operator_id == principal.operator_id:
+        raise HTTPException(422, detail="you cannot disable your own account")
+    try:
+        await _accounts(request).update(operator_id, actor=principal.actor, active=False)
+    except AccountError as exc:
+        raise _bad(exc) from exc
+    return Response(status_code=204)
+
+
+@router.post(
+    "/admin/operators/{operator_id}/reset-password", response_model=PasswordReset, tags=["admin"]
+)
 async def reset_password(
     request: Request, operator_id: int, principal: AdminAction
 ) -> PasswordReset:

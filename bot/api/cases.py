@@ -72,8 +72,12 @@ async def open_case(request: Request, body: OpenCase, principal: OperatorAction)
     """Start a case for a contact found by channel and address (the bot goes silent)."""
     try:
         handoff_id, created = await casework.open_for_contact(
-            request.app.state.runtime, principal, body.channel, body.address,
-            priority=body.priority, language=body.language,
+            request.app.state.runtime,
+            principal,
+            body.channel,
+            body.address,
+            priority=body.priority,
+            language=body.language,
         )
     except CaseError as exc:
         raise _failed(exc) from exc
@@ -124,9 +128,7 @@ async def assign(
 
 
 @router.post("/cases/{handoff_id}/reply", response_model=Sent, status_code=201)
-async def reply(
-    request: Request, handoff_id: int, body: Reply, principal: OperatorAction
-) -> Sent:
+async def reply(request: Request, handoff_id: int, body: Reply, principal: OperatorAction) -> Sent:
     """Free text, or a canned reply by name (sent in the person's language)."""
     runtime = request.app.state.runtime
     if (body.text is None) == (body.canned is None):
@@ -188,9 +190,7 @@ async def typing(request: Request, handoff_id: int, principal: OperatorAction) -
 
 
 @router.post("/cases/{handoff_id}/address", response_model=Address)
-async def reveal_address(
-    request: Request, handoff_id: int, principal: OperatorAction
-) -> Address:
+async def reveal_address(request: Request, handoff_id: int, principal: OperatorAction) -> Address:
     """The contact's full address, for calling back. Every look is audited."""
     try:
         address = await casework.reveal_address(request.app.state.runtime, principal, handoff_id)
@@ -209,5 +209,6 @@ async def canned(
     runtime = request.app.state.runtime
     code = language if runtime.catalogs.supports(language) else None
     values = casework.canned_values(runtime, principal, code or runtime.catalogs.default_language)
-    return [CannedOut.model_validate(item)
-            for item in canned_replies(runtime.catalogs, code, **values)]
+    return [
+        CannedOut.model_validate(item) for item in canned_replies(runtime.catalogs, code, **values)
+    ]

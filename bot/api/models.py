@@ -167,8 +167,9 @@ class NoteCreated(BaseModel):
 
 class Snooze(BaseModel):
     until: datetime | None = Field(
-        None, description="When the case comes back (default: when the person writes, or after "
-        "handoff_snooze_hours)"
+        None,
+        description="When the case comes back (default: when the person writes, or after "
+        "handoff_snooze_hours)",
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.console.auth import (
     ROLES,
@@ -179,7 +180,10 @@ class Accounts:
                 must_change_password=True,
             )
             session.add(row)
-            await session.flush()
+            try:
+                await session.flush()
+            except IntegrityError:  # created by another request or process a moment ago
+                raise AccountError(f"the username {username} is taken") from None
             session.add(
                 AuditEvent(
                     actor=actor,

@@ -33,6 +33,9 @@ PASSWORD_PATH = "/console/password"  # noqa: S105 (a page, not a password)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # last_seen_at / last_used_at are written at most this often (not on every request)
 TOUCH_EVERY = timedelta(seconds=30)
+# Sent by the console's own background fetches (live refreshes): they are not the operator
+# at work, so they do not keep an idle session alive.
+BACKGROUND_HEADER = "x-console-background"
 
 _hasher = PasswordHasher()
 # Checked against when the username is unknown, so both answers take about as long.
@@ -140,7 +143,7 @@ def not_signed_in(request: Request, *, expired: bool = False) -> HTTPException:
 
 
 # -- finding the principal ---------------------------------------------------------------------
-async def _from_session(request: Request, token: str) -> Principal | None:
+async def _from_session(request: Request, token: str, *, touch: bool) -> Principal | None:
     runtime = request.app.state.runtime
     settings = runtime.settings
     now = utcnow()
@@ -166,7 +169,7 @@ async def _from_session(request: Request, token: str) -> Principal | None:
             expired = True
         else:
             expired = False
-            if now - last_seen >= TOUCH_EVERY:
+            if touch and now - last_seen >= TOUCH_EVERY:
                 row.last_seen_at = now
             principal = _principal(operator, "session", row.csrf_token)
     if expired:  # raised after the commit, so the deletion stays
@@ -207,15 +210,17 @@ def _principal(operator: Operator, via: str, csrf: str | None) -> Principal:
     )
 
 
-async def current_principal(request: Request) -> Principal | None:
-    """The signed-in operator, or None. Raises (303/401) when a session has just expired."""
+async def current_principal(request: Request, *, touch: bool = True) -> Principal | None:
+    """The signed-in operator, or None. Raises (303/401) when a session has just expired.
+    `touch`: this request is the operator's activity (it restarts the idle timeout)."""
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return await _from_token(request, credentials.strip())
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        return await _from_session(request, cookie)
+        background = request.headers.get(BACKGROUND_HEADER) == "1"
+        return await _from_session(request, cookie, touch=touch and not background)
     return None
 
 

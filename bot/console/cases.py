@@ -126,7 +126,7 @@ async def events(
                 except TimeoutError:
                     # a quiet moment: is the session still valid? (signed out, expired, disabled)
                     try:
-                        still = await current_principal(request)
+                        still = await current_principal(request, touch=False)
                     except HTTPException:
                         still = None
                     if still is None or still.operator_id != principal.operator_id:

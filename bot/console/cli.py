@@ -92,8 +92,9 @@ def list_operators() -> None:
         if view.must_change_password:
             state += ", one-time password"
         last = view.last_login_at.strftime("%Y-%m-%d %H:%M") if view.last_login_at else "never"
-        table.add_row(view.username, view.display_name, view.role, ",".join(view.languages),
-                      state, last)
+        table.add_row(
+            view.username, view.display_name, view.role, ",".join(view.languages), state, last
+        )
     console.print(table)
 
 

@@ -12,6 +12,7 @@ from bot.console.accounts import AccountError, Accounts
 from bot.console.auth import (
     SESSION_COOKIE,
     Principal,
+    audit,
     current_principal,
     password_form,
     public_route,
@@ -135,6 +136,7 @@ async def logout(
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await Accounts(request.app.state.runtime.db).end_session(token)
+    await audit(request.app.state.runtime, principal, "signout", str(principal.operator_id))
     response = redirect("/console/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -75,7 +75,7 @@ def when_formatter(timezone: str) -> Any:
     """`when(moment)` for templates: a stored UTC time in the operators' time zone."""
     zone = ZoneInfo(timezone)
 
-    def when(moment: datetime | None, pattern: str = "%d %b %H:%M") -> str:
+    def when(moment: datetime | None, pattern: str = "%d %b, %H:%M") -> str:
         if moment is None:
             return ""
         aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -101,6 +101,7 @@ def render(
         "static": static,
         "current_path": request.url.path,
         "when": when_formatter(runtime.settings.operator_timezone),
+        "timezone": runtime.settings.operator_timezone,
         **context,
     }
     response = templates.TemplateResponse(request, template, values, status_code=status_code)

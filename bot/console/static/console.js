@@ -21,7 +21,11 @@
   }
 
   async function getJSON(url) {
-    const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    // a background refresh: it does not count as the operator's activity (idle sign-out)
+    const answer = await fetch(url, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-Console-Background": "1" },
+    });
     if (answer.status === 401 || answer.redirected) { window.location.reload(); return null; }
     if (!answer.ok) throw new Error("HTTP " + answer.status);
     return answer.json();
@@ -44,10 +48,13 @@
     };
   }
 
+  // times in the operators' time zone, as the server writes them ("21 Nov, 13:49")
+  const timeZone = document.body.dataset.timezone || undefined;
   function when(iso) {
     if (!iso) return "";
-    const date = new Date(iso);
-    return date.toLocaleString(undefined, { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit" });
+    return new Date(iso).toLocaleString("en-GB", {
+      day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone,
+    });
   }
 
   // -- the queue ---------------------------------------------------------------------------
