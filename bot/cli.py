@@ -80,6 +80,8 @@ def serve(
         workers=workers,
         log_level=log_level,
         proxy_headers=True,
+        # open console live-update streams must not hold a restart for ever
+        timeout_graceful_shutdown=5,
     )
 
 

@@ -150,6 +150,10 @@ class Gazetteer:
         """Value of a single folded token (exact or within one edit); (value, exact)."""
         return self._lookup(tok, fuzzy)
 
+    def clear_cache(self) -> None:
+        """Forget the remembered look-ups."""
+        self._lookup.cache_clear()
+
     def _lookup_word(self, tok: str, fuzzy: bool) -> tuple[str, bool] | None:
         forms = _arabic_forms(tok) if _is_arabic(tok) else [tok]
         for f in forms:

@@ -202,6 +202,10 @@ class LinearModel:
             )
         self._word_features = lru_cache(maxsize=WORD_CACHE_SIZE)(self._features_of_word)
 
+    def clear_cache(self) -> None:
+        """Forget the remembered words (see :data:`WORD_CACHE_SIZE`)."""
+        self._word_features.cache_clear()
+
     def _features_of_word(self, word: str) -> tuple[tuple[int, ...], int, int, frozenset[str]]:
         """(indices of the word's known character n-grams in :meth:`Featurizer.counts` order,
         index of the word feature or -1, index of the skeleton feature or -1, the word's

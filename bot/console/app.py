@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -13,6 +14,9 @@ from bot.api import schema as api_schema
 from bot.console import account, admin, cases, signin
 from bot.console.accounts import Accounts
 from bot.console.web import CONSOLE_DIR, STATIC_PREFIX
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 
 def include_console(app: FastAPI) -> None:
@@ -30,10 +34,10 @@ def include_console(app: FastAPI) -> None:
     app.mount(STATIC_PREFIX, StaticFiles(directory=CONSOLE_DIR / "static"), name="console-static")
 
 
-async def first_start(runtime: object) -> None:
+async def first_start(runtime: Runtime) -> None:
     """No operator yet: create `admin` and print its one-time password once, to the terminal
     (standard output, never the log)."""
-    password = await Accounts(runtime.db).ensure_first_admin()  # type: ignore[attr-defined]
+    password = await Accounts(runtime.db).ensure_first_admin()
     if password is None:
         return
     print(

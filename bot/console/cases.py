@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
@@ -44,9 +44,9 @@ NOTICES = {
 }
 
 
-async def _choices(runtime: object) -> dict[str, list[str]]:
+async def _choices(runtime: Any) -> dict[str, list[str]]:
     """Values for the queue's filters: what exists in the records."""
-    async with runtime.db.session() as session:  # type: ignore[attr-defined]
+    async with runtime.db.session() as session:
         channels = await session.scalars(select(Contact.channel).distinct())
         contact_cities = await session.scalars(
             select(Contact.city).where(Contact.city.is_not(None)).distinct()
@@ -235,12 +235,13 @@ async def _act(
     request: Request,
     principal: Principal,
     handoff_id: int,
-    action: object,
+    action: Awaitable[Any],
     *,
     done: str | None = None,
 ) -> Response:
+    """Runs an action on the case; back to its page, or the page with the reason it failed."""
     try:
-        await action  # type: ignore[misc]
+        await action
     except CaseError as exc:
         if exc.status == 404:
             raise HTTPException(404, detail=str(exc)) from exc

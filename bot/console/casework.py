@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import time
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -699,7 +700,10 @@ async def open_for_contact(
 
 
 TYPING_EVERY = 2.0  # seconds; Telegram shows "typing…" for about 5 s
-_last_typing: dict[tuple[int, int], float] = {}
+# per event bus (one per running app): when each operator last announced typing in a case
+_last_typing: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], float]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def typing(runtime: Any, principal: Principal, handoff_id: int) -> bool:
@@ -708,11 +712,12 @@ async def typing(runtime: Any, principal: Principal, handoff_id: int) -> bool:
     row = await _require_case(runtime, handoff_id)
     now = time.monotonic()
     key = (handoff_id, principal.operator_id)
-    if now - _last_typing.get(key, -TYPING_EVERY) < TYPING_EVERY:
+    announced = _last_typing.setdefault(runtime.events, {})
+    if now - announced.get(key, -TYPING_EVERY) < TYPING_EVERY:
         return False  # already told a moment ago
-    _last_typing[key] = now
-    if len(_last_typing) > 1000:  # forget old entries; this is only a throttle
-        _last_typing.clear()
+    if len(announced) > 1000:  # forget old entries; this is only a throttle
+        announced.clear()
+    announced[key] = now
     await runtime.events.publish(
         "typing", handoff_id=handoff_id, operator_id=principal.operator_id, name=principal.name
     )
