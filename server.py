@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import text
 
-from bot import PROJECT_ROOT
+from bot import PROJECT_ROOT, parse_endpoint
 from bot.api import broadcasts as api_broadcasts  # console records
 from bot.api import records as api_records  # console records
 from bot.api import reports as api_reports  # console records
@@ -28,27 +24,6 @@ from bot.console import reports as console_reports  # console records
 from bot.console.app import first_start, include_console  # console core
 from bot.http import LimitsAndHeaders
 from bot.runtime import Runtime, build_runtime
-
-
-class ParseRequest(BaseModel):
-    text: str = Field(max_length=20_000)
-    language: str | None = Field(default=None, max_length=16, description="Known language (hint)")
-
-
-# /model/parse reads its body itself (see the route): its schema is declared for the docs.
-_PARSE_REQUEST_BODY = {
-    "required": True,
-    "content": {"application/json": {"schema": ParseRequest.model_json_schema()}},
-}
-
-
-class _RequestRoute(APIRoute):
-    """A documented API route whose endpoint takes the request and returns the response
-    itself: no per-request dependency solving or response encoding by FastAPI (/model/parse,
-    the hot path of the NLU)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        return self.endpoint  # type: ignore[return-value]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -79,6 +54,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = FastAPI(title="hotline", version="0.1.0", lifespan=lifespan)
     if runtime is not None:
         app.state.runtime = runtime
+    app.add_middleware(parse_endpoint.ParseFastPath)  # inside the limits and headers
     app.add_middleware(LimitsAndHeaders)
     app.include_router(rest.router)
     app.include_router(webchat.router)
@@ -98,31 +74,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(records_router)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "bot" / "static"), name="static")
 
-    async def parse(request: Request) -> JSONResponse:
-        """Rasa's parse answer for one text, plus its language."""
-        # The NLU's hot path: the body is validated straight from its JSON bytes (one pydantic
-        # call) and the answer, plain JSON types already, skips FastAPI's generic encoder.
-        try:
-            body = ParseRequest.model_validate_json(await request.body())
-        except ValidationError as exc:  # 422, in FastAPI's shape
-            errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-            raise RequestValidationError(errors) from None
-        result = await request.app.state.runtime.nlu.parse(body.text, body.language)
-        return JSONResponse(result.to_rasa_dict())
-
     app.router.add_api_route(
-        "/model/parse",
-        parse,
+        parse_endpoint.PATH,
+        parse_endpoint.parse_route,
         methods=["POST"],
         tags=["nlu"],
+        openapi_extra={"requestBody": parse_endpoint.REQUEST_BODY},
         response_class=JSONResponse,
-        openapi_extra={"requestBody": _PARSE_REQUEST_BODY},
-        route_class_override=_RequestRoute,
     )
-    # The NLU's hot path is matched first, not after every channel router's routes.
-    parse_route = next(r for r in app.router.routes if getattr(r, "endpoint", None) is parse)
-    app.router.routes.remove(parse_route)
-    app.router.routes.insert(0, parse_route)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> dict[str, str]:

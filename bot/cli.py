@@ -54,6 +54,13 @@ def serve(
     telegram_polling: Annotated[
         bool, typer.Option(help="Telegram: poll for updates instead of the webhook (development)")
     ] = False,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            help="Log every request line. Off by default: request lines can carry identifiers "
+            "(a REST sender id in a query string), and logging each costs throughput"
+        ),
+    ] = False,
 ) -> None:
     """Start the bot's HTTP server (channels, web chat at /chat, /model/parse, /healthz)."""
     import uvicorn
@@ -80,6 +87,7 @@ def serve(
         workers=workers,
         log_level=log_level,
         proxy_headers=True,
+        access_log=access_log,
         # open console live-update streams must not hold a restart for ever
         timeout_graceful_shutdown=5,
     )

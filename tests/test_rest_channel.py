@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from starlette.requests import Request
 
+from bot import parse_endpoint
 from bot.messages import OutboundMessage
 from bot.runtime import Runtime
 
@@ -97,3 +99,45 @@ async def test_model_parse_answers_rasa_shape(client: httpx.AsyncClient) -> None
     assert body["language"] == "ar"
     assert {"text", "intent", "intent_ranking", "entities"} <= set(body)
     assert (await client.post("/model/parse", json={})).status_code == 422
+
+
+async def test_model_parse_rejects_bad_bodies_clearly(client: httpx.AsyncClient) -> None:
+    not_json = await client.post(
+        "/model/parse", content=b"\xff\xfe not json", headers={"content-type": "application/json"}
+    )
+    assert not_json.status_code == 422 and not_json.json()["detail"]
+    wrong_type = await client.post("/model/parse", json={"text": 5})
+    assert wrong_type.status_code == 422
+    assert wrong_type.json()["detail"][0]["loc"] == ["body", "text"]
+    huge = await client.post("/model/parse", json={"text": "a" * 70_000})
+    assert huge.status_code == 413
+    ok = await client.post("/model/parse", json={"text": "مرحبا", "language": "ar"})
+    assert ok.headers["x-content-type-options"] == "nosniff"  # the shared security headers
+    assert ok.json()["text"] == "مرحبا"
+
+
+async def test_model_parse_is_documented_and_served_without_the_fast_path(
+    runtime: Runtime,
+) -> None:
+    from server import create_app
+
+    app = create_app(runtime=runtime)
+    assert "/model/parse" in app.openapi()["paths"]
+    # the documented route gives the same answer as the fast path in front of it
+    request_body = b'{"text": "I want to go home"}'
+    status, payload = await parse_endpoint.answer(runtime, request_body)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        fast = await http.post("/model/parse", content=request_body)
+    assert (status, payload) == (fast.status_code, fast.content)
+    route = next(r for r in app.routes if getattr(r, "path", "") == "/model/parse")
+    response = await route.endpoint(_request(app, request_body))
+    assert response.body == payload
+
+
+def _request(app: object, body: bytes) -> Request:
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    scope = {"type": "http", "method": "POST", "path": "/model/parse", "headers": [], "app": app}
+    return Request(scope, receive)

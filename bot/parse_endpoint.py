@@ -1,0 +1,82 @@
+"""`POST /model/parse`: the NLU over HTTP, in Rasa's parse shape — the server's hot path.
+
+The answer is made by a small ASGI middleware in front of the router: the body is validated
+straight from its JSON bytes and the answer written directly, without routing through the
+app's ~150 console and channel routes or FastAPI's request handling. The same function backs
+a documented route, so the endpoint is in the OpenAPI schema and works without the middleware.
+The body-size limit and security headers (bot/http.py) still wrap it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+PATH = "/model/parse"
+
+
+class ParseRequest(BaseModel):
+    text: str = Field(max_length=20_000)
+    language: str | None = Field(default=None, max_length=16, description="Known language (hint)")
+
+
+# declared for the docs: the endpoint reads its body itself
+REQUEST_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": ParseRequest.model_json_schema()}},
+}
+
+
+async def answer(runtime: Any, body: bytes) -> tuple[int, bytes]:
+    """(status, JSON bytes): the parse, or a 422 in FastAPI's error shape."""
+    try:
+        request = ParseRequest.model_validate_json(body)
+    except ValidationError as exc:
+        errors = [
+            {**error, "loc": ["body", *error["loc"]]}
+            for error in exc.errors(include_url=False, include_context=False)
+        ]
+        return 422, json.dumps({"detail": errors}, default=str).encode()
+    result = await runtime.nlu.parse(request.text, request.language)
+    return 200, json.dumps(result.to_rasa_dict(), ensure_ascii=False).encode()
+
+
+async def parse_route(request: Request) -> Response:
+    """Rasa's parse answer for one text, plus its language."""
+    status, payload = await answer(request.app.state.runtime, await request.body())
+    return Response(payload, status_code=status, media_type="application/json")
+
+
+class ParseFastPath:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        status, payload = await answer(scope["app"].state.runtime, b"".join(chunks))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
