@@ -62,8 +62,8 @@ class Engine:
         cases: CaseService,
         default_language: str,
         enabled_languages: tuple[str, ...],
+        handoffs: Handoffs,
         max_message_chars: int = 4096,
-        handoffs: Handoffs | None = None,
     ) -> None:
         self.store = store
         self.sessions = sessions
@@ -122,7 +122,7 @@ class Engine:
             language_hint=message.language_hint,
             cases=self.cases,
         )
-        case = await self.handoffs.active_for(contact.id) if self.handoffs else None
+        case = await self.handoffs.active_for(contact.id)
         if case is not None:
             return await self._with_operator(contact, message, turn, case, status)
         inbound_status = MessageStatus.PROCESSED
@@ -173,7 +173,6 @@ class Engine:
         """A person whose case is with the operators: the bot stays silent and passes the
         message on. Safety triage still runs; danger raises the case's priority and is
         acknowledged once, so an emergency is never met with silence."""
-        assert self.handoffs is not None
         language = case.language or turn.language
         replies: list[OutboundMessage] = []
         danger = self.conversation.triage.assess(turn)
@@ -213,15 +212,6 @@ class Engine:
         elif kind == "handoff":
             reason = str(signal.get("reason", "requested"))
             priority = str(signal.get("priority", "normal"))
-            if self.handoffs is None:
-                await self.store.open_handoff(
-                    contact.id,
-                    reason=reason,
-                    priority=priority,
-                    channel=contact.channel,
-                    language=language,
-                )
-                return []
             registration = signal.get("registration_id")
             handoff_id, created = await self.handoffs.open(
                 contact.id,

@@ -107,6 +107,7 @@ class SafetyFlow(Flow):
         state.enter(None)
 
     async def handle(self, turn: Turn) -> bool:
-        # Until a person takes over, every message is acknowledged and stays in their queue.
+        # Only sessions saved before safety cases went to the operators' queue are still in
+        # this flow: their messages are acknowledged and wait for a person.
         turn.say("safety.received")
         return True

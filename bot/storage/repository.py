@@ -18,7 +18,6 @@ from bot.storage.models import (
     Contact,
     Direction,
     Handoff,
-    HandoffPriority,
     Message,
     MessageStatus,
     SessionRecord,
@@ -278,34 +277,6 @@ class Store:
             return [(d, t, c) for d, t, c in reversed(rows.all())]
 
     # -- handoffs ------------------------------------------------------------------------
-    async def open_handoff(
-        self, contact_id: int, *, reason: str, priority: str, channel: str, language: str | None
-    ) -> int:
-        """Open a case for operators, or raise the priority of the one already open."""
-        rank = {p.value: i for i, p in enumerate(HandoffPriority)}  # emergency first
-        async with self.db.session() as session, session.begin():
-            current = await session.scalar(
-                select(Handoff)
-                .where(Handoff.contact_id == contact_id, Handoff.status != "closed")
-                .order_by(Handoff.id.desc())
-                .limit(1)
-            )
-            if current is not None:
-                if rank.get(priority, 99) < rank.get(current.priority, 99):
-                    current.priority = priority
-                    current.reason = reason
-                return current.id
-            handoff = Handoff(
-                contact_id=contact_id,
-                reason=reason,
-                priority=priority,
-                channel=channel,
-                language=language,
-            )
-            session.add(handoff)
-            await session.flush()
-            return handoff.id
-
     async def open_handoffs(self) -> list[Handoff]:
         async with self.db.session() as session:
             rows = await session.scalars(
