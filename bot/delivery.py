@@ -15,11 +15,12 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from bot.messages import OutboundMessage
 from bot.storage.db import Database
@@ -63,6 +64,17 @@ class Sender(Protocol):
     channel: str
 
     async def send(self, recipient: Recipient, message: OutboundMessage) -> Delivery: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A message this outbox holds: its lease is the claim time stored in next_attempt_at."""
+
+    message_id: int
+    recipient: Recipient
+    message: OutboundMessage
+    attempts: int
+    lease: datetime
 
 
 @dataclass
@@ -144,12 +156,17 @@ class Outbox:
                 claimed = await self._claim()
                 if not claimed:
                     return total
-                for message_id, recipient, message, attempts in claimed:
-                    await self._send_one(message_id, recipient, message, attempts)
+                for claim in claimed:
+                    await self._send_one(claim)
                 total += len(claimed)
 
     # -- claiming ------------------------------------------------------------------------
-    async def _claim(self) -> list[tuple[int, Recipient, OutboundMessage, int]]:
+    async def _claim(self) -> list[Claim]:
+        """The next due message of each person whose earlier messages are all sent.
+
+        Due is decided in SQL, so a backlog of messages waiting for a retry never hides
+        newer ones; a person with an earlier message still waiting or being sent (by any
+        process) is skipped, so their messages leave in order."""
         if not self.senders:
             return []
         now = utcnow()
@@ -166,6 +183,17 @@ class Outbox:
                 )
                 .values(status=MessageStatus.QUEUED)
             )
+            earlier = aliased(Message)
+            waiting_before = (
+                select(earlier.id)
+                .where(
+                    earlier.contact_id == Message.contact_id,
+                    earlier.direction == Direction.OUTBOUND,
+                    earlier.id < Message.id,
+                    earlier.status.in_((MessageStatus.QUEUED, MessageStatus.SENDING)),
+                )
+                .exists()
+            )
             query = (
                 select(Message, Contact)
                 .join(Contact, Contact.id == Message.contact_id)
@@ -173,24 +201,19 @@ class Outbox:
                     Message.direction == Direction.OUTBOUND,
                     Message.status == MessageStatus.QUEUED,
                     Message.channel.in_(channels),
+                    or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+                    ~waiting_before,
                 )
                 .order_by(Message.id)
-                .limit(self.batch_size * 4)
+                .limit(self.batch_size)
             )
             if not self.db.is_sqlite:
                 query = query.with_for_update(of=Message, skip_locked=True)
-            rows = (await session.execute(query)).all()
-            blocked: set[int] = set()  # contacts whose earlier message is not due yet
-            picked: list[tuple[int, Recipient, OutboundMessage, int]] = []
-            for row, contact in rows:
-                if row.contact_id in blocked:
-                    continue
-                if row.next_attempt_at is not None and _aware(row.next_attempt_at) > now:
-                    blocked.add(row.contact_id)
-                    continue
+            claims: list[Claim] = []
+            for row, contact in (await session.execute(query)).all():
                 row.status = MessageStatus.SENDING
                 row.attempts += 1
-                row.next_attempt_at = now  # the claim's time, for stale-claim recovery
+                row.next_attempt_at = now  # the lease; renewed just before the send
                 recipient = Recipient(
                     contact_id=contact.id,
                     channel=row.channel,
@@ -199,16 +222,34 @@ class Outbox:
                     last_inbound_at=contact.last_inbound_at,
                 )
                 message = OutboundMessage.from_stored(row.text, row.language, row.payload, row.id)
-                picked.append((row.id, recipient, message, row.attempts))
-                # one message per contact per pass keeps a person's messages in order
-                blocked.add(row.contact_id)
-                if len(picked) >= self.batch_size:
-                    break
-            return picked
+                claims.append(Claim(row.id, recipient, message, row.attempts, now))
+            return claims
 
-    async def _send_one(
-        self, message_id: int, recipient: Recipient, message: OutboundMessage, attempts: int
-    ) -> None:
+    async def _renew_lease(self, claim: Claim) -> datetime | None:
+        """Take the lease again right before sending; None when another process took the
+        message back after this one's lease ran out (it is theirs now)."""
+        stamp = utcnow()
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(
+                update(Message)
+                .where(
+                    Message.id == claim.message_id,
+                    Message.status == MessageStatus.SENDING,
+                    Message.next_attempt_at == claim.lease,
+                )
+                .values(next_attempt_at=stamp)
+            )
+            return stamp if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+    async def _send_one(self, claim: Claim) -> None:
+        lease = await self._renew_lease(claim)
+        if lease is None:
+            log.warning(
+                "message %s was taken back from this outbox; not sent twice", claim.message_id
+            )
+            return
+        message_id, recipient, message = claim.message_id, claim.recipient, claim.message
+        attempts = claim.attempts
         sender = self.senders[recipient.channel]
         values: dict[str, object]
         try:
@@ -267,20 +308,22 @@ class Outbox:
             self.stats.by_channel[recipient.channel] = (
                 self.stats.by_channel.get(recipient.channel, 0) + 1
             )
+        # only while this outbox still holds the lease
+        owned = (
+            Message.id == message_id,
+            Message.status == MessageStatus.SENDING,
+            Message.next_attempt_at == lease,
+        )
         try:
             async with self.db.session() as session, session.begin():
-                await session.execute(
-                    update(Message).where(Message.id == message_id).values(**values)
-                )
+                await session.execute(update(Message).where(*owned).values(**values))
         except IntegrityError:
             # The provider reused an id we already hold: keep the outcome, drop the id, so the
             # message is not left claimed and sent again.
             log.error("provider id collision: message=%s channel=%s", message_id, recipient.channel)
             values.pop("provider_message_id", None)
             async with self.db.session() as session, session.begin():
-                await session.execute(
-                    update(Message).where(Message.id == message_id).values(**values)
-                )
+                await session.execute(update(Message).where(*owned).values(**values))
 
     # -- provider reports ----------------------------------------------------------------
     async def record_status(
@@ -307,8 +350,3 @@ class Outbox:
             if error:
                 row.last_error = error[:255]
             return True
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -75,6 +75,7 @@ class Engine:
         self.enabled_languages = enabled_languages
         self.max_message_chars = max_message_chars
         self.handoffs = handoffs
+        self.outbox_kick = handoffs.outbox.kick
 
     async def handle(
         self, inbound: InboundMessage, *, answered_in_response: bool = True
@@ -95,15 +96,21 @@ class Engine:
                 contact.id, inbound, text, truncated=truncated
             )
             for pending in await self.store.pending_inbound(contact.id):
-                produced[pending.id] = await self._turn(contact, pending, status)
+                # Only this request's own message is answered in its HTTP answer; replies to
+                # an earlier message left unhandled (its request failed) go to the outbox.
+                own = pending.id == message_id
+                turn_status = status if own else MessageStatus.QUEUED
+                produced[pending.id] = await self._turn(contact, pending, turn_status)
                 if await self.store.get_contact(contact.id) is None:
                     break  # erased: what came after the erasure went with it
-        if duplicate:
-            replies: list[OutboundMessage] = []
-        elif message_id in produced:
+        if message_id in produced:  # also a provider's retry of a message never handled
             replies = produced[message_id]
+        elif duplicate:
+            replies = []
         else:  # another request handled it while this one waited for the lock
             replies = await self.store.replies_to(message_id)
+        if len(produced) > (message_id in produced):
+            self.outbox_kick()
         return HandleResult(contact.id, message_id, duplicate, replies)
 
     async def _turn(

@@ -7,7 +7,9 @@ process). With `REDIS_URL`: state and locks in Redis, shared by several processe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
@@ -19,6 +21,8 @@ from sqlalchemy import delete, select
 from bot.storage import crypto
 from bot.storage.db import Database
 from bot.storage.models import SessionRecord, utcnow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -156,7 +160,24 @@ class RedisSessionStore:
                 sleep=0.01,
             )
             async with lock:
-                yield
+                # A long turn (a slow database, many waiting messages) must not outlive the
+                # lock: a watchdog renews it until the holder is done.
+                watchdog = asyncio.create_task(self._renew(lock))
+                try:
+                    yield
+                finally:
+                    watchdog.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watchdog
+
+    async def _renew(self, lock: Any) -> None:
+        while True:
+            await asyncio.sleep(self._lock_timeout / 3)
+            try:
+                await lock.reacquire()
+            except Exception:  # lost to expiry or Redis: the holder finds out when it releases
+                log.warning("could not renew a contact lock")
+                return
 
     def lock(self, contact_id: int) -> Any:
         return self._hold(contact_id)

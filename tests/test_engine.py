@@ -48,6 +48,29 @@ async def test_same_provider_message_is_handled_once(runtime: Runtime) -> None:
     assert await count(runtime, direction="out") == len(first.replies)
 
 
+async def test_a_message_whose_request_failed_is_answered_later_not_lost(
+    runtime: Runtime,
+) -> None:
+    # A request stored its message, then failed before handling it (a crash); the person
+    # writes again. The new message is answered in its own HTTP answer; the replies to the
+    # earlier one go to the outbox (here: queued for the REST client to fetch), not lost.
+    contact = await runtime.store.contact_for("rest", "dora")
+    await runtime.store.record_inbound(contact.id, message("dora", "hello", "x-1"), "hello")
+    later = await runtime.engine.handle(message("dora", "0", "x-2"))
+    assert later.replies
+    earlier = await runtime.store.take_queued(contact.id)
+    assert earlier and not {r.message_id for r in earlier} & {r.message_id for r in later.replies}
+    assert await count(runtime, direction="in", status="received") == 0
+
+
+async def test_a_retry_of_a_never_handled_message_gets_its_answer(runtime: Runtime) -> None:
+    contact = await runtime.store.contact_for("rest", "emma")
+    await runtime.store.record_inbound(contact.id, message("emma", "hello", "p-9"), "hello")
+    retry = await runtime.engine.handle(message("emma", "hello", "p-9"))
+    assert retry.duplicate and retry.replies  # stored once, and this time answered
+    assert await count(runtime, direction="in") == 1
+
+
 async def test_concurrent_deliveries_of_one_message_are_answered_once(runtime: Runtime) -> None:
     results = await asyncio.gather(
         *(runtime.engine.handle(message("carol", "hello", "dup-7")) for _ in range(6))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.delivery import Delivery, Outbox, Recipient, SendError
 from bot.messages import OutboundMessage
 from bot.runtime import Runtime
-from bot.storage.models import Message, MessageStatus
+from bot.storage.models import Message, MessageStatus, utcnow
 
 
 @dataclass
@@ -152,3 +153,62 @@ async def test_the_background_loop_sends_when_kicked(runtime: Runtime) -> None:
         assert sender.sent == [("+218910000010", "wake up")]
     finally:
         await runtime.outbox.stop()
+
+
+async def test_a_backlog_waiting_for_retries_does_not_hold_up_other_messages(
+    runtime: Runtime,
+) -> None:
+    sender = RecordingSender()
+    runtime.outbox.register(sender)
+    runtime.outbox.batch_size = 5
+    backlog = []
+    for number in range(12):  # twelve people whose messages wait for a retry in an hour
+        _, ids = await queue(runtime, f"+21891100{number:04d}", "later")
+        backlog += ids
+    async with runtime.db.session() as session, session.begin():
+        await session.execute(
+            update(Message)
+            .where(Message.id.in_(backlog))
+            .values(next_attempt_at=utcnow() + timedelta(hours=1))
+        )
+    await queue(runtime, "+218912222222", "operator reply")
+    assert await runtime.outbox.drain() == 1
+    assert sender.sent == [("+218912222222", "operator reply")]
+
+
+async def test_a_message_being_sent_holds_back_the_same_persons_next_one(
+    runtime: Runtime,
+) -> None:
+    sender = RecordingSender()
+    runtime.outbox.register(sender)
+    _, ids = await queue(runtime, "+218913333333", "first", "second")
+    async with runtime.db.session() as session, session.begin():  # another process has it
+        await session.execute(
+            update(Message)
+            .where(Message.id == ids[0])
+            .values(status=MessageStatus.SENDING, next_attempt_at=utcnow())
+        )
+    assert await runtime.outbox.drain() == 0
+    assert sender.sent == []
+
+
+async def test_a_claim_taken_back_after_its_lease_ran_out_is_not_sent_twice(
+    runtime: Runtime,
+) -> None:
+    slow, other = RecordingSender(prefix="s"), RecordingSender(prefix="o")
+    runtime.outbox.register(slow)
+    _, ids = await queue(runtime, "+218914444444", "once")
+    [claim] = await runtime.outbox._claim()
+    # the lease runs out (a crashed or very slow process); another outbox takes it over
+    async with runtime.db.session() as session, session.begin():
+        await session.execute(
+            update(Message)
+            .where(Message.id == ids[0])
+            .values(next_attempt_at=utcnow() - timedelta(hours=1))
+        )
+    second = Outbox(runtime.db)
+    second.register(other)
+    assert await second.drain() == 1
+    await runtime.outbox._send_one(claim)  # the first outbox wakes up: it must not send
+    assert slow.sent == [] and other.sent == [("+218914444444", "once")]
+    assert await statuses(runtime, ids) == ["sent"]
