@@ -15,7 +15,8 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Outbox
@@ -47,6 +48,10 @@ NO_LATER_MESSAGES = frozenset({"voice"})
 
 class HandoffError(Exception):
     """The case cannot do that now (closed, not found)."""
+
+
+class HandoffTaken(HandoffError):
+    """Another operator holds the case; only a supervisor reassigns it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +165,35 @@ class Handoffs:
         call_id: int | None = None,
     ) -> tuple[int, bool]:
         """Open a case, or raise the priority of the active one. (id, newly opened)."""
+        for attempt in range(3):
+            try:
+                return await self._open(
+                    contact_id,
+                    reason=reason,
+                    priority=priority,
+                    channel=channel,
+                    language=language,
+                    opened_by=opened_by,
+                    registration_id=registration_id,
+                    call_id=call_id,
+                )
+            except IntegrityError:  # another process opened this person's case just now
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _open(
+        self,
+        contact_id: int,
+        *,
+        reason: str,
+        priority: str,
+        channel: str,
+        language: str | None,
+        opened_by: int | None,
+        registration_id: int | None,
+        call_id: int | None,
+    ) -> tuple[int, bool]:
         now = utcnow()
         async with self.db.session() as session, session.begin():
             current = await session.scalar(
@@ -230,6 +264,20 @@ class Handoffs:
 
     # -- operators -----------------------------------------------------------------------
     async def claim(self, handoff_id: int, operator_id: int) -> CaseInfo:
+        """Take a case that nobody holds (or that one holds already). Two operators pressing
+        Take together: the first gets it, the second is told (HandoffTaken)."""
+        async with self.db.session() as session, session.begin():
+            await self._active(session, handoff_id)
+            result = await session.execute(
+                update(Handoff)
+                .where(
+                    Handoff.id == handoff_id,
+                    or_(Handoff.assigned_to_id.is_(None), Handoff.assigned_to_id == operator_id),
+                )
+                .values(assigned_to_id=operator_id)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise HandoffTaken("taken by another operator")
         return await self.assign(handoff_id, operator_id, by=operator_id)
 
     async def assign(self, handoff_id: int, operator_id: int | None, *, by: int) -> CaseInfo:
@@ -321,8 +369,11 @@ class Handoffs:
             row.snoozed_until = until.astimezone(UTC) if until else utcnow() + self.snooze_default
             row.waiting_since = None
             session.add(
-                AuditEvent(actor=f"operator:{operator_id}", action="handoff.snoozed",
-                           subject=str(handoff_id))
+                AuditEvent(
+                    actor=f"operator:{operator_id}",
+                    action="handoff.snoozed",
+                    subject=str(handoff_id),
+                )
             )
             info = _info(row)
         await self.events.publish("handoff.updated", handoff_id=handoff_id)
@@ -344,7 +395,11 @@ class Handoffs:
             language = row.language or (contact.language if contact else None) or ""
             if language not in self.catalogs.languages:
                 language = self.catalogs.languages[0]
-            notify = contact is not None and row.channel not in NO_LATER_MESSAGES
+            notify = (
+                contact is not None
+                and not contact.opted_out  # STOP means no more messages, this one too
+                and row.channel not in NO_LATER_MESSAGES
+            )
             if notify:
                 text = self.catalogs.text(language, "handoff.closed")
                 session.add(
@@ -407,42 +462,72 @@ class Handoffs:
         now = now or utcnow()
         escalated: list[int] = []
         woken: list[int] = []
-        async with self.db.session() as session, session.begin():
-            waiting = await session.scalars(
-                select(Handoff).where(
-                    Handoff.status.in_((HandoffStatus.OPEN, HandoffStatus.CLAIMED)),
-                    Handoff.waiting_since.is_not(None),
+        # Each change is a conditional update on what was read, so an operator's reply or
+        # another process's timer in between wins and nothing is undone.
+        async with self.db.session() as session:
+            waiting = (
+                await session.execute(
+                    select(
+                        Handoff.id,
+                        Handoff.status,
+                        Handoff.waiting_since,
+                        Handoff.escalation_level,
+                    ).where(
+                        Handoff.status.in_((HandoffStatus.OPEN, HandoffStatus.CLAIMED)),
+                        Handoff.waiting_since.is_not(None),
+                    )
                 )
-            )
-            for row in waiting:
-                since = aware(row.waiting_since)
-                assert since is not None
-                due = since + self.escalate_after * (row.escalation_level + 1)
-                if now >= due:
-                    row.escalation_level += 1
-                    row.escalated_at = now
-                    if row.status == HandoffStatus.CLAIMED and row.escalation_level >= 2:
-                        # the operator has not answered twice over: back to everyone's queue
-                        row.status = HandoffStatus.OPEN
-                        row.assigned_to_id = None
-                    escalated.append(row.id)
-            snoozed = await session.scalars(
-                select(Handoff).where(
-                    Handoff.status == HandoffStatus.SNOOZED, Handoff.snoozed_until.is_not(None)
+            ).all()
+            snoozed = (
+                await session.execute(
+                    select(Handoff.id, Handoff.assigned_to_id, Handoff.snoozed_until).where(
+                        Handoff.status == HandoffStatus.SNOOZED,
+                        Handoff.snoozed_until.is_not(None),
+                    )
                 )
-            )
-            for row in snoozed:
-                until = aware(row.snoozed_until)
-                if until is not None and now >= until:
-                    row.status = self._awake_status(row)
-                    row.snoozed_until = None
-                    row.waiting_since = now
-                    woken.append(row.id)
+            ).all()
+        for handoff_id, status, waiting_since, level in waiting:
+            since = aware(waiting_since)
+            if since is None or now < since + self.escalate_after * (level + 1):
+                continue
+            values: dict[str, object] = {"escalation_level": level + 1, "escalated_at": now}
+            if status == HandoffStatus.CLAIMED and level + 1 >= 2:
+                # the operator has not answered twice over: back to everyone's queue
+                values |= {"status": HandoffStatus.OPEN, "assigned_to_id": None}
+            if await self._update_if(
+                handoff_id,
+                values,
+                status=status,
+                waiting_since=waiting_since,
+                escalation_level=level,
+            ):
+                escalated.append(handoff_id)
+        for handoff_id, assigned_to_id, snoozed_until in snoozed:
+            until = aware(snoozed_until)
+            if until is None or now < until:
+                continue
+            awake = HandoffStatus.CLAIMED if assigned_to_id else HandoffStatus.OPEN
+            if await self._update_if(
+                handoff_id,
+                {"status": awake, "snoozed_until": None, "waiting_since": now},
+                status=HandoffStatus.SNOOZED,
+                snoozed_until=snoozed_until,
+            ):
+                woken.append(handoff_id)
         for handoff_id in escalated:
             await self.events.publish("handoff.escalated", handoff_id=handoff_id)
         for handoff_id in woken:
             await self.events.publish("handoff.updated", handoff_id=handoff_id)
         return {"escalated": len(escalated), "woken": len(woken)}
+
+    async def _update_if(self, handoff_id: int, values: dict[str, object], **seen: object) -> bool:
+        """Change a case only if it still has the values `seen`; True when it was changed."""
+        conditions = [getattr(Handoff, name) == value for name, value in seen.items()]
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(
+                update(Handoff).where(Handoff.id == handoff_id, *conditions).values(**values)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def start(self) -> None:
         if self._timer is None:

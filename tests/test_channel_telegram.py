@@ -421,7 +421,7 @@ async def test_a_split_text_failing_halfway_goes_on_where_it_stopped(
         row = await session.get(Message, message_id)
         assert row is not None and row.status == MessageStatus.SENT and row.attempts == 2
         assert len(row.payload["telegram"]["parts"]) == 3
-        assert row.provider_message_id == str(row.payload["telegram"]["parts"][-1])
+        assert row.provider_message_id == f"777011:{row.payload['telegram']['parts'][-1]}"
 
 
 def test_split_text_cuts_at_paragraphs_then_lines_then_words() -> None:

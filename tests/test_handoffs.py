@@ -245,3 +245,62 @@ async def test_danger_during_a_case_raises_priority_and_is_answered_once(runtime
     assert await runtime.handoffs.queue_position(case_id) == 1
     # the same danger again: the case is already an emergency, the bot stays silent
     assert await say(runtime, "danger", "he is bleeding") == []
+
+
+async def test_one_active_case_per_person_even_when_opened_at_once(runtime: Runtime) -> None:
+    person = await contact_id(runtime, "twice-at-once")
+    results = await asyncio.gather(
+        *(
+            runtime.handoffs.open(
+                person, reason="requested", priority=priority, channel="rest", language="en"
+            )
+            for priority in ("normal", "urgent", "normal", "emergency", "normal")
+        )
+    )
+    assert len({handoff_id for handoff_id, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    async with runtime.db.session() as session:
+        rows = list(await session.scalars(select(Handoff).where(Handoff.contact_id == person)))
+    assert len(rows) == 1
+
+
+async def test_two_operators_taking_one_case_the_second_is_told(runtime: Runtime) -> None:
+    from bot.handoffs import HandoffTaken
+
+    first = await create_operator(runtime, "first-op", "operator")
+    second = await create_operator(runtime, "second-op", "operator")
+    case_id = await ask_for_person(runtime, "wanted")
+    await runtime.handoffs.claim(case_id, first)
+    with pytest.raises(HandoffTaken):
+        await runtime.handoffs.claim(case_id, second)
+    assert (await runtime.handoffs.claim(case_id, first)).assigned_to_id == first  # again: fine
+    case = await runtime.handoffs.get(case_id)
+    assert case is not None and case.assigned_to_id == first
+
+
+async def test_closing_does_not_message_a_person_who_sent_stop(runtime: Runtime) -> None:
+    case_id = await ask_for_person(runtime, "stopper")
+    person = await contact_id(runtime, "stopper")
+    await runtime.store.set_opted_out(person, True)
+    await runtime.handoffs.close(case_id, None, "resolved")
+    assert await runtime.store.take_queued(person) == []
+
+
+async def test_a_timer_pass_does_not_undo_an_operators_reply(runtime: Runtime) -> None:
+    operator = await create_operator(runtime, "answering", "operator")
+    case_id = await ask_for_person(runtime, "answered")
+    await runtime.handoffs.claim(case_id, operator)
+    handoffs = runtime.handoffs
+    update_if = handoffs._update_if
+
+    async def operator_answers_first(*args: Any, **kwargs: Any) -> bool:
+        # the race: the timer has read the case as long unanswered; the operator answers
+        # before the timer writes
+        await handoffs.reply(case_id, operator, "I am here")
+        return await update_if(*args, **kwargs)
+
+    handoffs._update_if = operator_answers_first  # type: ignore[method-assign]
+    long_after = utcnow() + handoffs.escalate_after * 3
+    assert (await handoffs.run_timers(long_after))["escalated"] == 0
+    case = await handoffs.get(case_id)
+    assert case is not None and case.assigned_to_id == operator and case.status == "claimed"

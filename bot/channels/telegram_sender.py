@@ -200,7 +200,8 @@ class TelegramSender:
                     await self._note_parts(message, sent)
         except TelegramError as error:
             raise send_error(error) from error
-        return Delivery(provider_message_id=str(sent[-1]))
+        # Telegram numbers messages per chat: the chat makes the id unique in the channel
+        return Delivery(provider_message_id=f"{chat_id}:{sent[-1]}")
 
     # -- the parts of a split message, noted on the stored message -----------------------
     async def _parts_sent(self, message: OutboundMessage) -> list[int]:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -157,6 +158,14 @@ class Handoff(Base):
     __table_args__ = (
         Index("ix_handoffs_status_priority", "status", "priority"),
         Index("ix_handoffs_contact_status", "contact_id", "status"),
+        # one active case per person, even when two processes open one at the same moment
+        Index(
+            "uq_handoffs_one_active",
+            "contact_id",
+            unique=True,
+            postgresql_where=text("status <> 'closed'"),
+            sqlite_where=text("status <> 'closed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -306,9 +315,7 @@ class RegistrationChange(Base):
     __tablename__ = "registration_changes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    registration_id: Mapped[int] = mapped_column(
-        ForeignKey("registrations.id", ondelete="CASCADE")
-    )
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"))
     operator_id: Mapped[int | None] = mapped_column(
         ForeignKey("operators.id", ondelete="SET NULL"), default=None
     )

@@ -146,6 +146,13 @@ def upgrade() -> None:
             )
         )
         batch_op.create_index("ix_handoffs_contact_status", ["contact_id", "status"], unique=False)
+        batch_op.create_index(
+            "uq_handoffs_one_active",
+            ["contact_id"],
+            unique=True,
+            postgresql_where=sa.text("status <> 'closed'"),
+            sqlite_where=sa.text("status <> 'closed'"),
+        )
         batch_op.create_foreign_key(
             "fk_handoffs_assigned_to_id",
             "operators",
@@ -204,6 +211,7 @@ def downgrade() -> None:
         batch_op.drop_constraint("fk_handoffs_call_id", type_="foreignkey")
         batch_op.drop_constraint("fk_handoffs_closed_by_id", type_="foreignkey")
         batch_op.drop_constraint("fk_handoffs_opened_by_id", type_="foreignkey")
+        batch_op.drop_index("uq_handoffs_one_active")
         batch_op.drop_index("ix_handoffs_contact_status")
         batch_op.drop_column("updated_at")
         batch_op.drop_column("escalation_level")
