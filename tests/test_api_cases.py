@@ -298,3 +298,54 @@ async def test_administration(
     assert values["console_idle_minutes"] == "60.0"
     assert values["hotline_secret_key"] in ("(set)", "(not set)")
     assert values["telegram_bot_token"] == "(not set)"
+
+
+async def test_a_case_taken_by_one_operator_cannot_be_taken_by_another(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    operator: dict[str, str],
+    supervisor: dict[str, str],
+) -> None:
+    other_id = await create_operator(runtime, "api-op2", "operator", display_name="Second Op")
+    other = {"authorization": f"Bearer {await api_token(runtime, other_id)}"}
+    await rest_ask_for_person(client, "contested")
+    [row] = (await client.get("/api/v1/cases", headers=operator)).json()
+    case_id = row["id"]
+    first = await client.post(f"/api/v1/cases/{case_id}/claim", headers=operator)
+    assert first.status_code == 200 and first.json()["assigned_to_name"] == "Api Op"
+    second = await client.post(f"/api/v1/cases/{case_id}/claim", headers=other)
+    assert second.status_code == 409
+    assert second.json()["detail"] == "already taken by Api Op"
+    detail = (await client.get(f"/api/v1/cases/{case_id}", headers=other)).json()
+    assert (detail["assigned_to_name"], detail["status"]) == ("Api Op", "claimed")
+    # the holder taking it again is fine; a supervisor's "take" is refused too
+    assert (
+        await client.post(f"/api/v1/cases/{case_id}/claim", headers=operator)
+    ).status_code == 200
+    boss = await client.post(f"/api/v1/cases/{case_id}/claim", headers=supervisor)
+    assert boss.status_code == 409
+    # supervisors reassign through the assign route
+    moved = await client.post(
+        f"/api/v1/cases/{case_id}/assign", headers=supervisor, json={"operator_id": other_id}
+    )
+    assert moved.status_code == 200 and moved.json()["assigned_to_name"] == "Second Op"
+
+
+async def test_two_operators_taking_a_case_at_the_same_moment(
+    runtime: Runtime, client: httpx.AsyncClient, operator: dict[str, str]
+) -> None:
+    other_id = await create_operator(runtime, "api-op3", "operator", display_name="Third Op")
+    other = {"authorization": f"Bearer {await api_token(runtime, other_id)}"}
+    await rest_ask_for_person(client, "contested-at-once")
+    [row] = (await client.get("/api/v1/cases", headers=operator)).json()
+    answers = await asyncio.gather(
+        client.post(f"/api/v1/cases/{row['id']}/claim", headers=operator),
+        client.post(f"/api/v1/cases/{row['id']}/claim", headers=other),
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    winner = next(answer for answer in answers if answer.status_code == 200)
+    loser = next(answer for answer in answers if answer.status_code == 409)
+    name = winner.json()["assigned_to_name"]
+    assert loser.json()["detail"] == f"already taken by {name}"
+    detail = (await client.get(f"/api/v1/cases/{row['id']}", headers=operator)).json()
+    assert detail["assigned_to_name"] == name

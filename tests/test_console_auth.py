@@ -7,6 +7,7 @@ new route without a declaration fails `test_every_route_declares_its_access`.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -25,6 +26,8 @@ from fastapi.routing import iter_route_contexts
 from sqlalchemy import func, select, update
 
 from bot import PROJECT_ROOT
+from bot.console import auth
+from bot.console.accounts import MAX_FAILED_SIGN_INS, Accounts
 from bot.console.auth import ROLE_RANK, SESSION_COOKIE, token_hash
 from bot.runtime import Runtime
 from bot.storage.models import ApiToken, AuditEvent, Operator, OperatorSession, utcnow
@@ -570,6 +573,25 @@ async def test_cli_accounts(runtime: Runtime, client: httpx.AsyncClient, tmp_pat
     assert answer.headers["location"] == "/console/password"  # must choose their own
     listed = _hotline(runtime, tmp_path, "list")
     assert "fatima" in listed and "supervisor" in listed
+    early_out = _hotline(runtime, tmp_path, "token", "fatima", "--name", "early")
+    early = re.search(r"\(early\): (\S+)", early_out)
+    assert early is not None
+    # refused while the one-time password is not changed (and revoked by the change)
+    me = await client.get("/api/v1/me", headers={"authorization": f"Bearer {early.group(1)}"})
+    assert me.status_code == 403 and "password" in me.json()["detail"]
+    form = await client.get("/console/password")
+    changed = await client.post(
+        "/console/password",
+        data={
+            "current": password.group(1),
+            "new": "fatima's own secret",
+            "confirm": "fatima's own secret",
+            "csrf_token": csrf_from(form.text),
+        },
+    )
+    assert changed.status_code == 303
+    me = await client.get("/api/v1/me", headers={"authorization": f"Bearer {early.group(1)}"})
+    assert me.status_code == 401
     token_out = _hotline(runtime, tmp_path, "token", "fatima", "--name", "nightly")
     token = re.search(r"\(nightly\): (\S+)", token_out)
     assert token is not None
@@ -577,6 +599,8 @@ async def test_cli_accounts(runtime: Runtime, client: httpx.AsyncClient, tmp_pat
     assert me.status_code == 200 and me.json()["role"] == "supervisor"
     reset = _hotline(runtime, tmp_path, "reset-password", "fatima")
     assert re.search(r"one-time password: \S+", reset)
+    me = await client.get("/api/v1/me", headers={"authorization": f"Bearer {token.group(1)}"})
+    assert me.status_code == 401  # a reset revokes the account's tokens
     _hotline(runtime, tmp_path, "disable", "fatima")
     me = await client.get("/api/v1/me", headers={"authorization": f"Bearer {token.group(1)}"})
     assert me.status_code == 401
@@ -588,6 +612,7 @@ async def test_cli_accounts(runtime: Runtime, client: httpx.AsyncClient, tmp_pat
         )
     assert actions == [
         "operator.created",
+        "token.created",
         "token.created",
         "operator.password_reset",
         "operator.disabled",
@@ -613,3 +638,169 @@ async def test_background_refreshes_do_not_keep_an_idle_session_alive(
     assert await last_seen() == before  # the page refreshing itself is not the operator
     assert (await client.get("/console")).status_code == 200
     assert await last_seen() != before  # the operator opening a page is
+
+
+# -- review fixes: races, the event loop, tokens after a password change -------------------------
+async def test_concurrent_wrong_passwords_still_lock_the_account(runtime: Runtime) -> None:
+    """The failed-sign-in count is incremented in the database, not read-modify-written: eight
+    wrong guesses at once lock the account like five in a row."""
+    operator_id = await create_operator(runtime, "racer", "operator")
+    accounts = Accounts(runtime.db)
+    results = await asyncio.gather(
+        *(accounts.sign_in("racer", f"wrong guess {n}!") for n in range(8))
+    )
+    assert all(result.operator_id is None for result in results)
+    view = await accounts.get(operator_id)
+    assert view is not None and view.locked
+    async with runtime.db.session() as session:
+        failed = await session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.subject == str(operator_id), AuditEvent.action == "signin.failed")
+        )
+    assert failed == MAX_FAILED_SIGN_INS  # the guesses after the lock are refused, not counted
+    assert sorted(result.outcome for result in results) == ["locked"] * 4 + ["wrong"] * 4
+    refused = await accounts.sign_in("racer", DEFAULT_PASSWORD)
+    assert (refused.operator_id, refused.outcome) == (None, "locked")
+
+
+class _SpyHasher:
+    """Records whether each argon2 call ran on the event loop's thread."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.calls: list[tuple[str, bool]] = []
+
+    @staticmethod
+    def _on_loop() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    def hash(self, password: str) -> str:
+        self.calls.append(("hash", self._on_loop()))
+        return str(self.real.hash(password))
+
+    def verify(self, hashed: str, password: str) -> bool:
+        self.calls.append(("verify", self._on_loop()))
+        return bool(self.real.verify(hashed, password))
+
+
+async def test_password_hashing_runs_off_the_event_loop(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2 takes ~100 ms of CPU: in a worker thread, the loop keeps serving everyone else."""
+    spy = _SpyHasher(auth._hasher)
+    monkeypatch.setattr(auth, "_hasher", spy)
+    accounts = Accounts(runtime.db)
+    first = await accounts.ensure_first_admin()
+    assert first is not None
+    operator_id, one_time = await accounts.create("hasher", "operator", actor="test")
+    assert (await accounts.sign_in("hasher", one_time)).outcome == "ok"
+    assert (await accounts.sign_in("hasher", "not it at all")).outcome == "wrong"
+    assert (await accounts.sign_in("nobody-here", "whatever")).outcome == "wrong"
+    await accounts.change_password(operator_id, one_time, "a brand new secret 7")
+    await accounts.reset_password(operator_id, actor="test")
+    kinds = {kind for kind, _ in spy.calls}
+    assert kinds == {"hash", "verify"} and len(spy.calls) >= 8
+    assert [call for call in spy.calls if call[1]] == [], "argon2 ran on the event loop"
+
+
+async def test_sign_in_attempts_are_rate_limited_per_address(
+    runtime: Runtime, app: FastAPI, make_client: Any
+) -> None:
+    await create_operator(runtime, "limited", "operator")
+    now = [1000.0]
+    app.state.login_limiter.clock = lambda: now[0]
+
+    async def attempt(client: httpx.AsyncClient, password: str) -> httpx.Response:
+        page = await client.get("/console/login")
+        return await client.post(
+            "/console/login",
+            data={"username": "limited", "password": password, "csrf_token": csrf_from(page.text)},
+        )
+
+    client = make_client()
+    for _ in range(4):
+        assert (await attempt(client, "not the password")).status_code == 401
+    # a successful sign-in does not use up the address's attempts
+    assert (await attempt(client, DEFAULT_PASSWORD)).status_code == 303
+    client.cookies.clear()
+    for _ in range(6):
+        assert (await attempt(client, "nope, wrong")).status_code == 401
+    limited = await attempt(client, DEFAULT_PASSWORD)
+    assert limited.status_code == 429
+    assert "Too many sign-in attempts" in limited.text
+    assert int(limited.headers["retry-after"]) > 0
+    assert SESSION_COOKIE not in limited.headers.get("set-cookie", "")
+    # another address is not affected
+    elsewhere = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("203.0.113.9", 40000)),
+        base_url="http://testserver",
+    )
+    async with elsewhere:
+        assert (await attempt(elsewhere, "still wrong here")).status_code == 401
+    # a minute later the address may try again
+    now[0] += 60
+    assert (await attempt(client, "wrong once more")).status_code == 401
+
+
+async def test_password_reset_and_own_change_revoke_api_tokens(
+    runtime: Runtime, make_client: Any
+) -> None:
+    admin_id = await create_operator(runtime, "resetter", "admin")
+    admin = {"authorization": f"Bearer {await api_token(runtime, admin_id)}"}
+    worker_id = await create_operator(runtime, "tokened", "operator")
+    worker = {"authorization": f"Bearer {await api_token(runtime, worker_id, 'script')}"}
+    client = make_client()
+    assert (await client.get("/api/v1/me", headers=worker)).status_code == 200
+    reset = await client.post(f"/api/v1/admin/operators/{worker_id}/reset-password", headers=admin)
+    assert reset.status_code == 200
+    assert (await client.get("/api/v1/me", headers=worker)).status_code == 401
+    async with runtime.db.session() as session:
+        revoked = list(
+            await session.scalars(
+                select(ApiToken.revoked_at).where(ApiToken.operator_id == worker_id)
+            )
+        )
+    assert len(revoked) == 1 and revoked[0] is not None
+    assert (await client.get("/api/v1/me", headers=admin)).status_code == 200  # others keep theirs
+    # the operator's own change ends their tokens too
+    mine_id = await create_operator(runtime, "changer", "operator")
+    mine = {"authorization": f"Bearer {await api_token(runtime, mine_id)}"}
+    browser = make_client()
+    csrf = await sign_in(browser, "changer", DEFAULT_PASSWORD)
+    changed = await browser.post(
+        "/console/password",
+        data={
+            "current": DEFAULT_PASSWORD,
+            "new": "another good secret 9",
+            "confirm": "another good secret 9",
+            "csrf_token": csrf,
+        },
+    )
+    assert changed.status_code == 303
+    assert (await browser.get("/console")).status_code == 200  # this session stays
+    assert (await client.get("/api/v1/me", headers=mine)).status_code == 401
+
+
+async def test_tokens_of_an_account_with_a_one_time_password_are_refused(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    operator_id = await create_operator(
+        runtime, "fresh", "supervisor", "one-time-pass-9", must_change_password=True
+    )
+    bearer = {"authorization": f"Bearer {await api_token(runtime, operator_id)}"}
+    for path in ("/api/v1/me", "/api/v1/cases"):
+        answer = await client.get(path, headers=bearer)
+        assert answer.status_code == 403, path
+        assert "change" in answer.json()["detail"] and "password" in answer.json()["detail"]
+    # nor can the token change the password (or reach any console page)
+    answer = await client.post(
+        "/console/password",
+        headers=bearer,
+        data={"current": "one-time-pass-9", "new": "x" * 12, "confirm": "x" * 12},
+    )
+    assert answer.status_code == 403

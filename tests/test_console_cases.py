@@ -14,6 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from bot.console import cases as console_cases
+from bot.console.accounts import Accounts
 from bot.runtime import Runtime
 from bot.storage.models import AuditEvent, Call, Contact, Handoff, Message, utcnow
 from server import create_app
@@ -537,3 +539,74 @@ async def test_admin_pages(runtime: Runtime, make_runtime: Any) -> None:
     async with runtime.db.session() as session:
         actions = set(await session.scalars(select(AuditEvent.action)))
     assert {"operator.created", "contact.role"} <= actions
+
+
+async def test_take_a_case_another_operator_already_holds(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    first_id = await create_operator(runtime, "holder", "operator", display_name="Hawa")
+    await create_operator(runtime, "latecomer", "operator", display_name="Idris")
+    case_id = await open_case(runtime, "held-case")
+    csrf = await sign_in(client, "holder", DEFAULT_PASSWORD)
+    taken = await client.post(f"/console/cases/{case_id}/claim", data={"csrf_token": csrf})
+    assert taken.status_code == 303
+    client.cookies.clear()
+    csrf = await sign_in(client, "latecomer", DEFAULT_PASSWORD)
+    again = await client.post(f"/console/cases/{case_id}/claim", data={"csrf_token": csrf})
+    assert again.status_code == 409
+    assert 'role="alert">already taken by Hawa<' in again.text
+    assert 'id="case-assigned">Hawa<' in again.text
+    case = await runtime.handoffs.get(case_id)
+    assert case is not None and (case.assigned_to_id, case.status) == (first_id, "claimed")
+
+
+@pytest.mark.parametrize("trigger", ["timer", "events"])
+async def test_event_stream_ends_for_a_disabled_operator_despite_steady_traffic(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, trigger: str
+) -> None:
+    """The session is checked every SESSION_CHECK_SECONDS and every SESSION_CHECK_EVENTS
+    events, not only after a quiet moment: busy hours must not keep a removed operator in."""
+    if trigger == "timer":
+        monkeypatch.setattr(console_cases, "SESSION_CHECK_SECONDS", 0.3)
+        monkeypatch.setattr(console_cases, "SESSION_CHECK_EVENTS", 1_000_000)
+    else:
+        monkeypatch.setattr(console_cases, "SESSION_CHECK_SECONDS", 3600.0)
+        monkeypatch.setattr(console_cases, "SESSION_CHECK_EVENTS", 5)
+    operator_id = await create_operator(runtime, "streamer", "operator")
+    published = [0]
+
+    async def steady_traffic() -> None:
+        while True:
+            published[0] += 1
+            await runtime.events.publish("tick", n=published[0])
+            await asyncio.sleep(0.05)
+
+    async with live_server(runtime) as base, httpx.AsyncClient(base_url=base) as client:
+        await sign_in(client, "streamer", DEFAULT_PASSWORD)
+        async with client.stream("GET", "/console/events") as stream:
+            assert stream.status_code == 200
+            lines = stream.aiter_lines()
+            assert await anext(lines) == "retry: 2000"
+            traffic = asyncio.create_task(steady_traffic())
+            try:
+                ticks: list[int] = []
+                while len(ticks) < 3:  # the stream is flowing
+                    line = await asyncio.wait_for(anext(lines), 10)
+                    if line.startswith("data:"):
+                        ticks.append(json.loads(line[5:])["data"]["n"])
+                await Accounts(runtime.db).update(operator_id, actor="test", active=False)
+                last_before = published[0]
+                after: list[int] = []
+                while True:
+                    line = await asyncio.wait_for(anext(lines), 5)
+                    if line == "event: signed-out":
+                        break
+                    if line.startswith("data:"):
+                        n = json.loads(line[5:])["data"]["n"]
+                        if n > last_before:
+                            after.append(n)
+                assert published[0] > last_before  # events kept coming meanwhile
+                if trigger == "events":
+                    assert len(after) <= 5
+            finally:
+                traffic.cancel()

@@ -104,8 +104,14 @@ async def case_messages(
     return [MessageOut.model_validate(m) for m in messages]
 
 
-@router.post("/cases/{handoff_id}/claim", response_model=CaseOut)
+@router.post(
+    "/cases/{handoff_id}/claim",
+    response_model=CaseOut,
+    responses={409: {"description": "Closed, or already taken by another operator"}},
+)
 async def claim(request: Request, handoff_id: int, principal: OperatorAction) -> CaseOut:
+    """Take a case nobody holds (or you hold). A case another operator holds is refused with
+    409 ("already taken by …"); supervisors move cases with /assign."""
     try:
         await casework.claim(request.app.state.runtime, principal, handoff_id)
     except CaseError as exc:

@@ -11,18 +11,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.console.auth import (
     ROLES,
     aware,
-    burn_password_check,
+    burn_password_check_async,
     generate_password,
-    hash_password,
+    hash_password_async,
     new_secret,
     token_hash,
-    verify_password,
+    verify_password_async,
 )
 from bot.storage.db import Database
 from bot.storage.models import ApiToken, AuditEvent, Operator, OperatorSession, utcnow
@@ -107,6 +108,23 @@ def parse_languages(text: str | None, allowed: list[str] | None = None) -> list[
     return codes
 
 
+def _locked_event(operator_id: int) -> AuditEvent:
+    return AuditEvent(
+        actor=f"operator:{operator_id}", action="signin.locked", subject=str(operator_id)
+    )
+
+
+async def _revoke_tokens(session: AsyncSession, operator_id: int) -> int:
+    """Revokes the account's active API tokens (in the caller's transaction); how many."""
+    result = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.operator_id == operator_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def check_new_password(password: str, username: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"use at least {MIN_PASSWORD_LENGTH} characters")
@@ -167,6 +185,7 @@ class Accounts:
         if role not in ROLES:
             raise AccountError(f"role must be one of {', '.join(ROLES)}")
         one_time = password or generate_password()
+        hashed = await hash_password_async(one_time)  # before the transaction: no lock held
         async with self.db.session() as session, session.begin():
             taken = await session.scalar(select(Operator.id).where(Operator.username == username))
             if taken is not None:
@@ -174,7 +193,7 @@ class Accounts:
             row = Operator(
                 username=username,
                 display_name=(display_name or username).strip()[:128],
-                password_hash=hash_password(one_time),
+                password_hash=hashed,
                 role=role,
                 languages={"read": languages or []},
                 must_change_password=True,
@@ -249,94 +268,155 @@ class Accounts:
             return _view(row)
 
     async def reset_password(self, operator_id: int, *, actor: str) -> str:
-        """A new one-time password; the account's sessions end and its lock is lifted."""
+        """A new one-time password; the account's sessions end, its API tokens are revoked
+        and its lock is lifted."""
         password = generate_password()
+        hashed = await hash_password_async(password)
         async with self.db.session() as session, session.begin():
             row = await session.get(Operator, operator_id)
             if row is None:
                 raise AccountError("no such operator")
-            row.password_hash = hash_password(password)
+            row.password_hash = hashed
             row.must_change_password = True
             row.failed_logins = 0
             row.locked_until = None
             await session.execute(
                 delete(OperatorSession).where(OperatorSession.operator_id == row.id)
             )
+            revoked = await _revoke_tokens(session, row.id)
             session.add(
-                AuditEvent(actor=actor, action="operator.password_reset", subject=str(row.id))
+                AuditEvent(
+                    actor=actor,
+                    action="operator.password_reset",
+                    subject=str(row.id),
+                    details={"tokens_revoked": revoked},
+                )
             )
         return password
 
     async def change_password(
         self, operator_id: int, current: str, new: str, *, keep_session: str | None = None
     ) -> None:
-        """The operator's own change; other sessions of the account end."""
-        async with self.db.session() as session, session.begin():
+        """The operator's own change; other sessions of the account end and its API tokens
+        are revoked (a leaked token must not outlive the password it came with)."""
+        async with self.db.session() as session:
             row = await session.get(Operator, operator_id)
             if row is None:
                 raise AccountError("no such operator")
-            if not verify_password(row.password_hash, current):
-                raise AccountError("the current password is wrong")
-            check_new_password(new, row.username)
-            if verify_password(row.password_hash, new):
-                raise AccountError("choose a password different from the current one")
-            row.password_hash = hash_password(new)
-            row.must_change_password = False
-            others = delete(OperatorSession).where(OperatorSession.operator_id == row.id)
+            old_hash, username = row.password_hash, row.username
+        # the argon2 work happens outside any transaction, in a worker thread
+        if not await verify_password_async(old_hash, current):
+            raise AccountError("the current password is wrong")
+        check_new_password(new, username)
+        if await verify_password_async(old_hash, new):
+            raise AccountError("choose a password different from the current one")
+        new_hash = await hash_password_async(new)
+        async with self.db.session() as session, session.begin():
+            changed = await session.execute(
+                update(Operator)
+                .where(Operator.id == operator_id, Operator.password_hash == old_hash)
+                .values(password_hash=new_hash, must_change_password=False)
+                .execution_options(synchronize_session=False)
+            )
+            if not getattr(changed, "rowcount", 0):  # reset or changed elsewhere meanwhile
+                raise AccountError("the password was changed meanwhile; sign in again")
+            others = delete(OperatorSession).where(OperatorSession.operator_id == operator_id)
             if keep_session:
                 others = others.where(OperatorSession.token_hash != token_hash(keep_session))
             await session.execute(others)
+            revoked = await _revoke_tokens(session, operator_id)
             session.add(
                 AuditEvent(
-                    actor=f"operator:{row.id}",
+                    actor=f"operator:{operator_id}",
                     action="operator.password_changed",
-                    subject=str(row.id),
+                    subject=str(operator_id),
+                    details={"tokens_revoked": revoked},
                 )
             )
 
     # -- signing in ----------------------------------------------------------------------
     async def sign_in(self, username: str, password: str) -> SignIn:
-        """Checks a password; 5 wrong answers in a row lock the account for 15 minutes."""
-        now = utcnow()
-        async with self.db.session() as session, session.begin():
+        """Checks a password; 5 wrong answers in a row lock the account for 15 minutes.
+
+        The password is checked in a worker thread, outside any transaction; the outcome is
+        then written with single UPDATE statements whose conditions are evaluated by the
+        database, so concurrent guesses are all counted (no read-modify-write) and none gets
+        in once another has locked the account."""
+        async with self.db.session() as session:
             row = await session.scalar(
                 select(Operator).where(Operator.username == username.strip().lower())
             )
-            if row is None or not row.active:
-                burn_password_check(password)
-                return SignIn(None, "wrong")
-            locked = aware(row.locked_until)
-            if locked is not None and locked > now:
-                burn_password_check(password)
-                session.add(
-                    AuditEvent(
-                        actor=f"operator:{row.id}", action="signin.locked", subject=str(row.id)
-                    )
+            found = (
+                (row.id, row.password_hash, aware(row.locked_until))
+                if row is not None and row.active
+                else None
+            )
+        if found is None:
+            await burn_password_check_async(password)
+            return SignIn(None, "wrong")
+        operator_id, stored_hash, locked = found
+        if locked is not None and locked > utcnow():
+            await burn_password_check_async(password)
+            await self._audit_locked(operator_id)
+            return SignIn(None, "locked")
+        correct = await verify_password_async(stored_hash, password)
+        now = utcnow()
+        not_locked = or_(Operator.locked_until.is_(None), Operator.locked_until <= now)
+        async with self.db.session() as session, session.begin():
+            if not correct:
+                failed = await session.scalar(
+                    update(Operator)
+                    .where(Operator.id == operator_id, not_locked)
+                    .values(failed_logins=Operator.failed_logins + 1)
+                    .returning(Operator.failed_logins)
+                    .execution_options(synchronize_session=False)
                 )
-                return SignIn(None, "locked")
-            if not verify_password(row.password_hash, password):
-                row.failed_logins += 1
-                details: dict[str, object] = {"failed": row.failed_logins}
-                if row.failed_logins >= MAX_FAILED_SIGN_INS:
-                    row.locked_until = now + LOCK_FOR
-                    row.failed_logins = 0
+                if failed is None:  # another guess locked the account meanwhile
+                    session.add(_locked_event(operator_id))
+                    return SignIn(None, "locked")
+                details: dict[str, object] = {"failed": failed}
+                if failed >= MAX_FAILED_SIGN_INS:
+                    await session.execute(
+                        update(Operator)
+                        .where(Operator.id == operator_id)
+                        .values(locked_until=now + LOCK_FOR, failed_logins=0)
+                        .execution_options(synchronize_session=False)
+                    )
                     details["locked"] = True
                 session.add(
                     AuditEvent(
-                        actor=f"operator:{row.id}",
+                        actor=f"operator:{operator_id}",
                         action="signin.failed",
-                        subject=str(row.id),
+                        subject=str(operator_id),
                         details=details,
                     )
                 )
                 return SignIn(None, "locked" if details.get("locked") else "wrong")
-            row.failed_logins = 0
-            row.locked_until = None
-            row.last_login_at = now
-            session.add(
-                AuditEvent(actor=f"operator:{row.id}", action="signin", subject=str(row.id))
+            must_change = await session.scalar(
+                update(Operator)
+                .where(
+                    Operator.id == operator_id,
+                    Operator.active.is_(True),
+                    Operator.password_hash == stored_hash,
+                    not_locked,
+                )
+                .values(failed_logins=0, locked_until=None, last_login_at=now)
+                .returning(Operator.must_change_password)
+                .execution_options(synchronize_session=False)
             )
-            return SignIn(row.id, "ok", row.must_change_password)
+            if must_change is None:  # locked, disabled or password reset meanwhile
+                session.add(_locked_event(operator_id))
+                return SignIn(None, "locked")
+            session.add(
+                AuditEvent(
+                    actor=f"operator:{operator_id}", action="signin", subject=str(operator_id)
+                )
+            )
+            return SignIn(operator_id, "ok", bool(must_change))
+
+    async def _audit_locked(self, operator_id: int) -> None:
+        async with self.db.session() as session, session.begin():
+            session.add(_locked_event(operator_id))
 
     async def start_session(self, operator_id: int, hours: float) -> tuple[str, str]:
         """A new browser session: (cookie token, CSRF token)."""

@@ -32,6 +32,7 @@ def include_console(app: FastAPI) -> None:
     ):
         app.include_router(router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=CONSOLE_DIR / "static"), name="console-static")
+    app.state.login_limiter = signin.LoginLimiter()  # per-address sign-in attempts
 
 
 async def first_start(runtime: Runtime) -> None:

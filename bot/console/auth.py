@@ -8,6 +8,7 @@ Tokens and session ids are random; only their SHA-256 hashes are stored.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
@@ -88,6 +89,20 @@ def verify_password(hash: str, p: str) -> bool:
 def burn_password_check(p: str) -> None:
     """The work of one password check, for an unknown username (constant-ish time)."""
     verify_password(_DUMMY_HASH, p)
+
+
+# argon2 takes ~100 ms of CPU per call: from async code it runs in a worker thread, so the
+# event loop keeps serving other requests (and the bot's channels) meanwhile.
+async def hash_password_async(p: str) -> str:
+    return await asyncio.to_thread(hash_password, p)
+
+
+async def verify_password_async(hash: str, p: str) -> bool:
+    return await asyncio.to_thread(verify_password, hash, p)
+
+
+async def burn_password_check_async(p: str) -> None:
+    await asyncio.to_thread(burn_password_check, p)
 
 
 def new_secret() -> str:
@@ -240,6 +255,14 @@ def require_role(role: str, *, allow_password_change: bool = False) -> Dependenc
         principal = await current_principal(request)
         if principal is None:
             raise not_signed_in(request)
+        if principal.must_change_password and principal.via == "token":
+            # a one-time password is pending (new account, or reset by an administrator):
+            # the account's owner has not confirmed it yet, so its tokens do nothing until then
+            raise HTTPException(
+                403,
+                detail="this account must change its password in the console "
+                "before its API tokens work",
+            )
         if principal.must_change_password and principal.via == "session":
             if not allow_password_change:
                 if is_api(request):

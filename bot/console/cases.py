@@ -36,7 +36,10 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 
-KEEPALIVE_SECONDS = 15.0
+# The live stream re-checks the session (signed out, expired, disabled) at least this often,
+# busy or not, and after at most this many events; a quiet interval also sends a keep-alive.
+SESSION_CHECK_SECONDS = 15.0
+SESSION_CHECK_EVENTS = 50
 NOTICES = {
     "password": "Your password is changed.",
     "closed": "The case is closed; the bot answers this person again.",
@@ -110,6 +113,15 @@ async def queue_page(
 
 
 # -- live events -------------------------------------------------------------------------------
+async def still_signed_in(request: Request, principal: Principal) -> bool:
+    """Is the stream's session still valid (not signed out, expired or disabled)?"""
+    try:
+        still = await current_principal(request, touch=False)
+    except HTTPException:
+        return False
+    return still is not None and still.operator_id == principal.operator_id
+
+
 @router.get("/events")
 async def events(
     request: Request, principal: Annotated[Principal, Depends(require_operator)]
@@ -118,22 +130,30 @@ async def events(
     runtime = request.app.state.runtime
 
     async def stream() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
         async with runtime.events.subscription() as queue:
             yield "retry: 2000\n: connected\n\n"
+            checked_at, since_check = loop.time(), 0
             while True:
+                left = checked_at + SESSION_CHECK_SECONDS - loop.time()
                 try:
-                    event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
+                    event = await asyncio.wait_for(queue.get(), timeout=max(0.0, left))
                 except TimeoutError:
-                    # a quiet moment: is the session still valid? (signed out, expired, disabled)
-                    try:
-                        still = await current_principal(request, touch=False)
-                    except HTTPException:
-                        still = None
-                    if still is None or still.operator_id != principal.operator_id:
+                    event = None
+                if (
+                    event is None
+                    or since_check >= SESSION_CHECK_EVENTS
+                    or loop.time() - checked_at >= SESSION_CHECK_SECONDS
+                ):
+                    # checked before the event goes out: a removed operator gets no more
+                    if not await still_signed_in(request, principal):
                         yield "event: signed-out\ndata: {}\n\n"
                         return
+                    checked_at, since_check = loop.time(), 0
+                if event is None:
                     yield ": keep-alive\n\n"
                     continue
+                since_check += 1
                 yield f"event: {event.kind}\ndata: {event.to_json()}\n\n"
 
     response = StreamingResponse(stream(), media_type="text/event-stream")

@@ -20,7 +20,7 @@ from sqlalchemy import and_, case, exists, func, or_, select
 
 from bot.console.auth import Principal, audit, aware
 from bot.console.canned import CANNED, canned_text
-from bot.handoffs import HandoffError
+from bot.handoffs import HandoffError, HandoffTaken
 from bot.storage import crypto
 from bot.storage.models import (
     ACTIVE_HANDOFF,
@@ -543,11 +543,25 @@ async def _require_case(runtime: Any, handoff_id: int) -> Handoff:
 
 
 async def claim(runtime: Any, principal: Principal, handoff_id: int) -> None:
+    """Take a case nobody holds. A case another operator holds is refused (409, naming them):
+    only a supervisor moves it, through `assign`."""
     await _require_case(runtime, handoff_id)
     try:
         await runtime.handoffs.claim(handoff_id, principal.operator_id)
+    except HandoffTaken as exc:
+        raise CaseError(await _taken_by(runtime, handoff_id), 409) from exc
     except HandoffError as exc:
         raise CaseError(str(exc)) from exc
+
+
+async def _taken_by(runtime: Any, handoff_id: int) -> str:
+    async with runtime.db.session() as session:
+        holder = await session.scalar(
+            select(Handoff.assigned_to_id).where(Handoff.id == handoff_id)
+        )
+        names = await _operator_names(session, {holder})
+    name = names.get(holder or 0)
+    return f"already taken by {name}" if name else "already taken by another operator"
 
 
 async def assign(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import secrets
+import time
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
@@ -25,6 +28,67 @@ router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 # Before there is a session, the sign-in form is protected by a double-submit token: a cookie
 # and the same value in the form (a foreign site can post the form but cannot read the cookie).
 LOGIN_CSRF_COOKIE = "hotline_login_csrf"
+# Sign-in attempts per client address: a burst of this many, then one every 60/N seconds.
+LOGIN_ATTEMPTS_PER_MINUTE = 10
+
+
+class LoginLimiter:
+    """A token bucket per client address for POST /console/login, in this process (each
+    worker counts its own). Each attempt takes a token; a successful sign-in gives it back,
+    so an office behind one address is not locked out by its own colleagues signing in."""
+
+    MAX_ADDRESSES = 10_000
+
+    def __init__(
+        self,
+        per_minute: int = LOGIN_ATTEMPTS_PER_MINUTE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0  # tokens per second
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # address -> (tokens, when)
+
+    def _tokens(self, address: str, now: float) -> float:
+        tokens, when = self._buckets.get(address, (self.capacity, now))
+        return min(self.capacity, tokens + max(0.0, now - when) * self.rate)
+
+    def take(self, address: str) -> float:
+        """0 when the attempt may go ahead (a token is used), else the seconds to wait."""
+        now = self.clock()
+        tokens = self._tokens(address, now)
+        if tokens < 1:
+            self._buckets[address] = (tokens, now)
+            return (1 - tokens) / self.rate
+        if len(self._buckets) >= self.MAX_ADDRESSES:
+            self._forget_full(now)
+        self._buckets[address] = (tokens - 1, now)
+        return 0.0
+
+    def give_back(self, address: str) -> None:
+        if address in self._buckets:
+            now = self.clock()
+            self._buckets[address] = (min(self.capacity, self._tokens(address, now) + 1), now)
+
+    def _forget_full(self, now: float) -> None:
+        """Addresses whose bucket has refilled are the same as unknown ones: drop them."""
+        full = [a for a in self._buckets if self._tokens(a, now) >= self.capacity]
+        for address in full:
+            del self._buckets[address]
+        if len(self._buckets) >= self.MAX_ADDRESSES:  # a flood of addresses: start afresh
+            self._buckets.clear()
+
+
+def login_limiter(request: Request) -> LoginLimiter:
+    limiter = getattr(request.app.state, "login_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.login_limiter = LoginLimiter()
+    return limiter
+
+
+def client_address(request: Request) -> str:
+    # behind a proxy, uvicorn's proxy_headers put the X-Forwarded-For address here
+    return request.client.host if request.client else "unknown"
 
 
 def safe_next(target: str | None) -> str:
@@ -96,6 +160,17 @@ async def login(
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     next: Annotated[str | None, Form(max_length=512)] = None,
 ) -> Response:
+    limiter, address = login_limiter(request), client_address(request)
+    wait = limiter.take(address)
+    if wait:
+        response = _login_form(
+            request,
+            next,
+            error="Too many sign-in attempts from your address; wait a minute and try again.",
+            status_code=429,
+        )
+        response.headers["retry-after"] = str(max(1, math.ceil(wait)))
+        return response
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not csrf_token or not expected or not secrets.compare_digest(csrf_token, expected):
         return _login_form(
@@ -104,6 +179,8 @@ async def login(
     runtime = request.app.state.runtime
     accounts = Accounts(runtime.db)
     result = await accounts.sign_in(username, password)
+    if result.operator_id is not None:
+        limiter.give_back(address)
     if result.operator_id is None:
         message = (
             "Too many wrong passwords: this account is locked for 15 minutes."
