@@ -596,6 +596,10 @@ async def test_event_stream_ends_for_a_disabled_operator_despite_steady_traffic(
                         ticks.append(json.loads(line[5:])["data"]["n"])
                 await Accounts(runtime.db).update(operator_id, actor="test", active=False)
                 last_before = published[0]
+                for _ in range(500):  # traffic goes on after the disable (even on a busy machine)
+                    if published[0] > last_before + 2:
+                        break
+                    await asyncio.sleep(0.01)
                 after: list[int] = []
                 while True:
                     line = await asyncio.wait_for(anext(lines), 5)

@@ -77,7 +77,8 @@ async def seed(runtime: Runtime) -> None:
         ])  # fmt: skip
         session.add_all([
             Handoff(contact_id=a, reason="asked", channel="telegram", created_at=utc(1, 10),
-                    claimed_at=utc(1, 10, 4), first_response_at=utc(1, 10, 10)),
+                    claimed_at=utc(1, 10, 4), first_response_at=utc(1, 10, 10),
+                    status="closed", closed_at=utc(1, 11)),  # one active case per person
             Handoff(contact_id=b, reason="asked", channel="sms", created_at=utc(1, 12),
                     first_response_at=utc(1, 12, 20)),
             Handoff(contact_id=c, reason="asked", channel="rest", created_at=utc(1, 14)),
