@@ -1,5 +1,6 @@
-"""The held-out evaluation set (bench/data/heldout) must stay unseen: no message of it may
-occur in the training data, and none twice in the set."""
+"""The held-out evaluation sets (bench/data/heldout: short messages; bench/data/heldout_long:
+longer real-style ones) must stay unseen: no message of them may occur in the training data,
+and none twice in the sets."""
 
 from __future__ import annotations
 
@@ -11,24 +12,27 @@ from nlu.training_data import load_examples
 
 REPO = Path(__file__).resolve().parent.parent
 HELDOUT_DIR = REPO / "bench" / "data" / "heldout"
+LONG_DIR = REPO / "bench" / "data" / "heldout_long"
 DATA_DIR = REPO / "nlu" / "data"
 
 
-def test_the_heldout_set_is_in_the_repository() -> None:
+def test_the_heldout_sets_are_in_the_repository() -> None:
     assert any(HELDOUT_DIR.glob("*.yml")), "bench/data/heldout/*.yml is missing"
+    assert any(LONG_DIR.glob("*.yml")), "bench/data/heldout_long/*.yml is missing"
 
 
 def test_no_heldout_message_is_in_the_training_data() -> None:
     """Compared after normalisation (case, accents, punctuation, repeated letters, Arabic
     letter variants), which is what the classifier sees: "Merci!!" is "merci"."""
     training = {normalize(e.text) for e in load_examples(DATA_DIR)}
-    heldout = load_examples(HELDOUT_DIR)
+    heldout = [*load_examples(HELDOUT_DIR), *load_examples(LONG_DIR)]
     leaked = [(e.variant, e.intent, e.text) for e in heldout if normalize(e.text) in training]
     assert not leaked, f"{len(leaked)} held-out messages occur in nlu/data/: {leaked[:20]}"
 
 
-def test_no_message_twice_in_the_heldout_set() -> None:
-    counts = Counter(normalize(e.text) for e in load_examples(HELDOUT_DIR))
+def test_no_message_twice_in_the_heldout_sets() -> None:
+    both = [*load_examples(HELDOUT_DIR), *load_examples(LONG_DIR)]
+    counts = Counter(normalize(e.text) for e in both)
     repeated = sorted(text for text, n in counts.items() if n > 1)
     assert not repeated, repeated
 
@@ -42,3 +46,16 @@ def test_heldout_covers_every_variant_and_intent() -> None:
         intents = Counter(e.intent for e in heldout if e.variant == variant)
         assert len(intents) >= 19, variant
         assert min(intents.values()) >= 10, (variant, intents)
+
+
+def test_long_set_covers_every_variant_and_intent_with_longer_messages() -> None:
+    long = load_examples(LONG_DIR)
+    assert len(long) >= 650
+    variants = {p.stem for p in DATA_DIR.glob("*.yml")}
+    assert {e.variant for e in long} == variants
+    for variant in variants:
+        intents = Counter(e.intent for e in long if e.variant == variant)
+        assert len(intents) >= 19, variant
+        assert min(intents.values()) >= 5, (variant, intents)
+    words = sorted(len(e.text.split()) for e in long)
+    assert words[len(words) // 2] >= 10  # median: longer than the short set's messages
