@@ -11,11 +11,17 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from .features import Featurizer, LinearModel, count_matrix, tfidf_fit, tfidf_transform
+from .features import (
+    Featurizer,
+    LinearModel,
+    SegmentCounts,
+    count_matrix,
+    tfidf_fit,
+    tfidf_transform,
+)
 
 __all__ = [
     "INTENT_FEATURIZER",
@@ -100,22 +106,23 @@ def cross_val_scores(
     folds: int,
     params: TrainParams,
     groups: Sequence[str] | None = None,
-    tf: Any = None,
+    tf: SegmentCounts | None = None,
 ) -> np.ndarray:
     """Out-of-fold decision scores (n_samples x n_classes), stratified by intent (and group)."""
     y = np.array([list(classes).index(lab) for lab in labels])
     if tf is None:
-        tf, _ = count_matrix(INTENT_FEATURIZER, texts)
+        tf = count_matrix(INTENT_FEATURIZER, texts)
     out = np.zeros((len(texts), len(classes)), dtype=np.float64)
     for train_idx, test_idx in fold_indices(labels, groups, folds, params.seed):
-        cols, idf = tfidf_fit(tf[train_idx], params.min_df)
-        coef, bias = _fit_linear(tfidf_transform(tf[train_idx], cols, idf), y[train_idx], params)
+        cols, idf = tfidf_fit(tf, train_idx, params.min_df)
+        matrix = tfidf_transform(tf, cols, idf, train_idx)
+        coef, bias = _fit_linear(matrix, y[train_idx], params)
         full = np.zeros((len(classes), coef.shape[1]))
         fb = np.full(len(classes), -10.0)
         present = np.unique(y[train_idx])
         full[present] = coef
         fb[present] = bias
-        out[test_idx] = tfidf_transform(tf[test_idx], cols, idf) @ full.T + fb
+        out[test_idx] = tfidf_transform(tf, cols, idf, test_idx) @ full.T + fb
     return out
 
 
@@ -142,7 +149,8 @@ def train_intent_model(
     params = params or TrainParams()
     classes = sorted(set(labels))
     y = np.array([classes.index(lab) for lab in labels])
-    tf, names = count_matrix(INTENT_FEATURIZER, texts)
+    tf = count_matrix(INTENT_FEATURIZER, texts)
+    names = tf.names
     # calibration folds: as many as the rarest intent allows (tiny data sets still train)
     folds = min(params.calib_folds, int(np.bincount(y).min()))
     if folds >= 2:
@@ -154,7 +162,7 @@ def train_intent_model(
         oof = np.zeros((len(texts), len(classes)))
         oof[np.arange(len(texts)), y] = 1.0
         temperature = DEFAULT_TEMPERATURE
-    cols, idf = tfidf_fit(tf, params.min_df)
+    cols, idf = tfidf_fit(tf, None, params.min_df)
     coef, bias = _fit_linear(tfidf_transform(tf, cols, idf), y, params)
     linear = LinearModel(
         INTENT_FEATURIZER,

@@ -1,9 +1,17 @@
-"""Fast n-gram featurisation and linear-model scoring without scikit-learn at run time.
+"""N-gram featurisation and linear-model scoring, built so that a message costs a few look-ups.
 
-Training builds the vocabulary and fits the weights with scikit-learn; parsing needs only this
-module and numpy: a message becomes a handful of (feature index, value) pairs and a score vector
-is one small sparse-dense product. This keeps a parse well under a millisecond and the loaded
-model small (scikit-learn is never imported when the cache is warm).
+A message is a bag of *segments*: one per word (its character n-grams inside word boundaries,
+the word itself and its consonant skeleton) and one for the word pairs. Counts are sublinear
+(1 + log c) inside a segment and add up across segments, and the tf-idf length of a message is
+the root of the sum of its segments' squared lengths. Because nothing crosses a segment, what a
+word contributes to the class scores (a short dense vector) and to the length (one number)
+depends on the word alone: a model remembers it per word (an LRU cache of
+:data:`WORD_CACHE_SIZE` words), and a message costs one cache hit per word, one per word pair,
+and a few additions. Training builds exactly the same vectors from the same segments
+(:func:`count_matrix`, :func:`tfidf_transform`), so what is trained is what is served.
+
+Training fits the weights with scikit-learn; parsing needs only this module and numpy
+(scikit-learn is never imported when the model cache is warm).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import numpy as np
 __all__ = [
     "Featurizer",
     "LinearModel",
+    "SegmentCounts",
     "count_matrix",
     "softmax",
     "tfidf_fit",
@@ -42,28 +51,46 @@ class Featurizer:
     word_weight: float = 1.0
     skeleton: bool = False  # also a consonant-skeleton feature per Latin word ("pls" = "please")
 
-    def counts(self, text: str) -> Counter[str]:
-        """Feature -> count. Character n-grams are bare strings (they contain no control
-        character); word n-grams start with WORD ("\\x01"), skeletons with SKEL ("\\x02")."""
-        words = text.split()
-        cmin, cmax = self.char_min, self.char_max
+    def word_counts(self, word: str) -> Counter[str]:
+        """The features of one word's segment -> count. Character n-grams are bare strings
+        (they contain no control character); the word starts with WORD ("\\x01"), its
+        skeleton with SKEL ("\\x02")."""
+        padded = f" {word} "
+        n_chars = len(padded)
         grams: list[str] = []
         extend = grams.extend
-        for w in words:
-            padded = f" {w} "
-            n_chars = len(padded)
-            for n in range(cmin, min(cmax, n_chars) + 1):
-                extend([padded[i : i + n] for i in range(n_chars - n + 1)])
+        for n in range(self.char_min, min(self.char_max, n_chars) + 1):
+            extend([padded[i : i + n] for i in range(n_chars - n + 1)])
         if self.word_max >= 1:
-            extend([WORD + w for w in words])
-            for n in range(2, self.word_max + 1):
-                extend([WORD + " ".join(words[i : i + n]) for i in range(len(words) - n + 1)])
+            grams.append(WORD + word)
         if self.skeleton:
-            for w in words:
-                sk = skeleton(w)
-                if sk:
-                    grams.append(SKEL + sk)
+            sk = skeleton(word)
+            if sk:
+                grams.append(SKEL + sk)
         return Counter(grams)
+
+    def phrases(self, words: Sequence[str]) -> list[str]:
+        """The word n-grams (2..word_max) of a message, in order."""
+        out: list[str] = []
+        for n in range(2, self.word_max + 1):
+            out.extend([WORD + " ".join(words[i : i + n]) for i in range(len(words) - n + 1)])
+        return out
+
+    def segments(self, text: str) -> list[Counter[str]]:
+        """The message's segments: one per word, then one for the word n-grams (if any)."""
+        words = text.split()
+        segs = [self.word_counts(w) for w in words]
+        phrases = self.phrases(words)
+        if phrases:
+            segs.append(Counter(phrases))
+        return segs
+
+    def counts(self, text: str) -> Counter[str]:
+        """Every feature of the message -> its count (all segments together)."""
+        total: Counter[str] = Counter()
+        for seg in self.segments(text):
+            total.update(seg)
+        return total
 
 
 WORD = "\x01"
@@ -71,10 +98,6 @@ SKEL = "\x02"
 _TOKEN_FEATURE = frozenset((WORD, SKEL))
 # 1 + log(count) for the usual small counts
 _SUBLINEAR = [0.0] + [1.0 + math.log(c) for c in range(1, 64)]
-
-
-_SUBLINEAR_ARRAY = np.array(_SUBLINEAR, dtype=np.float64)
-_EMPTY: frozenset[str] = frozenset()
 
 
 def _sublinear(c: int) -> float:
@@ -148,26 +171,30 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
-WORD_CACHE_SIZE = 8192  # words whose features each model remembers (a few MB at most)
+WORD_CACHE_SIZE = 8192  # words (and word pairs) whose contribution each model remembers
+
+
+def segment_values(featurizer: Featurizer, seg: Counter[str]) -> list[tuple[str, float]]:
+    """(feature, value) of a segment before idf: sublinear count, word features weighted."""
+    ww = featurizer.word_weight
+    return [(f, _sublinear(c) * (ww if f[:1] in _TOKEN_FEATURE else 1.0)) for f, c in seg.items()]
 
 
 class LinearModel:
-    """``scores = W[idx].T @ values + b`` over a sparse feature vector.
+    """``scores = x @ W + b`` where ``x`` is the message's feature vector (module docstring).
 
-    ``weighting``: ``"tfidf"`` (sublinear tf x idf, L2-normalised, as fitted by training) or
-    ``"log1p"`` (naive-Bayes style log-count features, no normalisation).
+    ``weighting``: ``"tfidf"`` (sublinear tf x idf over segments, divided by the message's
+    length, as fitted by training) or ``"log1p"`` (naive-Bayes style sublinear counts, no idf,
+    no length normalisation).
 
-    The features of one *word* (its character n-grams, the word itself and its skeleton) do
-    not depend on the rest of the message, so their vocabulary look-ups are remembered per word
-    (an LRU cache of :data:`WORD_CACHE_SIZE` words): a message costs one cache hit per word,
-    one look-up per word pair and one small sparse-dense product. The result is the same, to the
-    bit, as featurising the whole message with :meth:`Featurizer.counts`: the features are
-    counted in the same order and weighted with the same float operations.
+    Per word (and per word pair) the model remembers ``(x_w @ W, |x_w|^2, known, total)``: the
+    word's contribution to the scores before normalisation, to the squared length, and how many
+    of its features the vocabulary knows / has. A message adds those up.
     """
 
     __slots__ = (
-        "_token_weights",
-        "_word_features",
+        "_pair",
+        "_word",
         "bias",
         "classes",
         "featurizer",
@@ -190,118 +217,73 @@ class LinearModel:
         self.featurizer = featurizer
         self.index: dict[str, int] = {f: i for i, f in enumerate(vocabulary)}
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)  # (n_features, n_classes)
-        self.bias = np.asarray(bias, dtype=np.float32)
+        self.bias = np.asarray(bias, dtype=np.float64)
         self.classes: tuple[str, ...] = tuple(classes)
-        self.idf = None if idf is None else np.asarray(idf, dtype=np.float32)
+        self.idf = None if idf is None else np.asarray(idf, dtype=np.float64)
+        if weighting == "tfidf" and self.idf is None:
+            raise ValueError("tf-idf weighting needs the idf")
         self.weighting = weighting
-        self._token_weights: np.ndarray | None = None
-        if featurizer.word_weight != 1.0:  # word / skeleton features weigh differently
-            self._token_weights = np.array(
-                [featurizer.word_weight if f[:1] in _TOKEN_FEATURE else 1.0 for f in vocabulary],
-                dtype=np.float64,
-            )
-        self._word_features = lru_cache(maxsize=WORD_CACHE_SIZE)(self._features_of_word)
+        self._word = lru_cache(maxsize=WORD_CACHE_SIZE)(self._contribution_of_word)
+        self._pair = lru_cache(maxsize=WORD_CACHE_SIZE)(self._contribution_of_phrase)
 
     def clear_cache(self) -> None:
         """Forget the remembered words (see :data:`WORD_CACHE_SIZE`)."""
-        self._word_features.cache_clear()
+        self._word.cache_clear()
+        self._pair.cache_clear()
 
-    def _features_of_word(self, word: str) -> tuple[tuple[int, ...], int, int, frozenset[str]]:
-        """(indices of the word's known character n-grams in :meth:`Featurizer.counts` order,
-        index of the word feature or -1, index of the skeleton feature or -1, the word's
-        features that the vocabulary does not know)."""
-        f = self.featurizer
+    def segment_contribution(self, seg: Counter[str]) -> tuple[np.ndarray, float, int, int]:
+        """(x_seg @ W, |x_seg|^2, features known, features) of one segment."""
         get = self.index.get
-        padded = f" {word} "
-        n_chars = len(padded)
-        known: list[int] = []
-        unknown: set[str] = set()
-        for n in range(f.char_min, min(f.char_max, n_chars) + 1):
-            for i in range(n_chars - n + 1):
-                gram = padded[i : i + n]
-                j = get(gram)
-                if j is None:
-                    unknown.add(gram)
-                else:
-                    known.append(j)
-        word_index = -1
-        if f.word_max >= 1:
-            j = get(WORD + word)
-            if j is None:
-                unknown.add(WORD + word)
-            else:
-                word_index = j
-        skel_index = -1
-        if f.skeleton:
-            sk = skeleton(word)
-            if sk:
-                j = get(SKEL + sk)
-                if j is None:
-                    unknown.add(SKEL + sk)
-                else:
-                    skel_index = j
-        return tuple(known), word_index, skel_index, frozenset(unknown) if unknown else _EMPTY
+        idx: list[int] = []
+        vals: list[float] = []
+        for f, v in segment_values(self.featurizer, seg):
+            j = get(f)
+            if j is not None:
+                idx.append(j)
+                vals.append(v)
+        if not idx:
+            return np.zeros(len(self.classes)), 0.0, 0, len(seg)
+        ind = np.array(idx, dtype=np.intp)
+        x = np.array(vals, dtype=np.float64)
+        if self.idf is not None and self.weighting == "tfidf":
+            x *= self.idf[ind]
+        return x @ self.weights[ind], float(x @ x), len(idx), len(seg)
 
-    def vector(self, text: str) -> tuple[np.ndarray, np.ndarray, int]:
-        """(feature indices, values, number of distinct features of the text) for ``text``."""
-        f = self.featurizer
+    def _contribution_of_word(self, word: str) -> tuple[np.ndarray, float, int, int]:
+        return self.segment_contribution(self.featurizer.word_counts(word))
+
+    def _contribution_of_phrase(self, phrase: str) -> tuple[np.ndarray, float, int, int]:
+        return self.segment_contribution(Counter((phrase,)))
+
+    def raw(self, text: str) -> tuple[np.ndarray, float, int, int]:
+        """(x @ W, |x|^2, known features, features) of ``text``, before length and bias."""
         words = text.split()
-        per_word = [self._word_features(w) for w in words]
-        ind_list: list[int] = []
-        extend = ind_list.extend
-        unknown: list[frozenset[str]] = []
-        for chars, _, _, unk in per_word:
-            extend(chars)
-            if unk:
-                unknown.append(unk)
-        if f.word_max >= 1:
-            ind_list.extend([wi for _, wi, _, _ in per_word if wi >= 0])
-            if f.word_max >= 2 and len(words) > 1:
-                get = self.index.get
-                extra: set[str] = set()
-                for n in range(2, f.word_max + 1):
-                    for i in range(len(words) - n + 1):
-                        gram = WORD + " ".join(words[i : i + n])
-                        j = get(gram)
-                        if j is None:
-                            extra.add(gram)
-                        else:
-                            ind_list.append(j)
-                if extra:
-                    unknown.append(frozenset(extra))
-        if f.skeleton:
-            ind_list.extend([si for _, _, si, _ in per_word if si >= 0])
-        counts = Counter(ind_list)
-        n_unknown = len(unknown[0].union(*unknown[1:])) if unknown else 0
-        total = len(counts) + n_unknown
-        if not counts:
-            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32), total
-        n = len(counts)
-        ind = np.fromiter(counts.keys(), dtype=np.intp, count=n)
-        tf = np.fromiter(counts.values(), dtype=np.intp, count=n)
-        if n == len(ind_list):  # every feature once: the common case
-            vals = np.full(n, _SUBLINEAR[1])
-        elif tf.max() < len(_SUBLINEAR):
-            vals = _SUBLINEAR_ARRAY[tf]
-        else:
-            vals = np.array([_sublinear(int(c)) for c in tf])
-        if self._token_weights is not None:
-            vals = vals * self._token_weights[ind]
-        val = vals.astype(np.float32)
-        if self.weighting == "tfidf":
-            assert self.idf is not None
-            val *= self.idf[ind]
-            norm = float(np.sqrt(val @ val))
-            if norm > 0:
-                val /= norm
-        return ind, val, total
+        if not words:
+            return np.zeros(len(self.classes)), 0.0, 0, 0
+        parts = [self._word(w) for w in words]
+        if self.featurizer.word_max >= 2 and len(words) > 1:
+            phrases = self.featurizer.phrases(words)
+            if len(set(phrases)) == len(phrases):
+                parts.extend([self._pair(p) for p in phrases])
+            else:  # a repeated pair ("help help help"): its count is not 1
+                parts.append(self.segment_contribution(Counter(phrases)))
+        acc = parts[0][0]
+        sq = parts[0][1]
+        known = parts[0][2]
+        total = parts[0][3]
+        for vec, q, k, t in parts[1:]:
+            acc = acc + vec
+            sq += q
+            known += k
+            total += t
+        return acc, sq, known, total
 
     def scores(self, text: str) -> tuple[np.ndarray, float]:
-        """Raw class scores and the share of the text's features known to the model."""
-        ind, val, total = self.vector(text)
-        if not len(ind):
-            return self.bias.copy(), 0.0
-        return val @ self.weights[ind] + self.bias, len(ind) / max(total, 1)
+        """Class scores and the share of the text's features known to the model."""
+        acc, sq, known, total = self.raw(text)
+        if self.weighting == "tfidf" and sq > 0:
+            acc = acc / math.sqrt(sq)
+        return acc + self.bias, known / max(total, 1)
 
     # ----- (de)serialisation into plain arrays (no pickle) ---------------------------------
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
@@ -340,46 +322,82 @@ class LinearModel:
         )
 
 
-def count_matrix(featurizer: Featurizer, texts: Iterable[str]) -> tuple[Any, list[str]]:
-    """Sublinear term-frequency matrix (scipy CSR) of ``texts`` over every feature they have,
-    and the feature names. Weighting matches :meth:`LinearModel.vector`."""
+@dataclass(frozen=True, slots=True)
+class SegmentCounts:
+    """The training texts as segments: ``seg`` (segments x features, sublinear counts within
+    a segment, word features weighted), ``owner`` (texts x segments, 0/1) and the feature
+    names. ``owner @ seg`` is the texts' count matrix."""
+
+    seg: Any
+    owner: Any
+    names: list[str]
+
+    @property
+    def n_texts(self) -> int:
+        return int(self.owner.shape[0])
+
+    def rows(self, rows: Any = None) -> Any:
+        """The owner matrix of the texts ``rows`` (all when None)."""
+        return self.owner if rows is None else self.owner[rows]
+
+    def texts(self, rows: Any = None) -> Any:
+        """Count matrix (texts x features) of the texts ``rows``."""
+        return (self.rows(rows) @ self.seg).tocsr()
+
+
+def count_matrix(featurizer: Featurizer, texts: Iterable[str]) -> SegmentCounts:
+    """Segment counts of ``texts`` over every feature they have (see :class:`SegmentCounts`).
+    Values match what :meth:`LinearModel.segment_contribution` weights at inference."""
     from scipy import sparse
 
     index: dict[str, int] = {}
     rows: list[int] = []
     cols: list[int] = []
     vals: list[float] = []
-    ww = featurizer.word_weight
-    n = 0
-    for r, text in enumerate(texts):
-        n = r + 1
-        for f, c in featurizer.counts(text).items():
-            j = index.get(f)
-            if j is None:
-                j = index[f] = len(index)
-            rows.append(r)
-            cols.append(j)
-            vals.append(_sublinear(c) * (ww if f[0] in _TOKEN_FEATURE else 1.0))
-    matrix = sparse.csr_matrix(
-        (np.asarray(vals, dtype=np.float64), (rows, cols)), shape=(n, len(index))
+    own_rows: list[int] = []
+    own_cols: list[int] = []
+    n_seg = 0
+    n_texts = 0
+    for t, text in enumerate(texts):
+        n_texts = t + 1
+        for seg in featurizer.segments(text):
+            for f, v in segment_values(featurizer, seg):
+                j = index.get(f)
+                if j is None:
+                    j = index[f] = len(index)
+                rows.append(n_seg)
+                cols.append(j)
+                vals.append(v)
+            own_rows.append(t)
+            own_cols.append(n_seg)
+            n_seg += 1
+    seg_matrix = sparse.csr_matrix(
+        (np.asarray(vals, dtype=np.float64), (rows, cols)), shape=(n_seg, len(index))
     )
-    return matrix, sorted(index, key=index.__getitem__)
+    owner = sparse.csr_matrix(
+        (np.ones(len(own_rows)), (own_rows, own_cols)), shape=(n_texts, n_seg)
+    )
+    return SegmentCounts(seg_matrix, owner, sorted(index, key=index.__getitem__))
 
 
-def tfidf_fit(tf: Any, min_df: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """(selected columns, their idf) from the training rows of a tf matrix."""
-    df = np.asarray((tf > 0).sum(axis=0)).ravel()
+def tfidf_fit(counts: SegmentCounts, rows: Any = None, min_df: int = 1) -> tuple[Any, Any]:
+    """(selected feature columns, their idf) from the training texts ``rows``."""
+    df = np.asarray((counts.texts(rows) > 0).sum(axis=0)).ravel()
     cols = np.flatnonzero(df >= min_df)
-    n_docs = tf.shape[0]
+    n_docs = counts.rows(rows).shape[0]
     idf = (np.log((1 + n_docs) / (1 + df[cols])) + 1.0).astype(np.float64)
     return cols, idf
 
 
-def tfidf_transform(tf: Any, cols: np.ndarray, idf: np.ndarray) -> Any:
-    """Rows of ``tf`` restricted to ``cols``, times idf, L2-normalised (as at inference)."""
+def tfidf_transform(counts: SegmentCounts, cols: Any, idf: Any, rows: Any = None) -> Any:
+    """Tf-idf rows of the texts ``rows`` over ``cols``: segments summed, divided by the root of
+    the sum of the segments' squared lengths (exactly as :meth:`LinearModel.scores`)."""
     from scipy import sparse
 
-    m = tf[:, cols] @ sparse.diags(idf)
-    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    seg = counts.seg[:, cols] @ sparse.diags(idf)
+    seg_sq = np.asarray(seg.multiply(seg).sum(axis=1)).ravel()
+    owner = counts.rows(rows)
+    m = (owner @ seg).tocsr()
+    norms = np.sqrt(owner @ seg_sq)
     norms[norms == 0] = 1.0
     return sparse.csr_matrix(sparse.diags(1.0 / norms) @ m)

@@ -77,6 +77,8 @@ _ASCII_NON_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
 @lru_cache(maxsize=8192)
 def _letter_script(ch: str) -> str | None:
     """The script of a character that counts as a letter, None for any other character."""
+    if ch.isdigit():  # Arabic-Indic digits are in the Arabic block but say nothing
+        return None
     if ch.isalpha() or 0x0600 <= ord(ch) <= 0x06FF:
         return _script_of(ch)
     return None
@@ -120,7 +122,7 @@ _ARABIZI_TOKEN = re.compile(
 _NOT_ARABIZI = re.compile(
     r"^\d+(?:st|nd|rd|th|er|eme|e|am|pm|h|hr|hrs|min|mn|km|kg|g|l|m|ms|x|k|yrs?|ans?|"
     r"days?|jours?|mois|weeks?|months?|years?|dinars?|lyd|usd|dollars?|people|pers|persons?)$"
-    r"|^(?:b4|gr8|2day|2moro|2morrow|2nite|2night|l8r|m8|w8|h8|4u|2u|1st|mp3|mp4|a4)$"
+    r"|^(?:b4|gr8|2day|2moro|2morrow|2nite|2night|l8r|m8|w8|h8|4u|2u|1st|mp3|mp4|a4|9ja|naija9ja)$"
     r"|^[a-z]{0,2}\d{3,}$|^\d+[a-z]\d+$"
 )
 
@@ -138,11 +140,31 @@ def arabizi_tokens(norm: str) -> list[str]:
 _CODE_TOKEN = re.compile(r"^(?:[+]?\d+|ly|(?=[a-z0-9]{6}$)(?:[a-z]*\d){3}[a-z0-9]*)$")
 
 
-def strip_codes(norm: str) -> str:
+# A reference-like code as typed: 6 capitals and digits, at least two of them digits
+# ("8TQ2XW"), or any 6 letters and digits after "LY" ("ly-9px3kd"). Arabizi is typed in
+# lower case and never after "LY".
+_TYPED_CODE = re.compile(
+    r"(?<![A-Za-z0-9])(?:(?:LY|ly|Ly)\s?[-_ ]?\s?([A-Za-z0-9]{6})|([A-Z0-9]{6}))(?![A-Za-z0-9])"
+)
+
+
+def typed_codes(text: str) -> frozenset[str]:
+    """The folded forms of the reference-like codes of the raw ``text`` (see _TYPED_CODE)."""
+    found: set[str] = set()
+    for m in _TYPED_CODE.finditer(text):
+        code = m.group(1) or m.group(2)
+        digits = sum(c.isdigit() for c in code)
+        if (m.group(1) and digits) or (m.group(2) and digits >= 2 and digits < 6):
+            found.add(code.lower())
+    return frozenset(found)
+
+
+def strip_codes(norm: str, codes: frozenset[str] = frozenset()) -> str:
     """Drop the tokens that say nothing about the language: numbers, phone numbers and case
-    references ("ly 7k3m9q"), which would otherwise look like Arabizi digits."""
+    references ("ly 7k3m9q", and ``codes`` found in the raw text), which would otherwise look
+    like Arabizi digits."""
     toks = norm.split()
-    kept = [t for t in toks if not _CODE_TOKEN.match(t)]
+    kept = [t for t in toks if not _CODE_TOKEN.match(t) and t not in codes]
     return " ".join(kept) if len(kept) != len(toks) else norm
 
 
@@ -191,13 +213,15 @@ _LID_CHUNK_CACHE = 8192  # (DFA state, word) pairs remembered per identifier
 
 @lru_cache(maxsize=1)
 def _chunked_identifier_class() -> type:
-    """py3langid's ``LanguageIdentifier`` with a faster, exact, feature extraction.
+    """py3langid's ``LanguageIdentifier``, scoring a message word by word.
 
-    py3langid walks a DFA over the UTF-8 bytes of the text one byte at a time in Python. The
-    walk over a word only depends on the state the DFA is in when the word starts, so the
-    (end state, features) of each (start state, " word") pair is remembered in an LRU cache:
-    a message costs a cache hit per word, and the counts are exactly those of py3langid's own
-    walk (same features, same first-seen order, so the same floating-point sums).
+    py3langid walks a DFA over the UTF-8 bytes of the text one byte at a time in Python and
+    scores ``log1p(feature counts) @ P(feature | language)``. Here the counts are taken per
+    word: the walk over " word" only depends on the DFA state it starts in, so the (end state,
+    score vector) of each (start state, " word") pair is remembered in an LRU cache and a
+    message costs a cache hit and one vector addition per word. The features are py3langid's;
+    only a feature repeated in two words of one message counts 2 x log1p(1) instead of
+    log1p(2) (``tests/test_nlu_features.py`` holds the definition).
     """
     from py3langid.langid import RAW_FLOOR, LanguageIdentifier
 
@@ -208,7 +232,7 @@ def _chunked_identifier_class() -> type:
             super().__init__(*args, **kwargs)
             self._walk = lru_cache(maxsize=_LID_CHUNK_CACHE)(self._walk_chunk)
 
-        def _walk_chunk(self, state: int, chunk: bytes) -> tuple[int, tuple[int, ...]]:
+        def _walk_chunk(self, state: int, chunk: bytes) -> tuple[int, np.ndarray | None]:
             nm, rowbase, out = self.tk_nextmove, self._rowbase, self.tk_output
             found: list[int] = []
             for letter in chunk:
@@ -216,17 +240,23 @@ def _chunked_identifier_class() -> type:
                 f = out[state]
                 if f >= 0:
                     found.append(f)
-            return state, tuple(found)
+            if not found:
+                return state, None
+            visits = Counter(found)
+            idx = np.fromiter(visits.keys(), dtype=np.intp, count=len(visits))
+            counts = np.fromiter(visits.values(), dtype=np.float32, count=len(visits))
+            return state, np.log1p(counts) @ self.nb_ptc[idx]
 
         def _raw_score(self, text: bytes) -> np.ndarray:
             walk = self._walk
             state = 0
-            indexes: list[int] = []
+            total: np.ndarray | None = None
             for k, part in enumerate(text.split(b" ")):
-                state, found = walk(state, part if k == 0 else b" " + part)
-                indexes.extend(found)
-            if indexes:
-                return self._sparse_score(Counter(indexes), self.nb_ptc)
+                state, vec = walk(state, part if k == 0 else b" " + part)
+                if vec is not None:
+                    total = vec if total is None else total + vec
+            if total is not None:
+                return total + self.nb_pc
             fill = 0.0 if self._norm_probs else RAW_FLOOR
             return np.full(len(self.nb_classes), fill, dtype=np.float32)
 
@@ -238,7 +268,7 @@ def _identifier_class() -> type:
     from py3langid import langid
 
     base = langid.LanguageIdentifier
-    needed = ("tk_nextmove", "_rowbase", "tk_output", "_sparse_score", "_norm_probs")
+    needed = ("tk_nextmove", "_rowbase", "tk_output", "nb_ptc", "nb_pc", "_norm_probs")
     if hasattr(langid, "RAW_FLOOR") and all(
         n in getattr(base, "__slots__", ()) or hasattr(base, n) for n in needed
     ):
@@ -293,7 +323,8 @@ def train_variant_model(
     from .features import count_matrix
 
     classes = sorted(set(labels))
-    matrix, names = count_matrix(LANGID_FEATURIZER, texts)
+    counts = count_matrix(LANGID_FEATURIZER, texts)
+    matrix, names = counts.texts(), counts.names
     y = np.array([classes.index(lab) for lab in labels])
     counts = np.zeros((len(names), len(classes)), dtype=np.float64)
     for k in range(len(classes)):
@@ -316,6 +347,11 @@ class LangIdParams:
     lid_weight: float = 1.0  # exponent of py3langid's probabilities
     prior: float = 8.0  # hint boost in nats for a 1-letter text, divided by sqrt(#letters)
     arabizi_min_tokens: int = 1
+    # Arabizi tokens decide alone when at least one word in this many is one ("nbi nrja3 l
+    # bladi"); in a longer message in another language ("... later we talk, ma3a salama") they
+    # only weigh for Arabizi (a factor of arabizi_boost each) and the models decide.
+    arabizi_share: int = 6
+    arabizi_boost: float = 8.0
 
 
 class LanguageIdentifier:
@@ -348,8 +384,8 @@ class LanguageIdentifier:
         if columns is None:
             return {n: 1.0 / len(names) for n in names}
         sel, sel_names = columns
-        ind, val, n_feats = self.own.vector(norm)
-        scores = (val @ self.own.weights[ind] + self.own.bias) if len(ind) else self.own.bias
+        acc, _, _, n_feats = self.own.raw(norm)
+        scores = acc + self.own.bias
         n_feats = max(n_feats, 1)
         z = scores[sel] / (self.params.own_temperature * math.sqrt(n_feats))
         p = softmax(z.astype(np.float64))
@@ -404,7 +440,7 @@ class LanguageIdentifier:
 
     def identify(self, text: str, norm: str, hint: str | None = None) -> LangGuess:
         hint_lang = self._hint_language(hint)
-        norm = strip_codes(norm)
+        norm = strip_codes(norm, typed_codes(text) if any(map(str.isdigit, text)) else frozenset())
         script, n_letters = detect_script(text)
         if script != "Zyyy" and not norm:  # only a case reference / phone number
             return LangGuess(
@@ -423,7 +459,8 @@ class LanguageIdentifier:
         names = [v.name for v in candidates]
         p = self.params
         arabizi = [v for v in candidates if v.language == "ar" and not v.langid]
-        if arabizi and len(arabizi_tokens(norm)) >= p.arabizi_min_tokens:
+        n_arabizi = len(arabizi_tokens(norm)) if arabizi else 0
+        if n_arabizi >= p.arabizi_min_tokens and n_arabizi * p.arabizi_share >= len(norm.split()):
             v = arabizi[0]
             return LangGuess(v.language, v.name, script, 0.99, ((v.name, 0.99),))
 
@@ -443,6 +480,9 @@ class LanguageIdentifier:
             z = sum(mix.values())
             for n in covered:
                 probs[n] = mass * mix[n] / z
+        if n_arabizi:
+            for v in arabizi:
+                probs[v.name] *= p.arabizi_boost**n_arabizi
         if hint_lang is not None and len(norm.split()) == 1:
             # one word ("ok", "merci", "stop", "yes"): loanwords everyone uses; the session's
             # language stays unless the word is in another script or is Arabizi (above)
