@@ -89,7 +89,12 @@ class Conversation:
             name = next(reversed(state.paused))
             await self.flows[name].start(turn)
             return
-        if command == "language" or (state.flow != "language" and intent == "change_language"):
+        # Inside a flow a free answer ("Hauwa Musa" at the name question) must not be taken
+        # for a wish to change language unless the classifier is sure; the keyword always works.
+        asks_language = intent == "change_language" and (
+            state.flow is None or self._intent(turn, SWITCH_CONFIDENCE) == "change_language"
+        )
+        if command == "language" or (state.flow != "language" and asks_language):
             state.pause()
             await self.flows["language"].start(turn)
             return

@@ -363,10 +363,11 @@ class BuiltinNLU:
         ctext = classification_text(head, [e for e in entities if e.end <= len(head)])
         probs, _known = self.intent.probabilities(ctext)
         classes = self.intent.linear.classes
-        probs = probs * self._familiarity(ctext)
-        order = np.argsort(-probs)[:RANKING_SIZE].tolist()
-        plist = probs.tolist()
-        ranking = tuple((classes[i], plist[i]) for i in order)
+        familiarity = self._familiarity(ctext)
+        if familiarity != 1.0:
+            probs = [q * familiarity for q in probs]
+        order = sorted(range(len(probs)), key=probs.__getitem__, reverse=True)[:RANKING_SIZE]
+        ranking = tuple([(classes[i], probs[i]) for i in order])
         best, conf = ranking[0]
         # Safety first: a possible emergency goes through at 3/4 of the threshold (a person
         # checks it; a missed one is worse than a false alarm).

@@ -28,7 +28,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .features import Featurizer, LinearModel, softmax
+from .features import Featurizer, LinearModel
 from .languages import Variant
 
 __all__ = [
@@ -260,6 +260,20 @@ def _chunked_identifier_class() -> type:
             fill = 0.0 if self._norm_probs else RAW_FLOOR
             return np.full(len(self.nb_classes), fill, dtype=np.float32)
 
+        def probabilities(self, text: str) -> list[float]:
+            """``_decide(text)`` (norm_probs) as plain floats, without numpy's per-call cost."""
+            data = self._encode(text)
+            values = self._raw_score(data).tolist()
+            scale = 1.0 / math.sqrt(len(data) or 1)
+            top = max(values)
+            exps = [math.exp((v - top) * scale) for v in values]
+            total = sum(exps)
+            probs = [e / total for e in exps]
+            for i, j in self._alias_pairs:
+                probs[i] += probs[j]
+                probs[j] = 0.0
+            return probs
+
     return ChunkedLanguageIdentifier
 
 
@@ -373,7 +387,7 @@ class LanguageIdentifier:
         self.default_language = default_language
         self.params = params or LangIdParams()
         self._lid_classes: list[str] = list(getattr(lid, "nb_classes", []) or [])
-        self._columns: dict[tuple[str, ...], tuple[np.ndarray, list[str]] | None] = {}
+        self._columns: dict[tuple[str, ...], tuple[list[int], list[str]] | None] = {}
         self._lid_cols: dict[tuple[Variant, ...], list[tuple[str, list[int]]]] = {}
 
     # -- the pieces ------------------------------------------------------------------------
@@ -385,24 +399,26 @@ class LanguageIdentifier:
             return {n: 1.0 / len(names) for n in names}
         sel, sel_names = columns
         acc, _, _, n_feats = self.own.raw(norm)
-        scores = acc + self.own.bias
-        n_feats = max(n_feats, 1)
-        z = scores[sel] / (self.params.own_temperature * math.sqrt(n_feats))
-        p = softmax(z.astype(np.float64))
+        values = (acc + self.own.bias).tolist()
+        scale = 1.0 / (self.params.own_temperature * math.sqrt(max(n_feats, 1)))
+        z = [values[j] * scale for j in sel]
+        top = max(z)
+        exps = [math.exp(v - top) for v in z]
+        norm_sum = sum(exps)
         out = dict.fromkeys(names, 1e-6)
-        for n, q in zip(sel_names, p.tolist(), strict=True):
-            out[n] = q
+        for n, e in zip(sel_names, exps, strict=True):
+            out[n] = e / norm_sum
         total = sum(out.values())
         return {n: v / total for n, v in out.items()}
 
-    def _own_columns(self, names: tuple[str, ...]) -> tuple[np.ndarray, list[str]] | None:
+    def _own_columns(self, names: tuple[str, ...]) -> tuple[list[int], list[str]] | None:
         """The own model's class columns for ``names`` (those it has), and their names."""
         found = self._columns.get(names, False)
         if found is False:
             assert self.own is not None
             cls = self.own.classes
             sel = [cls.index(n) for n in names if n in cls]
-            found = (np.array(sel, dtype=np.intp), [cls[j] for j in sel]) if sel else None
+            found = (sel, [cls[j] for j in sel]) if sel else None
             self._columns[names] = found
         return found
 
@@ -411,7 +427,11 @@ class LanguageIdentifier:
         covered = self._lid_columns(tuple(variants))
         if self.lid is None or not covered or not text.strip():
             return {}
-        probs = self.lid._decide(text.lower()).tolist()  # type: ignore[attr-defined]
+        fast = getattr(self.lid, "probabilities", None)
+        if fast is not None:
+            probs = fast(text.lower())
+        else:  # pragma: no cover - another py3langid layout
+            probs = self.lid._decide(text.lower()).tolist()  # type: ignore[attr-defined]
         out = {name: sum([probs[i] for i in cols]) for name, cols in covered}
         total = sum(out.values())
         if total <= 0:

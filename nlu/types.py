@@ -42,16 +42,17 @@ class ParseResult:
         return next((e for e in self.entities if e.entity == name), None)
 
     def to_rasa_dict(self) -> dict[str, Any]:
-        """Rasa's /model/parse answer shape, plus language and script."""
+        """Rasa's /model/parse answer shape, plus language and script (confidences unrounded,
+        as Rasa gives them)."""
         return {
             "text": self.text,
-            "intent": {"name": self.intent, "confidence": round(self.confidence, 4)},
+            "intent": {"name": self.intent, "confidence": self.confidence},
             "intent_ranking": [
-                {"name": name, "confidence": round(conf, 4)} for name, conf in self.intent_ranking
+                {"name": name, "confidence": conf} for name, conf in self.intent_ranking
             ],
             "entities": [e.to_dict() for e in self.entities],
             "language": self.language,
-            "language_confidence": round(self.language_confidence, 4),
+            "language_confidence": self.language_confidence,
             "script": self.script,
         }
 

@@ -194,3 +194,13 @@ def test_parses_do_not_depend_on_what_was_parsed_before(builtin_nlu: BuiltinNLU)
         builtin_nlu.clear_caches()
         cold.append(builtin_nlu.parse_sync(t, "en"))
     assert warm == cold
+
+
+def test_py3langid_probabilities_as_floats_match_its_decide(builtin_nlu: BuiltinNLU) -> None:
+    lid = builtin_nlu.langid.lid
+    assert lid is not None
+    for text in MESSAGES:
+        if not text.strip():
+            continue
+        fast = lid.probabilities(text.lower())  # type: ignore[attr-defined]
+        np.testing.assert_allclose(fast, lid._decide(text.lower()), rtol=1e-5, atol=1e-6)  # type: ignore[attr-defined]
