@@ -12,8 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -90,6 +93,11 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+@asynccontextmanager
+async def _no_lock(contact_id: int) -> AsyncIterator[None]:
+    yield
+
+
 class Handoffs:
     def __init__(
         self,
@@ -102,8 +110,13 @@ class Handoffs:
         escalate_after: timedelta = timedelta(minutes=15),
         snooze_default: timedelta = timedelta(hours=24),
         timer_interval: float = 30.0,
+        contact_lock: Callable[[int], AbstractAsyncContextManager[Any]] | None = None,
     ) -> None:
         self.db = db
+        # The lock the engine holds for a person's turn (bot.sessions): closing takes it too,
+        # so a message is either handled before the close (and is in the case) or after it
+        # (and the bot answers it), never marked handled by a case that is closing.
+        self.contact_lock = contact_lock or _no_lock
         self.catalogs = catalogs
         self.outbox = outbox
         self.events = events
@@ -384,6 +397,18 @@ class Handoffs:
         outcome = outcome.strip()
         if not outcome:
             raise HandoffError("an outcome is needed to close a case")
+        async with self.db.session() as session:
+            contact_id = (await self._get(session, handoff_id)).contact_id
+        async with self.contact_lock(contact_id):
+            info, notify = await self._close(handoff_id, operator_id, outcome)
+        if notify:
+            self.outbox.kick()
+        await self.events.publish("handoff.closed", handoff_id=handoff_id)
+        return info
+
+    async def _close(
+        self, handoff_id: int, operator_id: int | None, outcome: str
+    ) -> tuple[CaseInfo, bool]:
         async with self.db.session() as session, session.begin():
             row = await self._active(session, handoff_id)
             row.status = HandoffStatus.CLOSED
@@ -426,10 +451,7 @@ class Handoffs:
                 )
             )
             info = _info(row)
-        if notify:
-            self.outbox.kick()
-        await self.events.publish("handoff.closed", handoff_id=handoff_id)
-        return info
+        return info, notify
 
     async def _get(self, session: AsyncSession, handoff_id: int) -> Handoff:
         row = await session.get(Handoff, handoff_id)

@@ -120,6 +120,7 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         OpeningHours(settings.operator_hours, settings.operator_timezone),
         escalate_after=timedelta(minutes=settings.handoff_escalate_minutes),
         snooze_default=timedelta(hours=settings.handoff_snooze_hours),
+        contact_lock=sessions.lock,
     )
     conversation = build_conversation(
         catalogs.languages,

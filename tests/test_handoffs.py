@@ -304,3 +304,47 @@ async def test_a_timer_pass_does_not_undo_an_operators_reply(runtime: Runtime) -
     assert (await handoffs.run_timers(long_after))["escalated"] == 0
     case = await handoffs.get(case_id)
     assert case is not None and case.assigned_to_id == operator and case.status == "claimed"
+
+
+async def test_a_message_arriving_as_the_case_closes_is_never_lost(runtime: Runtime) -> None:
+    """Closing takes the person's lock: a turn already running finishes inside the case (the
+    operator's case has the message and waits on it) before the close; the next message, after
+    the close, is the bot's again."""
+    sender = "race-close"
+    case_id = await ask_for_person(runtime, sender)
+    operator = await create_operator(runtime, "race-op", "operator")
+    await runtime.handoffs.claim(case_id, operator)
+    cid = await contact_id(runtime, sender)
+
+    nlu = runtime.engine.nlu
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    class SlowNLU:
+        async def parse(self, text: str, language_hint: str | None = None) -> Any:
+            entered.set()
+            await release.wait()
+            return await nlu.parse(text, language_hint)
+
+    runtime.engine.nlu = SlowNLU()  # type: ignore[assignment]
+    try:
+        turn = asyncio.create_task(say(runtime, sender, "are you still there", "en"))
+        await entered.wait()  # the turn holds the lock and has not yet looked at the case
+        closing = asyncio.create_task(runtime.handoffs.close(case_id, operator, "resolved"))
+        await asyncio.sleep(0.3)
+        assert not closing.done(), "the close must wait for the person's turn"
+        release.set()
+        assert await turn == []  # handled inside the case: the bot stayed silent
+        await closing
+    finally:
+        runtime.engine.nlu = nlu
+    async with runtime.db.session() as session:
+        row = await session.get(Handoff, case_id)
+        assert row is not None and row.status == "closed"
+        last_in = await session.scalar(
+            select(Message)
+            .where(Message.contact_id == cid, Message.direction == Direction.INBOUND)
+            .order_by(Message.id.desc())
+        )
+    assert last_in is not None and last_in.text == "are you still there"
+    assert last_in.created_at <= row.closed_at  # seen by the case before it closed
+    assert await say(runtime, sender, GREETING["en"], "en") != []  # after the close: the bot
