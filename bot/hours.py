@@ -59,9 +59,7 @@ class OpeningHours:
             return True
         local = moment.astimezone(self.zone)
         now = local.time()
-        return any(
-            local.weekday() in w.days and w.start <= now < w.end for w in self.windows
-        )
+        return any(local.weekday() in w.days and w.start <= now < w.end for w in self.windows)
 
     def describe(self, language: str) -> str:
         """The hours in the person's language: "الأحد–الخميس 08:00–17:00"."""

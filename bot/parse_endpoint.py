@@ -13,7 +13,6 @@ import json
 from typing import Any
 
 import orjson
-
 from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
