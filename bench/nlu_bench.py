@@ -38,6 +38,7 @@ from nlu.training_data import Example, load_examples  # noqa: E402
 START = "<!-- nlu-bench:start -->"
 END = "<!-- nlu-bench:end -->"
 BENCH_MD = REPO / "docs" / "benchmarks.md"
+LONG_DIR = REPO / "bench" / "data" / "heldout_long"
 
 LATENCY_MESSAGES = [
     "I want to go home",
@@ -187,6 +188,40 @@ def baseline_intents(train: Sequence[Example], test: Sequence[Example]) -> dict[
     return out
 
 
+def per_variant(nlu: BuiltinNLU, held: Sequence[Example]) -> dict[str, dict[str, float]]:
+    """Accuracy, macro-F1, fallback rate and language id (1-6 words) per variant and overall."""
+    report = evaluate(nlu, held)
+    per: dict[str, dict[str, float]] = {}
+    for variant, preds in sorted(report.by_variant().items()):
+        per[variant] = {
+            "n": len(preds),
+            "accuracy": report.accuracy(preds),
+            "macro_f1": report.macro_f1(preds),
+            "fallback": report.fallback_rate(preds),
+            "langid": report.langid_accuracy(6, preds)[0],
+        }
+    per["all"] = {
+        "n": len(report.predictions),
+        "accuracy": report.accuracy(),
+        "macro_f1": report.macro_f1(),
+        "fallback": report.fallback_rate(),
+        "langid": report.langid_accuracy(6)[0],
+    }
+    return per
+
+
+def variant_table(title: str, per: dict[str, dict[str, float]]) -> list[str]:
+    lines = ["", title, "", "| variant | n | accuracy | macro F1 | fallback | language id |"]
+    lines.append("|---|---|---|---|---|---|")
+    for variant in sorted(k for k in per if k != "all"):
+        h = per[variant]
+        lines.append(
+            f"| {variant} | {int(h['n'])} | {h['accuracy']:.3f} | {h['macro_f1']:.3f} | "
+            f"{h['fallback']:.3f} | {h['langid']:.3f} |"
+        )
+    return lines
+
+
 def render(results: dict[str, object]) -> str:
     r = results
     held: dict[str, dict[str, float]] = r["heldout"]  # type: ignore[assignment]
@@ -198,8 +233,11 @@ def render(results: dict[str, object]) -> str:
         "## Built-in NLU (`python bench/nlu_bench.py`)",
         "",
         f"Measured {r['date']} on {r['machine']} (one core pinned), Python {r['python']}. "
-        f"Training data: {r['train_examples']} examples; held-out set: {r['heldout_examples']} "
-        "messages written independently (`bench/data/heldout`, never trained or tuned on). "
+        f"Training data: {r['train_examples']} examples; held-out sets, written independently "
+        "and never trained or tuned on: "
+        f"{r['heldout_examples']} short messages (`bench/data/heldout`) and "
+        f"{r['long_examples']} longer real-style ones (`bench/data/heldout_long`, median 12 "
+        "words). "
         f"Load average of the (shared) machine while measuring: {lat['load_average']:.1f}.",
         "",
         "| measure | built-in NLU | baseline | target |",
@@ -213,13 +251,25 @@ def render(results: dict[str, object]) -> str:
             f"| held-out intent accuracy, {variant} | {held[variant]['accuracy']:.3f} | "
             f"{base.get(variant, 0.0):.3f} | ≥ 0.90 |"
         )
+    long: dict[str, dict[str, float]] = r["heldout_long"]  # type: ignore[assignment]
+    base_long: dict[str, float] = r["baseline_long"]  # type: ignore[assignment]
+    if long:
+        lines.append(
+            f"| longer messages: intent accuracy, all | {long['all']['accuracy']:.3f} | "
+            f"{base_long['all']:.3f} | ≥ 0.95 |"
+        )
+        for variant in sorted(k for k in long if k != "all"):
+            lines.append(
+                f"| longer messages: intent accuracy, {variant} | "
+                f"{long[variant]['accuracy']:.3f} | {base_long.get(variant, 0.0):.3f} | ≥ 0.90 |"
+            )
     lines += [
         f"| held-out fallback rate | {held['all']['fallback']:.3f} | n/a | |",
         f"| language id, 1-6 words, no hint ({r['lid_n']} msgs) | {r['lid_nohint']:.3f} | "
         f"{r['lid_baseline']:.3f} (py3langid alone) | ≥ 0.95 |",
         f"| language id, 1-6 words, session hint | {r['lid_hint']:.3f} | | |",
-        f"| Arabizi with digit-letters reported as another language | {r['arabizi_wrong']} "
-        f"of {r['arabizi_n']} | | 0 |",
+        f"| Arabizi with digit-letters reported as another language (both sets) | "
+        f"{r['arabizi_wrong']} of {r['arabizi_n']} | | 0 |",
         f"| parse latency, wall clock: median / p99 (best round) | {lat['median_ms']:.3f} / "
         f"{lat['p99_ms']:.3f} ({lat['p99_best_ms']:.3f}) ms | | p99 ≤ 2 ms |",
         f"| parse latency, CPU time of the parsing thread: p99 | {lat['cpu_p99_ms']:.3f} ms | |"
@@ -229,18 +279,15 @@ def render(results: dict[str, object]) -> str:
         f"| parse of a 100 KB message | {lat['100kb_ms']:.1f} ms | | not slow |",
         f"| RSS of a process with the loaded NLU | {mem['loaded_mb']:.0f} MB "
         f"(Python + imports {mem['imports_mb']:.0f} MB) | | ≤ 150 MB |",
-        "",
+    ]
+    lines += variant_table(
         "Per variant on the held-out set: accuracy / macro-F1 / fallback rate / language id "
         "(1-6 words, no hint):",
-        "",
-        "| variant | n | accuracy | macro F1 | fallback | language id |",
-        "|---|---|---|---|---|---|",
-    ]
-    for variant in sorted(k for k in held if k != "all"):
-        h = held[variant]
-        lines.append(
-            f"| {variant} | {int(h['n'])} | {h['accuracy']:.3f} | {h['macro_f1']:.3f} | "
-            f"{h['fallback']:.3f} | {h['langid']:.3f} |"
+        held,
+    )
+    if long:
+        lines += variant_table(
+            "The same on the longer messages (language id there: the few of 1-6 words):", long
         )
     lines += ["", END]
     return "\n".join(lines)
@@ -279,30 +326,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     report = evaluate(nlu, held)
     hinted = evaluate(nlu, held, hint=True)
-    per: dict[str, dict[str, float]] = {}
-    for variant, preds in sorted(report.by_variant().items()):
-        per[variant] = {
-            "n": len(preds),
-            "accuracy": report.accuracy(preds),
-            "macro_f1": report.macro_f1(preds),
-            "fallback": report.fallback_rate(preds),
-            "langid": report.langid_accuracy(6, preds)[0],
-        }
-    per["all"] = {
-        "n": len(report.predictions),
-        "accuracy": report.accuracy(),
-        "macro_f1": report.macro_f1(),
-        "fallback": report.fallback_rate(),
-        "langid": report.langid_accuracy(6)[0],
-    }
+    per = per_variant(nlu, held)
+    long_held = heldout_examples(LONG_DIR)
+    per_long = per_variant(nlu, long_held) if long_held else {}
     from nlu.langid import arabizi_tokens
     from nlu.normalize import normalize
 
-    arabizi = [
-        p
-        for p in report.predictions
-        if p.variant == "ar_latn" and arabizi_tokens(normalize(p.text))
-    ]
+    both = [*report.predictions, *(evaluate(nlu, long_held).predictions if long_held else [])]
+    arabizi = [p for p in both if p.variant == "ar_latn" and arabizi_tokens(normalize(p.text))]
     arabizi_wrong = sum(p.predicted_language != "ar" for p in arabizi)
     lid_base, _ = baseline_langid(held)
     results: dict[str, object] = {
@@ -313,7 +344,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "heldout_examples": len(held),
         "train_seconds": train_seconds,
         "heldout": per,
+        "heldout_long": per_long,
+        "long_examples": len(long_held),
         "baseline_intents": baseline_intents(train_examples, held),
+        "baseline_long": baseline_intents(train_examples, long_held) if long_held else {},
         "lid_nohint": report.langid_accuracy(6)[0],
         "lid_hint": hinted.langid_accuracy(6)[0],
         "lid_n": report.langid_accuracy(6)[1],

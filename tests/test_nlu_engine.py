@@ -201,6 +201,20 @@ def test_heldout_language_identification(heldout_report) -> None:  # type: ignor
     assert accuracy >= 0.95
 
 
+LONG = heldout_examples(Path(__file__).resolve().parent.parent / "bench" / "data" / "heldout_long")
+
+
+def test_longer_real_style_messages(builtin_nlu: BuiltinNLU) -> None:
+    """The second held-out set (explanations of 8-30 words; tests/test_nlu_heldout.py fails if
+    it is missing): the same targets, and the language of every message, not only short ones."""
+    report = evaluate(builtin_nlu, LONG)
+    assert report.accuracy() >= 0.95
+    for variant, preds in report.by_variant().items():
+        assert report.accuracy(preds) >= 0.90, variant
+    right = sum(p.predicted_language == p.language for p in report.predictions)
+    assert right / len(report.predictions) >= 0.97
+
+
 def test_next_languages_need_only_a_data_file(tmp_path: Path) -> None:
     """Tigrinya (Ethiopic script, no py3langid model) and Somali (Latin) from data alone."""
     data = tmp_path / "data"
