@@ -209,6 +209,7 @@ def _py3langid_arrays(codes: tuple[str, ...]) -> dict[str, np.ndarray]:
 
 
 _LID_CHUNK_CACHE = 8192  # (DFA state, word) pairs remembered per identifier
+_OWN_WORD_CACHE = 8192  # words the own model remembers (it only sees Latin-script messages)
 
 
 @lru_cache(maxsize=1)
@@ -383,6 +384,8 @@ class LanguageIdentifier:
             self.by_script.setdefault(v.script, []).append(v)
         self.languages = {v.language for v in variants}
         self.own = own
+        if own is not None:
+            own.resize_cache(_OWN_WORD_CACHE, 1)  # no word pairs in the own model
         self.lid = lid
         self.default_language = default_language
         self.params = params or LangIdParams()
