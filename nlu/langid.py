@@ -122,7 +122,7 @@ _ARABIZI_TOKEN = re.compile(
 _NOT_ARABIZI = re.compile(
     r"^\d+(?:st|nd|rd|th|er|eme|e|am|pm|h|hr|hrs|min|mn|km|kg|g|l|m|ms|x|k|yrs?|ans?|"
     r"days?|jours?|mois|weeks?|months?|years?|dinars?|lyd|usd|dollars?|people|pers|persons?)$"
-    r"|^(?:b4|gr8|2day|2moro|2morrow|2nite|2night|l8r|m8|w8|h8|4u|2u|1st|mp3|mp4|a4|9ja|naija9ja)$"
+    r"|^(?:b4|gr8|2day|2moro|2morrow|2nite|2night|l8r|m8|w8|h8|4u|2u|1st|mp3|mp4|a4|9ja)$"
     r"|^[a-z]{0,2}\d{3,}$|^\d+[a-z]\d+$"
 )
 

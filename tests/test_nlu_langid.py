@@ -83,3 +83,30 @@ def test_arabizi_with_digits_is_always_arabic(
 def test_numbers_and_case_references_do_not_look_like_arabizi(builtin_nlu: BuiltinNLU) -> None:
     assert builtin_nlu.parse_sync("call me +218 91 234 5678 please").language == "en"
     assert builtin_nlu.parse_sync("mon dossier LY-6B3N8X c'est comment", "fr").language == "fr"
+
+
+def test_arabic_indic_digits_are_not_arabic_script() -> None:
+    assert detect_script("ra9m 5ouya ٠٩١٢٣٤٥٦٧٨ w howa fi zawiya")[0] == "Latn"
+    assert detect_script("٠٩١٢٣٤٥٦٧٨")[0] == "Zyyy"
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("please check my file 8TQ2XW when will they call me", "en"),  # a mistyped reference
+        ("mon cousin est inscrit chez vous son numero c LY-9PX3KD il veut savoir", "fr"),
+        ("put my name for the flight i am ready to go back 9ja any time", "en"),
+    ],
+)
+def test_codes_and_9ja_are_not_arabizi(builtin_nlu: BuiltinNLU, text: str, language: str) -> None:
+    assert builtin_nlu.parse_sync(text).language == language
+
+
+def test_one_arabizi_phrase_does_not_decide_a_long_message(builtin_nlu: BuiltinNLU) -> None:
+    """'ma3a salama' closing an English or French message: the models decide, not the digit;
+    a short message with the same phrase is still Arabizi."""
+    en = "ok i dey go now, later make we talk again, ma3a salama"
+    fr = "jdois partir la batterie va finir a plus tard les amis ma3a salama"
+    assert builtin_nlu.parse_sync(en).language == "en"
+    assert builtin_nlu.parse_sync(fr).language == "fr"
+    assert builtin_nlu.parse_sync("ok ma3a salama").language == "ar"
