@@ -31,7 +31,6 @@ __all__ = [
     "LinearModel",
     "SegmentCounts",
     "count_matrix",
-    "softmax",
     "tfidf_fit",
     "tfidf_transform",
 ]
@@ -85,13 +84,6 @@ class Featurizer:
         if phrases:
             segs.append(Counter(phrases))
         return segs
-
-    def counts(self, text: str) -> Counter[str]:
-        """Every feature of the message -> its count (all segments together)."""
-        total: Counter[str] = Counter()
-        for seg in self.segments(text):
-            total.update(seg)
-        return total
 
 
 WORD = "\x01"
@@ -164,12 +156,6 @@ def skeleton(word: str) -> str:
             out.append(c)
     sk = "".join(out)
     return sk if len(sk) >= 2 else ""
-
-
-def softmax(scores: np.ndarray) -> np.ndarray:
-    z = scores - scores.max()
-    e = np.exp(z)
-    return e / e.sum()
 
 
 # Words and word pairs whose contribution each model remembers (LRU). The 2,011 held-out
