@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
-from bot import PROJECT_ROOT, parse_endpoint
+from bot import parse_endpoint
 from bot.api import broadcasts as api_broadcasts  # console records
 from bot.api import records as api_records  # console records
 from bot.api import reports as api_reports  # console records
@@ -23,6 +23,7 @@ from bot.console import records as console_records  # console records
 from bot.console import reports as console_reports  # console records
 from bot.console.app import first_start, include_console  # console core
 from bot.http import LimitsAndHeaders
+from bot.resources import package_path
 from bot.runtime import Runtime, build_runtime
 
 
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         api_reports.router,
     ):
         app.include_router(records_router)
-    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "bot" / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=package_path("bot", "static")), name="static")
 
     app.router.add_api_route(
         parse_endpoint.PATH,

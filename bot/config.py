@@ -6,10 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot import PROJECT_ROOT
+from bot.resources import package_path
 
 
 class Settings(BaseSettings):
@@ -18,9 +18,15 @@ class Settings(BaseSettings):
     )
 
     # Storage and shared state
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Where this deployment keeps what it writes (SQLite database, caches); "
+        "relative paths start from the folder the bot is started in",
+    )
     database_url: str = Field(
-        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'hotline.db'}",
-        description="SQLAlchemy URL: sqlite:///path (default) or postgresql://user:pw@host/db",
+        default="",
+        description="SQLAlchemy URL: sqlite:///path (default: hotline.db in DATA_DIR) or "
+        "postgresql://user:pw@host/db",
     )
     redis_url: str | None = Field(
         default=None, description="redis://host:port/db; sessions and locks"
@@ -43,9 +49,11 @@ class Settings(BaseSettings):
     enabled_languages: Annotated[list[str], NoDecode] = ["en", "ar", "fr", "ha"]
 
     # Paths
-    locales_dir: Path = PROJECT_ROOT / "locales"
-    nlu_data_dir: Path = PROJECT_ROOT / "nlu" / "data"
-    cache_dir: Path = PROJECT_ROOT / "var" / "cache"
+    # Paths: catalogs and training data ship inside the package; a deployment may point
+    # elsewhere. The cache defaults to DATA_DIR/cache.
+    locales_dir: Path = Field(default_factory=lambda: package_path("locales"))
+    nlu_data_dir: Path = Field(default_factory=lambda: package_path("nlu", "data"))
+    cache_dir: Path | None = None
 
     # Conversation behaviour
     misunderstandings_before_handoff: int = 2
@@ -170,6 +178,16 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: str) -> str:
         return value.strip().lower()
+
+    @model_validator(mode="after")
+    def _data_dir_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'hotline.db'}"
+        return self
+
+    @property
+    def cache_path(self) -> Path:
+        return self.cache_dir if self.cache_dir is not None else self.data_dir / "cache"
 
     @property
     def secret_key_bytes(self) -> bytes:

@@ -64,7 +64,7 @@ class Runtime:
 def load_nlu(settings: Settings) -> BuiltinNLU:
     return BuiltinNLU.load(
         data_dir=settings.nlu_data_dir,
-        cache_dir=settings.cache_dir / "nlu",
+        cache_dir=settings.cache_path / "nlu",
         languages=settings.enabled_languages,
     )
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import yaml
 
-from bot import PROJECT_ROOT
+from bot.resources import package_path
 from nlu.normalize import normalize
 
-KEYWORDS_FILE = PROJECT_ROOT / "nlu" / "gazetteers" / "keywords.yml"
+KEYWORDS_FILE = package_path("nlu", "gazetteers", "keywords.yml")
 
 # Digits that mean the same in every language and on every keypad.
 _FIXED = {"0": "menu"}

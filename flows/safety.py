@@ -14,11 +14,11 @@ from pathlib import Path
 
 import yaml
 
-from bot import PROJECT_ROOT
+from bot.resources import package_path
 from flows.base import Flow, Turn
 from nlu.normalize import normalize
 
-DANGER_FILE = PROJECT_ROOT / "nlu" / "gazetteers" / "danger.yml"
+DANGER_FILE = package_path("nlu", "gazetteers", "danger.yml")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from bot import PROJECT_ROOT
+from bot.resources import package_path
 
 router = APIRouter(tags=["web chat"])
-templates = Jinja2Templates(directory=PROJECT_ROOT / "bot" / "templates")
+templates = Jinja2Templates(directory=package_path("bot", "templates"))
 
 
 def _page_language(request: Request, asked: str | None, available: list[str], default: str) -> str:

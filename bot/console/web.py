@@ -16,10 +16,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from bot import PROJECT_ROOT
 from bot.console.auth import ROLE_RANK, Principal
+from bot.resources import package_path
 
-CONSOLE_DIR = PROJECT_ROOT / "bot" / "console"
+CONSOLE_DIR = package_path("bot", "console")
 STATIC_PREFIX = "/console/static"
 
 templates = Jinja2Templates(directory=CONSOLE_DIR / "templates")
