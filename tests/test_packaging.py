@@ -14,9 +14,7 @@ from bot.i18n import Catalogs
 
 
 def run(*command: str | Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [str(part) for part in command], capture_output=True, text=True, **kwargs
-    )
+    done = subprocess.run([str(part) for part in command], capture_output=True, text=True, **kwargs)
     assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
     return done
 
