@@ -250,7 +250,8 @@ def _counts(plans: list[_Planned]) -> dict[str, int]:
 
 
 def _language(planned: _Planned, texts: Mapping[str, str], default: str) -> str:
-    return planned.language if planned.language in texts else default
+    language = planned.language
+    return language if language is not None and language in texts else default
 
 
 async def preview(runtime: Runtime, segment: Segment) -> Preview:
@@ -414,7 +415,7 @@ async def _delivery(session: AsyncSession, broadcast_ids: list[int]) -> dict[int
     )
     for broadcast_id, status, count in rows.all():
         group = DELIVERY_GROUPS.get(MessageStatus(status))
-        if group:
+        if group and broadcast_id is not None:
             out[broadcast_id][group] += count
     return out
 

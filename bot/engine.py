@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bot.handoffs import PRIORITY_RANK, CaseInfo, Handoffs
 from bot.i18n import Catalogs
@@ -250,7 +251,7 @@ class Engine:
     def render_one(self, reply: Reply, language: str) -> OutboundMessage:
         catalogs = self.catalogs
 
-        def values(code: str) -> dict[str, object]:
+        def values(code: str) -> dict[str, Any]:
             return {
                 name: catalogs.text(code, value.key, **value.values)
                 if isinstance(value, Text)

@@ -70,9 +70,7 @@ class Catalogs:
         buffer.seek(0)
         self._translations[code] = Translations(fp=buffer, domain=DOMAIN)
         self._keys[code] = {
-            (m.id[0] if isinstance(m.id, tuple) else m.id)
-            for m in catalog
-            if m.id and m.string and not m.fuzzy
+            _message_key(m.id) for m in catalog if m.id and m.string and not m.fuzzy
         }
         locale = Locale.parse(code)
         name = locale.get_display_name(code) or code
@@ -150,6 +148,11 @@ class _Defaulting(dict[str, str]):
         return "{" + key + "}"
 
 
+def _message_key(message_id: str | list[str] | tuple[str, ...]) -> str:
+    """A message's key: its id, or the singular id of a plural message."""
+    return message_id if isinstance(message_id, str) else message_id[0]
+
+
 def catalog_entries(po_path: Path) -> Mapping[str, Any]:
     """Key → message (str, or tuple of plural forms) of one .po file; used by tests and tools."""
     with po_path.open("rb") as handle:
@@ -158,6 +161,5 @@ def catalog_entries(po_path: Path) -> Mapping[str, Any]:
     for message in catalog:
         if not message.id:
             continue
-        key = message.id[0] if isinstance(message.id, tuple) else message.id
-        entries[key] = message.string
+        entries[_message_key(message.id)] = message.string
     return entries

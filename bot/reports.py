@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.storage.db import Database
@@ -210,7 +211,9 @@ async def build_report(db: Database, dates: DateRange, timezone: ZoneInfo) -> Re
     days = dates.days()
     day_index = {d.isoformat(): i for i, d in enumerate(days)}
 
-    def in_range(column: ColumnElement[Any]) -> list[ColumnElement[bool]]:
+    def in_range(
+        column: ColumnElement[Any] | InstrumentedAttribute[Any],
+    ) -> list[ColumnElement[bool]]:
         return [column >= start, column < end]
 
     async with db.session() as session:
@@ -240,7 +243,9 @@ async def build_report(db: Database, dates: DateRange, timezone: ZoneInfo) -> Re
                 .where(Registration.contact_id.in_(people))
                 .order_by(Registration.id)
             )
-            registered = {cid: (sex, country) for cid, sex, country in rows.all()}
+            registered = {
+                cid: (sex, country) for cid, sex, country in rows.all() if cid is not None
+            }
         registrations = (
             await session.execute(
                 select(Registration.country, Registration.city, Registration.stage, func.count())

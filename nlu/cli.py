@@ -49,7 +49,7 @@ def train(data: DataOpt = None, cache: CacheOpt = None) -> None:
     nlu.save(path)
     console.print(
         f"trained on {nlu.meta['examples']} examples in {seconds:.2f} s; "
-        f"threshold {nlu.threshold:.3f}, temperature {float(nlu.meta['temperature']):.3f}; "
+        f"threshold {nlu.threshold:.3f}, temperature {float(str(nlu.meta['temperature'])):.3f}; "
         f"saved {path}"
     )
 
@@ -128,9 +128,10 @@ def _print_report(report: object, errors: int) -> None:
     lconf = report.language_confusions(8)
     if lconf:
         console.print("language confusions: " + ", ".join(f"{a}->{b} {n}" for a, b, n in lconf))
-    for p in report.errors()[:errors]:
+    for wrong in report.errors()[:errors]:
         console.print(
-            f"  [{p.variant}] {p.text!r}: {p.intent} -> {p.predicted_intent} ({p.confidence:.2f})",
+            f"  [{wrong.variant}] {wrong.text!r}: {wrong.intent} -> {wrong.predicted_intent}"
+            f" ({wrong.confidence:.2f})",
             markup=False,
         )
 

@@ -320,7 +320,7 @@ class BuiltinNLU:
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
+                np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub: names → arrays
             os.chmod(tmp, 0o644)  # public training data, nothing secret
             os.replace(tmp, path)
         finally:

@@ -298,8 +298,7 @@ def _country_entries(gazetteer_dir: Path) -> dict[str, list[str]]:
         import pycountry
 
         for c in pycountry.countries:
-            names = [c.name, getattr(c, "common_name", None)]
-            for n in names:
+            for n in (c.name, getattr(c, "common_name", None)):
                 if n and normalize(n) not in _PYCOUNTRY_SKIP:
                     entries.setdefault(c.alpha_2, []).append(n)
     except ImportError:  # pragma: no cover - pycountry is a dependency
@@ -491,8 +490,7 @@ class EntityExtractor:
                 add(s)
         toks: list[tuple[str, int, int]] = []
         for m in re.finditer(r"\S+", norm):
-            s, e = m.start(), m.end()
-            toks.append((m.group(), offs[s], offs[e - 1] + 1))
+            toks.append((m.group(), offs[m.start()], offs[m.end() - 1] + 1))
         words = [t for t, _, _ in toks]
         for gaz, name in ((self.countries, "country"), (self.cities, "city")):
             for mt in gaz.find(words):

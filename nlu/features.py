@@ -150,7 +150,7 @@ def skeleton(word: str) -> str:
         if a in w:
             w = w.replace(a, b)
     w = w.translate(_SKELETON_TABLE)
-    out = []
+    out: list[str] = []
     for c in w:
         if not out or out[-1] != c:
             out.append(c)
@@ -285,7 +285,7 @@ class LinearModel:
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         vocab = "\x00".join(sorted(self.index, key=self.index.__getitem__))  # NUL never in text
         f = self.featurizer
-        arrays = {
+        arrays: dict[str, np.ndarray] = {
             f"{prefix}.vocab": np.frombuffer(vocab.encode("utf-8"), dtype=np.uint8),
             f"{prefix}.weights": self.weights,
             f"{prefix}.bias": self.bias,

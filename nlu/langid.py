@@ -317,7 +317,7 @@ def load_py3langid(arrays: dict[str, np.ndarray] | None, codes: Sequence[str]) -
             )
         except (TypeError, ValueError, KeyError):  # another py3langid layout: load it normally
             pass
-    ident = identifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident = identifier.from_model_file(MODEL_FILE, norm_probs=True)  # type: ignore[attr-defined]
     known = [c for c in codes if c in set(ident.nb_classes)]
     if not known:
         return None
@@ -338,8 +338,8 @@ def train_variant_model(
     from .features import count_matrix
 
     classes = sorted(set(labels))
-    counts = count_matrix(LANGID_FEATURIZER, texts)
-    matrix, names = counts.texts(), counts.names
+    segment_counts = count_matrix(LANGID_FEATURIZER, texts)
+    matrix, names = segment_counts.texts(), segment_counts.names
     y = np.array([classes.index(lab) for lab in labels])
     counts = np.zeros((len(names), len(classes)), dtype=np.float64)
     for k in range(len(classes)):
@@ -416,13 +416,13 @@ class LanguageIdentifier:
 
     def _own_columns(self, names: tuple[str, ...]) -> tuple[list[int], list[str]] | None:
         """The own model's class columns for ``names`` (those it has), and their names."""
-        found = self._columns.get(names, False)
-        if found is False:
-            assert self.own is not None
-            cls = self.own.classes
-            sel = [cls.index(n) for n in names if n in cls]
-            found = (sel, [cls[j] for j in sel]) if sel else None
-            self._columns[names] = found
+        if names in self._columns:
+            return self._columns[names]
+        assert self.own is not None
+        cls = self.own.classes
+        sel = [cls.index(n) for n in names if n in cls]
+        found = (sel, [cls[j] for j in sel]) if sel else None
+        self._columns[names] = found
         return found
 
     def lid_probs(self, text: str, variants: Sequence[Variant]) -> dict[str, float]:

@@ -204,34 +204,34 @@ def day_chart(
         colour = PALETTE[s % len(PALETTE)]
         if kind == "bars":
             width = slot * 0.8 / len(series)
-            for i, value in enumerate(values):
-                if not value:
+            for i, bar in enumerate(values):
+                if not bar:
                     continue
                 x = left + slot * i + slot * 0.1 + s * width
                 chart.rects.append(
                     Rect(
                         x,
-                        y_of(value),
+                        y_of(bar),
                         width,
-                        plot_h - (y_of(value) - top),
+                        plot_h - (y_of(bar) - top),
                         colour,
-                        value,
-                        f"{days[i].isoformat()}, {name}: {_number(value)}",
+                        bar,
+                        f"{days[i].isoformat()}, {name}: {_number(bar)}",
                     )
                 )
             continue
         run: list[str] = []
-        for i, value in enumerate([*values, None]):
-            if value is None:
+        for i, point in enumerate([*values, None]):
+            if point is None:
                 if len(run) > 1:
                     chart.lines.append(Line(" ".join(run), colour))
                 run = []
                 continue
-            cx, cy = left + slot * (i + 0.5), y_of(value)
+            cx, cy = left + slot * (i + 0.5), y_of(point)
             run.append(f"{cx:.1f},{cy:.1f}")
             chart.dots.append(
                 Dot(
-                    cx, cy, colour, value, f"{days[i].isoformat()}, {name}: {_number(value)} {unit}"
+                    cx, cy, colour, point, f"{days[i].isoformat()}, {name}: {_number(point)} {unit}"
                 )
             )
     return chart

@@ -21,7 +21,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -402,7 +403,7 @@ class IVR:
     async def _ask_country(self, ctx: CallContext, response: VoiceResponse) -> None:
         prompts = [Prompt("voice.registration.country")]
         for number, code in enumerate(self.countries, start=1):
-            name = Named(lambda lang, code=code: country_name(code, lang), f"country.{code}")
+            name = Named(partial(country_name, code), f"country.{code}")
             prompts.append(option(name, number))
         prompts.append(option(Label("voice.registration.country_other"), len(self.countries) + 1))
         self._gather(ctx, response, "country", *prompts)
@@ -621,7 +622,7 @@ class IVR:
             shown = self.directory.elsewhere(need, city)[:MAX_ELSEWHERE]
         for service in shown:
             fields: dict[str, Value] = {
-                field: Named(lambda language, s=service, f=field: s.text(f, language), None)
+                field: Named(partial(service.text, field), None)
                 for field in ("name", "days", "contact")
             }
             prompts.append(Prompt("services.entry", fields, recordings=(f"service.{service.id}",)))
@@ -644,14 +645,13 @@ class IVR:
             return await self.ask(ctx, "menu")
         if got.digits == "1" and ctx.caller:
             language = ctx.language
-            text = "\n\n".join(
-                self.catalogs.text(
-                    language,
-                    prompt.key,
-                    **{k: value_text(v, self.catalogs, language) for k, v in prompt.values.items()},
-                )
-                for prompt in self._service_prompts(need, city)
-            )
+            parts = []
+            for prompt in self._service_prompts(need, city):
+                values: dict[str, Any] = {
+                    k: value_text(v, self.catalogs, language) for k, v in prompt.values.items()
+                }
+                parts.append(self.catalogs.text(language, prompt.key, **values))
+            text = "\n\n".join(parts)
             await self._send_sms(ctx, text)
             ctx.call.achieve("services_sms")
             return await self.ask(ctx, "menu", Prompt("voice.sms.sent"))

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from babel import Locale
@@ -80,7 +81,7 @@ class Label:
     """A catalog message used as a value (a need, a case stage); recorded under its key."""
 
     key: str
-    values: Mapping[str, object] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict)
 
     def text(self, catalogs: Catalogs, language: str) -> str:
         return catalogs.text(language, self.key, **self.values)
@@ -183,7 +184,7 @@ class Prompter:
         if profile is not None:
             if not self.catalogs.has(language, prompt.key):
                 return None  # the catalog would give English text to this language's voice
-            values = {
+            values: dict[str, Any] = {
                 name: value_text(value, self.catalogs, language)
                 for name, value in prompt.values.items()
             }
