@@ -209,7 +209,7 @@ async def test_emergency_in_the_middle_of_a_registration(
     assert await chat(CONTINUE[language]) == []
     await runtime.handoffs.close(handoff.id, None, "resolved")
     later = await client.get("/webhooks/rest/messages", params={"sender": f"sos-{language}"})
-    assert [m["text"] for m in later.json()] == [t(runtime, language, "handoff.closed")]
+    assert [m["text"] for m in later.json()] == [t(runtime, language, "handoff.closed_resume")]
     # the registration waited; CONTINUE (in the person's language) offers to resume it
     replies = await chat(CONTINUE[language])
     assert replies[0] == t(runtime, language, "registration.resume")
