@@ -30,7 +30,7 @@ from flows.answers import choice, yes_or_no
 from flows.base import Flow, Option, Text, Turn
 from flows.menu import show_main_menu, yes_no
 from nlu import parse_date, parse_number, parse_phone, resolve_city, resolve_country
-from nlu.normalize import normalize
+from nlu.normalize import ascii_digits, normalize
 
 CONTENT = Path(__file__).resolve().parent / "content" / "registration.yml"
 PHONE_CHANNELS = {"sms", "whatsapp", "whatsapp_cloud", "voice"}
@@ -109,10 +109,15 @@ def find_name(text: str, vocab: Vocabulary) -> str | None:
     return None
 
 
+# Arabizi writes letters with digits inside words: "Mo7amed", "3abdallah", "wa9ef".
+_ARABIZI_DIGIT = re.compile(r"(?<=[^\W\d_])[235789]|[235789](?=[^\W\d_])")
+
+
 def valid_name(text: str) -> str | None:
     name = " ".join(text.split()).strip(".,;:!?")
     letters = sum(ch.isalpha() for ch in name)
-    if 2 <= letters and len(name) <= 80 and not any(ch.isdigit() for ch in name):
+    numbers = _ARABIZI_DIGIT.sub("", ascii_digits(name))
+    if 2 <= letters and len(name) <= 80 and not any(ch.isdigit() for ch in numbers):
         return name
     return None
 
