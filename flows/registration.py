@@ -286,7 +286,23 @@ class RegistrationFlow(Flow):
         return True
 
     async def repeat_question(self, turn: Turn) -> None:
-        self.ask(turn)
+        step = turn.state.step
+        if step == "consent":
+            turn.say("registration.consent", options=yes_no())
+        elif step == "no_consent":
+            turn.say(
+                "registration.no_consent",
+                options=(Option("1", "option.human"), Option("2", "option.menu")),
+            )
+        elif step == "resume":
+            turn.say(
+                "registration.resume",
+                options=(Option("1", "option.continue"), Option("2", "option.restart")),
+            )
+        elif step == "change":
+            turn.say("registration.which_change")
+        else:
+            self.ask(turn)
 
     async def reask(self, turn: Turn) -> None:
         step = turn.state.step

@@ -245,6 +245,11 @@ class Conversation:
             await self.flows["language"].handle(turn)
             return False
         detected = self._detected_language(turn)
+        if turn.command == "stop":  # an opt-out is honoured at once, even before the language
+            if detected is not None:
+                state.language = detected
+                turn.signal("language", language=detected)
+            return True
         if detected is None:
             await self.flows["language"].start(turn)
             return False

@@ -501,3 +501,21 @@ async def test_no_disclosure_goes_straight_on(talk: Any) -> None:
     assert keys(turn) == ["registration.summary", "registration.confirm"]
     turn = await person("1")
     assert not turn.signals and "registration.disclosure_handoff" not in keys(turn)
+
+
+@pytest.mark.parametrize("text", ["STOP", "stop", "arrêt", "توقف", "daina"])
+async def test_stop_as_the_very_first_message_is_honoured(
+    conversation: Conversation, builtin_nlu: BuiltinNLU, text: str
+) -> None:
+    person = Talk(conversation, builtin_nlu, "en")
+    person.state.language = None
+    turn = await person(text)
+    assert "opt_out" in kinds(turn) and keys(turn) == ["stop.confirmed"]
+
+
+async def test_a_likely_command_at_the_consent_question_goes_back_to_it(talk: Any) -> None:
+    person = talk("en")
+    await person("1")  # the registration: intro and consent
+    assert keys(await person("Amina Stop")) == ["command.confirm_stop"]
+    assert keys(await person("2")) == ["registration.consent"]
+    assert keys(await person("yes")) == ["registration.ask_name"]
