@@ -115,7 +115,7 @@ class Conversation:
         if command == "continue" and (pending or state.flow in (None, "safety")):
             await self._continue(turn, pending)
             return
-        if sure == "language" and state.flow != "language":
+        if sure == "language":
             state.pause()
             await self.flows["language"].start(turn)
             return

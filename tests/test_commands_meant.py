@@ -519,3 +519,11 @@ async def test_a_likely_command_at_the_consent_question_goes_back_to_it(talk: An
     assert keys(await person("Amina Stop")) == ["command.confirm_stop"]
     assert keys(await person("2")) == ["registration.consent"]
     assert keys(await person("yes")) == ["registration.ask_name"]
+
+
+async def test_the_language_word_at_the_language_menu_shows_it_once(talk: Any) -> None:
+    person = talk("en")
+    assert keys(await person("language")) == ["language.choose"]
+    assert keys(await person("language")) == ["language.choose"]
+    turn = await person("3")
+    assert keys(turn) == ["language.changed", "menu.main"] and person.state.language == "fr"
