@@ -527,3 +527,23 @@ async def test_the_language_word_at_the_language_menu_shows_it_once(talk: Any) -
     assert keys(await person("language")) == ["language.choose"]
     turn = await person("3")
     assert keys(turn) == ["language.changed", "menu.main"] and person.state.language == "fr"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("STOP", ["stop.confirmed"]),
+        ("menu", ["menu.main"]),
+        ("language", ["language.choose"]),
+        ("delete my data", ["erase.explain"]),
+    ],
+)
+async def test_commands_work_in_the_services_and_case_status_flows(
+    talk: Any, text: str, expected: list[str]
+) -> None:
+    for opening in (["2", "1"], ["3"]):  # services: health, then the city; case status
+        person = talk("en")
+        for message in opening:
+            await person(message)
+        assert person.state.flow in ("services", "case_status")
+        assert keys(await person(text)) == expected, opening
