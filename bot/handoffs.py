@@ -27,6 +27,7 @@ from bot.events import EventBus
 from bot.hours import OpeningHours
 from bot.i18n import Catalogs
 from bot.messages import OutboundMessage
+from bot.sessions import SessionStore
 from bot.storage.db import Database
 from bot.storage.models import (
     ACTIVE_HANDOFF,
@@ -111,8 +112,11 @@ class Handoffs:
         snooze_default: timedelta = timedelta(hours=24),
         timer_interval: float = 30.0,
         contact_lock: Callable[[int], AbstractAsyncContextManager[Any]] | None = None,
+        sessions: SessionStore | None = None,
     ) -> None:
         self.db = db
+        # Read when a case closes: the notice offers CONTINUE only when a flow waits.
+        self.sessions = sessions
         # The lock the engine holds for a person's turn (bot.sessions): closing takes it too,
         # so a message is either handled before the close (and is in the case) or after it
         # (and the bot answers it), never marked handled by a case that is closing.
@@ -400,14 +404,17 @@ class Handoffs:
         async with self.db.session() as session:
             contact_id = (await self._get(session, handoff_id)).contact_id
         async with self.contact_lock(contact_id):
-            info, notify = await self._close(handoff_id, operator_id, outcome)
+            resumable = self.sessions is not None and bool(
+                (await self.sessions.load(contact_id)).paused
+            )
+            info, notify = await self._close(handoff_id, operator_id, outcome, resumable)
         if notify:
             self.outbox.kick()
         await self.events.publish("handoff.closed", handoff_id=handoff_id)
         return info
 
     async def _close(
-        self, handoff_id: int, operator_id: int | None, outcome: str
+        self, handoff_id: int, operator_id: int | None, outcome: str, resumable: bool = False
     ) -> tuple[CaseInfo, bool]:
         async with self.db.session() as session, session.begin():
             row = await self._active(session, handoff_id)
@@ -426,7 +433,9 @@ class Handoffs:
                 and row.channel not in NO_LATER_MESSAGES
             )
             if notify:
-                text = self.catalogs.text(language, "handoff.closed")
+                text = self.catalogs.text(
+                    language, "handoff.closed_resume" if resumable else "handoff.closed"
+                )
                 session.add(
                     Message(
                         contact_id=row.contact_id,

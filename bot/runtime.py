@@ -121,6 +121,7 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         escalate_after=timedelta(minutes=settings.handoff_escalate_minutes),
         snooze_default=timedelta(hours=settings.handoff_snooze_hours),
         contact_lock=sessions.lock,
+        sessions=sessions,
     )
     conversation = build_conversation(
         catalogs.languages,

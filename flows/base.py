@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from bot.sessions import ConversationState
+from nlu.normalize import ascii_digits
 from nlu.types import ParseResult
 
 
@@ -69,7 +70,11 @@ class CaseService(Protocol):
 
 @dataclass
 class Turn:
-    """One incoming message being answered."""
+    """One incoming message being answered.
+
+    `text` holds every decimal digit as ASCII ("٠", "۰" and "０" are "0"), so that every answer
+    path (commands, numbered choices, numbers, "0 people") reads digits the same way.
+    """
 
     contact: Contact
     state: ConversationState
@@ -83,6 +88,9 @@ class Turn:
     cases: CaseService | None = None
     replies: list[Reply] = field(default_factory=list)
     signals: list[dict[str, Any]] = field(default_factory=list)  # for the core: handoff, opt-out
+
+    def __post_init__(self) -> None:
+        self.text = ascii_digits(self.text)
 
     @property
     def language(self) -> str:
@@ -128,3 +136,8 @@ class Flow(ABC):
     async def reask(self, turn: Turn) -> None:
         """Say why the answer did not fit and ask again (called after `handle` said False)."""
         turn.say("not_understood")
+
+    async def repeat_question(self, turn: Turn) -> None:
+        """Ask the current step's question again, after an interruption the person did not
+        mean (they answered "no" to "Do you want to stop receiving messages?")."""
+        await self.reask(turn)

@@ -7,6 +7,10 @@ the confirmation; the stored case gets a short reference and a priority.
 
 Nothing personal is kept before consent; the answers live in the (encrypted) session until the
 registration is confirmed, then in the registrations table.
+
+A "yes" to the question about abuse, forced work or trafficking is a disclosure: it is
+acknowledged, the person chooses to talk to a person now or after the registration, and an
+urgent handoff is opened (with the registration when it exists).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from flows.answers import choice, yes_or_no
 from flows.base import Flow, Option, Text, Turn
 from flows.menu import show_main_menu, yes_no
 from nlu import parse_date, parse_number, parse_phone, resolve_city, resolve_country
-from nlu.normalize import normalize
+from nlu.normalize import ascii_digits, normalize
 
 CONTENT = Path(__file__).resolve().parent / "content" / "registration.yml"
 PHONE_CHANNELS = {"sms", "whatsapp", "whatsapp_cloud", "voice"}
@@ -105,10 +109,15 @@ def find_name(text: str, vocab: Vocabulary) -> str | None:
     return None
 
 
+# Arabizi writes letters with digits inside words: "Mo7amed", "3abdallah", "wa9ef".
+_ARABIZI_DIGIT = re.compile(r"(?<=[^\W\d_])[235789]|[235789](?=[^\W\d_])")
+
+
 def valid_name(text: str) -> str | None:
     name = " ".join(text.split()).strip(".,;:!?")
     letters = sum(ch.isalpha() for ch in name)
-    if 2 <= letters and len(name) <= 80 and not any(ch.isdigit() for ch in name):
+    numbers = _ARABIZI_DIGIT.sub("", ascii_digits(name))
+    if 2 <= letters and len(name) <= 80 and not any(ch.isdigit() for ch in numbers):
         return name
     return None
 
@@ -213,7 +222,8 @@ class RegistrationFlow(Flow):
         turn.say("mobilizer.person_consent", options=yes_no())
 
     def answers_itself(self, step: str | None, text: str) -> bool:
-        return step == "family" and text.strip() == "0"
+        # "0" people travel with me; folded like the commands fold it ("٠", "۰", "０" too)
+        return step == "family" and normalize(text) == "0"
 
     def expected_disclosures(self, step: str | None) -> frozenset[str]:
         if step in ("detained", "detention_place"):
@@ -242,7 +252,7 @@ class RegistrationFlow(Flow):
                 show_main_menu(turn)
             return True
         if step == "resume":
-            picked = choice(turn, 2)
+            picked = 1 if turn.command == "continue" else choice(turn, 2)
             if picked is None:
                 answer = yes_or_no(turn)
                 picked = None if answer is None else (1 if answer else 2)
@@ -260,6 +270,8 @@ class RegistrationFlow(Flow):
             return True
         if step in ("summary", "change"):
             return await self._summary(turn)
+        if step == "disclosure":
+            return self._disclosure(turn)
         if step == "phone" and self._declines_channel_phone(turn):
             turn.say("registration.ask_phone")
             return True
@@ -267,8 +279,30 @@ class RegistrationFlow(Flow):
         if value is None:
             return self._correct(turn)
         self._store(turn, str(step), value)
+        if step == "violence" and value is True and "disclosure" not in state.data:
+            self._acknowledge_disclosure(turn)
+            return True
         self._advance(turn)
         return True
+
+    async def repeat_question(self, turn: Turn) -> None:
+        step = turn.state.step
+        if step == "consent":
+            turn.say("registration.consent", options=yes_no())
+        elif step == "no_consent":
+            turn.say(
+                "registration.no_consent",
+                options=(Option("1", "option.human"), Option("2", "option.menu")),
+            )
+        elif step == "resume":
+            turn.say(
+                "registration.resume",
+                options=(Option("1", "option.continue"), Option("2", "option.restart")),
+            )
+        elif step == "change":
+            turn.say("registration.which_change")
+        else:
+            self.ask(turn)
 
     async def reask(self, turn: Turn) -> None:
         step = turn.state.step
@@ -284,6 +318,7 @@ class RegistrationFlow(Flow):
             "member": "registration.invalid_member",
             "document": "answer.number",
             "resume": "answer.number",
+            "disclosure": "answer.number",
             "detention_place": "registration.ask_detention_place",
         }
         if step in invalid:
@@ -377,6 +412,8 @@ class RegistrationFlow(Flow):
                 answers.pop(step, None)
                 if step == "age":
                     answers.pop("birth_year", None)
+                if step == "violence":
+                    data.pop("disclosure", None)
             turn.state.step = step
         turn.say("registration.back")
         self.ask(turn)
@@ -427,6 +464,14 @@ class RegistrationFlow(Flow):
             turn.say("registration.ask_member", number=number)
         elif step == "summary":
             self._show_summary(turn)
+        elif step == "disclosure":
+            turn.say(
+                "registration.disclosure_offer",
+                options=(
+                    Option("1", "registration.disclosure.now"),
+                    Option("2", "registration.disclosure.after"),
+                ),
+            )
         elif step in ("detained", *VULNERABILITY_STEPS):
             turn.say(f"registration.ask_{step}", options=yes_no())
         elif not again:
@@ -439,6 +484,36 @@ class RegistrationFlow(Flow):
         if address.isdigit():  # WhatsApp Cloud's wa_id: the international number without "+"
             address = "+" + address
         return parse_phone(address)
+
+    # -- a disclosure ------------------------------------------------------------------------
+    def _acknowledge_disclosure(self, turn: Turn) -> None:
+        turn.state.data["disclosure"] = "asked"
+        turn.state.step = "disclosure"
+        turn.say("registration.disclosure_ack")
+        self.ask(turn)
+
+    def _disclosure(self, turn: Turn) -> bool:
+        """1: a person now (the registration waits, CONTINUE finishes it); 2: after it."""
+        state = turn.state
+        picked = choice(turn, 2)
+        if picked is None and turn.parse.intent == "talk_to_human":
+            picked = 1
+        if picked is None:
+            answer = yes_or_no(turn)
+            picked = None if answer is None else (1 if answer else 2)
+        if picked is None:
+            return False
+        state.step = next_step(self.answers(turn))
+        if picked == 2:
+            state.data["disclosure"] = "after"
+            turn.say("registration.disclosure_after")
+            self.ask(turn)
+            return True
+        state.data["disclosure"] = "now"
+        turn.signal("handoff", reason="disclosure", priority="urgent")
+        turn.say("registration.disclosure_now")
+        state.pause()  # kept to finish once the person has talked to someone
+        return True
 
     # -- answer parsers ----------------------------------------------------------------------
     def _parse_name(self, turn: Turn) -> str | None:
@@ -566,8 +641,16 @@ class RegistrationFlow(Flow):
             language=turn.language,
             channel=turn.contact.channel,
         )
+        disclosure = turn.state.data.get("disclosure")
         turn.state.paused.pop(self.name, None)
         turn.state.enter(None)
+        if disclosure == "after":  # as the person chose: a person now, with the registration
+            turn.signal(
+                "handoff",
+                reason="disclosure",
+                priority="urgent",
+                registration_id=getattr(case, "id", None),
+            )
         if case.existing:
             turn.say("registration.existing", reference=case.reference)
         else:
@@ -583,6 +666,8 @@ class RegistrationFlow(Flow):
                 )
                 turn.say("registration.refugee_counselling")
             turn.say("registration.next_steps", phone=answers.get("phone", ""))
+        if disclosure == "after":
+            turn.say("registration.disclosure_handoff")
         if for_other:
             turn.state.enter("mobilizer", "another")
             turn.say("mobilizer.next_person", reference=case.reference, options=yes_no())

@@ -3,16 +3,22 @@
 Order: first contact and language → safety triage (always, in any flow) → stop / erase →
 global commands (menu, language, continue) → the active flow → the main menu's numbers →
 the intent → "not understood" (a person is offered after repeats).
+
+STOP, erasure and language change act at once only when the message surely is that command
+(flows.commands.meant_command); an answer to an open question is the flow's first. When such a
+command is only likely, the person is asked to confirm; "no" goes back to the question.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.sessions import ConversationState
+from flows.answers import yes_or_no
 from flows.base import Flow, Option, Turn
-from flows.commands import Commands
+from flows.commands import Commands, Meant, meant_command
 from flows.language import choose_language
-from flows.menu import menu_flows, show_main_menu
+from flows.menu import menu_flows, show_main_menu, yes_no
 from flows.safety import Triage
 from nlu.types import FALLBACK_INTENT
 
@@ -35,6 +41,13 @@ SWITCH_CONFIDENCE = 0.8
 # A longer message clearly in another enabled language switches the conversation's language.
 SWITCH_LANGUAGE_CONFIDENCE = 0.9
 SWITCH_LANGUAGE_WORDS = 3
+# The question "Do you want to …? 1 Yes 2 No" before a command that was only likely.
+CONFIRM_FLOW = "confirm_command"
+CONFIRM_QUESTIONS: Mapping[str, str] = {
+    "stop": "command.confirm_stop",
+    "erase": "erase.explain",  # says what is deleted and asks
+    "language": "command.confirm_language",
+}
 
 
 class Conversation:
@@ -57,9 +70,13 @@ class Conversation:
 
     async def respond(self, turn: Turn) -> None:
         state = turn.state
+        # An open "Do you want to …?" is read below; meanwhile the question it interrupted is
+        # back in place, so that nothing else (safety, menu) ever pauses the confirmation.
+        pending = self._take_confirmation(state)
         turn.command = self.commands.match(turn.text)
         active = self.flows.get(state.flow or "")
-        if active is not None and active.answers_itself(state.step, turn.text):
+        answering = active is not None and active.answers_itself(state.step, turn.text)
+        if answering:
             turn.command = None
         if not turn.text.strip():
             turn.say("error.empty")
@@ -77,30 +94,45 @@ class Conversation:
 
         command = turn.command
         intent = self._intent(turn)
-        if command == "stop" or (intent == "stop" and state.flow is None):
+        # Outside any flow a likely command is asked about; inside one, the flow reads the
+        # answer first and only a clear intent it did not take leads to the question.
+        outside = state.flow is None
+        likely = self.intent_confidence if outside else SWITCH_CONFIDENCE
+        meant = None
+        if not answering:
+            meant = meant_command(turn, likely, self.commands, needs_cue=not outside)
+        sure = meant.command if meant is not None and meant.sure else None
+        if sure == "stop":
             await self.start(turn, "stop")
+            return
+        if sure == "erase":
+            self._ask_to_confirm(turn, "erase")  # erasure is always confirmed first
             return
         if command == "menu":
             state.pause()
             show_main_menu(turn)
             return
-        if command == "continue" and state.paused and state.flow in (None, "safety"):
-            state.enter(None)  # a safety case stays open for the operators
-            name = next(reversed(state.paused))
-            await self.flows[name].start(turn)
+        if command == "continue" and (pending or state.flow in (None, "safety")):
+            await self._continue(turn, pending)
             return
-        # Inside a flow a free answer ("Hauwa Musa" at the name question) must not be taken
-        # for a wish to change language unless the classifier is sure; the keyword always works.
-        asks_language = intent == "change_language" and (
-            state.flow is None or self._intent(turn, SWITCH_CONFIDENCE) == "change_language"
-        )
-        if command == "language" or (state.flow != "language" and asks_language):
+        if sure == "language":
             state.pause()
             await self.flows["language"].start(turn)
             return
 
+        declined = False  # an answer to "Do you want to …?" that is not "yes"
+        if pending is not None:
+            answer = yes_or_no(turn)
+            if answer is not None:
+                await self._confirmed(turn, pending, answer)
+                return
+            declined = True  # the message answers the question it interrupted
+        if meant is not None and not declined and state.flow is None:
+            self._ask_to_confirm(turn, meant.command)
+            return
+
         if state.flow is not None and state.flow in self.flows:
-            await self._in_flow(turn)
+            await self._in_flow(turn, meant=None if declined else meant)
             return
 
         number = turn.text.strip()
@@ -108,7 +140,7 @@ class Conversation:
         if number in numbered:
             await self.start(turn, numbered[number])
             return
-        if intent in INTENT_FLOWS:
+        if intent in INTENT_FLOWS and INTENT_FLOWS[intent] not in CONFIRM_QUESTIONS:
             await self.start(turn, INTENT_FLOWS[intent])
         elif intent in SMALL_TALK:
             turn.say(SMALL_TALK[intent])
@@ -121,15 +153,19 @@ class Conversation:
         turn.state.misunderstandings = 0
         await self.flows[flow].start(turn)
 
-    async def _in_flow(self, turn: Turn) -> None:
+    async def _in_flow(self, turn: Turn, meant: Meant | None = None) -> None:
         state = turn.state
         flow = self.flows[str(state.flow)]
         if await flow.handle(turn):
             state.misunderstandings = 0
             return
+        if meant is not None and meant.command != state.flow and turn.command is None:
+            self._ask_to_confirm(turn, meant.command)
+            return
         strong = self._intent(turn, SWITCH_CONFIDENCE)
         target = INTENT_FLOWS.get(strong or "")
-        if target is not None and target != state.flow and turn.command is None:
+        guarded = target in CONFIRM_QUESTIONS  # only through the question above
+        if target is not None and not guarded and target != state.flow and turn.command is None:
             state.pause()
             await self.start(turn, target)
             return
@@ -140,6 +176,67 @@ class Conversation:
             return
         await flow.reask(turn)
 
+    # -- commands that were only likely: ask first ----------------------------------------
+    def _ask_to_confirm(self, turn: Turn, command: str) -> None:
+        """Ask "Do you want to …? 1 Yes 2 No", keeping the open question to go back to."""
+        state = turn.state
+        interrupted = None
+        if state.flow is not None:
+            interrupted = {"flow": state.flow, "step": state.step, "data": state.data}
+        state.enter(CONFIRM_FLOW, command)
+        state.data["interrupted"] = interrupted
+        turn.say(CONFIRM_QUESTIONS[command], options=yes_no())
+
+    @staticmethod
+    def _take_confirmation(state: ConversationState) -> str | None:
+        """The command an open confirmation asks about, putting back the question it
+        interrupted (or none); None when no confirmation is open."""
+        if state.flow != CONFIRM_FLOW:
+            return None
+        command = str(state.step)
+        interrupted = state.data.get("interrupted") or {}
+        state.enter(interrupted.get("flow"), interrupted.get("step"))
+        state.data = dict(interrupted.get("data") or {})
+        return command
+
+    async def _confirmed(self, turn: Turn, command: str, answer: bool) -> None:
+        """Yes acts; no goes back to the open question (or the menu when there was none)."""
+        state = turn.state
+        if answer and command == "erase":
+            state.enter("erase", "confirm")  # the erasure flow takes this "yes"
+            await self.flows["erase"].handle(turn)
+        elif answer and command == "stop":
+            await self.start(turn, "stop")
+        elif answer:
+            state.pause()
+            await self.start(turn, command)
+        else:
+            if command == "erase":
+                turn.say("erase.kept")
+            await self._back_to_question(turn)
+
+    async def _back_to_question(self, turn: Turn) -> None:
+        flow = self.flows.get(turn.state.flow or "")
+        if flow is not None:
+            await flow.repeat_question(turn)
+        else:
+            show_main_menu(turn)
+
+    async def _continue(self, turn: Turn, pending: str | None) -> None:
+        """CONTINUE: back to what was paused or interrupted; with nothing to go back to, the
+        menu (never "not understood")."""
+        state = turn.state
+        if pending is not None:
+            await self._back_to_question(turn)
+            return
+        if not state.paused:
+            turn.say("command.nothing_to_continue")
+            show_main_menu(turn)
+            return
+        state.enter(None)  # a safety case stays open for the operators
+        name = next(reversed(state.paused))
+        await self.flows[name].start(turn)
+
     # -- language ------------------------------------------------------------------------
     async def _first_contact(self, turn: Turn) -> bool:
         """Set the language of a new contact. False when the message was only about that."""
@@ -148,6 +245,11 @@ class Conversation:
             await self.flows["language"].handle(turn)
             return False
         detected = self._detected_language(turn)
+        if turn.command == "stop":  # an opt-out is honoured at once, even before the language
+            if detected is not None:
+                state.language = detected
+                turn.signal("language", language=detected)
+            return True
         if detected is None:
             await self.flows["language"].start(turn)
             return False

@@ -209,7 +209,7 @@ async def test_emergency_in_the_middle_of_a_registration(
     assert await chat(CONTINUE[language]) == []
     await runtime.handoffs.close(handoff.id, None, "resolved")
     later = await client.get("/webhooks/rest/messages", params={"sender": f"sos-{language}"})
-    assert [m["text"] for m in later.json()] == [t(runtime, language, "handoff.closed")]
+    assert [m["text"] for m in later.json()] == [t(runtime, language, "handoff.closed_resume")]
     # the registration waited; CONTINUE (in the person's language) offers to resume it
     replies = await chat(CONTINUE[language])
     assert replies[0] == t(runtime, language, "registration.resume")
@@ -346,3 +346,142 @@ async def test_mobilizer_registers_several_people(
     assert [line.split(":")[0].strip("\u200f \u202f\u00a0") for line in listing[1:]] == references
     rows = await registrations(runtime)
     assert all(r.collected_by_id == contact.id and r.contact_id is None for r in rows)
+
+
+# -- issue 13: commands only when meant; disclosures answered ------------------------------------
+
+NAME_WITH_COMMAND_WORD = {
+    "en": "Zainab <script>alert(1)</script> Testname",  # was `stop` (0.90) and opted out
+    "ar": "زينب توقف",
+    "fr": "Fatou Arrêt",
+    "ha": "Musa Daina",
+}
+
+
+async def opted_out(runtime: Runtime, sender: str) -> bool:
+    return (await runtime.store.contact_for("rest", sender)).opted_out
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_name_is_never_taken_for_stop(
+    client: httpx.AsyncClient, runtime: Runtime, language: str
+) -> None:
+    chat = Chat(client, runtime, f"name-stop-{language}")
+    await chat(OPEN[language])
+    await chat("1")
+    await chat(YES[language])
+    replies = await chat(NAME_WITH_COMMAND_WORD[language])
+    assert not await opted_out(runtime, f"name-stop-{language}")
+    if language == "en":  # digits are no part of a name: asked again, nothing else
+        assert replies == [t(runtime, language, "registration.invalid_name")]
+    else:
+        assert replies[0] == t(runtime, language, "registration.ask_country")
+    # the real command still works in the middle of the registration
+    assert await chat(STOP[language]) == [t(runtime, language, "stop.confirmed")]
+    assert await opted_out(runtime, f"name-stop-{language}")
+
+
+async def test_a_story_that_mentions_stopping_does_not_opt_out(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    chat = Chat(client, runtime, "story")
+    await chat(OPEN["en"])
+    replies = await chat("my boss told me to stop coming to work, I need help going home")
+    assert not await opted_out(runtime, "story")
+    assert t(runtime, "en", "stop.confirmed") not in replies
+
+
+async def test_a_whole_registration_in_arabic_indic_digits(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """Issue 16 item 8: "٠" at the family size was the menu and the registration was lost."""
+    chat = Chat(client, runtime, "arabic-digits")
+    await chat(OPEN["ar"])
+    await chat("١")
+    await chat(YES["ar"])
+    for text in [NAMES["ar"], "١", "٣٠", "١", "٠٩١٢٣٤٥٦٧٨", CITIES["ar"], "٢", "٣"]:
+        await chat(text)
+    replies = await chat("٠")  # travels alone: an answer, not the menu
+    assert t(runtime, "ar", "menu.main") not in replies
+    for _ in range(3):
+        await chat("٢")
+    done = await chat("١")
+    assert re.search(r"LY-[A-Z0-9]{6}", done[0])
+    [row] = await registrations(runtime)
+    assert row.phone == "+218912345678" and row.birth_year is not None
+
+
+async def test_the_closed_notice_offers_continue_only_when_something_waits(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """Issue 16 item 9."""
+    chat = Chat(client, runtime, "nothing-waits")
+    await chat(OPEN["en"])
+    await chat("4")  # talk to a person, nothing else going on
+    [handoff] = await runtime.store.open_handoffs()
+    await runtime.handoffs.close(handoff.id, None, "resolved")
+    later = await client.get("/webhooks/rest/messages", params={"sender": "nothing-waits"})
+    assert [m["text"] for m in later.json()] == [t(runtime, "en", "handoff.closed")]
+    assert "CONTINUE" not in t(runtime, "en", "handoff.closed")
+    assert await chat("continue") == [
+        t(runtime, "en", "command.nothing_to_continue"),
+        t(runtime, "en", "menu.main"),
+    ]
+
+
+async def register_until_violence(chat: Chat, language: str) -> list[str]:
+    await chat(OPEN[language])
+    await chat("1")
+    await chat(YES[language])
+    for text in [NAMES[language], "1", "30", "2", "0912345678", CITIES[language], "2", "3", "0"]:
+        await chat(text)  # a man travelling alone, no passport
+    await chat("2")  # no disability
+    return await chat("1")  # yes: someone hurt him, forced him to work or sold him
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+async def test_a_disclosure_with_a_person_at_once(
+    client: httpx.AsyncClient, runtime: Runtime, language: str
+) -> None:
+    chat = Chat(client, runtime, f"disclose-now-{language}")
+    replies = await register_until_violence(chat, language)
+    assert replies == [
+        t(runtime, language, "registration.disclosure_ack"),
+        t(runtime, language, "registration.disclosure_offer"),
+    ]
+    replies = await chat("1")  # now
+    assert replies == [
+        t(runtime, language, "registration.disclosure_now"),
+        t(runtime, language, "handoff.position", position=1),
+    ]
+    [handoff] = await runtime.store.open_handoffs()
+    assert (handoff.reason, handoff.priority) == ("disclosure", "urgent")
+    await runtime.handoffs.close(handoff.id, None, "resolved")
+    sender = f"disclose-now-{language}"
+    later = await client.get("/webhooks/rest/messages", params={"sender": sender})
+    assert [m["text"] for m in later.json()] == [t(runtime, language, "handoff.closed_resume")]
+    assert (await chat(CONTINUE[language]))[0] == t(runtime, language, "registration.resume")
+    assert (await chat("1"))[-1] == t(runtime, language, "registration.confirm")
+    done = await chat("1")
+    assert re.search(r"LY-[A-Z0-9]{6}", done[0])
+    [row] = await registrations(runtime)
+    assert row.priority == "high" and "violence" in row.vulnerabilities["flags"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_disclosure_with_a_person_after_the_registration(
+    client: httpx.AsyncClient, runtime: Runtime, language: str
+) -> None:
+    chat = Chat(client, runtime, f"disclose-after-{language}")
+    await register_until_violence(chat, language)
+    replies = await chat("2")  # after the registration
+    assert replies[0] == t(runtime, language, "registration.disclosure_after")
+    assert replies[-1] == t(runtime, language, "registration.confirm")
+    assert await runtime.store.open_handoffs() == []
+    done = await chat("1")
+    assert t(runtime, language, "registration.disclosure_handoff") in done
+    assert done[-1] == t(runtime, language, "handoff.position", position=1)
+    [row] = await registrations(runtime)
+    [handoff] = await runtime.store.open_handoffs()
+    assert (handoff.reason, handoff.priority) == ("disclosure", "urgent")
+    assert handoff.registration_id == row.id
