@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from bot.sessions import ConversationState
 from flows.answers import yes_or_no
 from flows.base import Flow, Option, Turn
-from flows.commands import Commands, Meant, meant_command
+from flows.commands import Commands, Meant, intent_words, meant_command
 from flows.language import choose_language
 from flows.menu import menu_flows, show_main_menu, yes_no
 from flows.safety import Triage
@@ -67,6 +67,7 @@ class Conversation:
         self.misunderstandings_before_handoff = misunderstandings_before_handoff
         self.language_confidence = language_confidence
         self.intent_confidence = intent_confidence
+        intent_words()  # read once at start (cached), not on someone's first message
 
     async def respond(self, turn: Turn) -> None:
         state = turn.state
