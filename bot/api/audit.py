@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -51,7 +52,7 @@ async def audit_events(
         page=page, size=PAGE_SIZE,
     )  # fmt: skip
     return AuditPageOut(
-        events=[AuditEventOut(**row.__dict__) for row in result.rows],
+        events=[AuditEventOut(**asdict(row)) for row in result.rows],
         total=result.total,
         page=result.page,
         pages=result.pages,
