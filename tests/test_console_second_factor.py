@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ from tests.console_support import (
     next_code,
     sign_in,
 )
+from tests.test_console_auth import _hotline
 
 _SECRET = re.compile(r'id="totp-secret">([A-Z2-7 ]+)<')
 _RECOVERY = re.compile(r"<li>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</li>")
@@ -497,3 +499,21 @@ async def test_stale_session_of_an_account_whose_code_was_never_given(
         await session.execute(update(OperatorSession).values(expires_at=row.created_at))
     answer = await client.get("/console/login/code")
     assert answer.status_code == 303 and "/console/login" in answer.headers["location"]
+
+
+async def test_the_command_line_resets_a_second_factor(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last administrator lost the phone and the recovery codes: the server's shell helps."""
+    monkeypatch.setenv("COLUMNS", "200")  # the table on one line
+    admin_id = await create_operator(runtime, "lastadmin", "admin")
+    assert "second factor" in _hotline(runtime, tmp_path, "list")
+    out = _hotline(runtime, tmp_path, "reset-second-factor", "lastadmin")
+    assert "second factor removed for lastadmin" in out
+    async with runtime.db.session() as session:
+        row = await session.get(Operator, admin_id)
+        assert row is not None and row.totp_secret is None and row.totp_enabled_at is None
+        event = await session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "second_factor.reset")
+        )
+    assert event is not None and (event.actor, event.subject) == ("cli", str(admin_id))
