@@ -517,3 +517,28 @@ async def test_the_command_line_resets_a_second_factor(
             select(AuditEvent).where(AuditEvent.action == "second_factor.reset")
         )
     assert event is not None and (event.actor, event.subject) == ("cli", str(admin_id))
+
+
+async def test_two_server_processes_share_the_limits_when_redis_is_set(runtime: Runtime) -> None:
+    """Two apps on one database stand for two server processes: with Redis the waits one
+    imposes hold in the other; without Redis each process counts alone."""
+    await create_operator(runtime, "shared", "operator")
+    apps = [create_app(runtime=runtime) for _ in range(2)]
+    clients = [
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("203.0.113.80", 1000)),
+            base_url="http://testserver",
+        )
+        for app in apps
+    ]
+    try:
+        for _ in range(FREE_FAILURES + 1):
+            assert (await password_step(clients[0], "shared", "wrong!")).status_code == 401
+        assert (await password_step(clients[0], "shared", "wrong!")).status_code == 429
+        elsewhere = await password_step(clients[1], "shared", "wrong!")
+        redis = runtime.settings.redis_url is not None
+        assert [app.state.login_limiter.shared for app in apps] == [redis, redis]
+        assert elsewhere.status_code == (429 if redis else 401)
+    finally:
+        for client in clients:
+            await client.aclose()
