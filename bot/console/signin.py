@@ -1,4 +1,5 @@
-"""Signing in and out, and the password change forced after a one-time password."""
+"""Signing in (the password, then the second factor's code) and out, and the password change
+forced after a one-time password."""
 
 from __future__ import annotations
 
