@@ -42,7 +42,8 @@ from tests.console_support import (
 )
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-PROTECTED_PREFIXES = ("/console", "/api/v1")
+# the schema and documentation pages are signed-in routes too
+PROTECTED_PREFIXES = ("/console", "/api/v1", "/docs", "/redoc", "/openapi.json")
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ def test_every_route_declares_its_access(runtime: Runtime) -> None:
     paths = {row.path for row in table}
     # the table is the real one: it has the console's and the API's routes (and the records')
     assert {"/console", "/console/cases/{handoff_id}", "/api/v1/cases", "/api/v1/me"} <= paths
+    assert {"/docs", "/redoc", "/openapi.json", "/api/v1/openapi.json"} <= paths
     assert len(table) > 40
     undeclared = [f"{r.method} {r.path}" for r in table if not r.public and r.min_role is None]
     assert undeclared == [], "routes without a role check"
