@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from bot import parse_endpoint
 from bot.api import broadcasts as api_broadcasts  # console records
+from bot.api import docs as api_docs  # accounts
 from bot.api import records as api_records  # console records
 from bot.api import reports as api_reports  # console records
 from bot.channels import rest, telegram, twilio_messaging, webchat, whatsapp_cloud
@@ -52,7 +53,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             if own:
                 await app.state.runtime.close()
 
-    app = FastAPI(title="hotline", version="0.1.0", lifespan=lifespan)
+    # the schema and docs pages only after sign-in (bot/api/docs.py), not FastAPI's public ones
+    app = FastAPI(
+        title="hotline",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     if runtime is not None:
         app.state.runtime = runtime
     app.add_middleware(parse_endpoint.ParseFastPath)  # inside the limits and headers
@@ -64,6 +73,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(telegram.router)  # Telegram
     app.include_router(voice_router)  # voice hotline (Twilio Voice)
     include_console(app)  # console core: /console and /api/v1
+    app.include_router(api_docs.router)  # accounts: /docs, /redoc, /openapi.json signed in
     for records_router in (  # console records: registrations, exports, broadcasts, reports
         console_records.router,
         console_broadcasts.router,

@@ -137,6 +137,11 @@ class RedisSessionStore:
         self._lock_timeout = lock_timeout
         self._local = _LocalLocks()  # keeps this process's waiters in arrival order
 
+    @property
+    def redis(self) -> Redis:
+        """The client (the console's sign-in throttle shares it)."""
+        return self._redis
+
     def _key(self, contact_id: int) -> str:
         return f"{self._prefix}:session:{contact_id}"
 

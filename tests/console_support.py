@@ -7,15 +7,17 @@ import asyncio
 import contextlib
 import re
 import shutil
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import httpx
+import pyotp
 import uvicorn
 
-from bot.console.auth import hash_password, new_secret, token_hash
+from bot.console.auth import SECOND_FACTOR_ROLES, hash_password, new_secret, token_hash
 from bot.runtime import Runtime
-from bot.storage.models import ApiToken, Operator
+from bot.storage.models import ApiToken, Operator, utcnow
 from tests.fakes.http import free_port
 
 if TYPE_CHECKING:
@@ -24,6 +26,22 @@ if TYPE_CHECKING:
 DEFAULT_PASSWORD = "correct horse battery 1"
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+# the TOTP secret of each account a test created with a second factor, by username
+TOTP_SECRETS: dict[str, str] = {}
+_LAST_STEP: dict[str, int] = {}  # secret -> the last 30-second step a helper used
+
+
+async def next_code(secret: str) -> str:
+    """A TOTP code of a step not used yet by these helpers (a code is accepted once): the
+    current step, then the next one; after that, wait for the clock to move on."""
+    while True:
+        now = int(time.time() // 30)
+        step = max(now, _LAST_STEP.get(secret, 0) + 1)
+        if step <= now + 1:
+            _LAST_STEP[secret] = step
+            return str(pyotp.TOTP(secret).at(step * 30))
+        await asyncio.sleep((now + 1) * 30 - time.time() + 0.05)
 
 
 async def create_operator(
@@ -35,7 +53,15 @@ async def create_operator(
     display_name: str | None = None,
     languages: tuple[str, ...] = ("en",),
     must_change_password: bool = False,
+    second_factor: bool | None = None,
 ) -> int:
+    """An account. Supervisors and administrators get a second factor (their role needs one)
+    unless `second_factor=False`; its secret is kept in TOTP_SECRETS for `sign_in`."""
+    if second_factor is None:
+        second_factor = role in SECOND_FACTOR_ROLES
+    secret = pyotp.random_base32() if second_factor else None
+    if secret:
+        TOTP_SECRETS[username] = secret
     async with runtime.db.session() as session, session.begin():
         operator = Operator(
             username=username,
@@ -44,6 +70,8 @@ async def create_operator(
             role=role,
             languages={"read": list(languages)},
             must_change_password=must_change_password,
+            totp_secret=secret,
+            totp_enabled_at=utcnow() if secret else None,
         )
         session.add(operator)
         await session.flush()
@@ -73,6 +101,16 @@ async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> st
         data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
     )
     assert answer.status_code == 303, answer.text
+    if answer.headers["location"].startswith("/console/login/code"):  # the second factor
+        page = await client.get(answer.headers["location"])
+        answer = await client.post(
+            "/console/login/code",
+            data={
+                "code": await next_code(TOTP_SECRETS[username]),
+                "csrf_token": csrf_from(page.text),
+            },
+        )
+        assert answer.status_code == 303, answer.text
     assert "login" not in answer.headers["location"], "sign-in was refused"
     home = await client.get("/console/account")
     assert home.status_code == 200, home.text

@@ -13,7 +13,14 @@ import pytest
 
 from bot.runtime import Runtime
 from bot.storage.models import Direction, Handoff, Message, MessageStatus
-from tests.console_support import DEFAULT_PASSWORD, browser_page, create_operator, live_server
+from tests.console_support import (
+    DEFAULT_PASSWORD,
+    TOTP_SECRETS,
+    browser_page,
+    create_operator,
+    live_server,
+    next_code,
+)
 from tests.test_records import person, register
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
@@ -67,7 +74,11 @@ async def test_supervisor_exports_and_reads_charts_operator_has_no_reports(
         await page.fill("input[name=username]", "sara")
         await page.fill("input[name=password]", DEFAULT_PASSWORD)
         await page.click("button[type=submit]")
-        await page.wait_for_url(f"{base}/console**")
+        # a supervisor: the second factor's code
+        await page.wait_for_url(f"{base}/console/login/code**")
+        await page.fill("input[name=code]", await next_code(TOTP_SECRETS["sara"]))
+        await page.click("button[type=submit]")
+        await page.wait_for_url(f"{base}/console")
 
         # Registrations → embassy list
         await page.click("nav >> text=Registrations")

@@ -170,6 +170,19 @@ async def reset_password(
     return PasswordReset(one_time_password=password)
 
 
+@router.post("/admin/operators/{operator_id}/reset-second-factor", status_code=204, tags=["admin"])
+async def reset_second_factor(
+    request: Request, operator_id: int, principal: AdminAction
+) -> Response:
+    """Removes the account's second factor (a lost phone) and ends its sessions; it sets up
+    a new one at its next sign-in."""
+    try:
+        await _accounts(request).reset_second_factor(operator_id, actor=principal.actor)
+    except AccountError as exc:
+        raise _bad(exc) from exc
+    return Response(status_code=204)
+
+
 @router.put("/admin/contacts/role", response_model=ContactRoleSet, tags=["admin"])
 async def set_contact_role(
     request: Request, body: ContactRole, principal: AdminAction

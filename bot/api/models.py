@@ -218,6 +218,7 @@ class OperatorOut(OperatorBrief):
     locked: bool
     last_login_at: datetime | None
     created_at: datetime
+    second_factor: bool = Field(description="A TOTP second factor is set up")
 
 
 class OperatorCreate(BaseModel):

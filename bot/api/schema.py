@@ -9,7 +9,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import RouteContext, iter_route_contexts
 
-from bot.console.auth import public_route
+from bot.console.auth import require_operator
 
 API_PREFIX = "/api/v1"
 
@@ -49,7 +49,8 @@ def api_schema(app: Any) -> dict[str, Any]:
     return schema
 
 
-@router.get("/openapi.json", include_in_schema=False, dependencies=[Depends(public_route)])
+# signed in only (a console session or an API token): the schema maps every route
+@router.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_operator)])
 async def openapi(request: Request) -> JSONResponse:
     cached = getattr(request.app.state, "api_schema", None)
     if cached is None:

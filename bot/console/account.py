@@ -1,4 +1,4 @@
-"""An operator's own account page: who they are, their API tokens."""
+"""An operator's own account page: who they are, their API tokens, their second factor."""
 
 from __future__ import annotations
 
@@ -7,8 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
+from bot.console import second_factor
 from bot.console.accounts import AccountError, Accounts
-from bot.console.auth import Principal, operator_form, require_operator
+from bot.console.auth import (
+    SECOND_FACTOR_ROLES,
+    SESSION_COOKIE,
+    Principal,
+    enrolment_form,
+    operator_form,
+    require_enrolment,
+    require_operator,
+)
 from bot.console.web import redirect, render
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
@@ -67,3 +76,96 @@ async def revoke_token(
         principal.operator_id, token_id, actor=principal.actor
     )
     return redirect("/console/account")
+
+
+# -- the second factor -------------------------------------------------------------------------
+async def _second_factor_page(
+    request: Request,
+    principal: Principal,
+    *,
+    status_code: int = 200,
+    **context: object,
+) -> Response:
+    accounts = Accounts(request.app.state.runtime.db)
+    values: dict[str, object] = {
+        "enabled": principal.second_factor_enabled,
+        "required": principal.role in SECOND_FACTOR_ROLES,
+    }
+    if "recovery_codes" in context:
+        pass
+    elif principal.second_factor_enabled:
+        values["recovery_left"] = await accounts.recovery_codes_left(principal.operator_id)
+    else:
+        secret = await accounts.begin_enrolment(principal.operator_id)
+        uri = second_factor.provisioning_uri(secret, principal.username)
+        values.update(
+            secret_spaced=second_factor.spaced(secret), uri=uri, qr=second_factor.qr_data_uri(uri)
+        )
+    return render(
+        request,
+        "second_factor.html",
+        principal,
+        status_code=status_code,
+        **{**values, **context},
+    )
+
+
+@router.get("/second-factor")
+async def second_factor_page(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_enrolment)],
+    notice: str | None = None,
+) -> Response:
+    text = (
+        "You signed in with a recovery code; it cannot be used again."
+        if notice == "recovery"
+        else None
+    )
+    return await _second_factor_page(request, principal, notice=text)
+
+
+@router.post("/second-factor")
+async def enrol(
+    request: Request,
+    principal: Annotated[Principal, Depends(enrolment_form)],
+    code: Annotated[str, Form(max_length=16)],
+) -> Response:
+    if principal.second_factor_enabled:
+        return redirect("/console/second-factor")
+    try:
+        codes = await Accounts(request.app.state.runtime.db).confirm_enrolment(
+            principal.operator_id, code, keep_session=request.cookies.get(SESSION_COOKIE)
+        )
+    except AccountError as exc:
+        return await _second_factor_page(request, principal, error=str(exc), status_code=400)
+    return await _second_factor_page(request, principal, recovery_codes=codes, enabled=True)
+
+
+@router.post("/second-factor/recovery-codes")
+async def new_recovery_codes(
+    request: Request,
+    principal: Annotated[Principal, Depends(operator_form)],
+    code: Annotated[str, Form(max_length=64)],
+) -> Response:
+    try:
+        codes = await Accounts(request.app.state.runtime.db).new_recovery_codes(
+            principal.operator_id, code
+        )
+    except AccountError as exc:
+        return await _second_factor_page(request, principal, error=str(exc), status_code=400)
+    return await _second_factor_page(request, principal, recovery_codes=codes)
+
+
+@router.post("/second-factor/disable")
+async def disable_second_factor(
+    request: Request,
+    principal: Annotated[Principal, Depends(operator_form)],
+    code: Annotated[str, Form(max_length=64)],
+) -> Response:
+    try:
+        await Accounts(request.app.state.runtime.db).disable_second_factor(
+            principal.operator_id, code
+        )
+    except AccountError as exc:
+        return await _second_factor_page(request, principal, error=str(exc), status_code=400)
+    return redirect("/console/account?notice=second-factor-off")

@@ -15,8 +15,10 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.console import second_factor
 from bot.console.auth import (
     ROLES,
+    SECOND_FACTOR_ROLES,
     aware,
     burn_password_check_async,
     generate_password,
@@ -26,10 +28,16 @@ from bot.console.auth import (
     verify_password_async,
 )
 from bot.storage.db import Database
-from bot.storage.models import ApiToken, AuditEvent, Operator, OperatorSession, utcnow
+from bot.storage.models import (
+    ApiToken,
+    AuditEvent,
+    Operator,
+    OperatorSession,
+    RecoveryCode,
+    utcnow,
+)
 
-MAX_FAILED_SIGN_INS = 5
-LOCK_FOR = timedelta(minutes=15)
+CODE_WITHIN = timedelta(minutes=10)  # from the right password to the second factor's code
 MIN_PASSWORD_LENGTH = 10
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{1,63}$")
 
@@ -50,6 +58,7 @@ class OperatorView:
     locked: bool
     last_login_at: datetime | None
     created_at: datetime
+    second_factor: bool = False
 
     @property
     def name(self) -> str:
@@ -74,8 +83,9 @@ class TokenView:
 @dataclass(frozen=True, slots=True)
 class SignIn:
     operator_id: int | None
-    outcome: str  # "ok" | "wrong" | "locked"
+    outcome: str  # "ok" | "wrong"
     must_change_password: bool = False
+    second_factor: bool = False  # the account has one: its code is due next
 
 
 def _languages(operator: Operator) -> tuple[str, ...]:
@@ -96,6 +106,7 @@ def _view(operator: Operator) -> OperatorView:
         locked=locked is not None and locked > utcnow(),
         last_login_at=aware(operator.last_login_at),
         created_at=aware(operator.created_at) or utcnow(),
+        second_factor=operator.totp_enabled_at is not None,
     )
 
 
@@ -108,10 +119,17 @@ def parse_languages(text: str | None, allowed: list[str] | None = None) -> list[
     return codes
 
 
-def _locked_event(operator_id: int) -> AuditEvent:
-    return AuditEvent(
-        actor=f"operator:{operator_id}", action="signin.locked", subject=str(operator_id)
-    )
+async def _replace_recovery_codes(session: AsyncSession, operator_id: int) -> list[str]:
+    """New recovery codes for the account (in the caller's transaction); the old ones go."""
+    await session.execute(delete(RecoveryCode).where(RecoveryCode.operator_id == operator_id))
+    codes = second_factor.new_recovery_codes()
+    for code in codes:
+        session.add(
+            RecoveryCode(
+                operator_id=operator_id, code_hash=second_factor.recovery_hash(operator_id, code)
+            )
+        )
+    return codes
 
 
 async def _revoke_tokens(session: AsyncSession, operator_id: int) -> int:
@@ -335,93 +353,241 @@ class Accounts:
             )
 
     # -- signing in ----------------------------------------------------------------------
-    async def sign_in(self, username: str, password: str) -> SignIn:
-        """Checks a password; 5 wrong answers in a row lock the account for 15 minutes.
-
-        The password is checked in a worker thread, outside any transaction; the outcome is
-        then written with single UPDATE statements whose conditions are evaluated by the
-        database, so concurrent guesses are all counted (no read-modify-write) and none gets
-        in once another has locked the account."""
+    async def sign_in(self, username: str, password: str, *, address: str = "") -> SignIn:
+        """Checks a password. Nothing is locked here: guessing is slowed per (account,
+        address) and per address by `bot.console.throttle`, so a stranger cannot lock an
+        account. Failures are audited (an unknown username without the name typed: it may
+        be a password typed in the wrong field)."""
         async with self.db.session() as session:
             row = await session.scalar(
                 select(Operator).where(Operator.username == username.strip().lower())
             )
-            found = (
-                (row.id, row.password_hash, aware(row.locked_until))
-                if row is not None and row.active
-                else None
-            )
+            found = (row.id, row.password_hash) if row is not None and row.active else None
         if found is None:
             await burn_password_check_async(password)
+            await self._audit("unknown", "signin.failed", None, reason="account", address=address)
             return SignIn(None, "wrong")
-        operator_id, stored_hash, locked = found
-        if locked is not None and locked > utcnow():
-            await burn_password_check_async(password)
-            await self._audit_locked(operator_id)
-            return SignIn(None, "locked")
+        operator_id, stored_hash = found
+        # the password is checked in a worker thread, outside any transaction
         correct = await verify_password_async(stored_hash, password)
-        now = utcnow()
-        not_locked = or_(Operator.locked_until.is_(None), Operator.locked_until <= now)
         async with self.db.session() as session, session.begin():
-            if not correct:
-                failed = await session.scalar(
-                    update(Operator)
-                    .where(Operator.id == operator_id, not_locked)
-                    .values(failed_logins=Operator.failed_logins + 1)
-                    .returning(Operator.failed_logins)
-                    .execution_options(synchronize_session=False)
-                )
-                if failed is None:  # another guess locked the account meanwhile
-                    session.add(_locked_event(operator_id))
-                    return SignIn(None, "locked")
-                details: dict[str, object] = {"failed": failed}
-                if failed >= MAX_FAILED_SIGN_INS:
-                    await session.execute(
-                        update(Operator)
-                        .where(Operator.id == operator_id)
-                        .values(locked_until=now + LOCK_FOR, failed_logins=0)
-                        .execution_options(synchronize_session=False)
-                    )
-                    details["locked"] = True
+            row = await session.get(Operator, operator_id)
+            if not correct or row is None or not row.active or row.password_hash != stored_hash:
                 session.add(
                     AuditEvent(
                         actor=f"operator:{operator_id}",
                         action="signin.failed",
                         subject=str(operator_id),
-                        details=details,
+                        details={"reason": "password", "address": address},
                     )
                 )
-                return SignIn(None, "locked" if details.get("locked") else "wrong")
-            must_change = await session.scalar(
+                return SignIn(None, "wrong")
+            return SignIn(
+                operator_id,
+                "ok",
+                bool(row.must_change_password),
+                second_factor=row.totp_enabled_at is not None,
+            )
+
+    async def signed_in(self, operator_id: int, *, second_factor: str, address: str) -> None:
+        """The sign-in is complete (password, and the code when the account has one)."""
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(Operator)
+                .where(Operator.id == operator_id)
+                .values(last_login_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            session.add(
+                AuditEvent(
+                    actor=f"operator:{operator_id}",
+                    action="signin",
+                    subject=str(operator_id),
+                    details={"second_factor": second_factor, "address": address},
+                )
+            )
+
+    async def _audit(self, actor: str, action: str, subject: str | None, **details: object) -> None:
+        async with self.db.session() as session, session.begin():
+            session.add(AuditEvent(actor=actor, action=action, subject=subject, details=details))
+
+    # -- the second factor -----------------------------------------------------------------
+    async def begin_enrolment(self, operator_id: int) -> str:
+        """The secret to show as a QR code: a new one, or the one shown before and not yet
+        confirmed (a reload must not invalidate what the phone has scanned)."""
+        async with self.db.session() as session, session.begin():
+            row = await session.get(Operator, operator_id)
+            if row is None:
+                raise AccountError("no such operator")
+            if row.totp_enabled_at is not None:
+                raise AccountError("the second factor is already set up")
+            if not row.totp_secret:
+                row.totp_secret = second_factor.new_secret()
+            return row.totp_secret
+
+    async def confirm_enrolment(
+        self, operator_id: int, code: str, *, keep_session: str | None = None
+    ) -> list[str]:
+        """Turns the second factor on once a code from the app matches; returns the recovery
+        codes (shown once; only their hashes are kept). The account's other sessions end."""
+        async with self.db.session() as session, session.begin():
+            row = await session.get(Operator, operator_id)
+            if row is None or not row.totp_secret or row.totp_enabled_at is not None:
+                raise AccountError("start again: open the second-factor page")
+            step = second_factor.matching_step(row.totp_secret, code)
+            if step is None:
+                raise AccountError("that code does not match; check the phone's clock and retry")
+            row.totp_enabled_at = utcnow()
+            row.totp_last_step = step
+            codes = await _replace_recovery_codes(session, operator_id)
+            others = delete(OperatorSession).where(OperatorSession.operator_id == operator_id)
+            if keep_session:
+                others = others.where(OperatorSession.token_hash != token_hash(keep_session))
+                await session.execute(
+                    update(OperatorSession)
+                    .where(OperatorSession.token_hash == token_hash(keep_session))
+                    .values(second_factor=True)
+                    .execution_options(synchronize_session=False)
+                )
+            await session.execute(others)
+            session.add(
+                AuditEvent(
+                    actor=f"operator:{operator_id}",
+                    action="second_factor.enabled",
+                    subject=str(operator_id),
+                    details={"recovery_codes": len(codes)},
+                )
+            )
+            return codes
+
+    async def check_code(self, operator_id: int, code: str) -> str | None:
+        """ "totp" or "recovery" when `code` is a valid, unused code of the account, else None.
+        A TOTP code's step is recorded with a conditional UPDATE, so the same code (or an
+        older one) is refused afterwards, also by another process; a recovery code is
+        deleted when used."""
+        if second_factor.looks_like_recovery_code(code):
+            hashed = second_factor.recovery_hash(operator_id, code)
+            async with self.db.session() as session, session.begin():
+                used = await session.execute(
+                    delete(RecoveryCode).where(
+                        RecoveryCode.operator_id == operator_id, RecoveryCode.code_hash == hashed
+                    )
+                )
+                if not getattr(used, "rowcount", 0):
+                    return None
+                left = await session.scalar(
+                    select(func.count())
+                    .select_from(RecoveryCode)
+                    .where(RecoveryCode.operator_id == operator_id)
+                )
+                session.add(
+                    AuditEvent(
+                        actor=f"operator:{operator_id}",
+                        action="second_factor.recovery_used",
+                        subject=str(operator_id),
+                        details={"left": int(left or 0)},
+                    )
+                )
+                return "recovery"
+        async with self.db.session() as session, session.begin():
+            row = await session.get(Operator, operator_id)
+            if row is None or row.totp_enabled_at is None or not row.totp_secret:
+                return None
+            step = second_factor.matching_step(row.totp_secret, code)
+            if step is None:
+                return None
+            taken = await session.execute(
                 update(Operator)
                 .where(
                     Operator.id == operator_id,
-                    Operator.active.is_(True),
-                    Operator.password_hash == stored_hash,
-                    not_locked,
+                    Operator.totp_enabled_at.is_not(None),
+                    or_(Operator.totp_last_step.is_(None), Operator.totp_last_step < step),
                 )
-                .values(failed_logins=0, locked_until=None, last_login_at=now)
-                .returning(Operator.must_change_password)
+                .values(totp_last_step=step)
                 .execution_options(synchronize_session=False)
             )
-            if must_change is None:  # locked, disabled or password reset meanwhile
-                session.add(_locked_event(operator_id))
-                return SignIn(None, "locked")
+            return "totp" if getattr(taken, "rowcount", 0) else None
+
+    async def recovery_codes_left(self, operator_id: int) -> int:
+        async with self.db.session() as session:
+            return int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(RecoveryCode)
+                    .where(RecoveryCode.operator_id == operator_id)
+                )
+                or 0
+            )
+
+    async def new_recovery_codes(self, operator_id: int, code: str) -> list[str]:
+        """New recovery codes (the old ones stop working), against a current code."""
+        if await self.check_code(operator_id, code) is None:
+            raise AccountError("that code does not match")
+        async with self.db.session() as session, session.begin():
+            codes = await _replace_recovery_codes(session, operator_id)
             session.add(
                 AuditEvent(
-                    actor=f"operator:{operator_id}", action="signin", subject=str(operator_id)
+                    actor=f"operator:{operator_id}",
+                    action="second_factor.recovery_codes",
+                    subject=str(operator_id),
+                    details={"recovery_codes": len(codes)},
                 )
             )
-            return SignIn(operator_id, "ok", bool(must_change))
+            return codes
 
-    async def _audit_locked(self, operator_id: int) -> None:
+    async def disable_second_factor(self, operator_id: int, code: str) -> None:
+        """An operator's own choice (never for roles that require a second factor)."""
+        view = await self.get(operator_id)
+        if view is None:
+            raise AccountError("no such operator")
+        if view.role in SECOND_FACTOR_ROLES:
+            raise AccountError(f"the {view.role} role needs a second factor")
+        if await self.check_code(operator_id, code) is None:
+            raise AccountError("that code does not match")
+        await self._clear_second_factor(
+            operator_id, actor=f"operator:{operator_id}", action="second_factor.disabled"
+        )
+
+    async def reset_second_factor(self, operator_id: int, *, actor: str) -> None:
+        """An administrator's reset (a lost phone): the secret and recovery codes go, the
+        account's sessions end; at the next sign-in it sets up a new one (required for
+        supervisors and administrators)."""
+        await self._clear_second_factor(
+            operator_id, actor=actor, action="second_factor.reset", end_sessions=True
+        )
+
+    async def _clear_second_factor(
+        self, operator_id: int, *, actor: str, action: str, end_sessions: bool = False
+    ) -> None:
         async with self.db.session() as session, session.begin():
-            session.add(_locked_event(operator_id))
+            row = await session.get(Operator, operator_id)
+            if row is None:
+                raise AccountError("no such operator")
+            was_on = row.totp_enabled_at is not None
+            row.totp_secret = None
+            row.totp_enabled_at = None
+            row.totp_last_step = None
+            await session.execute(
+                delete(RecoveryCode).where(RecoveryCode.operator_id == operator_id)
+            )
+            if end_sessions:
+                await session.execute(
+                    delete(OperatorSession).where(OperatorSession.operator_id == operator_id)
+                )
+            session.add(
+                AuditEvent(
+                    actor=actor, action=action, subject=str(operator_id), details={"was_on": was_on}
+                )
+            )
 
-    async def start_session(self, operator_id: int, hours: float) -> tuple[str, str]:
-        """A new browser session: (cookie token, CSRF token)."""
+    async def start_session(
+        self, operator_id: int, hours: float, *, second_factor_due: bool = False
+    ) -> tuple[str, str]:
+        """A new browser session: (cookie token, CSRF token). With `second_factor_due` it
+        reaches only the code page and lasts `CODE_WITHIN`."""
         token, csrf = new_secret(), secrets.token_urlsafe(32)
         now = utcnow()
+        lifetime = CODE_WITHIN if second_factor_due else timedelta(hours=hours)
         async with self.db.session() as session, session.begin():
             # expired sessions of anyone are cleared here; sign-ins are rare enough
             await session.execute(delete(OperatorSession).where(OperatorSession.expires_at < now))
@@ -432,7 +598,8 @@ class Accounts:
                     csrf_token=csrf,
                     created_at=now,
                     last_seen_at=now,
-                    expires_at=now + timedelta(hours=hours),
+                    expires_at=now + lifetime,
+                    second_factor=not second_factor_due,
                 )
             )
         return token, csrf

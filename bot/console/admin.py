@@ -175,6 +175,20 @@ async def reset_password(
     )
 
 
+@router.post("/operators/{operator_id}/reset-second-factor")
+async def reset_second_factor(
+    request: Request, operator_id: int, principal: Annotated[Principal, Depends(admin_form)]
+) -> Response:
+    """A lost phone: the account's second factor goes and its sessions end; it sets up a new
+    one at its next sign-in (required for supervisors and administrators)."""
+    accounts = Accounts(request.app.state.runtime.db)
+    try:
+        await accounts.reset_second_factor(operator_id, actor=principal.actor)
+    except AccountError as exc:
+        return await _accounts_page(request, principal, error=str(exc), status_code=400)
+    return redirect("/console/admin/operators")
+
+
 # -- mobilizers --------------------------------------------------------------------------------
 @router.get("/mobilizers")
 async def mobilizers_page(

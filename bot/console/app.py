@@ -9,10 +9,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from bot.api import accounts as api_accounts
+from bot.api import audit as api_audit
 from bot.api import cases as api_cases
 from bot.api import schema as api_schema
-from bot.console import account, admin, cases, signin
+from bot.console import account, admin, audit, cases, signin
 from bot.console.accounts import Accounts
+from bot.console.throttle import SignInThrottle
 from bot.console.web import CONSOLE_DIR, STATIC_PREFIX
 
 if TYPE_CHECKING:
@@ -29,10 +31,13 @@ def include_console(app: FastAPI) -> None:
         api_cases.router,
         api_accounts.router,
         api_schema.router,
+        audit.router,  # the audit trail, read-only
+        api_audit.router,
     ):
         app.include_router(router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=CONSOLE_DIR / "static"), name="console-static")
-    app.state.login_limiter = signin.LoginLimiter()  # per-address sign-in attempts
+    # sign-in attempts per address and per (account, address); Redis-backed once it is known
+    app.state.login_limiter = SignInThrottle()
 
 
 async def first_start(runtime: Runtime) -> None:

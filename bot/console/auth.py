@@ -27,10 +27,14 @@ from bot.storage.models import ApiToken, AuditEvent, Operator, OperatorSession, 
 
 ROLE_RANK = {"operator": 0, "supervisor": 1, "admin": 2}
 ROLES = tuple(ROLE_RANK)
+# these roles reach the console only with a second factor (optional for operators)
+SECOND_FACTOR_ROLES = frozenset({"supervisor", "admin"})
 
 SESSION_COOKIE = "hotline_console"
 LOGIN_PATH = "/console/login"
 PASSWORD_PATH = "/console/password"  # noqa: S105 (a page, not a password)
+CODE_PATH = "/console/login/code"
+ENROL_PATH = "/console/second-factor"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # last_seen_at / last_used_at are written at most this often (not on every request)
 TOUCH_EVERY = timedelta(seconds=30)
@@ -61,6 +65,11 @@ class Principal:
     csrf_token: str | None
     must_change_password: bool = False
     languages: tuple[str, ...] = field(default=())
+    # "ok"; "code": the password was right, the second factor's code is still due (this
+    # session reaches only the code page); "enrol": the role needs a second factor and the
+    # account has none yet (only the enrolment and password pages)
+    second_factor: str = "ok"
+    second_factor_enabled: bool = False
 
     @property
     def actor(self) -> str:
@@ -186,7 +195,7 @@ async def _from_session(request: Request, token: str, *, touch: bool) -> Princip
             expired = False
             if touch and now - last_seen >= TOUCH_EVERY:
                 row.last_seen_at = now
-            principal = _principal(operator, "session", row.csrf_token)
+            principal = _principal(operator, "session", row.csrf_token, row.second_factor)
     if expired:  # raised after the commit, so the deletion stays
         raise not_signed_in(request, expired=True)
     return principal
@@ -211,8 +220,19 @@ async def _from_token(request: Request, token: str) -> Principal | None:
         return _principal(operator, "token", None)
 
 
-def _principal(operator: Operator, via: str, csrf: str | None) -> Principal:
+def second_factor_state(operator: Operator, verified: bool) -> str:
+    enabled = operator.totp_enabled_at is not None
+    if enabled and not verified:
+        return "code"
+    if not enabled and operator.role in SECOND_FACTOR_ROLES:
+        return "enrol"
+    return "ok"
+
+
+def _principal(operator: Operator, via: str, csrf: str | None, verified: bool = True) -> Principal:
     languages = operator.languages.get("read", []) if isinstance(operator.languages, dict) else []
+    # API tokens stay as they are: the second factor guards the browser sign-in
+    state = second_factor_state(operator, verified) if via == "session" else "ok"
     return Principal(
         operator_id=operator.id,
         username=operator.username,
@@ -222,6 +242,8 @@ def _principal(operator: Operator, via: str, csrf: str | None) -> Principal:
         csrf_token=csrf,
         must_change_password=operator.must_change_password,
         languages=tuple(str(code) for code in languages),
+        second_factor=state,
+        second_factor_enabled=operator.totp_enabled_at is not None,
     )
 
 
@@ -242,8 +264,18 @@ async def current_principal(request: Request, *, touch: bool = True) -> Principa
 Dependency = Callable[..., Awaitable[Principal]]
 
 
-def require_role(role: str, *, allow_password_change: bool = False) -> Dependency:
-    """A dependency: the signed-in principal with at least `role`, or 303/401/403."""
+def require_role(
+    role: str,
+    *,
+    allow_password_change: bool = False,
+    allow_code: bool = False,
+    allow_enrolment: bool = False,
+) -> Dependency:
+    """A dependency: the signed-in principal with at least `role`, or 303/401/403.
+
+    A session whose second factor is due reaches only routes with `allow_code`; one whose
+    role needs a second factor not yet set up reaches only `allow_enrolment` routes and the
+    password page (the password comes first)."""
     if role not in ROLE_RANK:
         raise ValueError(role)
 
@@ -255,6 +287,10 @@ def require_role(role: str, *, allow_password_change: bool = False) -> Dependenc
         principal = await current_principal(request)
         if principal is None:
             raise not_signed_in(request)
+        if principal.second_factor == "code" and not allow_code:
+            if is_api(request):  # not signed in until the code is given
+                raise not_signed_in(request)
+            raise HTTPException(303, detail="second factor", headers={"location": CODE_PATH})
         if principal.must_change_password and principal.via == "token":
             # a one-time password is pending (new account, or reset by an administrator):
             # the account's owner has not confirmed it yet, so its tokens do nothing until then
@@ -263,13 +299,25 @@ def require_role(role: str, *, allow_password_change: bool = False) -> Dependenc
                 detail="this account must change its password in the console "
                 "before its API tokens work",
             )
-        if principal.must_change_password and principal.via == "session":
+        if (
+            principal.must_change_password
+            and principal.via == "session"
+            and principal.second_factor != "code"  # the code comes first
+        ):
             if not allow_password_change:
                 if is_api(request):
                     raise HTTPException(403, detail="change your password first")
                 raise HTTPException(
                     303, detail="change password", headers={"location": PASSWORD_PATH}
                 )
+        if (
+            principal.second_factor == "enrol"
+            and not (allow_enrolment or allow_password_change or allow_code)
+            and not principal.must_change_password
+        ):
+            if is_api(request):
+                raise HTTPException(403, detail="set up your second factor in the console first")
+            raise HTTPException(303, detail="second factor", headers={"location": ENROL_PATH})
         if not principal.at_least(role):
             raise HTTPException(403, detail=f"this needs the {role} role")
         request.state.principal = principal
@@ -312,9 +360,20 @@ async def verify_csrf(request: Request, principal: Principal = Depends(require_o
         raise HTTPException(403, detail="missing or wrong CSRF token; reload the page")
 
 
-def form_role(role: str, *, allow_password_change: bool = False) -> Dependency:
+def form_role(
+    role: str,
+    *,
+    allow_password_change: bool = False,
+    allow_code: bool = False,
+    allow_enrolment: bool = False,
+) -> Dependency:
     """A dependency for unsafe routes: the role AND the CSRF token."""
-    check_role = require_role(role, allow_password_change=allow_password_change)
+    check_role = require_role(
+        role,
+        allow_password_change=allow_password_change,
+        allow_code=allow_code,
+        allow_enrolment=allow_enrolment,
+    )
 
     async def dependency(
         request: Request,
@@ -333,6 +392,15 @@ operator_form = form_role("operator")
 supervisor_form = form_role("supervisor")
 admin_form = form_role("admin")
 password_form = form_role("operator", allow_password_change=True)
+# the second factor's pages: the code after the password, and setting one up
+require_code_due = require_role("operator", allow_code=True)
+code_form = form_role("operator", allow_code=True)
+require_enrolment = require_role("operator", allow_enrolment=True)
+enrolment_form = form_role("operator", allow_enrolment=True)
+# signing out works in every state
+signout_form = form_role(
+    "operator", allow_password_change=True, allow_code=True, allow_enrolment=True
+)
 
 
 async def public_route() -> None:

@@ -91,6 +91,7 @@ def list_operators() -> None:
             state += ", locked"
         if view.must_change_password:
             state += ", one-time password"
+        state += ", second factor" if view.second_factor else ""
         last = view.last_login_at.strftime("%Y-%m-%d %H:%M") if view.last_login_at else "never"
         table.add_row(
             view.username, view.display_name, view.role, ",".join(view.languages), state, last
@@ -122,13 +123,25 @@ def enable(username: Annotated[str, typer.Argument()]) -> None:
 
 @operators_app.command("reset-password")
 def reset_password(username: Annotated[str, typer.Argument()]) -> None:
-    """A new one-time password (and the account's lock lifted)."""
+    """A new one-time password; the account's sessions end and its tokens are revoked."""
 
     async def work(accounts: Accounts) -> str:
         return await accounts.reset_password(await _id_of(accounts, username), actor=ACTOR)
 
     password = _run(work)
     typer.echo(f"one-time password: {password}")
+
+
+@operators_app.command("reset-second-factor")
+def reset_second_factor(username: Annotated[str, typer.Argument()]) -> None:
+    """Remove the account's second factor (a lost phone, and no administrator left to do it in
+    the console); its sessions end and it sets up a new one at its next sign-in."""
+
+    async def work(accounts: Accounts) -> None:
+        await accounts.reset_second_factor(await _id_of(accounts, username), actor=ACTOR)
+
+    _run(work)
+    typer.echo(f"second factor removed for {username}; a new one is set up at the next sign-in")
 
 
 @operators_app.command("token")

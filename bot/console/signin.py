@@ -1,26 +1,31 @@
-"""Signing in and out, and the password change forced after a one-time password."""
+"""Signing in (the password, then the second factor's code) and out, and the password change
+forced after a one-time password."""
 
 from __future__ import annotations
 
 import math
 import secrets
-import time
-from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from bot.console.accounts import AccountError, Accounts
 from bot.console.auth import (
+    CODE_PATH,
     SESSION_COOKIE,
     Principal,
     audit,
+    code_form,
     current_principal,
     password_form,
     public_route,
+    require_code_due,
     require_signed_in,
+    signout_form,
 )
+from bot.console.throttle import SignInThrottle
 from bot.console.web import redirect, render
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
@@ -28,62 +33,19 @@ router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 # Before there is a session, the sign-in form is protected by a double-submit token: a cookie
 # and the same value in the form (a foreign site can post the form but cannot read the cookie).
 LOGIN_CSRF_COOKIE = "hotline_login_csrf"
-# Sign-in attempts per client address: a burst of this many, then one every 60/N seconds.
-LOGIN_ATTEMPTS_PER_MINUTE = 10
 
 
-class LoginLimiter:
-    """A token bucket per client address for POST /console/login, in this process (each
-    worker counts its own). Each attempt takes a token; a successful sign-in gives it back,
-    so an office behind one address is not locked out by its own colleagues signing in."""
-
-    MAX_ADDRESSES = 10_000
-
-    def __init__(
-        self,
-        per_minute: int = LOGIN_ATTEMPTS_PER_MINUTE,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0  # tokens per second
-        self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # address -> (tokens, when)
-
-    def _tokens(self, address: str, now: float) -> float:
-        tokens, when = self._buckets.get(address, (self.capacity, now))
-        return min(self.capacity, tokens + max(0.0, now - when) * self.rate)
-
-    def take(self, address: str) -> float:
-        """0 when the attempt may go ahead (a token is used), else the seconds to wait."""
-        now = self.clock()
-        tokens = self._tokens(address, now)
-        if tokens < 1:
-            self._buckets[address] = (tokens, now)
-            return (1 - tokens) / self.rate
-        if len(self._buckets) >= self.MAX_ADDRESSES:
-            self._forget_full(now)
-        self._buckets[address] = (tokens - 1, now)
-        return 0.0
-
-    def give_back(self, address: str) -> None:
-        if address in self._buckets:
-            now = self.clock()
-            self._buckets[address] = (min(self.capacity, self._tokens(address, now) + 1), now)
-
-    def _forget_full(self, now: float) -> None:
-        """Addresses whose bucket has refilled are the same as unknown ones: drop them."""
-        full = [a for a in self._buckets if self._tokens(a, now) >= self.capacity]
-        for address in full:
-            del self._buckets[address]
-        if len(self._buckets) >= self.MAX_ADDRESSES:  # a flood of addresses: start afresh
-            self._buckets.clear()
-
-
-def login_limiter(request: Request) -> LoginLimiter:
-    limiter = getattr(request.app.state, "login_limiter", None)
-    if limiter is None:
-        limiter = request.app.state.login_limiter = LoginLimiter()
-    return limiter
+def login_limiter(request: Request) -> SignInThrottle:
+    """The app's sign-in throttle; shared through Redis when the runtime has Redis."""
+    throttle: SignInThrottle | None = getattr(request.app.state, "login_limiter", None)
+    if throttle is None:
+        throttle = request.app.state.login_limiter = SignInThrottle()
+    if not getattr(throttle, "bound", False):
+        redis = getattr(request.app.state.runtime.sessions, "redis", None)
+        if redis is not None:
+            throttle.use_redis(redis)
+        throttle.bound = True  # type: ignore[attr-defined]
+    return throttle
 
 
 def client_address(request: Request) -> str:
@@ -114,7 +76,7 @@ async def login_page(
         principal = await current_principal(request)
     except HTTPException:  # an expired session: show the form
         principal = None
-    if principal is not None and principal.via == "session":
+    if principal is not None and principal.via == "session" and principal.second_factor != "code":
         return redirect(safe_next(next))
     return _login_form(
         request, next, notice="Your session ended; sign in again." if expired else None
@@ -152,6 +114,24 @@ def _login_form(
     return response
 
 
+def _too_many(request: Request, next_path: str | None, wait: float, message: str) -> Response:
+    response = _login_form(request, next_path, error=message, status_code=429)
+    response.headers["retry-after"] = str(max(1, math.ceil(wait)))
+    return response
+
+
+def _set_session_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/",
+        max_age=int(request.app.state.runtime.settings.console_session_hours * 3600),
+    )
+
+
 @router.post("/login", dependencies=[Depends(public_route)])
 async def login(
     request: Request,
@@ -160,55 +140,147 @@ async def login(
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     next: Annotated[str | None, Form(max_length=512)] = None,
 ) -> Response:
-    limiter, address = login_limiter(request), client_address(request)
-    wait = limiter.take(address)
+    throttle, address = login_limiter(request), client_address(request)
+    wait = await throttle.take(address)
     if wait:
-        response = _login_form(
+        return _too_many(
             request,
             next,
-            error="Too many sign-in attempts from your address; wait a minute and try again.",
-            status_code=429,
+            wait,
+            "Too many sign-in attempts from your address; wait a minute and try again.",
         )
-        response.headers["retry-after"] = str(max(1, math.ceil(wait)))
-        return response
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not csrf_token or not expected or not secrets.compare_digest(csrf_token, expected):
         return _login_form(
             request, next, error="The form expired; please sign in again.", status_code=403
         )
+    # this account from this address only: the same account elsewhere is not slowed
+    wait = await throttle.pair_wait(username, address)
+    if wait:
+        return _too_many(
+            request,
+            next,
+            wait,
+            "Too many sign-in attempts for this account from your address; "
+            f"try again in {max(1, math.ceil(wait))} seconds.",
+        )
     runtime = request.app.state.runtime
     accounts = Accounts(runtime.db)
-    result = await accounts.sign_in(username, password)
-    if result.operator_id is not None:
-        limiter.give_back(address)
+    result = await accounts.sign_in(username, password, address=address)
     if result.operator_id is None:
-        message = (
-            "Too many wrong passwords: this account is locked for 15 minutes."
-            if result.outcome == "locked"
-            else "Wrong username or password."
+        await throttle.failed(username, address)
+        return _login_form(request, next, error="Wrong username or password.", status_code=401)
+    if result.second_factor:  # the code is due: a session that reaches only the code page
+        token, _csrf = await accounts.start_session(
+            result.operator_id, runtime.settings.console_session_hours, second_factor_due=True
         )
-        return _login_form(request, next, error=message, status_code=401)
-    token, _csrf = await accounts.start_session(
-        result.operator_id, runtime.settings.console_session_hours
-    )
-    target = "/console/password" if result.must_change_password else safe_next(next)
-    response = redirect(target)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request),
-        path="/",
-        max_age=int(runtime.settings.console_session_hours * 3600),
-    )
+        response = redirect(f"{CODE_PATH}?next={quote(safe_next(next), safe='/')}")
+    else:
+        await throttle.succeeded(username, address)
+        await accounts.signed_in(result.operator_id, second_factor="none", address=address)
+        token, _csrf = await accounts.start_session(
+            result.operator_id, runtime.settings.console_session_hours
+        )
+        # the password first, then (supervisors, administrators) setting up a second factor:
+        # `require_role` sends them on
+        response = redirect("/console/password" if result.must_change_password else safe_next(next))
+    _set_session_cookie(request, response, token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
+    return response
+
+
+def _code_form(
+    request: Request,
+    principal: Principal,
+    next_path: str | None,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    # rendered without the principal: no navigation until the code is given
+    return render(
+        request,
+        "login_code.html",
+        None,
+        status_code=status_code,
+        csrf_token=principal.csrf_token,
+        next=safe_next(next_path),
+        error=error,
+    )
+
+
+@router.get("/login/code")
+async def code_page(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_code_due)],
+    next: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    if principal.second_factor != "code":
+        return redirect(safe_next(next))
+    return _code_form(request, principal, next)
+
+
+@router.post("/login/code")
+async def submit_code(
+    request: Request,
+    principal: Annotated[Principal, Depends(code_form)],
+    code: Annotated[str, Form(max_length=64)],
+    next: Annotated[str | None, Form(max_length=512)] = None,
+) -> Response:
+    if principal.second_factor != "code":
+        return redirect(safe_next(next))
+    throttle, address = login_limiter(request), client_address(request)
+    wait = await throttle.take(address) or await throttle.pair_wait(principal.username, address)
+    if wait:
+        response = _code_form(
+            request,
+            principal,
+            next,
+            error=f"Too many attempts; try again in {max(1, math.ceil(wait))} seconds.",
+            status_code=429,
+        )
+        response.headers["retry-after"] = str(max(1, math.ceil(wait)))
+        return response
+    runtime = request.app.state.runtime
+    accounts = Accounts(runtime.db)
+    method = await accounts.check_code(principal.operator_id, code)
+    if method is None:
+        await throttle.failed(principal.username, address)
+        await audit(
+            runtime,
+            principal,
+            "signin.failed",
+            str(principal.operator_id),
+            reason="code",
+            address=address,
+        )
+        return _code_form(
+            request,
+            principal,
+            next,
+            error="That code is wrong or was already used; wait for the next one.",
+            status_code=401,
+        )
+    await throttle.succeeded(principal.username, address)
+    # a fresh session (a new token) replaces the one that only reached this page
+    pending = request.cookies.get(SESSION_COOKIE)
+    if pending:
+        await accounts.end_session(pending)
+    await accounts.signed_in(principal.operator_id, second_factor=method, address=address)
+    token, _csrf = await accounts.start_session(
+        principal.operator_id, runtime.settings.console_session_hours
+    )
+    target = "/console/password" if principal.must_change_password else safe_next(next)
+    if method == "recovery":
+        target = "/console/second-factor?notice=recovery"
+    response = redirect(target)
+    _set_session_cookie(request, response, token)
     return response
 
 
 @router.post("/logout")
 async def logout(
-    request: Request, principal: Annotated[Principal, Depends(password_form)]
+    request: Request, principal: Annotated[Principal, Depends(signout_form)]
 ) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:

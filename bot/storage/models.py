@@ -125,7 +125,15 @@ class SessionRecord(Base):
 
 
 class AuditEvent(Base):
+    """Who did what to which record, and when: ids, field names and counts, never personal
+    values. Written in the same transaction as the action; no route changes or deletes it."""
+
     __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_created_at", "created_at"),
+        Index("ix_audit_events_actor", "actor", "created_at"),
+        Index("ix_audit_events_action", "action", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     actor: Mapped[str] = mapped_column(String(64))
@@ -241,6 +249,25 @@ class Operator(Base):
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+    # the second factor (TOTP): the secret is encrypted at rest; it counts only once
+    # confirmed (`totp_enabled_at`); `totp_last_step` is the last 30-second step used, so a
+    # code cannot be used twice
+    totp_secret: Mapped[str | None] = mapped_column(SecretText, default=None)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code for the second factor. Only its hash is stored; using it
+    deletes the row."""
+
+    __tablename__ = "operator_recovery_codes"
+    __table_args__ = (UniqueConstraint("operator_id", "code_hash", name="uq_recovery_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class OperatorSession(Base):
@@ -255,6 +282,9 @@ class OperatorSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    # False between the password and the second factor's code: such a session reaches
+    # only the code page (and signing out)
+    second_factor: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
 
 class ApiToken(Base):

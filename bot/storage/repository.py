@@ -318,6 +318,7 @@ class Store:
                 AuditEvent(
                     actor="contact",
                     action="contact.erased",
+                    subject=str(contact_id),  # the id only: the contact row itself goes
                     details={"channel": contact.channel, "language": contact.language, **counts},
                 )
             )
