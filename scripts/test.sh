@@ -22,4 +22,6 @@ PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 .venv/bin/python -m pip install --quiet -e ".[test]"
 
 .venv/bin/ruff check .
-.venv/bin/python -m pytest "$@"
+# two workers (the machine has two cores); a test file stays on one worker so its
+# module fixtures (servers, trained models) are built once
+.venv/bin/python -m pytest -n 2 --dist loadfile "$@"
