@@ -13,6 +13,7 @@ from fastapi import HTTPException, Request
 from twilio.request_validator import RequestValidator
 
 from bot.config import Settings
+from bot.inputs import valid_text
 
 log = logging.getLogger(__name__)
 
@@ -42,4 +43,5 @@ async def verified_form(request: Request, settings: Settings) -> dict[str, str]:
     ):
         log.warning("twilio request with a bad signature refused: %s", request.url.path)
         raise HTTPException(403, detail="invalid Twilio signature")
-    return params
+    # Checked as received; read as storable text (no NUL bytes, no lone surrogates).
+    return {valid_text(key): valid_text(value) for key, value in params.items()}
