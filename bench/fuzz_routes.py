@@ -35,7 +35,6 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from fastapi.routing import iter_route_contexts  # noqa: E402
 
-from bot.http import known_names  # noqa: E402
 from tests.console_support import api_token, create_operator, csrf_from  # noqa: E402
 from tests.hostile import (  # noqa: E402
     HOSTILE_TEXTS,
@@ -146,6 +145,22 @@ class Fuzzer:
         return self.rng.choice(["2", "3", "999999", "0", "-1", str(2**70), "1e308", hostile])
 
 
+def field_names(app: Any) -> list[str]:
+    """Property and parameter names in the app's OpenAPI schema: keys worth sending."""
+    names: set[str] = set()
+    stack: list[Any] = [app.openapi()]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            names.update(item.get("properties") or {})
+            if isinstance(item.get("name"), str):
+                names.add(item["name"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return sorted(names)
+
+
 def route_list(app: Any) -> list[tuple[str, str]]:
     found = []
     for context in iter_route_contexts(app.routes):
@@ -198,6 +213,13 @@ async def one_request(
     return await http.request(method, url, content=body, headers=headers)
 
 
+def _echo_example(response: httpx.Response) -> str:
+    value = values_in(response.text)[0]
+    at = response.text.find(value)
+    around = response.text[max(0, at - 150) : at + 60] if at >= 0 else response.text[:200]
+    return f"{response.request.method} {response.request.url.path} {response.status_code}: {around}"
+
+
 async def main(per_route: int, seed: int) -> dict[str, Any]:
     from server import create_app
 
@@ -213,7 +235,7 @@ async def main(per_route: int, seed: int) -> dict[str, Any]:
         auth = {"authorization": f"Bearer {await api_token(runtime, admin)}"}  # token 1
         for number in range(3):  # tokens 2-4: for the revoking routes, not ours
             await api_token(runtime, admin, f"spare-{number}")
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as http:
             page = await http.get("/console/login")
             await http.post(
@@ -222,11 +244,13 @@ async def main(per_route: int, seed: int) -> dict[str, Any]:
                 | {"csrf_token": csrf_from(page.text)},
             )
             csrf = csrf_from((await http.get("/console/account")).text)
-            hostile = Hostile(http)
-            fuzz = Fuzzer(random.Random(seed), sorted(known_names(app)))
+            hostile = Hostile(http, runtime)
+            fuzz = Fuzzer(random.Random(seed), field_names(app))
             statuses: Counter[int] = Counter()
             server_errors: Counter[str] = Counter()
             echoes: Counter[str] = Counter()
+            echo_examples: list[str] = []
+            reshown: Counter[str] = Counter()
             routes = route_list(app)
             started = time.perf_counter()
             for _ in range(per_route):
@@ -236,7 +260,12 @@ async def main(per_route: int, seed: int) -> dict[str, Any]:
                     if response.status_code >= 500:
                         server_errors[f"{method} {path}"] += 1
                     if response.status_code >= 400 and values_in(response.text):
-                        echoes[f"{method} {path}"] += 1
+                        if response.headers.get("content-type", "").startswith("text/html"):
+                            # a console form shown again with what its operator typed
+                            reshown[f"{method} {path}"] += 1
+                        else:
+                            echoes[f"{method} {path}"] += 1
+                            echo_examples.append(_echo_example(response))
             elapsed = time.perf_counter() - started
         await runtime.close()
     leaking = [line for line in recorder.lines if values_in(line)]
@@ -249,6 +278,8 @@ async def main(per_route: int, seed: int) -> dict[str, Any]:
         "5xx_by_route": dict(server_errors),
         "error_answers_echoing_personal_values": sum(echoes.values()),
         "echoes_by_route": dict(echoes),
+        "first_echoes": echo_examples[:5],
+        "console_forms_reshowing_the_operators_entry_escaped": dict(reshown),
         "log_lines": len(recorder.lines),
         "log_lines_with_personal_values": len(leaking),
         "first_leaking_lines": [line[:300] for line in leaking[:5]],

@@ -152,6 +152,17 @@ def test_logged_exceptions_never_show_their_message(log_lines: LogLines) -> None
     assert log_lines.leaks() == []
 
 
+def test_libraries_that_log_values_are_held_at_warning() -> None:
+    from bot.config import Settings
+    from server import create_app
+
+    create_app(Settings(_env_file=None))
+    # SQL statements with their parameters, request URLs with the bot token, API payloads
+    for name in ("sqlalchemy.engine", "aiosqlite", "httpx", "httpcore", "telegram", "twilio"):
+        assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING, name
+    assert logging.getLogger("sqlalchemy.engine.Engine").isEnabledFor(logging.INFO) is False
+
+
 # -- the failures measured for issue 14 ----------------------------------------------------------
 @pytest.fixture
 async def hostile(make_runtime: RuntimeFactory) -> AsyncIterator[Hostile]:
