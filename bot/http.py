@@ -235,7 +235,7 @@ async def out_of_range(request: Request, exc: Exception) -> JSONResponse:
         "refused out-of-range input: %s on %s %s",
         type(exc).__name__,
         request.method,
-        _route_of(request.scope),
+        route_template(request.scope),
     )
     return JSONResponse(
         {"detail": "a value is out of range", "code": "out_of_range"}, status_code=400
@@ -263,7 +263,7 @@ async def validation_failed(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
-def _route_of(scope: Scope) -> str:
+def route_template(scope: Scope) -> str:
     """The matched route's template ("/api/v1/cases/{case_id}"), never the path itself."""
     route = scope.get("route")
     template = getattr(route, "path", None) or getattr(route, "path_format", None)
@@ -297,7 +297,7 @@ class GuardErrors:
                 "unhandled %s on %s %s\n%s",
                 type(exc).__name__,
                 scope.get("method", "?"),
-                _route_of(scope),
+                route_template(scope),
                 safe_traceback(exc),
             )
             if started:
