@@ -23,7 +23,7 @@ from bot.console import broadcasts as console_broadcasts  # console records
 from bot.console import records as console_records  # console records
 from bot.console import reports as console_reports  # console records
 from bot.console.app import first_start, include_console  # console core
-from bot.http import LimitsAndHeaders
+from bot.http import LimitsAndHeaders, install_error_handling
 from bot.resources import package_path
 from bot.runtime import Runtime, build_runtime
 
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.state.runtime = runtime
     app.add_middleware(parse_endpoint.ParseFastPath)  # inside the limits and headers
     app.add_middleware(LimitsAndHeaders)
+    install_error_handling(app)  # 4xx that never echo the input; a last-resort 500
     app.include_router(rest.router)
     app.include_router(webchat.router)
     app.include_router(whatsapp_cloud.router)

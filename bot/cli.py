@@ -32,10 +32,14 @@ except ImportError:  # pragma: no cover - only while nlu/cli.py is missing
 
 
 def _logging(level: str) -> None:
+    from bot.http import install_safe_exception_logging, quiet_chatty_loggers
+
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_safe_exception_logging()  # tracebacks without exception messages (personal data)
+    quiet_chatty_loggers()  # no SQL parameters, request bodies or token URLs at debug level
 
 
 @app.command()

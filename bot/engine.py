@@ -40,6 +40,7 @@ class HandleResult:
 
 def clean_text(text: str, limit: int) -> tuple[str, bool]:
     """Valid, printable text within `limit` characters; True when it had to be cut."""
+    text = text if isinstance(text, str) else ""  # a channel's bug is no crash
     text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from bad clients
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = "".join(

@@ -18,6 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.http import MAX_REPORTED_ERRORS, safe_error
+from bot.inputs import valid_text
+
 PATH = "/model/parse"
 
 
@@ -33,17 +36,21 @@ REQUEST_BODY = {
 }
 
 
+_FIELDS = frozenset(ParseRequest.model_fields)
+
+
 async def answer(runtime: Any, body: bytes) -> tuple[int, bytes]:
-    """(status, JSON bytes): the parse, or a 422 in FastAPI's error shape."""
+    """(status, JSON bytes): the parse, or a 422 in FastAPI's error shape without the input."""
     try:
         request = ParseRequest.model_validate_json(body)
     except ValidationError as exc:
         errors = [
-            {**error, "loc": ["body", *error["loc"]]}
-            for error in exc.errors(include_url=False, include_context=False)
+            safe_error({**error, "loc": ["body", *error["loc"]]}, _FIELDS)
+            for error in exc.errors(include_url=False)[:MAX_REPORTED_ERRORS]
         ]
-        return 422, json.dumps({"detail": errors}, default=str).encode()
-    result = await runtime.nlu.parse(request.text, request.language)
+        return 422, json.dumps({"detail": errors}).encode()
+    # a lone surrogate ("\ud800" in the JSON) cannot be written back as UTF-8
+    result = await runtime.nlu.parse(valid_text(request.text), request.language)
     return 200, orjson.dumps(result.to_rasa_dict())  # UTF-8, like json.dumps(ensure_ascii=False)
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from bot.inputs import clean_id, valid_text
 from bot.messages import InboundMessage, OutboundMessage
 
 CHANNEL = "rest"
@@ -53,14 +54,13 @@ def to_rest(sender: str, message: OutboundMessage) -> RestReply:
 async def receive(body: RestMessage, request: Request) -> list[RestReply]:
     engine = request.app.state.runtime.engine
     metadata = body.metadata
-    message_id = metadata.get("message_id")
-    language = metadata.get("language")
     inbound = InboundMessage(
         channel=CHANNEL,
         address=body.sender,
-        text=body.message,
-        provider_message_id=str(message_id)[:128] if message_id is not None else None,
-        language_hint=str(language)[:16] if isinstance(language, str) else None,
+        text=valid_text(body.message),
+        # any other id (an object, a lone surrogate, 2**70) is no id: the message still counts
+        provider_message_id=clean_id(metadata.get("message_id")),
+        language_hint=clean_id(metadata.get("language"), 16),
     )
     result = await engine.handle(inbound)
     return [to_rest(body.sender, reply) for reply in result.replies]

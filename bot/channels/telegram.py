@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import json
 import logging
 from types import TracebackType
 from typing import Any
@@ -30,6 +29,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.telegram_sender import CHANNEL, TelegramSender, build_application
 from bot.engine import HandleResult
+from bot.inputs import MAX_INT, BadInput, as_text, clean_id, load_json, small_int
 from bot.messages import InboundMessage
 from bot.runtime import Runtime
 
@@ -43,29 +43,42 @@ router = APIRouter(tags=["telegram channel"])
 
 
 # -- updates → messages ------------------------------------------------------------------
-def _language_hint(code: str | None, languages: tuple[str, ...]) -> str | None:
+def _language_hint(code: object, languages: tuple[str, ...]) -> str | None:
     """Telegram's language_code ("ha", "en-US") as a hint, only for an enabled language."""
-    short = (code or "")[:2].lower()
+    short = code[:2].lower() if isinstance(code, str) else ""
     return short if short in languages else None
 
 
-def _command_text(message: Message) -> str:
+def _command_text(message: Message, text: str) -> str:
     """The text with "/start@HotlineBot" read as "/start" (a command naming this bot)."""
-    text = message.text or ""
-    entity = (message.entities or ())[:1]
-    if entity and entity[0].type == MessageEntity.BOT_COMMAND and entity[0].offset == 0:
-        command = text[: entity[0].length]
-        text = command.split("@", 1)[0] + text[entity[0].length :]
+    entities = message.entities if isinstance(message.entities, tuple) else ()
+    entity = entities[0] if entities else None
+    length = getattr(entity, "length", None)
+    if (
+        entity is not None
+        and entity.type == MessageEntity.BOT_COMMAND
+        and entity.offset == 0
+        and isinstance(length, int)
+        and 0 < length <= len(text)
+    ):
+        text = text[:length].split("@", 1)[0] + text[length:]
     return text
 
 
 def _media_file_id(message: Message) -> str | None:
     if message.photo:
-        return message.photo[-1].file_id  # the largest size
+        return clean_id(getattr(message.photo[-1], "file_id", None), 256)  # the largest size
     for item in (message.voice, message.document, message.audio, message.video, message.video_note):
         if item is not None:
-            return item.file_id
+            return clean_id(getattr(item, "file_id", None), 256)
     return None
+
+
+def _chat_address(chat_id: object) -> str | None:
+    """A chat id is an integer (negative for groups); anything else is not Telegram's."""
+    if isinstance(chat_id, bool) or not isinstance(chat_id, int) or abs(chat_id) > MAX_INT:
+        return None
+    return str(chat_id)
 
 
 def _private(message: Message | None) -> bool:
@@ -81,16 +94,20 @@ def to_inbound(update: Update, languages: tuple[str, ...]) -> InboundMessage | N
         user = message.from_user
         if not _private(message) or user is None or user.is_bot:
             return None
+        address = _chat_address(message.chat.id)
         media = _media_file_id(message)
         if message.text is not None:
-            text = _command_text(message)
+            text = as_text(message.text)  # None for a number or an object: not Telegram's
+            text = _command_text(message, text) if text is not None else None
         elif media is not None:  # a photo or voice note: its caption, or nothing to read
-            text = message.caption or ""
+            text = as_text(message.caption) if message.caption is not None else ""
         else:
+            return None
+        if text is None or address is None:
             return None
         return InboundMessage(
             channel=CHANNEL,
-            address=str(message.chat.id),
+            address=address,
             text=text,
             provider_message_id=provider_id,
             language_hint=_language_hint(user.language_code, languages),
@@ -103,10 +120,13 @@ def to_inbound(update: Update, languages: tuple[str, ...]) -> InboundMessage | N
             return None
         # The button's payload is what the person would otherwise have typed.
         chat_id = chat_message.chat.id if chat_message is not None else query.from_user.id
+        address, data = _chat_address(chat_id), as_text(query.data)
+        if address is None or data is None:
+            return None
         return InboundMessage(
             channel=CHANNEL,
-            address=str(chat_id),
-            text=query.data,
+            address=address,
+            text=data,
             provider_message_id=provider_id,
             language_hint=_language_hint(query.from_user.language_code, languages),
         )
@@ -117,13 +137,23 @@ async def _answer_callback(query: CallbackQuery) -> None:
     """Stops the button's spinner. Best effort: the message is stored and answered anyway."""
     try:
         await query.answer()
-    except TelegramError as error:
+    except Exception as error:  # TelegramError, or a query the update made unanswerable
         log.warning("telegram callback answer failed: %s", type(error).__name__)
 
 
 async def handle_update(runtime: Runtime, update: Update) -> HandleResult | None:
     """Store and handle one update; None when its kind is ignored. Replies wait in the outbox."""
-    inbound = to_inbound(update, tuple(runtime.catalogs.languages))
+    return await handle_inbound(runtime, update, to_inbound(update, runtime_languages(runtime)))
+
+
+def runtime_languages(runtime: Runtime) -> tuple[str, ...]:
+    return tuple(runtime.catalogs.languages)
+
+
+async def handle_inbound(
+    runtime: Runtime, update: Update, inbound: InboundMessage | None
+) -> HandleResult | None:
+    """`handle_update` for an update already read."""
     result = None
     if inbound is not None:
         result = await runtime.engine.handle(inbound, answered_in_response=False)
@@ -162,21 +192,24 @@ async def webhook(request: Request) -> dict[str, Any]:
     if not _secret_matches(request, secret.get_secret_value()):
         raise HTTPException(403, detail="wrong or missing secret token")
     try:
-        data = json.loads(await request.body())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise HTTPException(400, detail="the body is not JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        data = load_json(await request.body())
+    except BadInput as error:  # not JSON, nested too deep, a number no column keeps
+        raise HTTPException(400, detail=f"the body is not a JSON update ({error.code})") from None
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if not isinstance(update_id, int) or small_int(update_id) is None:
         raise HTTPException(400, detail="not a Telegram update")
     try:
         update = Update.de_json(data, sender.bot)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        # Sent by Telegram (the secret matched) but not readable by this PTB version, e.g. a
-        # kind from a newer Bot API: a retry cannot help, so it is acknowledged and dropped.
-        log.warning("telegram update %s unreadable: %s", data["update_id"], type(error).__name__)
+        inbound = to_inbound(update, runtime_languages(runtime))
+    except Exception as error:
+        # Sent by Telegram (the secret matched) but not readable: a kind from a newer Bot API,
+        # a date of 1e308, a field of the wrong type. A retry cannot help, so it is
+        # acknowledged and dropped; the log names the kind of error, never the update.
+        log.warning("telegram update %s unreadable: %s", update_id, type(error).__name__)
         return {"ok": True, "handled": False}
     # Handled before the answer: an error here answers 500 and Telegram delivers it again,
     # which the update_id makes harmless. Anything else gets 200, or Telegram retries forever.
-    result = await handle_update(runtime, update)
+    result = await handle_inbound(runtime, update, inbound)
     return {"ok": True, "handled": result is not None}
 
 

@@ -13,6 +13,8 @@ from fastapi import HTTPException, Request
 from twilio.request_validator import RequestValidator
 
 from bot.config import Settings
+from bot.http import route_template
+from bot.inputs import valid_text
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,9 @@ async def verified_form(request: Request, settings: Settings) -> dict[str, str]:
     if not signature or not RequestValidator(token).validate(
         public_url(request, settings), params, signature
     ):
-        log.warning("twilio request with a bad signature refused: %s", request.url.path)
+        # the route's template: a voice step's path is the sender's to choose
+        route = route_template(request.scope)
+        log.warning("twilio request with a bad signature refused: %s", route)
         raise HTTPException(403, detail="invalid Twilio signature")
-    return params
+    # Checked as received; read as storable text (no NUL bytes, no lone surrogates).
+    return {valid_text(key): valid_text(value) for key, value in params.items()}

@@ -22,6 +22,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels.twilio_auth import verified_form
 from bot.channels.twilio_segments import split_sms, split_whatsapp
+from bot.inputs import clean_id, small_int
 from bot.messages import InboundMessage, OutboundMessage
 from bot.storage.models import MessageStatus
 
@@ -35,6 +36,7 @@ WHATSAPP = "whatsapp"
 WHATSAPP_PREFIX = "whatsapp:"
 WHATSAPP_WINDOW = timedelta(hours=24)
 MAX_MEDIA = 10  # Twilio sends at most ten media items with one message
+MAX_URL = 2048
 
 _SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
 _PHONE = re.compile(r"^\+?[0-9]{3,16}$")
@@ -87,18 +89,16 @@ def _bad_request(detail: str) -> HTTPException:
 def inbound_from(params: dict[str, str]) -> InboundMessage:
     """Twilio's incoming-message parameters as the bot's message; 400 when malformed."""
     sid = params.get("MessageSid") or params.get("SmsMessageSid") or ""
-    if not _SID.match(sid):
+    if not _SID.fullmatch(sid):
         raise _bad_request("MessageSid is missing or malformed")
     channel, address = channel_and_address(params.get("From", ""))
-    if not _PHONE.match(address):
+    if not _PHONE.fullmatch(address):
         raise _bad_request("From is missing or not a phone number")
-    try:
-        count = int(params.get("NumMedia") or 0)
-    except ValueError:
-        raise _bad_request("NumMedia is not a number") from None
-    if not 0 <= count <= MAX_MEDIA:
-        raise _bad_request("NumMedia is out of range")
-    media = tuple(params[f"MediaUrl{i}"] for i in range(count) if params.get(f"MediaUrl{i}"))
+    count = small_int(params.get("NumMedia") or "0", MAX_MEDIA)
+    if count is None:
+        raise _bad_request("NumMedia is not a number from 0 to 10")
+    found = (clean_id(params.get(f"MediaUrl{i}"), MAX_URL) for i in range(count))
+    media = tuple(url for url in found if url)
     return InboundMessage(
         channel=channel,
         address=address,
@@ -136,17 +136,17 @@ async def receive_status(request: Request) -> Response:
     params = await verified_form(request, runtime.settings)
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     twilio_status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
-    if not _SID.match(sid) or not twilio_status:
+    if not _SID.fullmatch(sid) or not twilio_status:
         raise _bad_request("MessageSid and MessageStatus are required")
     status = TWILIO_STATUSES.get(twilio_status)
     if status is None:
         if twilio_status not in TWILIO_IN_FLIGHT:
-            log.info("twilio status %r ignored", twilio_status[:32])
+            log.info("twilio status of an unknown kind ignored")
         return Response(status_code=200)
     recipient = params.get("To", "")
     channel = WHATSAPP if recipient.startswith(WHATSAPP_PREFIX) else SMS
-    error_code = params.get("ErrorCode")
-    error = f"twilio error {error_code}" if error_code and error_code != "0" else None
+    error_code = small_int(params.get("ErrorCode"))
+    error = f"twilio error {error_code}" if error_code else None
     known = await runtime.outbox.record_status(channel, sid, status, error)
     if not known:
         log.info("twilio status for an unknown message ignored")

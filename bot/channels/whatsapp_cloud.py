@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from fastapi.responses import PlainTextResponse
 
 from bot.config import Settings
 from bot.delivery import Delivery, Recipient, SendError
+from bot.inputs import BadInput, as_text, clean_id, load_json, small_int
 from bot.messages import Button, InboundMessage, OutboundMessage
 from bot.storage.models import MessageStatus
 
@@ -117,9 +117,9 @@ async def receive(request: Request) -> dict[str, int]:
         log.warning("whatsapp cloud request with a bad signature refused")
         raise HTTPException(403, detail="invalid X-Hub-Signature-256")
     try:
-        payload = json.loads(body)
-    except ValueError as exc:  # also bytes that are not UTF-8
-        raise HTTPException(400, detail="the body is not valid JSON") from exc
+        payload = load_json(body)
+    except BadInput as error:  # not UTF-8 JSON, nested too deep, a number no column keeps
+        raise HTTPException(400, detail=f"the body is not valid JSON ({error.code})") from None
     if not isinstance(payload, dict):
         raise HTTPException(400, detail="expected a JSON object")
     messages, statuses = parse_notification(payload, settings.whatsapp_phone_number_id)
@@ -186,13 +186,19 @@ def _values(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _string(container: Any, key: str) -> str | None:
+    """A text field (lone surrogates and NUL bytes made storable); None if not a string."""
+    return as_text(container.get(key)) if isinstance(container, dict) else None
+
+
+def _id(container: Any, key: str, max_length: int = 128) -> str | None:
+    """An id field: printable, within `max_length`; None otherwise."""
     value = container.get(key) if isinstance(container, dict) else None
-    return value if isinstance(value, str) else None
+    return clean_id(value, max_length) if isinstance(value, str) else None
 
 
 def _inbound(item: dict[str, Any]) -> InboundMessage | None:
-    sender, wamid, kind = _string(item, "from"), _string(item, "id"), _string(item, "type")
-    if not sender or not _WA_ID.match(sender) or not wamid or len(wamid) > 128:
+    sender, wamid, kind = _id(item, "from"), _id(item, "id"), _id(item, "type", 32)
+    if not sender or not _WA_ID.fullmatch(sender) or not wamid:
         return None
     media: tuple[str, ...] = ()
     if kind == "text":
@@ -203,13 +209,13 @@ def _inbound(item: dict[str, Any]) -> InboundMessage | None:
         reply_kind = _string(interactive, "type")
         if not isinstance(interactive, dict) or reply_kind not in ("button_reply", "list_reply"):
             return None
-        text = _string(interactive.get(reply_kind), "id")
+        text = _id(interactive.get(reply_kind), "id", 256)
     elif kind == "button":  # a quick-reply button of a template
         button = item.get("button")
         text = _string(button, "payload") or _string(button, "text")
     elif kind in _MEDIA_KINDS:
         attachment = item.get(kind)
-        media_id = _string(attachment, "id")
+        media_id = _id(attachment, "id", 256)
         if not media_id:
             return None
         text, media = _string(attachment, "caption") or "", (media_id,)
@@ -228,12 +234,14 @@ def _inbound(item: dict[str, Any]) -> InboundMessage | None:
 
 
 def _status(item: dict[str, Any]) -> StatusReport | None:
-    wamid, status = _string(item, "id"), _STATUSES.get(_string(item, "status") or "")
+    wamid, status = _id(item, "id"), _STATUSES.get(_string(item, "status") or "")
     if not wamid or status is None:
         return None
     error = None
     for problem in _dicts(item.get("errors")):
-        error = f"{problem.get('code')} {_string(problem, 'title') or ''}".strip()
+        code = small_int(problem.get("code"))
+        title = (_string(problem, "title") or "")[:200]
+        error = f"{code if code is not None else ''} {title}".strip()
         break
     return StatusReport(wamid, status, error)
 

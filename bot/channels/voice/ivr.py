@@ -41,6 +41,7 @@ from bot.channels.voice.prompts import (
     say_slug,
     value_text,
 )
+from bot.inputs import small_int
 from bot.messages import OutboundMessage
 from bot.runtime import Runtime
 from bot.storage.cases import keypad_form
@@ -75,6 +76,7 @@ MAX_COUNTRIES = 8  # one keypad digit each; 9 is "another country"
 MAX_PEOPLE = 20
 MAX_AGE = 110
 CASE_TRIES = 3
+MAX_SECONDS = 86_400  # a call's or a recording's length, a wait: a day at most
 # Twilio's Enqueue results after which the caller is still on the line and no one answered.
 NOT_BRIDGED = frozenset({"leave", "hangup", "queue-full", "error", "system-error"})
 
@@ -103,7 +105,7 @@ class Answer:
             speech=params.get("SpeechResult", "").strip(),
             recording_url=params.get("RecordingUrl", "").strip(),
             recording_sid=params.get("RecordingSid", "").strip(),
-            recording_seconds=int(seconds) if seconds.isdigit() else None,
+            recording_seconds=small_int(seconds, MAX_SECONDS),
         )
 
     @property
@@ -112,7 +114,7 @@ class Answer:
 
     def number(self) -> int | None:
         keyed = self.digits.rstrip("#*")
-        return int(keyed) if keyed.isdigit() and len(keyed) <= 6 else None
+        return small_int(keyed) if len(keyed) <= 6 else None
 
 
 @dataclass(slots=True)
@@ -748,14 +750,14 @@ class IVR:
     async def wait(self, ctx: CallContext) -> VoiceResponse:
         """Twilio's waitUrl, asked again and again while the caller waits in the queue."""
         response = VoiceResponse()
-        waited = ctx.params.get("QueueTime", "0")
-        if waited.isdigit() and int(waited) > self.settings.voice_queue_wait_seconds:
+        waited = small_int(ctx.params.get("QueueTime", "0"), MAX_SECONDS)
+        if waited is not None and waited > self.settings.voice_queue_wait_seconds:
             response.leave()  # the Enqueue action then offers a message
             return response
-        position = ctx.params.get("QueuePosition", "")
+        position = small_int(ctx.params.get("QueuePosition", ""), 100_000)
         prompts = [Prompt("voice.operator.hold")]
-        if position.isdigit() and int(position) > 0:
-            prompts.insert(0, Prompt("voice.operator.position", {"position": int(position)}))
+        if position:
+            prompts.insert(0, Prompt("voice.operator.position", {"position": position}))
         ctx.prompter.add(response, ctx.language, *prompts, english=True)
         response.pause(length=self.settings.voice_hold_pause_seconds)
         return response

@@ -23,8 +23,9 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from bot.channels.twilio_auth import verified_form
 from bot.channels.voice.calls import CallRecords
-from bot.channels.voice.ivr import CHANNEL, IVR, VOICE_PATH, CallContext
+from bot.channels.voice.ivr import CHANNEL, IVR, MAX_SECONDS, VOICE_PATH, CallContext
 from bot.channels.voice.prompts import Prompter, audio_file
+from bot.inputs import small_int
 from bot.runtime import Runtime
 from nlu import parse_phone
 
@@ -113,7 +114,7 @@ async def call_status(request: Request) -> Response:
     duration = voice.params.get("CallDuration", "").strip()
     if await voice.calls.get(voice.call_sid) is None:
         await voice.context()  # a call first seen through its status: still counted
-    await voice.calls.end(voice.call_sid, status, int(duration) if duration.isdigit() else None)
+    await voice.calls.end(voice.call_sid, status, small_int(duration, MAX_SECONDS))
     return Response(status_code=204)
 
 
