@@ -14,6 +14,7 @@ from rich.console import Console
 
 from bot.config import get_settings
 from bot.console.cli import operators_app
+from bot.keys_cli import keys_app
 
 app = typer.Typer(help="hotline: multilingual hotline and messaging bot", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema")
@@ -22,6 +23,7 @@ contacts_app = typer.Typer(help="Contacts: roles")
 app.add_typer(contacts_app, name="contacts")
 console = Console()
 app.add_typer(operators_app, name="operators")  # console accounts
+app.add_typer(keys_app, name="keys")  # data keys: where, create, rotate
 
 try:  # the NLU tools live with the NLU
     from nlu.cli import nlu_app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -32,10 +32,20 @@ class Settings(BaseSettings):
     # Secrets
     hotline_secret_key: SecretStr = Field(
         default=SecretStr(""),
-        description="Signs sessions and keys the contact-address hash; set it in production",
+        description="Key of the lookup hashes (contact addresses, phones); unset: the key file's",
     )
     hotline_encryption_key: SecretStr | None = Field(
-        default=None, description="Fernet key: encrypts personal data at rest when set"
+        default=None,
+        description="Fernet key(s), comma-separated, the first encrypts; unset: the key file's",
+    )
+    hotline_key_dir: Path | None = Field(
+        default=None,
+        description="Directory of the key file hotline.keys (0600); unset: keys/ beside a SQLite "
+        "database, else var/keys",
+    )
+    hotline_env: Literal["development", "production"] = Field(
+        default="development",
+        description="production: refuse to start without keys supplied by the deployer",
     )
 
     # Languages
@@ -170,12 +180,6 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: str) -> str:
         return value.strip().lower()
-
-    @property
-    def secret_key_bytes(self) -> bytes:
-        key = self.hotline_secret_key.get_secret_value()
-        # An unset key still works for a local trial; docs/configuration.md says to set one.
-        return (key or "hotline-development-key-change-me").encode()
 
 
 @lru_cache(maxsize=1)

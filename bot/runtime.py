@@ -14,9 +14,10 @@ from bot.handoffs import Handoffs
 from bot.hours import OpeningHours
 from bot.i18n import Catalogs
 from bot.sessions import RedisSessionStore, SessionStore, SqlSessionStore
-from bot.storage import crypto
 from bot.storage.cases import CaseRecords
 from bot.storage.db import Database, upgrade_schema
+from bot.storage.keys import load_keys
+from bot.storage.rekey import reencrypt
 from bot.storage.repository import Store
 from flows import build_conversation
 from nlu import BuiltinNLU
@@ -70,12 +71,11 @@ def load_nlu(settings: Settings) -> BuiltinNLU:
 
 
 async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = None) -> Runtime:
-    encryption_key = settings.hotline_encryption_key
-    crypto.configure(
-        encryption_key.get_secret_value() if encryption_key else None, settings.secret_key_bytes
-    )
+    loaded = load_keys(settings)  # encrypted by default: the first start creates the keys
     upgrade_schema(settings.database_url)
     db = Database(settings.database_url)
+    if loaded.created:  # an install from before default encryption: encrypt what it holds
+        await reencrypt(db)
     store = Store(db)
     cases = CaseRecords(db)
     store.erase_hooks.append(cases.erase_for)
