@@ -75,6 +75,20 @@ class Settings(BaseSettings):
     console_session_hours: float = Field(default=12, description="Console sign-in lifetime")
     console_idle_minutes: float = Field(default=60, description="Sign-out after inactivity")
 
+    # Retention (bot/retention.py): older personal data is anonymised; 0 keeps it for ever
+    retention_messages_days: float = Field(
+        default=180, ge=0, description="Message texts, recordings, idle contacts' addresses"
+    )
+    retention_closed_cases_days: float = Field(
+        default=365, ge=0, description="Private notes of handoff cases closed this long ago"
+    )
+    retention_registrations_days: float = Field(
+        default=730, ge=0, description="Names, phones, places of registrations unchanged this long"
+    )
+    retention_interval_minutes: float = Field(
+        default=60, gt=0, description="How often the retention job runs in the server"
+    )
+
     # Outbox (messages sent later through a provider)
     outbox_max_attempts: int = 8
     outbox_poll_seconds: float = 5.0

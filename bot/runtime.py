@@ -13,6 +13,7 @@ from bot.events import EventBus
 from bot.handoffs import Handoffs
 from bot.hours import OpeningHours
 from bot.i18n import Catalogs
+from bot.retention import Retention, RetentionPeriods
 from bot.sessions import RedisSessionStore, SessionStore, SqlSessionStore
 from bot.storage.cases import CaseRecords
 from bot.storage.db import Database, upgrade_schema
@@ -40,14 +41,17 @@ class Runtime:
     outbox: Outbox
     events: EventBus
     handoffs: Handoffs
+    retention: Retention
 
     async def start_background(self) -> None:
         """The outbox, handoff timers and live events (the server runs them; a CLI need not)."""
         await self.events.start()
         self.outbox.start()
         self.handoffs.start()
+        self.retention.start()  # data retention, beside the timers (bot/retention.py)
 
     async def close(self) -> None:
+        await self.retention.stop()
         await self.handoffs.stop()
         await self.outbox.stop()
         for sender in self.outbox.senders.values():  # senders holding HTTP clients close them
@@ -158,4 +162,13 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         outbox=outbox,
         events=events,
         handoffs=handoffs,
+        retention=Retention(
+            db,
+            RetentionPeriods(
+                messages_days=settings.retention_messages_days,
+                closed_cases_days=settings.retention_closed_cases_days,
+                registrations_days=settings.retention_registrations_days,
+            ),
+            interval_seconds=settings.retention_interval_minutes * 60,
+        ),
     )

@@ -143,6 +143,8 @@ def lookup_hashes(*parts: str) -> list[str]:
 
 
 def encrypt(value: str) -> str:
+    if value == "":  # nothing to hide; stays comparable in SQL (retention finds emptied rows)
+        return value
     writing = _current().writing
     if writing is None:
         return value
@@ -163,6 +165,8 @@ def decrypt(value: str) -> str:
 
 def is_current(value: str) -> bool:
     """Whether a stored value is encrypted with the key that writes now (rotation skips it)."""
+    if value == "":
+        return True
     writing = _current().writing
     if writing is None:
         return not value.startswith(PREFIX)
