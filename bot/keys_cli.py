@@ -106,6 +106,7 @@ def rotate(
         _write(path, data)
         console.print("2/4 new keys now encrypt; old keys still read")
         time.sleep(grace)
+    console.print("3/4 re-encrypting and recomputing lookup hashes")
     left = asyncio.run(_reencrypt(settings, batch))
     if left:
         console.print(f"[red]{left} values still need the old keys; they are kept. Run again.")
@@ -117,6 +118,19 @@ def rotate(
     console.print(f"4/4 old keys retired; {path} holds only the new keys. Back it up now.")
 
 
+@keys_app.command("reencrypt")
+def reencrypt_now(
+    batch: Annotated[int, typer.Option(min=1, help="Rows per short transaction")] = 200,
+) -> None:
+    """Re-encrypt every stored value with the key that writes now (after a change of
+    HOTLINE_ENCRYPTION_KEY to "new,old"), while the bot runs."""
+    left = asyncio.run(_reencrypt(get_settings(), batch))
+    if left:
+        console.print(f"[red]{left} values are not yet under the first key; run again.")
+        raise typer.Exit(1)
+    console.print("every stored value is under the first key; older keys can be removed")
+
+
 async def _reencrypt(settings: Settings, batch: int) -> int:
     from bot.storage.db import Database
     from bot.storage.rekey import reencrypt, remaining
@@ -126,7 +140,7 @@ async def _reencrypt(settings: Settings, batch: int) -> int:
     try:
         report = await reencrypt(db, batch=batch, redis_url=settings.redis_url)
         console.print(
-            f"3/4 re-encrypted {sum(report.rewritten.values())} values, recomputed "
+            f"re-encrypted {sum(report.rewritten.values())} values, recomputed "
             f"{sum(report.rehashed.values())} lookup hashes, {report.redis_sessions} Redis "
             f"sessions ({report.changed_meanwhile} changed by the bot meanwhile)"
         )

@@ -387,7 +387,7 @@ async def test_keys_rotate_while_the_bot_keeps_writing(make_runtime: RuntimeFact
     # every stored value opens with the new key alone; nothing was lost or doubled
     only_new = Fernet(new["encryption_keys"][0].encode())
     raw = await stored_values(runtime)
-    assert raw and all(only_new.decrypt(v.removeprefix(crypto.PREFIX).encode()) for v in raw)
+    assert raw and all(only_new.decrypt(v.removeprefix(crypto.PREFIX).encode()) for v in raw if v)
     async with runtime.db.session() as session:
         inbound = await session.scalar(
             select(func.count()).select_from(Message).where(Message.direction == "in")
@@ -410,3 +410,25 @@ def test_rotation_refuses_keys_from_the_environment(tmp_path: Path) -> None:
     }
     done = cli(env, "keys", "rotate", "--grace", "0")
     assert done.returncode == 2 and "environment" in done.stdout
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_environment_keys_are_rotated_by_listing_the_new_one_first(
+    make_runtime: RuntimeFactory,
+) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    runtime = await make_runtime(hotline_encryption_key=old)
+    await say_hello(runtime, "+218913334455")
+    await runtime.close()
+    env = {"DATABASE_URL": runtime.settings.database_url, "HOTLINE_ENCRYPTION_KEY": f"{new},{old}"}
+    done = await asyncio.to_thread(cli, env, "keys", "reencrypt")
+    assert done.returncode == 0, done.stdout + done.stderr
+    again = await make_runtime(hotline_encryption_key=new)  # the old key is gone
+    raw = await stored_values(again)
+    only_new = Fernet(new.encode())
+    assert raw and all(only_new.decrypt(v.removeprefix(crypto.PREFIX).encode()) for v in raw if v)
+    assert (await again.store.contact_for("rest", "+218913334455")).address == "+218913334455"
+
+
+async def say_hello(runtime: Runtime, sender: str) -> None:
+    await runtime.engine.handle(InboundMessage(channel="rest", address=sender, text="hello"))
