@@ -302,6 +302,13 @@ async def test_production_starts_with_a_key_file_made_by_the_deployer(
     await runtime.close()
 
 
+def test_serve_refuses_in_production_without_keys(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "HOTLINE_ENV": "production"}
+    done = cli(env, "serve", "--port", "1")
+    assert done.returncode == 2 and "HOTLINE_ENV=production" in done.stdout
+    assert "listening" not in done.stdout and not (tmp_path / "keys").exists()
+
+
 def test_no_key_is_written_in_the_code() -> None:
     for path in [*(PROJECT_ROOT / "bot").rglob("*.py"), PROJECT_ROOT / "server.py"]:
         assert "change-me" not in path.read_text(), path
@@ -344,9 +351,11 @@ async def stored_values(runtime: Runtime) -> list[str]:
     return raw
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])
-async def test_keys_rotate_while_the_bot_keeps_writing(make_runtime: RuntimeFactory) -> None:
-    runtime = await make_runtime()
+async def test_keys_rotate_while_the_bot_keeps_writing(
+    make_runtime: RuntimeFactory, tmp_path: Path
+) -> None:
+    """On SQLite, and on PostgreSQL with the sessions in Redis."""
+    runtime = await make_runtime(hotline_key_dir=tmp_path / "keys")
     settings = runtime.settings
     path = key_file(settings)
     old = json.loads(path.read_text())
@@ -370,7 +379,9 @@ async def test_keys_rotate_while_the_bot_keeps_writing(make_runtime: RuntimeFact
         return count
 
     writer = asyncio.create_task(keep_writing())
-    env = {"DATABASE_URL": settings.database_url}
+    env = {"DATABASE_URL": settings.database_url, "HOTLINE_KEY_DIR": str(tmp_path / "keys")}
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
     try:
         done = await asyncio.to_thread(cli, env, "keys", "rotate", "--grace", "2", "--batch", "7")
     finally:
@@ -387,6 +398,11 @@ async def test_keys_rotate_while_the_bot_keeps_writing(make_runtime: RuntimeFact
     # every stored value opens with the new key alone; nothing was lost or doubled
     only_new = Fernet(new["encryption_keys"][0].encode())
     raw = await stored_values(runtime)
+    if settings.redis_url:
+        redis: Any = runtime.sessions._redis  # type: ignore[attr-defined]
+        in_redis = [await redis.get(k) async for k in redis.scan_iter(match="hotline:session:*")]
+        assert len(in_redis) == len(senders)
+        raw += in_redis
     assert raw and all(only_new.decrypt(v.removeprefix(crypto.PREFIX).encode()) for v in raw if v)
     async with runtime.db.session() as session:
         inbound = await session.scalar(
