@@ -181,6 +181,7 @@ class Retention:
                 Message.direction == Direction.INBOUND,
                 Message.created_at >= cutoff,
             )
+            recent_call = exists().where(Call.contact_id == Contact.id, Call.started_at >= cutoff)
             active_case = exists().where(
                 Handoff.contact_id == Contact.id, Handoff.status.in_(ACTIVE_HANDOFF)
             )
@@ -195,6 +196,7 @@ class Retention:
                             Contact.last_seen_at < cutoff,
                             Contact.address_hash.not_like(f"{ANONYMOUS}%"),
                             ~recent,
+                            ~recent_call,
                             ~active_case,
                             ~kept_registration,
                         )

@@ -300,6 +300,21 @@ async def test_production_starts_with_a_key_file_made_by_the_deployer(
     settings = Settings(_env_file=None, database_url=env["DATABASE_URL"], hotline_env="production")
     runtime = await build_runtime(settings, builtin_nlu=builtin_nlu)
     await runtime.close()
+    where = await asyncio.to_thread(cli, env, "keys", "where")
+    assert str(path) in where.stdout.replace("\n", "") and "steady" in where.stdout
+    for key in json.loads(path.read_text())["encryption_keys"]:
+        assert key not in where.stdout + made.stdout
+
+
+def test_a_damaged_key_file_does_not_stop_a_running_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'd.db'}")
+    load_keys(settings, announce=False)
+    token = crypto.encrypt("Musa Ali")
+    monkeypatch.setattr(crypto, "RELOAD_SECONDS", 0.0)
+    key_file(settings).write_text("{ half written")
+    assert crypto.decrypt(token) == "Musa Ali"  # the keys in use are kept
 
 
 def test_serve_refuses_in_production_without_keys(tmp_path: Path) -> None:

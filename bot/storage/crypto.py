@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import threading
 import time
@@ -24,6 +25,8 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 PREFIX = "enc:v1:"
 RELOAD_SECONDS = 1.0
@@ -107,7 +110,11 @@ def _current() -> _Ring:
             ring.checked_at = now
             stamp = _stamp(ring.watched)
             if stamp is not None and stamp != ring.stamp:
-                keys = ring.reload()
+                try:
+                    keys = ring.reload()
+                except Exception:  # a damaged or half-edited file: keep the keys in use
+                    log.exception("could not re-read the key file %s; keys kept", ring.watched)
+                    return ring
                 with _lock:
                     ring.keys = keys
                     ring.reading = keys.reading_fernets()
