@@ -53,6 +53,10 @@ def secret_columns() -> list[tuple[Table, str, list[str]]]:
     return found
 
 
+def _reencrypted(value: str) -> str:
+    return crypto.encrypt(crypto.decrypt(value))
+
+
 async def _reencrypt_table(
     db: Database, table: Table, pk: str, columns: list[str], batch: int, report: RekeyReport
 ) -> int:
@@ -67,25 +71,29 @@ async def _reencrypt_table(
             if after is not None:
                 params["after"] = after
             rows = (await session.execute(query, params)).all()
-            for row in rows:
-                for index, column in enumerate(columns, start=1):
-                    old = row[index]
-                    if old is None or crypto.is_current(old):
-                        continue
-                    new = crypto.encrypt(crypto.decrypt(old))
-                    done = await session.execute(
-                        text(
-                            f"UPDATE {table.name} SET {column} = :new "  # noqa: S608
-                            f"WHERE {pk} = :pk AND {column} = :old"
-                        ),
-                        {"new": new, "pk": row[0], "old": old},
-                    )
-                    if done.rowcount:  # type: ignore[attr-defined]
-                        rewritten += 1
-                        key = f"{table.name}.{column}"
-                        report.rewritten[key] = report.rewritten.get(key, 0) + 1
-                    else:
-                        report.changed_meanwhile += 1
+            for index, column in enumerate(columns, start=1):
+                changes = [
+                    {"new": _reencrypted(row[index]), "pk": row[0], "old": row[index]}
+                    for row in rows
+                    if row[index] is not None and not crypto.is_current(row[index])
+                ]
+                if not changes:
+                    continue
+                # one statement for the batch (executemany); the count is the rows it changed
+                done = await session.execute(
+                    text(
+                        f"UPDATE {table.name} SET {column} = :new "  # noqa: S608
+                        f"WHERE {pk} = :pk AND {column} = :old"
+                    ),
+                    changes,
+                )
+                count = int(done.rowcount or 0)  # type: ignore[attr-defined]
+                if count < 0:  # a driver without a total for executemany
+                    count = len(changes)
+                rewritten += count
+                key = f"{table.name}.{column}"
+                report.rewritten[key] = report.rewritten.get(key, 0) + count
+                report.changed_meanwhile += len(changes) - count
         if len(rows) < batch:
             return rewritten
         after = rows[-1][0]
