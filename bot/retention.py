@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -61,10 +62,17 @@ def _anonymous_hash() -> str:
 
 class Retention:
     def __init__(
-        self, db: Database, periods: RetentionPeriods, *, interval_seconds: float = 3600
+        self,
+        db: Database,
+        periods: RetentionPeriods,
+        *,
+        interval_seconds: float = 3600,
+        forget_session: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.periods = periods
+        # the session store's clear (Redis keeps state apart from the database)
+        self.forget_session = forget_session
         self.interval_seconds = interval_seconds
         self._task: asyncio.Task[None] | None = None
 
@@ -209,6 +217,9 @@ class Retention:
                     .where(Contact.id == contact_id)
                     .values(address="", address_hash=_anonymous_hash())
                 )
+        if self.forget_session is not None:
+            for contact_id in ids:
+                await self.forget_session(contact_id)
         return {"contacts": len(ids)}
 
     # -- the timer ---------------------------------------------------------------------------

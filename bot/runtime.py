@@ -170,5 +170,6 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
                 registrations_days=settings.retention_registrations_days,
             ),
             interval_seconds=settings.retention_interval_minutes * 60,
+            forget_session=sessions.clear,
         ),
     )

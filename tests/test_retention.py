@@ -47,6 +47,12 @@ async def rows(runtime: Runtime, model: Any) -> list[Any]:
         return list(await session.scalars(select(model)))
 
 
+async def redis_session(runtime: Runtime, contact_id: int) -> str | None:
+    redis: Any = runtime.sessions._redis  # type: ignore[attr-defined]
+    value: str | None = await redis.get(f"hotline:session:{contact_id}")
+    return value
+
+
 async def people_and_a_closed_case(runtime: Runtime) -> None:
     await say(runtime, "amina", *REGISTRATION)
     await say(runtime, "amina", "I want to talk to a person")
@@ -73,12 +79,18 @@ async def test_each_kind_goes_after_its_own_period(make_runtime: RuntimeFactory)
     await people_and_a_closed_case(runtime)
     before = await figures(runtime)
 
+    bashir = (await runtime.store.contact_for("rest", "bashir")).id
+    if runtime.settings.redis_url:
+        assert await redis_session(runtime, bashir) is not None
+
     # 200 days on: conversations (180) are due; closed cases (365) and registrations (730) not
     done = await runtime.retention.run_once(utcnow() + timedelta(days=200))
     assert done["messages"] > 20 and done["contacts"] == 1  # bashir; amina has a registration
     assert "registrations" not in done and "case_notes" not in done
     assert {m.text for m in await rows(runtime, Message)} == {""}
     assert await rows(runtime, SessionRecord) == []
+    if runtime.settings.redis_url:  # Redis too
+        assert await redis_session(runtime, bashir) is None
     addresses = {c.address for c in await rows(runtime, Contact)}
     assert addresses == {"amina", ""}
     assert [n.text for n in await rows(runtime, HandoffNote)] == ["Amina's brother is Yusuf"]
