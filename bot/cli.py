@@ -78,10 +78,10 @@ def serve(
             raise typer.Exit(2)
         os.environ["TELEGRAM_POLLING"] = "true"  # read by the app factory's settings
         get_settings.cache_clear()
-    from bot.storage.keys import KeysMissing, load_keys
+    from bot.storage.keys import KeysMissing, require_keys
 
-    try:  # a first start creates the keys here, once, before any worker; production needs them
-        load_keys(settings)
+    try:  # production: the deployer's keys, or no start
+        require_keys(settings)
     except KeysMissing as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

@@ -17,7 +17,7 @@ from bot.retention import Retention, RetentionPeriods
 from bot.sessions import RedisSessionStore, SessionStore, SqlSessionStore
 from bot.storage.cases import CaseRecords
 from bot.storage.db import Database, upgrade_schema
-from bot.storage.keys import load_keys
+from bot.storage.keys import load_keys, mark_database_checked
 from bot.storage.rekey import reencrypt
 from bot.storage.repository import Store
 from flows import build_conversation
@@ -78,8 +78,9 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
     loaded = load_keys(settings)  # encrypted by default: the first start creates the keys
     upgrade_schema(settings.database_url)
     db = Database(settings.database_url)
-    if loaded.created:  # an install from before default encryption: encrypt what it holds
-        await reencrypt(db)
+    if loaded.database_unchecked and loaded.path is not None:
+        await reencrypt(db)  # an install from before default encryption: encrypt what it holds
+        mark_database_checked(loaded.path)
     store = Store(db)
     cases = CaseRecords(db)
     store.erase_hooks.append(cases.erase_for)

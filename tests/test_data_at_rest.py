@@ -26,7 +26,14 @@ from bot.messages import InboundMessage
 from bot.runtime import Runtime, build_runtime
 from bot.storage import crypto
 from bot.storage.db import Database, sqlite_files, upgrade_schema
-from bot.storage.keys import KEY_FILE_NAME, KeysMissing, key_file, load_keys
+from bot.storage.keys import (
+    KEY_FILE_NAME,
+    KeysMissing,
+    key_file,
+    load_keys,
+    new_key_data,
+    write_key_file,
+)
 from bot.storage.models import Contact, Message, Registration
 from bot.storage.repository import Store
 from nlu import BuiltinNLU
@@ -209,8 +216,11 @@ async def test_an_older_install_is_tightened_and_encrypted(
         if path.exists():
             os.chmod(path, 0o644)
     settings = Settings(_env_file=None, database_url=url, operator_hours="always")
+    # the key file made before the first start (`hotline keys create`, or a start cut short)
+    write_key_file(key_file(settings), new_key_data())
     runtime = await build_runtime(settings, builtin_nlu=builtin_nlu)
     try:
+        assert "database_encrypted_at" in json.loads(key_file(settings).read_text())
         assert mode(sqlite_files(url)[0]) == 0o600
         async with runtime.db.engine.connect() as connection:
             [raw] = (await connection.exec_driver_sql("SELECT address FROM contacts")).scalars()

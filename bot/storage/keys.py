@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 KEY_FILE_NAME = "hotline.keys"
 FORMAT = 1
+CHECKED = "database_encrypted_at"
 
 
 class KeysMissing(RuntimeError):
@@ -44,6 +45,9 @@ class LoadedKeys:
     path: Path | None  # the key file, when any key comes from it
     created: bool  # this start created the key file
     source: str  # "environment", "file", "environment+file"
+    # the database has not yet been brought under these keys (an install from before default
+    # encryption, or an interrupted first start): build_runtime re-encrypts, then marks it
+    database_unchecked: bool = False
 
 
 def key_dir(settings: Settings) -> Path:
@@ -160,12 +164,7 @@ def load_keys(settings: Settings, *, announce: bool = True) -> LoadedKeys:
     path = key_file(settings)
     created = False
     if not path.exists():
-        if settings.hotline_env == "production":
-            raise KeysMissing(
-                f"HOTLINE_ENV=production and no keys: set HOTLINE_ENCRYPTION_KEY and "
-                f"HOTLINE_SECRET_KEY, or create the key file {path} with `hotline keys create` "
-                "(see docs/deploying.md)"
-            )
+        require_keys(settings)
         created = write_key_file(path, new_key_data(), replace=False)
         if created and announce:
             _announce_created(path)
@@ -179,7 +178,30 @@ def load_keys(settings: Settings, *, announce: bool = True) -> LoadedKeys:
     crypto.configure_keys(keys, reload=reload, watch=path)
     source = "environment+file" if (env_encryption or env_hash) else "file"
     log.info("data keys loaded from %s (%s)", path, source)
-    return LoadedKeys(keys, path, created, source)
+    return LoadedKeys(keys, path, created, source, CHECKED not in data)
+
+
+def require_keys(settings: Settings) -> None:
+    """In production, the keys must exist before the start (never created in their place)."""
+    if settings.hotline_env != "production":
+        return
+    env_encryption = bool(_env_encryption_keys(settings))
+    env_hash = bool(settings.hotline_secret_key.get_secret_value())
+    path = key_file(settings)
+    if (env_encryption and env_hash) or path.exists():
+        return
+    raise KeysMissing(
+        f"HOTLINE_ENV=production and no keys: set HOTLINE_ENCRYPTION_KEY and "
+        f"HOTLINE_SECRET_KEY, or create the key file {path} with `hotline keys create` "
+        "(see docs/deploying.md)"
+    )
+
+
+def mark_database_checked(path: Path) -> None:
+    """Every stored value is under the file's keys: later starts need not look again."""
+    data = read_key_file(path)
+    data[CHECKED] = datetime.now(UTC).isoformat(timespec="seconds")
+    write_key_file(path, data)
 
 
 def _announce_created(path: Path) -> None:
