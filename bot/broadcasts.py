@@ -201,11 +201,17 @@ async def _plan(runtime: Runtime, session: AsyncSession, segment: Segment) -> li
             )
     for phone, language in phones:
         sms_wanted.setdefault(crypto.lookup_hash(SMS_CHANNEL, phone), (phone, language, False))
+    # while keys rotate a stored hash may be the old one: every live hash maps to the current one
+    live_hashes = {
+        every: current
+        for current, (address, _language, _opted_out) in sms_wanted.items()
+        for every in crypto.lookup_hashes(SMS_CHANNEL, address)
+    }
     existing_sms = {
-        c.address_hash: c
+        live_hashes[c.address_hash]: c
         for c in await session.scalars(
             select(Contact).where(
-                Contact.channel == SMS_CHANNEL, Contact.address_hash.in_(list(sms_wanted))
+                Contact.channel == SMS_CHANNEL, Contact.address_hash.in_(list(live_hashes))
             )
         )
     }

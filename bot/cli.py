@@ -14,6 +14,7 @@ from rich.console import Console
 
 from bot.config import get_settings
 from bot.console.cli import operators_app
+from bot.keys_cli import keys_app
 
 app = typer.Typer(help="hotline: multilingual hotline and messaging bot", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema")
@@ -22,6 +23,7 @@ contacts_app = typer.Typer(help="Contacts: roles")
 app.add_typer(contacts_app, name="contacts")
 console = Console()
 app.add_typer(operators_app, name="operators")  # console accounts
+app.add_typer(keys_app, name="keys")  # data keys: where, create, rotate
 
 try:  # the NLU tools live with the NLU
     from nlu.cli import nlu_app
@@ -80,6 +82,13 @@ def serve(
             raise typer.Exit(2)
         os.environ["TELEGRAM_POLLING"] = "true"  # read by the app factory's settings
         get_settings.cache_clear()
+    from bot.storage.keys import KeysMissing, require_keys
+
+    try:  # production: the deployer's keys, or no start
+        require_keys(settings)
+    except KeysMissing as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
     if workers > 1:
         _prepare_workers()
     console.print(f"hotline listening on http://{host}:{port}  (web chat: /chat)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -38,10 +38,20 @@ class Settings(BaseSettings):
     # Secrets
     hotline_secret_key: SecretStr = Field(
         default=SecretStr(""),
-        description="Signs sessions and keys the contact-address hash; set it in production",
+        description="Key of the lookup hashes (contact addresses, phones); unset: the key file's",
     )
     hotline_encryption_key: SecretStr | None = Field(
-        default=None, description="Fernet key: encrypts personal data at rest when set"
+        default=None,
+        description="Fernet key(s), comma-separated, the first encrypts; unset: the key file's",
+    )
+    hotline_key_dir: Path | None = Field(
+        default=None,
+        description="Directory of the key file hotline.keys (0600); unset: keys/ beside a SQLite "
+        "database, else var/keys",
+    )
+    hotline_env: Literal["development", "production"] = Field(
+        default="development",
+        description="production: refuse to start without keys supplied by the deployer",
     )
 
     # Languages
@@ -72,6 +82,20 @@ class Settings(BaseSettings):
     handoff_snooze_hours: float = 24
     console_session_hours: float = Field(default=12, description="Console sign-in lifetime")
     console_idle_minutes: float = Field(default=60, description="Sign-out after inactivity")
+
+    # Retention (bot/retention.py): older personal data is anonymised; 0 keeps it for ever
+    retention_messages_days: float = Field(
+        default=180, ge=0, description="Message texts, recordings, idle contacts' addresses"
+    )
+    retention_closed_cases_days: float = Field(
+        default=365, ge=0, description="Private notes of handoff cases closed this long ago"
+    )
+    retention_registrations_days: float = Field(
+        default=730, ge=0, description="Names, phones, places of registrations unchanged this long"
+    )
+    retention_interval_minutes: float = Field(
+        default=60, gt=0, description="How often the retention job runs in the server"
+    )
 
     # Outbox (messages sent later through a provider)
     outbox_max_attempts: int = 8
@@ -188,12 +212,6 @@ class Settings(BaseSettings):
     @property
     def cache_path(self) -> Path:
         return self.cache_dir if self.cache_dir is not None else self.data_dir / "cache"
-
-    @property
-    def secret_key_bytes(self) -> bytes:
-        key = self.hotline_secret_key.get_secret_value()
-        # An unset key still works for a local trial; docs/configuration.md says to set one.
-        return (key or "hotline-development-key-change-me").encode()
 
 
 @lru_cache(maxsize=1)

@@ -194,7 +194,7 @@ class RegistrationQuery:
             else:
                 where.append(Registration.reference.like(f"%{self.reference}%"))
         if self.phone:
-            where.append(Registration.phone_hash == crypto.lookup_hash("phone", self.phone))
+            where.append(Registration.phone_hash.in_(crypto.lookup_hashes("phone", self.phone)))
         if self.nationality:
             where.append(Registration.country == self.nationality)
         if self.city:

@@ -13,10 +13,12 @@ from bot.events import EventBus
 from bot.handoffs import Handoffs
 from bot.hours import OpeningHours
 from bot.i18n import Catalogs
+from bot.retention import Retention, RetentionPeriods
 from bot.sessions import RedisSessionStore, SessionStore, SqlSessionStore
-from bot.storage import crypto
 from bot.storage.cases import CaseRecords
 from bot.storage.db import Database, upgrade_schema
+from bot.storage.keys import load_keys, mark_database_checked
+from bot.storage.rekey import reencrypt
 from bot.storage.repository import Store
 from flows import build_conversation
 from nlu import BuiltinNLU
@@ -39,14 +41,17 @@ class Runtime:
     outbox: Outbox
     events: EventBus
     handoffs: Handoffs
+    retention: Retention
 
     async def start_background(self) -> None:
         """The outbox, handoff timers and live events (the server runs them; a CLI need not)."""
         await self.events.start()
         self.outbox.start()
         self.handoffs.start()
+        self.retention.start()  # data retention, beside the timers (bot/retention.py)
 
     async def close(self) -> None:
+        await self.retention.stop()
         await self.handoffs.stop()
         await self.outbox.stop()
         for sender in self.outbox.senders.values():  # senders holding HTTP clients close them
@@ -70,12 +75,12 @@ def load_nlu(settings: Settings) -> BuiltinNLU:
 
 
 async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = None) -> Runtime:
-    encryption_key = settings.hotline_encryption_key
-    crypto.configure(
-        encryption_key.get_secret_value() if encryption_key else None, settings.secret_key_bytes
-    )
+    loaded = load_keys(settings)  # encrypted by default: the first start creates the keys
     upgrade_schema(settings.database_url)
     db = Database(settings.database_url)
+    if loaded.database_unchecked and loaded.path is not None:
+        await reencrypt(db)  # an install from before default encryption: encrypt what it holds
+        mark_database_checked(loaded.path)
     store = Store(db)
     cases = CaseRecords(db)
     store.erase_hooks.append(cases.erase_for)
@@ -159,4 +164,14 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         outbox=outbox,
         events=events,
         handoffs=handoffs,
+        retention=Retention(
+            db,
+            RetentionPeriods(
+                messages_days=settings.retention_messages_days,
+                closed_cases_days=settings.retention_closed_cases_days,
+                registrations_days=settings.retention_registrations_days,
+            ),
+            interval_seconds=settings.retention_interval_minutes * 60,
+            forget_session=sessions.clear,
+        ),
     )

@@ -151,6 +151,3 @@ async def test_personal_data_is_encrypted_at_rest_when_a_key_is_set(
     assert raw_address.startswith("enc:v1:") and "218911234567" not in raw_address
     contact = await runtime.store.contact_for("rest", "+218911234567")
     assert contact.address == "+218911234567"
-    from bot.storage import crypto
-
-    crypto.configure(None, runtime.settings.secret_key_bytes)  # leave no key for other tests

@@ -54,11 +54,11 @@ def effective_settings(settings: Settings) -> list[tuple[str, str, str | None]]:
 
 
 async def find_contact(runtime: Any, channel: str, address: str) -> Contact | None:
-    address_hash = crypto.lookup_hash(channel.strip(), address.strip())
+    address_hashes = crypto.lookup_hashes(channel.strip(), address.strip())
     async with runtime.db.session() as session:
         return await session.scalar(
             select(Contact).where(
-                Contact.channel == channel.strip(), Contact.address_hash == address_hash
+                Contact.channel == channel.strip(), Contact.address_hash.in_(address_hashes)
             )
         )
 

@@ -689,11 +689,11 @@ async def open_for_contact(
     channel, address = channel.strip(), address.strip()
     if priority not in PRIORITIES:
         raise CaseError(f"priority must be one of {', '.join(PRIORITIES)}", 422)
-    address_hash = crypto.lookup_hash(channel, address)
+    address_hashes = crypto.lookup_hashes(channel, address)
     async with runtime.db.session() as session:
         contact = await session.scalar(
             select(Contact).where(
-                and_(Contact.channel == channel, Contact.address_hash == address_hash)
+                and_(Contact.channel == channel, Contact.address_hash.in_(address_hashes))
             )
         )
     if contact is None:

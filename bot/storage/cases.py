@@ -86,10 +86,13 @@ class CaseRecords:
         channel: str,
     ) -> NewCase:
         phone = answers.get("phone")
-        dedup = crypto.lookup_hash("registration", normalize(answers["name"]), phone or "")
+        dedup_parts = ("registration", normalize(answers["name"]), phone or "")
+        dedup = crypto.lookup_hash(*dedup_parts)
         async with self.db.session() as session:
             existing = await session.scalar(
-                select(Registration.reference).where(Registration.dedup_hash == dedup).limit(1)
+                select(Registration.reference)
+                .where(Registration.dedup_hash.in_(crypto.lookup_hashes(*dedup_parts)))
+                .limit(1)
             )
             if existing is not None:
                 return NewCase(existing, True)
@@ -162,7 +165,7 @@ class CaseRecords:
         async with self.db.session() as session:
             rows = await session.scalars(
                 select(Registration)
-                .where(Registration.phone_hash == crypto.lookup_hash("phone", phone))
+                .where(Registration.phone_hash.in_(crypto.lookup_hashes("phone", phone)))
                 .order_by(Registration.id.desc())
             )
             return [_view(row) for row in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +48,37 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # deleted rows are overwritten with zeros, not left in free pages (erasure, retention)
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
+SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def sqlite_files(url: str | URL) -> list[Path]:
+    """The database file and its companions (WAL, shared memory, journal); [] if not SQLite."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return []
+    if parsed.database == ":memory:":
+        return []
+    base = Path(parsed.database).expanduser()
+    return [base.with_name(base.name + suffix) for suffix in SQLITE_SUFFIXES]
+
+
 def _ensure_sqlite_dir(url: URL) -> None:
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    files = sqlite_files(url)
+    if not files:
+        return
+    files[0].parent.mkdir(parents=True, exist_ok=True)
+    # Only the service account reads the files: created 0600 (SQLite gives the WAL and
+    # shared-memory files the database file's mode), and an older install's are tightened.
+    if not files[0].exists():
+        os.close(os.open(files[0], os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in files:
+        if path.exists() and path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
 
 
 def upgrade_schema(url: str, revision: str = "head") -> None:
@@ -88,6 +114,15 @@ class Database:
 
     def session(self) -> AsyncSession:
         return self.sessions()
+
+    async def flush_deleted(self) -> None:
+        """After an erasure or a purge: SQLite copies the WAL into the database (where
+        secure_delete has zeroed the deleted rows) and truncates the WAL, so no copy of the
+        deleted rows stays in the WAL file. PostgreSQL needs nothing here (VACUUM reclaims)."""
+        if not self.is_sqlite:
+            return
+        async with self.engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

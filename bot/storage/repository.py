@@ -72,8 +72,9 @@ class Store:
         for _ in range(2):
             async with self.db.session() as session:
                 contact = await session.scalar(
-                    select(Contact).where(
-                        Contact.channel == channel, Contact.address_hash == address_hash
+                    select(Contact).where(  # several hashes only while keys rotate
+                        Contact.channel == channel,
+                        Contact.address_hash.in_(crypto.lookup_hashes(channel, address)),
                     )
                 )
                 if contact is not None:
@@ -323,7 +324,8 @@ class Store:
                 )
             )
             await session.delete(contact)
-            return counts
+        await self.db.flush_deleted()  # no copy of the erased rows left in the SQLite WAL
+        return counts
 
     async def set_role(self, contact_id: int, role: str, actor: str) -> None:
         async with self.db.session() as session, session.begin():
