@@ -355,6 +355,14 @@ async def test_the_case_page_shows_who_was_alerted_through_what_and_when(
     assert "Amina" in section and "sms" in section and "outside opening hours" in section
     assert "sent" in section
     assert "+218910000001" not in page.text  # the on-call person's number is not shown
+    await create_operator(runtime, "settings-admin", "admin")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        await sign_in(client, "settings-admin", DEFAULT_PASSWORD)
+        settings = await client.get("/console/admin/settings")
+    assert "<li>Amina (sms)</li>" in settings.text and "<li>Omar (sms)</li>" in settings.text
+    assert "+218910000001" not in settings.text and "+218910000002" not in settings.text
 
 
 async def test_admin_sets_emergency_numbers_per_city(runtime: Runtime) -> None:
