@@ -36,6 +36,7 @@ from bot.storage.models import (
     HandoffAlert,
     HandoffPriority,
     HandoffStatus,
+    OnCallContact,
     utcnow,
 )
 
@@ -134,6 +135,30 @@ def parse_oncall(entries: list[str]) -> list[OnCall]:
     return people
 
 
+_ADDRESS = re.compile(r"^\+?[0-9]{4,20}$|^-?[0-9]{4,20}$")
+
+
+def read_oncall_lines(text: str) -> list[OnCall]:
+    """The console's on-call form: one "Name=address" a line, in order. Raises OnCallError."""
+    people = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, address = line.partition("=")
+        address = "".join(address.split())
+        if not sep or not name.strip() or not _ADDRESS.match(address):
+            raise OnCallError(
+                f"Line {number}: write Name=address (a phone number such as +218911234567, "
+                "or a Telegram chat id)"
+            )
+        people.append(OnCall(name.strip()[:64], address))
+    return people
+
+
+class OnCallError(ValueError):
+    """Not an on-call list."""
+
+
 @dataclass(frozen=True, slots=True)
 class AlertView:
     step: int
@@ -174,10 +199,39 @@ class OnCallAlerts:
         self.language = language if catalogs.supports(language) else catalogs.languages[0]
         self.console_url = (console_url or "").rstrip("/")
 
-    @property
-    def configured(self) -> bool:
+    async def people(self) -> tuple[list[OnCall], str]:
+        """The escalation list and where it comes from: the console's list when an admin set
+        one ("console"), else the ONCALL_CONTACTS setting ("settings")."""
+        async with self.db.session() as session:
+            rows = list(
+                await session.scalars(select(OnCallContact).order_by(OnCallContact.position))
+            )
+        if rows:
+            return [OnCall(row.name, row.address) for row in rows], "console"
+        return list(self.oncall), "settings"
+
+    async def configured(self) -> bool:
         """Alerts can go out: a channel, someone on the list, and a sender for the channel."""
-        return bool(self.channel and self.oncall and self.channel in self.outbox.senders)
+        if not (self.channel and self.channel in self.outbox.senders):
+            return False
+        return bool((await self.people())[0])
+
+    async def replace_people(self, people: list[OnCall], *, actor: str) -> None:
+        """The console's list (empty: back to the setting)."""
+        async with self.db.session() as session, session.begin():
+            await session.execute(delete(OnCallContact))
+            for position, person in enumerate(people):
+                session.add(
+                    OnCallContact(position=position, name=person.name, address=person.address)
+                )
+            session.add(
+                AuditEvent(
+                    actor=actor,
+                    action="settings.oncall",
+                    subject="oncall_contacts",
+                    details={"names": [person.name for person in people]},
+                )
+            )
 
     def link(self, handoff_id: int) -> str:
         return f"{self.console_url}/console/cases/{handoff_id}"
@@ -196,7 +250,10 @@ class OnCallAlerts:
     # -- the timer's pass -------------------------------------------------------------------
     async def run(self, now: datetime | None = None) -> int:
         """Alert for every danger case due an alert now; returns the alerts sent."""
-        if not (self.channel and self.oncall):
+        if not self.channel:
+            return 0
+        people, _ = await self.people()
+        if not people:
             return 0
         now = now or utcnow()
         open_now = self.hours.is_open(now)
@@ -243,14 +300,20 @@ class OnCallAlerts:
                 # a failed alert does not wait: the next person on the list is tried at once
                 due = created if previous.status == "failed" else created + self.repeat
                 step = previous.step + 1
-            if now >= due and await self._alert(handoff_id, priority, step, trigger, now):
+            person = people[step % len(people)]
+            if now >= due and await self._alert(handoff_id, priority, step, trigger, person, now):
                 sent += 1
         return sent
 
     async def _alert(
-        self, handoff_id: int, priority: str, step: int, trigger: str, now: datetime
+        self,
+        handoff_id: int,
+        priority: str,
+        step: int,
+        trigger: str,
+        person: OnCall,
+        now: datetime,
     ) -> bool:
-        person = self.oncall[step % len(self.oncall)]
         channel = self.channel or ""
         try:  # the step's row first: another process's timer that got there sends nothing
             async with self.db.session() as session, session.begin():

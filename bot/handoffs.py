@@ -496,7 +496,8 @@ class Handoffs:
         catalogs = self.catalogs
         texts = []
         if not self.hours.is_open(utcnow()):
-            key = "handoff.oncall_alerted" if self.alerts.configured else "handoff.off_duty"
+            alerted = await self.alerts.configured()
+            key = "handoff.oncall_alerted" if alerted else "handoff.off_duty"
             texts.append(catalogs.text(language, key, hours=self.hours.describe(language)))
         numbers = await self.numbers.for_contact(case.contact_id)
         if numbers:

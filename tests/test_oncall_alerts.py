@@ -361,8 +361,49 @@ async def test_the_case_page_shows_who_was_alerted_through_what_and_when(
     ) as client:
         await sign_in(client, "settings-admin", DEFAULT_PASSWORD)
         settings = await client.get("/console/admin/settings")
-    assert "<li>Amina (sms)</li>" in settings.text and "<li>Omar (sms)</li>" in settings.text
+    listed = settings.text.split('id="oncall-list">', 1)[1].split("</ol>", 1)[0]
+    assert listed.index("Amina") < listed.index("Omar")
     assert "+218910000001" not in settings.text and "+218910000002" not in settings.text
+
+
+async def test_admin_replaces_the_on_call_list_in_the_console(
+    make_runtime: Any, fake_twilio: tuple[FakeTwilioAPI, str]
+) -> None:
+    fake, url = fake_twilio
+    runtime = await make_runtime(**sms_alerts(url, operator_hours=closed_hours()))
+    await create_operator(runtime, "oncall-admin", "admin")
+    app = create_app(runtime=runtime)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        csrf = await sign_in(client, "oncall-admin", DEFAULT_PASSWORD)
+        refused = await client.post(
+            "/console/admin/settings/oncall",
+            data={"csrf_token": csrf, "people": "Halima=call me maybe"},
+        )
+        assert refused.status_code == 400 and "Line 1" in refused.text
+        saved = await client.post(
+            "/console/admin/settings/oncall",
+            data={"csrf_token": csrf, "people": "Halima=+218 91 333 0003\n\nYusuf=+218913330004"},
+        )
+        assert saved.status_code == 303
+        page = await client.get("/console/admin/settings")
+    assert "Set here in the console." in page.text and "+218913330003" not in page.text
+    contact = await runtime.store.contact_for("rest", "console-list")
+    case_id, _ = await runtime.handoffs.open(
+        contact.id, reason="emergency", priority="emergency", channel="rest", language="en"
+    )
+    start = await waiting_since(runtime, case_id)
+    await runtime.handoffs.run_timers(start)
+    await runtime.handoffs.run_timers(start + timedelta(minutes=10))
+    # the console's list replaced the setting's
+    assert [m["To"] for m in fake.messages] == ["+218913330003", "+218913330004"]
+    assert [r.recipient for r in await alert_rows(runtime, case_id)] == ["Halima", "Yusuf"]
+    async with runtime.db.session() as session:
+        audit = await session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "settings.oncall")
+        )
+    assert audit is not None and audit.details == {"names": ["Halima", "Yusuf"]}
 
 
 async def test_admin_sets_emergency_numbers_per_city(runtime: Runtime) -> None:

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.alerts import DEFAULT_CITY, NumbersError, OnCall, parse_oncall
+from bot.alerts import DEFAULT_CITY, NumbersError, OnCallError, parse_oncall, read_oncall_lines
 from bot.config import Settings
 from bot.console.accounts import AccountError, Accounts, parse_languages
 from bot.console.auth import ROLES, Principal, admin_form, require_admin
@@ -248,6 +248,7 @@ async def _settings_page(request: Request, principal: Principal, **context: Any)
             for code in catalogs.languages
         }
     numbers = await runtime.handoffs.numbers.all()
+    people, source = await runtime.handoffs.alerts.people()
     return render(
         request,
         "admin_settings.html",
@@ -255,13 +256,11 @@ async def _settings_page(request: Request, principal: Principal, **context: Any)
         settings=effective_settings(runtime.settings),
         emergency_default=numbers.get(DEFAULT_CITY, ""),
         emergency_cities=[(city, numbers.get(city, "")) for city in canonical_cities()],
-        oncall=[(person.name, runtime.settings.oncall_channel) for person in _oncall(runtime)],
+        oncall=[(person.name, mask(person.address)) for person in people],
+        oncall_source=source,
+        oncall_channel=runtime.settings.oncall_channel,
         **context,
     )
-
-
-def _oncall(runtime: Any) -> list[OnCall]:
-    return list(runtime.handoffs.alerts.oncall)
 
 
 @router.post("/settings/emergency-numbers")
@@ -278,3 +277,18 @@ async def set_emergency_numbers(
     except NumbersError as exc:
         return await _settings_page(request, principal, error=str(exc), status_code=400)
     return redirect("/console/admin/settings?saved=numbers")
+
+
+@router.post("/settings/oncall")
+async def set_oncall(
+    request: Request,
+    principal: Annotated[Principal, Depends(admin_form)],
+    people: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """The on-call escalation list, one "Name=address" a line (empty: back to the setting)."""
+    try:
+        wanted = read_oncall_lines(people)
+    except OnCallError as exc:
+        return await _settings_page(request, principal, error=str(exc), status_code=400)
+    await request.app.state.runtime.handoffs.alerts.replace_people(wanted, actor=principal.actor)
+    return redirect("/console/admin/settings?saved=oncall")

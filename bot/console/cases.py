@@ -239,7 +239,7 @@ async def case_page(
         status_code=status_code,
         revealed_address=revealed_address,
         alerts=await runtime.handoffs.alerts.for_case(handoff_id),
-        alerts_configured=runtime.handoffs.alerts.configured,
+        alerts_configured=await runtime.handoffs.alerts.configured(),
     )
 
 

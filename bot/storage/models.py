@@ -229,6 +229,19 @@ class HandoffAlert(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class OnCallContact(Base):
+    """A person on the on-call escalation list, as an admin set it in the console (it replaces
+    the ONCALL_CONTACTS setting while it has rows)."""
+
+    __tablename__ = "oncall_contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(SecretText)  # staff's phone or chat id
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class EmergencyNumber(Base):
     """Emergency numbers the bot gives a person in danger, set by an admin in the console.
 

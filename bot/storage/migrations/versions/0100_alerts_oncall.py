@@ -39,6 +39,15 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("city"),
     )
+    op.create_table(
+        "oncall_contacts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("address", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
     with op.batch_alter_table("handoffs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("passed_on_at", sa.DateTime(timezone=True), nullable=True))
 
@@ -46,5 +55,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("handoffs", schema=None) as batch_op:
         batch_op.drop_column("passed_on_at")
+    op.drop_table("oncall_contacts")
     op.drop_table("emergency_numbers")
     op.drop_table("handoff_alerts")
