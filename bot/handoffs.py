@@ -132,6 +132,7 @@ class Handoffs:
         self.snooze_default = snooze_default
         self.timer_interval = timer_interval
         self._timer: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()  # a danger case opened: alert without waiting the interval
 
     # -- reading -------------------------------------------------------------------------
     async def get(self, handoff_id: int) -> CaseInfo | None:
@@ -259,6 +260,8 @@ class Handoffs:
                         details={"reason": reason, "priority": priority, "channel": channel},
                     )
                 )
+        if priority in ALERTED_PRIORITIES:
+            self._wake.set()
         kind = "handoff.opened" if created else "handoff.updated"
         await self.events.publish(kind, handoff_id=handoff_id, priority=priority)
         return handoff_id, created
@@ -633,7 +636,9 @@ class Handoffs:
 
     async def _timers(self) -> None:
         while True:
-            await asyncio.sleep(self.timer_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.timer_interval)
+            self._wake.clear()
             try:
                 await self.run_timers()
             except asyncio.CancelledError:

@@ -4,6 +4,7 @@ and its rate limit, and what the console shows. Both backends."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -161,6 +162,30 @@ async def test_emergency_at_night_alerts_up_the_list_until_someone_takes_it(
         (3, "Omar", "sms", "sent"),
     ]
     assert [r.trigger for r in rows] == ["closed_hours", "repeat", "repeat", "repeat"]
+
+
+async def test_a_danger_case_wakes_the_timers_at_once(
+    make_runtime: Any, fake_twilio: tuple[FakeTwilioAPI, str]
+) -> None:
+    fake, url = fake_twilio
+    runtime = await make_runtime(**sms_alerts(url, operator_hours=closed_hours()))
+    runtime.handoffs.timer_interval = 3600.0  # the regular pass would come in an hour
+    runtime.handoffs.start()
+    try:
+        contact = await runtime.store.contact_for("rest", "wakes-timers")
+        await runtime.handoffs.open(
+            contact.id, reason="emergency", priority="emergency", channel="rest", language="en"
+        )
+
+        async def alerted() -> None:
+            while not fake.messages:  # noqa: ASYNC110 (the fake serves in another thread)
+                await asyncio.sleep(0.05)
+
+        # without the wake-up nothing is sent for an hour: this would fail, not hang
+        await asyncio.wait_for(alerted(), 60)
+    finally:
+        await runtime.handoffs.stop()
+    assert [m["To"] for m in fake.messages] == ["+218910000001"]
 
 
 async def test_in_hours_an_urgent_case_alerts_only_after_its_wait(
