@@ -209,6 +209,8 @@ async def test_in_hours_an_urgent_case_alerts_only_after_its_wait(
     assert [r.trigger for r in await alert_rows(runtime, urgent)] == ["unclaimed"]
     await runtime.handoffs.run_timers(start + timedelta(hours=10))
     assert await alert_rows(runtime, normal) == []  # ordinary cases never page anyone
+    await runtime.store.erase_contact(contact.id)  # "delete my data": its case's alerts go too
+    assert await alert_rows(runtime, urgent) == []
 
 
 async def test_a_failed_alert_goes_on_to_the_next_person_at_once(
