@@ -80,6 +80,34 @@ class Settings(BaseSettings):
         default=15, description="A person left unanswered this long escalates the case"
     )
     handoff_snooze_hours: float = 24
+    handoff_passed_on_minutes: float = Field(
+        default=5,
+        description="While a case waits, at most one 'your message was passed on' note this often",
+    )
+
+    # On-call alerts (bot/alerts.py): emergency and urgent cases nobody has taken
+    oncall_channel: str | None = Field(
+        default=None, description="How on-call staff are alerted: sms, whatsapp or telegram"
+    )
+    oncall_contacts: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description='The escalation list, in order: "Name=address, Name=address" (a phone '
+        "number for sms/whatsapp, a chat id for telegram)",
+    )
+    oncall_repeat_minutes: float = Field(
+        default=10, gt=0, description="Until someone takes the case, the next on-call is alerted"
+    )
+    oncall_emergency_minutes: float = Field(
+        default=5, ge=0, description="In opening hours: alert when an emergency waits this long"
+    )
+    oncall_urgent_minutes: float = Field(
+        default=30, ge=0, description="In opening hours: alert when an urgent case waits this long"
+    )
+    oncall_language: str = Field(default="en", description="Language of the alert text")
+    console_base_url: str | None = Field(
+        default=None,
+        description="The console's address for links in alerts; unset: PUBLIC_BASE_URL",
+    )
     console_session_hours: float = Field(default=12, description="Console sign-in lifetime")
     console_idle_minutes: float = Field(default=60, description="Sign-out after inactivity")
 
@@ -196,6 +224,21 @@ class Settings(BaseSettings):
     def _split_languages(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("oncall_contacts", mode="before")
+    @classmethod
+    def _split_contacts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("oncall_channel")
+    @classmethod
+    def _alert_channel(cls, value: str | None) -> str | None:
+        value = (value or "").strip().lower() or None
+        if value not in (None, "sms", "whatsapp", "telegram"):
+            raise ValueError("ONCALL_CHANNEL must be sms, whatsapp or telegram")
         return value
 
     @field_validator("default_language")

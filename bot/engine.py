@@ -196,6 +196,8 @@ class Engine:
                     language=language,
                 )
                 replies = self.render([Reply(category.reply)], language)
+        # never silence: "passed on" now and then, or after danger what happens next
+        replies += await self.handoffs.while_open(case, language, raised=bool(replies))
         ids = await self.store.complete_turn(
             message.id,
             contact.id,

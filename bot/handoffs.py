@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.alerts import ALERTED_PRIORITIES, EmergencyNumbers, OnCallAlerts
 from bot.delivery import Outbox
 from bot.events import EventBus
 from bot.hours import OpeningHours
@@ -113,10 +114,16 @@ class Handoffs:
         timer_interval: float = 30.0,
         contact_lock: Callable[[int], AbstractAsyncContextManager[Any]] | None = None,
         sessions: SessionStore | None = None,
+        alerts: OnCallAlerts | None = None,
+        passed_on_every: timedelta = timedelta(minutes=5),
     ) -> None:
         self.db = db
         # Read when a case closes: the notice offers CONTINUE only when a flow waits.
         self.sessions = sessions
+        # on-call alerts for danger cases nobody takes (bot/alerts.py); none: not configured
+        self.alerts = alerts or OnCallAlerts(db, catalogs, outbox, hours, channel=None, oncall=[])
+        self.numbers = EmergencyNumbers(db)
+        self.passed_on_every = passed_on_every
         # The lock the engine holds for a person's turn (bot.sessions): closing takes it too,
         # so a message is either handled before the close (and is in the case) or after it
         # (and the bot answers it), never marked handled by a case that is closing.
@@ -129,6 +136,7 @@ class Handoffs:
         self.snooze_default = snooze_default
         self.timer_interval = timer_interval
         self._timer: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()  # a danger case opened: alert without waiting the interval
 
     # -- reading -------------------------------------------------------------------------
     async def get(self, handoff_id: int) -> CaseInfo | None:
@@ -256,6 +264,8 @@ class Handoffs:
                         details={"reason": reason, "priority": priority, "channel": channel},
                     )
                 )
+        if priority in ALERTED_PRIORITIES:
+            self._wake.set()
         kind = "handoff.opened" if created else "handoff.updated"
         await self.events.publish(kind, handoff_id=handoff_id, priority=priority)
         return handoff_id, created
@@ -476,16 +486,77 @@ class Handoffs:
 
     # -- what the person is told ---------------------------------------------------------
     async def waiting_notice(self, handoff_id: int, language: str) -> list[str]:
-        """Catalog texts for a person whose case just opened: place in queue, hours."""
+        """Catalog texts for a person whose case just opened: place in queue, hours; for a
+        danger case, honestly what happens next and the emergency numbers configured."""
         texts = []
         position = await self.queue_position(handoff_id)
         if position:
             texts.append(self.catalogs.text(language, "handoff.position", position=position))
-        if not self.hours.is_open(utcnow()):
+        case = await self.get(handoff_id)
+        if case is not None and case.priority in ALERTED_PRIORITIES:
+            texts += await self.danger_notice(case, language)
+        elif not self.hours.is_open(utcnow()):
             texts.append(
                 self.catalogs.text(language, "handoff.hours", hours=self.hours.describe(language))
             )
         return texts
+
+    async def danger_notice(self, case: CaseInfo, language: str) -> list[str]:
+        """What happens next for a person in danger: off duty, whether someone on call is
+        alerted (only when alerts are configured); and the numbers to call, or, when none
+        is configured, that we cannot send help ourselves."""
+        catalogs = self.catalogs
+        texts = []
+        if not self.hours.is_open(utcnow()):
+            alerted = await self.alerts.configured()
+            key = "handoff.oncall_alerted" if alerted else "handoff.off_duty"
+            texts.append(catalogs.text(language, key, hours=self.hours.describe(language)))
+        numbers = await self.numbers.for_contact(case.contact_id)
+        if numbers:
+            if catalogs.direction(language) == "rtl":  # keep the digits in their own order
+                numbers = f"\u2068{numbers}\u2069"
+            texts.append(catalogs.text(language, "handoff.emergency_numbers", numbers=numbers))
+        else:
+            texts.append(catalogs.text(language, "handoff.no_emergency_numbers"))
+        return texts
+
+    async def while_open(
+        self, case: CaseInfo, language: str, *, raised: bool
+    ) -> list[OutboundMessage]:
+        """The bot's word to a person writing while their case is open (the engine's
+        `_with_operator`). Danger just raised the case: what happens next and the numbers.
+        Otherwise, until an operator has written, "passed on" with the place in the queue:
+        for the first message, then at most once every `passed_on_every`."""
+        now = utcnow()
+        async with self.db.session() as session:
+            row = await session.get(Handoff, case.id)
+            if row is None:
+                return []
+            noted_at, answered = row.passed_on_at, row.first_response_at is not None
+        if raised:
+            await self._update_if(case.id, {"passed_on_at": now})
+            current = await self.get(case.id)
+            texts = await self.danger_notice(current or case, language)
+        else:
+            last = aware(noted_at)
+            if answered or (last is not None and now < last + self.passed_on_every):
+                return []
+            # only one turn wins the note when several messages arrive together
+            if not await self._update_if(case.id, {"passed_on_at": now}, passed_on_at=noted_at):
+                return []
+            position = await self.queue_position(case.id)
+            texts = [
+                self.catalogs.text(language, "handoff.passed_on", position=position)
+                if position
+                else self.catalogs.text(language, "handoff.passed_on_taken")
+            ]
+        return [
+            OutboundMessage(
+                text="\n".join(texts),
+                language=language,
+                direction=self.catalogs.direction(language),
+            )
+        ]
 
     # -- timers --------------------------------------------------------------------------
     async def run_timers(self, now: datetime | None = None) -> dict[str, int]:
@@ -549,6 +620,7 @@ class Handoffs:
             await self.events.publish("handoff.escalated", handoff_id=handoff_id)
         for handoff_id in woken:
             await self.events.publish("handoff.updated", handoff_id=handoff_id)
+        await self.alerts.run(now)  # after the escalation: a case it put back in the queue too
         return {"escalated": len(escalated), "woken": len(woken)}
 
     async def _update_if(self, handoff_id: int, values: dict[str, object], **seen: object) -> bool:
@@ -573,7 +645,9 @@ class Handoffs:
 
     async def _timers(self) -> None:
         while True:
-            await asyncio.sleep(self.timer_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.timer_interval)
+            self._wake.clear()
             try:
                 await self.run_timers()
             except asyncio.CancelledError:

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.alerts import OnCallAlerts, parse_oncall
 from bot.config import Settings
 from bot.delivery import Outbox
 from bot.engine import Engine
@@ -74,6 +75,26 @@ def load_nlu(settings: Settings) -> BuiltinNLU:
     )
 
 
+def on_call_alerts(
+    settings: Settings, db: Database, catalogs: Catalogs, outbox: Outbox, hours: OpeningHours
+) -> OnCallAlerts:
+    return OnCallAlerts(
+        db,
+        catalogs,
+        outbox,
+        hours,
+        channel=settings.oncall_channel,
+        oncall=parse_oncall(settings.oncall_contacts),
+        repeat=timedelta(minutes=settings.oncall_repeat_minutes),
+        after={
+            "emergency": timedelta(minutes=settings.oncall_emergency_minutes),
+            "urgent": timedelta(minutes=settings.oncall_urgent_minutes),
+        },
+        language=settings.oncall_language,
+        console_url=settings.console_base_url or settings.public_base_url,
+    )
+
+
 async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = None) -> Runtime:
     loaded = load_keys(settings)  # encrypted by default: the first start creates the keys
     upgrade_schema(settings.database_url)
@@ -117,12 +138,15 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
 
     register_twilio_senders(outbox, settings, db)
     events = EventBus(settings.redis_url)
+    hours = OpeningHours(settings.operator_hours, settings.operator_timezone)
     handoffs = Handoffs(
         db,
         catalogs,
         outbox,
         events,
-        OpeningHours(settings.operator_hours, settings.operator_timezone),
+        hours,
+        alerts=on_call_alerts(settings, db, catalogs, outbox, hours),
+        passed_on_every=timedelta(minutes=settings.handoff_passed_on_minutes),
         escalate_after=timedelta(minutes=settings.handoff_escalate_minutes),
         snooze_default=timedelta(hours=settings.handoff_snooze_hours),
         contact_lock=sessions.lock,

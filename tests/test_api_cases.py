@@ -73,7 +73,11 @@ async def test_a_case_from_the_queue_to_closing(
     body = detail.json()
     assert body["queue_position"] == 1
     assert body["contact"]["address_masked"].endswith("son") and "api-person" not in detail.text
-    assert [m["author"] for m in body["messages"]][-1] == "person"
+    # the person's message, then the bot's note that it was passed on
+    assert [m["author"] for m in body["messages"]][-2:] == ["person", "bot"]
+    assert body["messages"][-1]["text"] == runtime.catalogs.text(
+        "ha", "handoff.passed_on", position=1
+    )
     last_id = body["messages"][-1]["id"]
 
     claimed = await client.post(f"/api/v1/cases/{case_id}/claim", headers=operator)

@@ -431,7 +431,10 @@ async def test_operator_starts_a_case_for_a_contact(
     case_id = int(started.headers["location"].rsplit("/", 1)[1])
     case = await runtime.handoffs.get(case_id)
     assert case is not None and (case.priority, case.reason) == ("urgent", "operator")
-    assert await rest_say(client, "known-person", "hello again") == []  # the bot stays silent
+    # the bot only says it passed the message on
+    assert await rest_say(client, "known-person", "hello again") == [
+        runtime.catalogs.text("en", "handoff.passed_on", position=1)
+    ]
 
 
 async def test_registration_with_vulnerabilities_is_shown(

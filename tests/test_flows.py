@@ -201,12 +201,16 @@ async def test_emergency_in_the_middle_of_a_registration(
     replies = await chat(DANGER[language])
     assert replies == [
         t(runtime, language, "safety.emergency"),
-        t(runtime, language, "handoff.position", position=1),
+        # no emergency number is configured here: the person is told so, none is invented
+        t(runtime, language, "handoff.position", position=1)
+        + "\n"
+        + t(runtime, language, "handoff.no_emergency_numbers"),
     ]
     [handoff] = await runtime.store.open_handoffs()
     assert handoff.priority == "emergency" and handoff.language == language
-    # with the operators the bot is silent; when they close the case it says so
-    assert await chat(CONTINUE[language]) == []
+    # with the operators the bot only says the message was passed on; when they close the
+    # case it says so
+    assert await chat(CONTINUE[language]) == [t(runtime, language, "handoff.passed_on", position=1)]
     await runtime.handoffs.close(handoff.id, None, "resolved")
     later = await client.get("/webhooks/rest/messages", params={"sender": f"sos-{language}"})
     assert [m["text"] for m in later.json()] == [t(runtime, language, "handoff.closed_resume")]

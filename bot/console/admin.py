@@ -10,12 +10,14 @@ from fastapi.responses import Response
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from bot.alerts import DEFAULT_CITY, NumbersError, OnCallError, parse_oncall, read_oncall_lines
 from bot.config import Settings
 from bot.console.accounts import AccountError, Accounts, parse_languages
 from bot.console.auth import ROLES, Principal, admin_form, require_admin
 from bot.console.canned import canned_replies
 from bot.console.casework import canned_values, mask
 from bot.console.web import redirect, render
+from bot.records import canonical_cities
 from bot.storage import crypto
 from bot.storage.models import Contact
 
@@ -41,7 +43,9 @@ def effective_settings(settings: Settings) -> list[tuple[str, str, str | None]]:
     result = []
     for name, info in type(settings).model_fields.items():
         value: Any = getattr(settings, name)
-        if isinstance(value, SecretStr) or any(word in name for word in _SECRET_WORDS):
+        if name == "oncall_contacts":  # staff's own numbers stay out of the page
+            shown = ", ".join(person.name for person in parse_oncall(value))
+        elif isinstance(value, SecretStr) or any(word in name for word in _SECRET_WORDS):
             shown = "(set)" if value else "(not set)"
         elif isinstance(value, str) and "://" in value:
             shown = _without_password(value)
@@ -246,10 +250,59 @@ async def settings_page(
         code: canned_replies(catalogs, code, **canned_values(runtime, principal, code))
         for code in catalogs.languages
     }
+    return await _settings_page(request, principal, canned=canned)
+
+
+async def _settings_page(request: Request, principal: Principal, **context: Any) -> Response:
+    runtime = request.app.state.runtime
+    if "canned" not in context:
+        catalogs = runtime.catalogs
+        context["canned"] = {
+            code: canned_replies(catalogs, code, **canned_values(runtime, principal, code))
+            for code in catalogs.languages
+        }
+    numbers = await runtime.handoffs.numbers.all()
+    people, source = await runtime.handoffs.alerts.people()
     return render(
         request,
         "admin_settings.html",
         principal,
         settings=effective_settings(runtime.settings),
-        canned=canned,
+        emergency_default=numbers.get(DEFAULT_CITY, ""),
+        emergency_cities=[(city, numbers.get(city, "")) for city in canonical_cities()],
+        oncall=[(person.name, mask(person.address)) for person in people],
+        oncall_source=source,
+        oncall_channel=runtime.settings.oncall_channel,
+        **context,
     )
+
+
+@router.post("/settings/emergency-numbers")
+async def set_emergency_numbers(
+    request: Request, principal: Annotated[Principal, Depends(admin_form)]
+) -> Response:
+    """The default numbers and the cities' own ("city:<name>" fields; empty: the default)."""
+    form = await request.form()
+    wanted = {DEFAULT_CITY: str(form.get("default", ""))[:200]}
+    for city in canonical_cities():
+        wanted[city] = str(form.get(f"city:{city}", ""))[:200]
+    try:
+        await request.app.state.runtime.handoffs.numbers.replace(wanted, actor=principal.actor)
+    except NumbersError as exc:
+        return await _settings_page(request, principal, error=str(exc), status_code=400)
+    return redirect("/console/admin/settings?saved=numbers")
+
+
+@router.post("/settings/oncall")
+async def set_oncall(
+    request: Request,
+    principal: Annotated[Principal, Depends(admin_form)],
+    people: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """The on-call escalation list, one "Name=address" a line (empty: back to the setting)."""
+    try:
+        wanted = read_oncall_lines(people)
+    except OnCallError as exc:
+        return await _settings_page(request, principal, error=str(exc), status_code=400)
+    await request.app.state.runtime.handoffs.alerts.replace_people(wanted, actor=principal.actor)
+    return redirect("/console/admin/settings?saved=oncall")

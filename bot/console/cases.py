@@ -238,6 +238,8 @@ async def case_page(
         notice=notice,
         status_code=status_code,
         revealed_address=revealed_address,
+        alerts=await runtime.handoffs.alerts.for_case(handoff_id),
+        alerts_configured=await runtime.handoffs.alerts.configured(),
     )
 
 

@@ -210,6 +210,57 @@ class Handoff(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(default=None)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # when the bot last told the waiting person "your message was passed on" (rate limit)
+    passed_on_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class HandoffAlert(Base):
+    """One alert to an on-call person about a case nobody has taken (bot/alerts.py).
+
+    Holds who was alerted (the on-call list's name, not their address), through what and when;
+    the alert's text carries the case's link and priority only, never the person's data."""
+
+    __tablename__ = "handoff_alerts"
+    __table_args__ = (
+        # one alert per step of the escalation list: two timer processes cannot both send it
+        UniqueConstraint("handoff_id", "step", name="uq_handoff_alerts_step"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    step: Mapped[int] = mapped_column(Integer)  # 0, 1, … along the list (it starts again)
+    recipient: Mapped[str] = mapped_column(String(64))  # the on-call person's name
+    channel: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(16))  # "closed_hours" or "unclaimed"
+    status: Mapped[str] = mapped_column(String(16), default="sending")  # sent, failed
+    error: Mapped[str | None] = mapped_column(String(255), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OnCallContact(Base):
+    """A person on the on-call escalation list, as an admin set it in the console (it replaces
+    the ONCALL_CONTACTS setting while it has rows)."""
+
+    __tablename__ = "oncall_contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(SecretText)  # staff's phone or chat id
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EmergencyNumber(Base):
+    """Emergency numbers the bot gives a person in danger, set by an admin in the console.
+
+    city "" is the default; a row for a city (canonical name, nlu/gazetteers/cities.yml)
+    overrides it for people in that city."""
+
+    __tablename__ = "emergency_numbers"
+
+    city: Mapped[str] = mapped_column(String(32), primary_key=True)
+    numbers: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class HandoffNote(Base):
