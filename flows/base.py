@@ -128,6 +128,11 @@ class Flow(ABC):
         """True when, at this step, a global command word is an answer (e.g. "0" people)."""
         return False
 
+    def plain_answer(self, step: str | None, text: str) -> bool:
+        """True when the text is a recognised answer to this step's closed question (one of
+        its words, not a story): safety triage then goes by danger phrases only."""
+        return False
+
     def expected_disclosures(self, step: str | None) -> frozenset[str]:
         """Safety categories that are an answer, not an alarm, at this step (e.g. detention
         when asked where someone is detained). Emergencies always interrupt."""

@@ -57,6 +57,11 @@ class Vocabulary:
     name_stops: frozenset[str]
     female: frozenset[str]
     male: frozenset[str]
+    statement_words: frozenset[str]  # "I am a …", "je suis une …", "ana …": no answer in them
+    documents: dict[str, tuple[str, ...]]  # passport answer → its phrases, folded
+    alone: tuple[str, ...]
+    fields: dict[str, tuple[str, ...]]  # answer → the words that name it, folded
+    change_words: tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
@@ -76,7 +81,78 @@ def vocabulary(path: Path = CONTENT) -> Vocabulary:
         name_stops=frozenset(folded(raw["name_stops"])),
         female=frozenset(folded(raw["female"])),
         male=frozenset(folded(raw["male"])),
+        statement_words=frozenset(
+            word for phrase in folded(raw["statement_words"]) for word in phrase.split()
+        ),
+        documents={name: tuple(folded(words)) for name, words in raw["documents"].items()},
+        alone=tuple(folded(raw["alone"])),
+        fields={name: tuple(folded(words)) for name, words in raw["fields"].items()},
+        change_words=tuple(folded(raw["change_words"])),
     )
+
+
+def _contains(folded_text: str, phrase: str) -> bool:
+    return f" {phrase} " in f" {folded_text} "
+
+
+def sex_statement(text: str, vocab: Vocabulary, *, bare: bool = False) -> str | None:
+    """ "I am a woman", "je suis une femme", "ana bint", "ni mace ce" → "female".
+
+    What is left once the words of a statement about oneself are dropped must be words for one
+    sex only. A lone word ("woman") counts only where `bare` (the sex question, the review):
+    elsewhere it may be a name ("Mara").
+    """
+    words = normalize(text).split()
+    left = [word for word in words if word not in vocab.statement_words]
+    if not left or (len(left) == len(words) and not bare):
+        return None
+    if all(word in vocab.female and len(word) > 1 for word in left):
+        return "female"
+    if all(word in vocab.male and len(word) > 1 for word in left):
+        return "male"
+    return None
+
+
+def _longest(folded_text: str, phrases: dict[str, tuple[str, ...]]) -> str | None:
+    """The entry whose longest phrase found in the text is the longest of all (one only)."""
+    found = {
+        name: max((len(p) for p in words if _contains(folded_text, p)), default=0)
+        for name, words in phrases.items()
+    }
+    best = max(found.values(), default=0)
+    winners = [name for name, length in found.items() if length == best]
+    return winners[0] if best and len(winners) == 1 else None
+
+
+def document_answer(text: str, vocab: Vocabulary) -> str | None:
+    """A free-text passport answer: "expired", "valide", "babu", "جواز منتهي"."""
+    return _longest(normalize(text), vocab.documents)
+
+
+def named_field(text: str, vocab: Vocabulary) -> str | None:
+    """The one answer a message names: "change my name" → name, "the city is wrong" → city.
+
+    A name inside a longer one found too is not counted ("passport number" is not "passport");
+    two answers named is no answer (the person is asked which, with the numbered list).
+    """
+    folded = normalize(text)
+    found = [
+        (field, phrase)
+        for field, phrases in vocab.fields.items()
+        for phrase in phrases
+        if _contains(folded, phrase)
+    ]
+    fields = {
+        field
+        for field, phrase in found
+        if not any(phrase != other and _contains(other, phrase) for _, other in found)
+    }
+    return fields.pop() if len(fields) == 1 else None
+
+
+def asks_to_change(text: str, vocab: Vocabulary) -> bool:
+    folded = normalize(text)
+    return any(_contains(folded, word) for word in vocab.change_words)
 
 
 def country_name(code: str, language: str) -> str:
@@ -101,6 +177,8 @@ def find_name(text: str, vocab: Vocabulary) -> str | None:
             continue
         candidate = " ".join(words)
         if resolve_country(candidate) or resolve_city(candidate):
+            continue
+        if sex_statement(candidate, vocab, bare=True):  # "I am female": no name
             continue
         # Give the name back as written (original case and letters), word for word.
         start = len(folded[: at + len(marker) + 2].split())
@@ -148,6 +226,31 @@ STEPS = (
 )  # fmt: skip
 
 
+# The answers a person can change at the review, in the order of the numbered list.
+FIELDS = (
+    "name", "country", "age", "sex", "phone", "city", "detained", "detention_place",
+    "document", "passport_number", "family",
+)  # fmt: skip
+# What a field depends on: changed when the field it needs is not asked any more.
+NEEDS = {"detention_place": "detained", "passport_number": "document"}
+# Questions whose parser takes any text: a statement about oneself is checked first there.
+FREE_TEXT_STEPS = ("name", "detention_place")
+
+
+def changeable(answers: dict[str, Any]) -> list[str]:
+    return [field for field in FIELDS if applicable(field, answers)]
+
+
+def drop_inapplicable(answers: dict[str, Any]) -> None:
+    """After a change, forget answers that no longer apply (a passport number without a
+    passport, "pregnant" after a change to man) and family members beyond the family size."""
+    for step in ("detention_place", "passport_number", *VULNERABILITY_STEPS):
+        if step in answers and not applicable(step, answers):
+            del answers[step]
+    if "members" in answers:
+        answers["members"] = answers["members"][: int(answers.get("family", 0))]
+
+
 def next_step(answers: dict[str, Any]) -> str:
     for step in STEPS:
         if step == "member":
@@ -190,7 +293,7 @@ class RegistrationFlow(Flow):
             "city": lambda turn: resolve_city(turn.text),
             "detained": yes_or_no,
             "detention_place": lambda turn: valid_name(turn.text) or None,
-            "document": lambda turn: DOCUMENTS[c - 1] if (c := choice(turn, 4)) else None,
+            "document": self._parse_document,
             "passport_number": self._parse_passport,
             "family": self._parse_family,
             "member": self._parse_member,
@@ -224,6 +327,13 @@ class RegistrationFlow(Flow):
     def answers_itself(self, step: str | None, text: str) -> bool:
         # "0" people travel with me; folded like the commands fold it ("٠", "۰", "０" too)
         return step == "family" and normalize(text) == "0"
+
+    def plain_answer(self, step: str | None, text: str) -> bool:
+        if step == "document":
+            return document_answer(text, self.vocab) is not None
+        if step == "sex":
+            return sex_statement(text, self.vocab, bare=True) is not None
+        return False
 
     def expected_disclosures(self, step: str | None) -> frozenset[str]:
         if step in ("detained", "detention_place"):
@@ -272,6 +382,10 @@ class RegistrationFlow(Flow):
             return await self._summary(turn)
         if step == "disclosure":
             return self._disclosure(turn)
+        if self._change_request(turn):
+            return True
+        if step in FREE_TEXT_STEPS and self._said_sex(turn):
+            return True
         if step == "phone" and self._declines_channel_phone(turn):
             turn.say("registration.ask_phone")
             return True
@@ -300,7 +414,7 @@ class RegistrationFlow(Flow):
                 options=(Option("1", "option.continue"), Option("2", "option.restart")),
             )
         elif step == "change":
-            turn.say("registration.which_change")
+            self._ask_which(turn)
         else:
             self.ask(turn)
 
@@ -316,7 +430,7 @@ class RegistrationFlow(Flow):
             "passport_number": "registration.invalid_passport_number",
             "family": "registration.invalid_family",
             "member": "registration.invalid_member",
-            "document": "answer.number",
+            "document": "registration.invalid_document",
             "resume": "answer.number",
             "disclosure": "answer.number",
             "detention_place": "registration.ask_detention_place",
@@ -325,7 +439,12 @@ class RegistrationFlow(Flow):
             turn.say(invalid[str(step)])
             self.ask(turn, again=True)
         elif step == "change":
-            turn.say("registration.which_change")
+            self._ask_which(turn)
+        elif step == "summary":
+            turn.say(
+                "registration.confirm",
+                options=(Option("1", "option.confirm"), Option("2", "option.change")),
+            )
         else:
             turn.say("answer.yes_no", options=yes_no())
 
@@ -363,28 +482,91 @@ class RegistrationFlow(Flow):
             answers["city"] = city
 
     def _correct(self, turn: Turn) -> bool:
-        """An answer to another question: "my city is Misrata" changes the city."""
-        answers = self.answers(turn)
-        changed = False
-        name = find_name(turn.text, self.vocab)
-        if name and turn.state.step != "name":
-            answers["name"], changed = name, True
-        city = resolve_city(turn.text)
-        if city and "city" in answers and city != answers["city"]:
-            answers["city"], changed = city, True
-        country = resolve_country(turn.text)
-        if country and "country" in answers and country != answers["country"]:
-            answers["country"], changed = country, True
-        phone = parse_phone(turn.text)
-        if phone and "phone" in answers and phone != answers["phone"]:
-            answers["phone"], changed = phone, True
-        if not changed:
+        """An answer to another question: "my city is Misrata", "I am a woman", "change my
+        name". Each value goes only to the answer it is recognised as."""
+        at_review = turn.state.step in ("summary", "change")
+        found = self._recognised(turn, at_review=at_review)
+        if not found:
+            field = named_field(turn.text, self.vocab)
+            if field is not None and (at_review or asks_to_change(turn.text, self.vocab)):
+                self._edit(turn, field)
+                return True
             return False
+        answers = self.answers(turn)
+        answers.update(found)
+        drop_inapplicable(answers)
         turn.say("registration.corrected")
-        if turn.state.step in ("summary", "change"):
-            turn.state.step = "summary"
+        if at_review:  # a change may open a question ("pregnant" after a change to woman)
+            turn.state.step = next_step(answers)
         self.ask(turn)
         return True
+
+    def _recognised(self, turn: Turn, *, at_review: bool) -> dict[str, Any]:
+        """The answers this message gives, each recognised for what it is."""
+        answers = self.answers(turn)
+        sex = sex_statement(turn.text, self.vocab, bare=at_review)
+        if sex is not None:  # "I am a woman" is about the sex, never a name
+            return {"sex": sex} if sex != answers.get("sex") else {}
+        found: dict[str, Any] = {}
+        name = find_name(turn.text, self.vocab)
+        if name and turn.state.step != "name" and name != answers.get("name"):
+            found["name"] = name
+        city = resolve_city(turn.text)
+        if city and "city" in answers and city != answers["city"]:
+            found["city"] = city
+        country = resolve_country(turn.text)
+        if country and "country" in answers and country != answers["country"]:
+            found["country"] = country
+        phone = parse_phone(turn.text)
+        if phone and "phone" in answers and phone != answers["phone"]:
+            found["phone"] = phone
+        document = document_answer(turn.text, self.vocab)
+        about_passport = at_review or named_field(turn.text, self.vocab) == "document"
+        if document and about_passport and "document" in answers and not found:
+            if document != answers["document"]:
+                found["document"] = document
+        return found
+
+    def _said_sex(self, turn: Turn) -> bool:
+        """At a question that takes any text, "I am a woman" corrects the sex, not the answer."""
+        sex = sex_statement(turn.text, self.vocab)
+        if sex is None:
+            return False
+        answers = self.answers(turn)
+        answers["sex"] = sex
+        drop_inapplicable(answers)
+        turn.say("registration.corrected")
+        self.ask(turn)
+        return True
+
+    def _change_request(self, turn: Turn) -> bool:
+        """ "change my name", "the city is wrong", "غير الاسم": that question again, at once."""
+        if not asks_to_change(turn.text, self.vocab):
+            return False
+        field = named_field(turn.text, self.vocab)
+        if field is None:
+            return False
+        self._edit(turn, field)
+        return True
+
+    def _edit(self, turn: Turn, field: str) -> None:
+        """Ask one answer's question again; the others are kept, the review follows."""
+        answers = self.answers(turn)
+        while not applicable(field, answers) and field in NEEDS:  # no passport: its number
+            field = NEEDS[field]
+        turn.state.step = field
+        if field == "family":
+            answers.pop("members", None)  # asked again, one by one
+        self.ask(turn)
+
+    def _ask_which(self, turn: Turn) -> None:
+        fields = changeable(self.answers(turn))
+        turn.say(
+            "registration.which_change",
+            options=tuple(
+                Option(str(i), f"registration.field.{field}") for i, field in enumerate(fields, 1)
+            ),
+        )
 
     def _store(self, turn: Turn, step: str, value: Any) -> None:
         answers = self.answers(turn)
@@ -394,6 +576,7 @@ class RegistrationFlow(Flow):
             answers["age"], answers["birth_year"] = value
         else:
             answers[step] = value
+        drop_inapplicable(answers)
         turn.state.data.setdefault("history", []).append(step)
 
     def _advance(self, turn: Turn) -> None:
@@ -547,7 +730,16 @@ class RegistrationFlow(Flow):
             return "female"
         if answer == "2" or answer in self.vocab.male:
             return "male"
-        return None
+        return sex_statement(turn.text, self.vocab, bare=True)  # "I am a woman"
+
+    def _parse_document(self, turn: Turn) -> str | None:
+        picked = choice(turn, len(DOCUMENTS))
+        if picked is not None:
+            return DOCUMENTS[picked - 1]
+        if answer := document_answer(turn.text, self.vocab):
+            return answer
+        has_one = yes_or_no(turn)  # "yes" I have one, "no" I have none
+        return None if has_one is None else ("valid" if has_one else "none")
 
     def _declines_channel_phone(self, turn: Turn) -> bool:
         if not self._channel_phone(turn) or turn.state.data.get("phone_declined"):
@@ -571,7 +763,8 @@ class RegistrationFlow(Flow):
 
     def _parse_family(self, turn: Turn) -> int | None:
         number = parse_number(turn.text, turn.language)
-        if number is None and yes_or_no(turn) is False:
+        folded = normalize(turn.text)
+        if number is None and (yes_or_no(turn) is False or folded in self.vocab.alone):
             number = 0
         return number if number is not None and 0 <= number <= 20 else None
 
@@ -588,6 +781,16 @@ class RegistrationFlow(Flow):
         a = self.answers(turn)
         yes, no = Text("registration.value.yes"), Text("registration.value.no")
         document = a.get("document")
+        if document and a.get("passport_number"):  # the number is sent: shown too
+            passport: Text | str = Text(
+                f"registration.document.{document}_number", {"number": a["passport_number"]}
+            )
+        else:
+            passport = Text(f"registration.document.{document}") if document else ""
+        detained: Text = no
+        if a.get("detained"):
+            place = a.get("detention_place")
+            detained = Text("registration.value.detained_at", {"place": place}) if place else yes
         turn.say(
             "registration.summary",
             name=a.get("name", ""),
@@ -596,8 +799,8 @@ class RegistrationFlow(Flow):
             sex=Text(f"registration.sex.{a['sex']}") if a.get("sex") else "",
             phone=a.get("phone", ""),
             city=a.get("city", ""),
-            detained=yes if a.get("detained") else no,
-            document=Text(f"registration.document.{document}") if document else "",
+            detained=detained,
+            document=passport,
         )
         family = int(a.get("family", 0))
         if family:
@@ -608,24 +811,36 @@ class RegistrationFlow(Flow):
         )
 
     async def _summary(self, turn: Turn) -> bool:
+        """The review: 1 confirms; 2, "no" or "wrong" lists the answers by number; an answer
+        said ("I am a woman") or named ("the city is wrong") changes that answer."""
         state = turn.state
-        if state.step == "summary":
-            picked = choice(turn, 2)
-            answer = yes_or_no(turn) if picked is None else picked == 1
-            if answer is None:
-                return self._correct(turn)
-            if not answer:
-                state.step = "change"
-                turn.say("registration.which_change")
+        if state.step == "change":
+            fields = changeable(self.answers(turn))
+            picked = choice(turn, len(fields))
+            if picked is not None:
+                self._edit(turn, fields[picked - 1])
                 return True
-            await self._confirm(turn)
+            if self._correct(turn):
+                return True
+            return False  # asked again which one, with the numbered list
+        picked = choice(turn, 2)
+        if picked is None and self._correct(turn):
             return True
-        return self._correct(turn)  # step "change": expecting "my city is Misrata"
+        answer = yes_or_no(turn) if picked is None else picked == 1
+        if answer is None:
+            return False
+        if not answer:
+            state.step = "change"
+            self._ask_which(turn)
+            return True
+        await self._confirm(turn)
+        return True
 
     async def _confirm(self, turn: Turn) -> None:
         if turn.cases is None:
             raise RuntimeError("registration needs the case service")
         answers = self.answers(turn)
+        drop_inapplicable(answers)
         priority, flags = priority_of(answers)
         review = answers.get("country") in self.vocab.refugee_counselling
         for_other = bool(turn.state.data.get("for_other"))

@@ -78,12 +78,16 @@ class Triage:
         folded = normalize(turn.text)
         found = {name for name, pattern in self._patterns.items() if pattern.search(folded)}
         parse = turn.parse
+        flow = self._flows.get(turn.state.flow or "")
+        # A plain answer to a closed question ("perdu", "monta8i" for the passport) is not
+        # taken for danger on the classifier's word alone; danger phrases still count.
+        plain = flow is not None and flow.plain_answer(turn.state.step, turn.text)
         if (
-            parse.intent in INTENT_CATEGORIES
+            not plain
+            and parse.intent in INTENT_CATEGORIES
             and parse.confidence >= INTENT_CATEGORIES[parse.intent]
         ):
             found.add(parse.intent)
-        flow = self._flows.get(turn.state.flow or "")
         if flow is not None:
             found -= flow.expected_disclosures(turn.state.step) - {"emergency", "self_harm"}
         if turn.state.flow == "safety":

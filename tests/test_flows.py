@@ -489,3 +489,36 @@ async def test_a_disclosure_with_a_person_after_the_registration(
     [handoff] = await runtime.store.open_handoffs()
     assert (handoff.reason, handoff.priority) == ("disclosure", "urgent")
     assert handoff.registration_id == row.id
+
+
+# -- issue 16: corrections that always work ---------------------------------------------------
+
+SAY_WOMAN = {"en": "I am a woman", "ar": "انا امرأة", "fr": "je suis une femme", "ha": "ni mace ce"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_woman_who_tapped_man_corrects_it_at_the_review(
+    client: httpx.AsyncClient, runtime: Runtime, language: str
+) -> None:
+    chat = Chat(client, runtime, f"wrong-sex-{language}")
+    await chat(OPEN[language])
+    await chat("1")
+    await chat(YES[language])
+    for text in [NAMES[language], "1", "30", "2", "0912345678", CITIES[language], "2", "1"]:
+        await chat(text)  # "2": Man, by mistake; "1": a valid passport
+    await chat("AB123456")
+    await chat("0")
+    await chat("2")  # disability
+    review = await chat("2")  # violence: no
+    assert "AB123456" in review[0]  # the passport number is shown, it is sent
+    assert (await chat("2"))[0] == t(runtime, language, "registration.which_change")
+    replies = await chat(SAY_WOMAN[language])
+    assert replies[0] == t(runtime, language, "registration.corrected")
+    assert replies[-1] == t(runtime, language, "registration.ask_pregnant")
+    review = await chat("2")
+    assert t(runtime, language, "registration.sex.female") in review[0]
+    assert NAMES[language] in review[0]
+    done = await chat("1")
+    assert re.search(r"LY-[A-Z0-9]{6}", done[0])
+    [row] = await registrations(runtime)
+    assert (row.sex, row.full_name, row.passport_number) == ("female", NAMES[language], "AB123456")
