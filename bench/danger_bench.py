@@ -62,6 +62,7 @@ from nlu.types import NLUService  # noqa: E402
 
 EVAL_DIR = ROOT / "bench" / "data" / "danger_eval"
 DEV_FILE = ROOT / "nlu" / "data" / "danger" / "dev.yml"
+NARRATIVES_FILE = ROOT / "nlu" / "data" / "danger" / "narratives.yml"
 HELDOUT_DIRS = (ROOT / "bench" / "data" / "heldout", ROOT / "bench" / "data" / "heldout_long")
 DANGER_INTENTS = frozenset({"emergency", "detention", "protection"})
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -108,8 +109,9 @@ def load_eval(directory: Path) -> list[Message]:
     return out
 
 
-def load_dev(path: Path = DEV_FILE) -> list[Message]:
-    """The detector's parallel dev set as eval messages (one per variant and item)."""
+def load_dev(path: Path = DEV_FILE, narratives: Path | None = NARRATIVES_FILE) -> list[Message]:
+    """The detector's dev set as eval messages: the parallel items (one message per variant)
+    and the narratives (one variant each)."""
     out: list[Message] = []
     for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
         for variant, language in VARIANT_LANGUAGE.items():
@@ -117,6 +119,18 @@ def load_dev(path: Path = DEV_FILE) -> list[Message]:
                 out.append(
                     Message(variant, language, str(item[variant]), item["label"], item["kind"])
                 )
+    if narratives is not None and narratives.is_file():
+        for item in yaml.safe_load(narratives.read_text(encoding="utf-8")) or []:
+            variant = str(item["variant"])
+            out.append(
+                Message(
+                    variant,
+                    VARIANT_LANGUAGE.get(variant, "en"),
+                    str(item["text"]),
+                    str(item["label"]),
+                    str(item.get("kind", "narrative")),
+                )
+            )
     return out
 
 
@@ -302,7 +316,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.dev:
-        messages, source = load_dev(), f"the detector's dev set ({DEV_FILE.relative_to(ROOT)})"
+        messages, source = (
+            load_dev(),
+            "the detector's dev set (nlu/data/danger/dev.yml, narratives.yml)",
+        )
     else:
         messages = load_eval(args.data)
         source = f"the evaluation set ({args.data.name}/*.yml, never used to build the detector)"

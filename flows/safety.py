@@ -167,8 +167,15 @@ class SafetyFlow(Flow):
         turn.say("safety.check", options=yes_no())
 
     async def start(self, turn: Turn) -> None:
-        category = CATEGORIES[turn.danger or "emergency"]
         state = turn.state
+        saved = state.paused.pop(self.name, None)
+        if turn.danger is None and saved and saved.get("step") == CHECK_STEP:
+            # "are you in danger right now?" was left for the menu: CONTINUE asks it again
+            state.enter(self.name, CHECK_STEP)
+            state.data = dict(saved.get("data") or {})
+            turn.say("safety.check", options=yes_no())
+            return
+        category = CATEGORIES[turn.danger or "emergency"]
         if state.flow != self.name:
             state.pause()
         turn.signal("handoff", reason=turn.danger or "emergency", priority=category.priority)
@@ -192,9 +199,9 @@ class SafetyFlow(Flow):
         await super().reask(turn)
 
     async def _check_answer(self, turn: Turn) -> bool:
+        # Anything but a yes is taken as "no": the person has moved on (a message that is
+        # itself about danger never gets here, triage takes it first).
         answer = yes_or_no(turn)
-        if answer is None:
-            return False
         state = turn.state
         asked = dict(state.data)
         if answer:

@@ -110,7 +110,7 @@ _URGENT = {
     "beating": "threat",  # violence that is not (said to be) going on now
 }
 _URGENT_ORDER = ("gbv", "trafficking", "detention", "threat")
-_WEAK = ("danger_general", "fire_word", "blood_word", "trapped")
+_WEAK = ("danger_general", "fire_word", "blood_word", "trapped", "injured_now")
 
 _ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
 _APOSTROPHES = str.maketrans({c: " " for c in "'’‘ʼ`´ʻ"})
@@ -376,7 +376,7 @@ def _drop_contained(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, i
 
 
 _DANGER_CONCEPTS = frozenset(
-    {*_STRONG, *_URGENT, *_WEAK, "birth", "self_harm", "help_call", "building", "inside"}
+    {*_STRONG, *_URGENT, *_WEAK, "birth", "self_harm", "help_call", "building", "inside", "armed"}
 )
 _NEAR = 4  # words: "now" qualifies a danger this close to it
 
@@ -393,7 +393,7 @@ def _now_near_danger(spans: list[tuple[str, int, int]]) -> bool:
     for _, s, e in (span for span in spans if span[0] in _DANGER_CONCEPTS):
         d_now = min((_distance((s, e), n) for n in nows), default=_NEAR + 1)
         d_past = min((_distance((s, e), p) for p in pasts), default=_NEAR + 1)
-        if d_now <= _NEAR and d_now <= d_past:
+        if d_now <= _NEAR and d_now < d_past:
             return True
     return False
 
@@ -408,6 +408,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     # "We are safe now" ends it unless an immediate danger is said to go on now.
     over = ("safe_now" in found and not strong_now) or ("past_over" in found and not now)
     recent = "recent_past" in found and not now
+    # weeks or months ago: an emergency is over, a detention or a threat may well go on
+    over_emergency = over or ("past_weeks" in found and not now)
     hard_negative = elsewhere or over
 
     strong = {_STRONG[c] for c in found if c in _STRONG}
@@ -421,6 +423,13 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     violent = "beating" in found or "beating_now" in found
     if violent and (now or found & {"help_call", "danger_general"}) and not over:
         strong.add("beating")  # ongoing violence, in detention or anywhere
+    if "armed" in found and found & {"attack_now", "now", "help_call", "inside", "building"}:
+        strong.add("killing")  # armed men breaking in, outside, now
+    if "injury" in found and "minor" not in found and found & {"help_call", "armed", "beating"}:
+        found = {*found, "injured_now"}  # hurt in an attack, calling for help: ask
+    if "kill_threat" in found and "conditional" in found:
+        strong.discard("killing")  # "they will kill me if I don't pay": a threat, urgent
+        found = {*found, "threat"}
     if "self_harm" in found:
         if elsewhere and not now:
             return Detection("none", None, "sure", concepts, True)
@@ -430,22 +439,23 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     urgent = [_URGENT[c] for c in found if c in _URGENT]
     if elsewhere:  # news, hypothetical or far away: not this person's danger now
         return Detection("none", None, "sure", concepts, True)
+    if strong and over_emergency:
+        # The event is over ("last year", "we are safe now"): what remains may still be a
+        # disclosure (sexual violence, trafficking) or a detention that goes on.
+        strong = set()
+        hard_negative = True
     if strong:
         kind = next(k for k in _EMERGENCY_ORDER if k in strong)
-        if over:
-            # The event is over ("last year", "we are safe now"): a disclosure may remain.
-            if "gbv" in urgent or "trafficking" in urgent:
-                category = "gbv" if "gbv" in urgent else "trafficking"
-                return Detection("urgent", category, "sure", concepts, True)
-            return Detection("none", None, "sure", concepts, True)
         certainty = "unsure" if recent else "sure"
         return Detection("emergency", kind, certainty, concepts, hard_negative)
     if urgent:
         category = next(k for k in _URGENT_ORDER if k in urgent)
         if over and category in ("detention", "threat"):
             return Detection("none", None, "sure", concepts, True)  # released, long ago
+        if hard_negative and category == "threat" and "threat" not in found:
+            return Detection("none", None, "sure", concepts, True)  # a beating that is over
         return Detection("urgent", category, "sure", concepts, hard_negative)
-    if any(c in found for c in _WEAK) and not over:
+    if any(c in found for c in _WEAK) and not over_emergency:
         return Detection("emergency", "danger", "unsure", concepts, hard_negative)
     return Detection("none", None, "sure", concepts, hard_negative)
 

@@ -193,6 +193,18 @@ async def test_unsure_then_no_answers_what_was_asked(runtime: Runtime) -> None:
     assert await case_of(runtime, "unsure-ask") is None
 
 
+async def test_the_question_left_for_the_menu_is_asked_again_on_continue(
+    runtime: Runtime,
+) -> None:
+    await say(runtime, "unsure-menu", OPEN["en"])
+    assert await say(runtime, "unsure-menu", UNSURE["en"]) == [t(runtime, "en", "safety.check")]
+    assert await say(runtime, "unsure-menu", "0") == [t(runtime, "en", "menu.main")]
+    assert await say(runtime, "unsure-menu", "continue") == [t(runtime, "en", "safety.check")]
+    assert await case_of(runtime, "unsure-menu") is None
+    replies = await say(runtime, "unsure-menu", "1")
+    assert replies == emergency_replies(runtime, "en")
+
+
 async def test_a_danger_message_never_gets_not_understood_or_the_menu(runtime: Runtime) -> None:
     for i, text in enumerate(("there is blood on the floor", "fire!!", "sos", "we are trapped")):
         await say(runtime, f"never-menu-{i}", OPEN["en"])
