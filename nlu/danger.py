@@ -110,7 +110,7 @@ _URGENT = {
     "beating": "threat",  # violence that is not (said to be) going on now
 }
 _URGENT_ORDER = ("gbv", "trafficking", "detention", "threat")
-_WEAK = ("danger_general", "fire_word", "blood_word", "trapped", "injured_now")
+_WEAK = ("danger_general", "fire_word", "blood_word", "trapped", "injured_now", "breath")
 
 _ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
 _APOSTROPHES = str.maketrans({c: " " for c in "'’‘ʼ`´ʻ"})
@@ -375,9 +375,7 @@ def _drop_contained(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, i
     ]
 
 
-_DANGER_CONCEPTS = frozenset(
-    {*_STRONG, *_URGENT, *_WEAK, "birth", "self_harm", "help_call", "building", "inside", "armed"}
-)
+_DANGER_CONCEPTS = frozenset({*_STRONG, *_URGENT, *_WEAK, "birth", "self_harm", "armed"})
 _NEAR = 4  # words: "now" qualifies a danger this close to it
 
 
@@ -427,6 +425,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
         strong.add("killing")  # armed men breaking in, outside, now
     if "injury" in found and "minor" not in found and found & {"help_call", "armed", "beating"}:
         found = {*found, "injured_now"}  # hurt in an attack, calling for help: ask
+    if "force" in found and "work" in found:
+        found = {*found, "trafficking"}  # made to work by force
     if "kill_threat" in found and "conditional" in found:
         strong.discard("killing")  # "they will kill me if I don't pay": a threat, urgent
         found = {*found, "threat"}
