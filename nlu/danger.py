@@ -351,7 +351,10 @@ class DangerDetector:
 
     def detect(self, text: str) -> Detection:
         spans = self.spans(text)
-        return decide({c for c, _, _ in spans}, now=_now_near_danger(spans))
+        found = {c for c, _, _ in spans}
+        if _near(spans, "boat", "boat_trouble", 5):  # "the boat we are in is breaking"
+            found.add("boat_in_trouble")
+        return decide(found, now=_now_near_danger(spans))
 
 
 def known_words(data_dir: Path, min_count: int = 2) -> set[str]:
@@ -381,6 +384,12 @@ _NEAR = 4  # words: "now" qualifies a danger this close to it
 
 def _distance(a: tuple[int, int], b: tuple[int, int]) -> int:
     return max(0, b[0] - a[1], a[0] - b[1])
+
+
+def _near(spans: list[tuple[str, int, int]], first: str, second: str, words: int) -> bool:
+    a = [(s, e) for c, s, e in spans if c == first]
+    b = [(s, e) for c, s, e in spans if c == second]
+    return any(_distance(x, y) <= words for x in a for y in b)
 
 
 def _now_near_danger(spans: list[tuple[str, int, int]]) -> bool:
@@ -425,6 +434,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
         strong.add("killing")  # armed men breaking in, outside, now
     if "injury" in found and "minor" not in found and found & {"help_call", "armed", "beating"}:
         found = {*found, "injured_now"}  # hurt in an attack, calling for help: ask
+    if "boat_in_trouble" in found:
+        strong.add("drowning")
     if "force" in found and "work" in found:
         found = {*found, "trafficking"}  # made to work by force
     if "kill_threat" in found and "conditional" in found:
