@@ -107,15 +107,14 @@ class Triage:
                 unsure = True
         elif detection.level == "urgent":
             found.add(DETECTOR_CATEGORIES[detection.category or "threat"])
-        if not detection.hard_negative:
+        if not detection.hard_negative and not (detection.everyday and detection.level == "none"):
             # A story that is over, elsewhere or in the news is not taken from the staff's
             # phrases or the classifier either; otherwise they may know what the lexicon does not.
             folded = normalize(turn.text)
             found |= {name for name, pattern in self._patterns.items() if pattern.search(folded)}
             parse = turn.parse
             if (
-                not (detection.everyday and detection.level == "none")
-                and parse.intent in INTENT_CATEGORIES
+                parse.intent in INTENT_CATEGORIES
                 and parse.confidence >= INTENT_CATEGORIES[parse.intent]
             ):
                 if parse.intent == "emergency" and detection.level == "none":
@@ -125,7 +124,7 @@ class Triage:
         flow = self._flows.get(turn.state.flow or "")
         if flow is not None:
             found -= flow.expected_disclosures(turn.state.step) - {"emergency", "self_harm"}
-        if turn.state.flow == "safety":
+        if turn.state.flow == "safety" and turn.state.step != CHECK_STEP:
             found -= {"detention", "protection", "trafficking"}  # already with a person
         turn.danger = next((name for name in ORDER if name in found), None)
         turn.danger_check = unsure and turn.danger not in ("emergency", "self_harm")

@@ -410,7 +410,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     word saying it is happening now stands near the danger; by default, anywhere)."""
     concepts = frozenset(found)
     now = ("now" in found) if now is None else now
-    elsewhere = bool(found & {"news", "hypothetical", "far_others"}) and not now
+    # In the news, hypothetical (a place far away alone is no proof: "we fled Sudan")
+    elsewhere = bool(found & {"news", "hypothetical"}) and not now
     strong_now = now and bool(found & set(_STRONG))
     # "We are safe now" ends it unless an immediate danger is said to go on now.
     over = ("safe_now" in found and not strong_now) or ("past_over" in found and not now)
