@@ -119,6 +119,13 @@ _MIN_FUZZY_ARABIC = 7  # Arabic words are short and dense: "بتاعي" is no ty
 _MIN_CHANGED = 8  # words this long also match with one letter changed
 _MIN_STEM = 3  # a shorter one-word stem (after doubled letters are folded) is a word
 _MIN_SKELETON = 4  # Arabizi consonant skeletons this long match
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the safe loader, in C when built
+
+
+def _yaml(text: str) -> object:
+    return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (ruff cannot tell)
+
+
 _MIN_GLUED = 8  # unknown words this long are looked into for glued words
 
 
@@ -171,10 +178,21 @@ def fold(text: str) -> str:
     return normalize(text.translate(_APOSTROPHES))
 
 
-@dataclass(frozen=True, slots=True)
-class _Term:
-    concept: str
-    words: tuple[str, ...]  # pattern ids: "w:bleeding" (exact) or "s:bleed" (stem)
+class _Node:
+    """A trie of terms: word patterns ("w:bleeding" exact, "s:bleed" stem) to the concepts
+    whose terms end here."""
+
+    __slots__ = ("children", "concepts")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.concepts: set[str] = set()
+
+    def add(self, words: tuple[str, ...], concept: str) -> None:
+        node = self
+        for word in words:
+            node = node.children.setdefault(word, _Node())
+        node.concepts.add(concept)
 
 
 class DangerDetector:
@@ -183,7 +201,7 @@ class DangerDetector:
         lexicon: Mapping[str, Mapping[str, Iterable[str]]],
         known_words: Iterable[str] = (),
     ) -> None:
-        self._terms_by_first: dict[str, list[_Term]] = defaultdict(list)
+        self._trie = _Node()  # the terms, word pattern by word pattern
         exact: set[str] = set()
         stems: set[str] = set()
         arabizi_exact: set[str] = set()
@@ -200,7 +218,7 @@ class DangerDetector:
                         and len(words[0]) - 2 < _MIN_STEM
                     ):
                         words = ("w:" + words[0][2:],)
-                    self._terms_by_first[words[0]].append(_Term(concept, words))
+                    self._trie.add(words, concept)
                     for pattern in words:
                         kind, word = pattern[0], pattern[2:]
                         (exact if kind == "w" else stems).add(word)
@@ -245,11 +263,13 @@ class DangerDetector:
         glue = sorted((w for w in exact | stems if len(w) >= 4), key=len, reverse=True)
         self._glue = re.compile("|".join(re.escape(w) for w in glue)) if glue else None
         self.patterns = lru_cache(maxsize=65536)(self._patterns)
+        self.split_glued = lru_cache(maxsize=16384)(self._split_glued)
 
     @classmethod
     def load(cls, path: Path = LEXICON_FILE, data_dir: Path | None = DATA_DIR) -> DangerDetector:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return cls(raw, known_words(data_dir) if data_dir is not None else ())
+        raw = _yaml(path.read_text(encoding="utf-8")) or {}
+        known = known_words(data_dir) if data_dir is not None else ()
+        return cls(raw, known)  # type: ignore[arg-type]
 
     @staticmethod
     def _pattern_words(raw: str) -> tuple[str, ...]:
@@ -331,19 +351,23 @@ class DangerDetector:
         tokens: list[str] = []
         for token in fold(text).split():
             if not self.patterns(token) and len(token) >= _MIN_GLUED:
-                tokens.extend(self._split_glued(token))
+                tokens.extend(self.split_glued(token))
             else:
                 tokens.append(token)
         per_token = [self.patterns(t) for t in tokens]
         found: list[tuple[str, int, int]] = []
-        for i, patterns in enumerate(per_token):
-            for pattern in patterns:
-                for term in self._terms_by_first.get(pattern, ()):
-                    n = len(term.words)
-                    if i + n > len(tokens):
-                        continue
-                    if all(term.words[k] in per_token[i + k] for k in range(1, n)):
-                        found.append((term.concept, i, i + n))
+        for i in range(len(tokens)):
+            nodes = [self._trie]
+            for k in range(i, len(tokens)):
+                nodes = [
+                    child
+                    for node in nodes
+                    for pattern in per_token[k]
+                    if (child := node.children.get(pattern)) is not None
+                ]
+                if not nodes:
+                    break
+                found.extend((concept, i, k + 1) for node in nodes for concept in node.concepts)
         return _drop_contained(found)
 
     def concepts(self, text: str) -> set[str]:
@@ -359,12 +383,14 @@ class DangerDetector:
 
 def known_words(data_dir: Path, min_count: int = 2) -> set[str]:
     """Words written at least `min_count` times in the intent training data (a typo is rare)."""
-    from nlu.training_data import load_examples
-
     counts: dict[str, int] = defaultdict(int)
-    for example in load_examples(data_dir):
-        for word in fold(example.text).split():
-            counts[word] += 1
+    for path in sorted(data_dir.glob("*.yml")):  # Rasa NLU files (the C YAML parser: fast)
+        raw = _yaml(path.read_text(encoding="utf-8")) or {}
+        for item in (raw.get("nlu") if isinstance(raw, dict) else None) or []:
+            examples = item.get("examples") if isinstance(item, dict) else None
+            for line in str(examples or "").splitlines():
+                for word in fold(line.strip().removeprefix("- ")).split():
+                    counts[word] += 1
     return {word for word, n in counts.items() if n >= min_count}
 
 
