@@ -33,6 +33,9 @@ def build_flows() -> dict[str, Flow]:
     ]
     registry = {flow.name: flow for flow in flows}
     registry["return_info"] = registry["registration"]  # explains the programme, then asks
+    for flow in flows:
+        if isinstance(flow, SafetyFlow):
+            flow.bind(registry)  # to carry on after "no, I am not in danger"
     return registry
 
 

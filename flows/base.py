@@ -84,6 +84,7 @@ class Turn:
     enabled_languages: tuple[str, ...]
     language_hint: str | None = None  # from the channel: Telegram's language_code, a chat page
     danger: str | None = None  # safety triage's category for this message, if any
+    danger_check: bool = False  # triage is unsure: ask "are you in danger right now?"
     command: str | None = None  # the global command this text is (menu, yes, back, …), if any
     cases: CaseService | None = None
     replies: list[Reply] = field(default_factory=list)

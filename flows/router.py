@@ -83,7 +83,9 @@ class Conversation:
             turn.say("error.empty")
             return
         if state.language is None:
-            if not await self._first_contact(turn):
+            if self.triage.assess(turn) is not None or turn.danger_check:
+                self._danger_first(turn)  # no language menu, no welcome: the danger first
+            elif not await self._first_contact(turn):
                 return
         else:
             self._follow_language(turn)
@@ -91,6 +93,9 @@ class Conversation:
         danger = self.triage.assess(turn)
         if danger is not None:
             await self.flows["safety"].start(turn)
+            return
+        if turn.danger_check:
+            self.flows["safety"].ask(turn)  # type: ignore[attr-defined]
             return
 
         command = turn.command
@@ -262,6 +267,16 @@ class Conversation:
             show_main_menu(turn)
             return False
         return True
+
+    def _danger_first(self, turn: Turn) -> None:
+        """A first message about danger is answered at once, in its language if it can be
+        told at all (else the channel's hint or the default)."""
+        parse = turn.parse
+        language = self._detected_language(turn)
+        if language is None and parse.language in turn.enabled_languages:
+            language = parse.language
+        turn.state.language = language or turn.language
+        turn.signal("language", language=turn.state.language)
 
     def _detected_language(self, turn: Turn) -> str | None:
         parse = turn.parse

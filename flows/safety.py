@@ -1,21 +1,27 @@
 """Safety triage, always on: immediate danger and disclosures reach a person, from any flow.
 
-A message is assessed by danger phrases (nlu/gazetteers/danger.yml, in every language) and by
-the NLU intent. The person gets a short safety reply in their language, operators get an urgent
-handoff, and the interrupted flow is kept to resume.
+A message is assessed by the danger detector (nlu/danger.py: a lexicon of concepts in every
+language and variant, built for recall), by the staff's danger phrases
+(nlu/gazetteers/danger.yml) and by the NLU intent. The person gets a short safety reply in their
+language, operators get an emergency or urgent handoff, and the interrupted flow is kept to
+resume. When the detector is unsure, the person is asked one question ("Are you in danger right
+now? 1 Yes 2 No"): yes is an emergency, no carries on with what they were doing.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
 from bot.resources import package_path
+from flows.answers import yes_or_no
 from flows.base import Flow, Turn
+from flows.menu import show_main_menu, yes_no
+from nlu.danger import DangerDetector, Detection, default_detector
 from nlu.normalize import normalize
 
 DANGER_FILE = package_path("nlu", "gazetteers", "danger.yml")
@@ -38,6 +44,15 @@ CATEGORIES: Mapping[str, Category] = {
 # The most specific care first: one message may match several (both top ones are emergencies).
 ORDER = ("self_harm", "emergency", "gbv", "trafficking", "protection", "detention")
 INTENT_CATEGORIES = {"emergency": 0.6, "detention": 0.7, "protection": 0.7}
+# The detector's categories as the triage's (reply and priority).
+DETECTOR_CATEGORIES: Mapping[str, str] = {
+    "self_harm": "self_harm",
+    "gbv": "gbv",
+    "trafficking": "trafficking",
+    "detention": "detention",
+    "threat": "protection",
+}
+CHECK_STEP = "check"  # the safety flow's step while "are you in danger right now?" waits
 
 
 def _pattern(phrases: list[str]) -> re.Pattern[str] | None:
@@ -58,9 +73,15 @@ def _pattern(phrases: list[str]) -> re.Pattern[str] | None:
 
 
 class Triage:
-    def __init__(self, patterns: Mapping[str, re.Pattern[str]], flows: Mapping[str, Flow]) -> None:
+    def __init__(
+        self,
+        patterns: Mapping[str, re.Pattern[str]],
+        flows: Mapping[str, Flow],
+        detector: DangerDetector | None = None,
+    ) -> None:
         self._patterns = patterns
         self._flows = flows
+        self.detector = detector or default_detector()
 
     @classmethod
     def load(cls, flows: Mapping[str, Flow], path: Path = DANGER_FILE) -> Triage:
@@ -74,34 +95,91 @@ class Triage:
         return cls(patterns, flows)
 
     def assess(self, turn: Turn) -> str | None:
-        """The safety category of this message, or None. Sets `turn.danger`."""
-        folded = normalize(turn.text)
-        found = {name for name, pattern in self._patterns.items() if pattern.search(folded)}
-        parse = turn.parse
+        """The safety category of this message when sure, or None. Sets `turn.danger`, and
+        `turn.danger_check` when it may be an emergency but is not sure (ask the person)."""
+        detection = self.detector.detect(turn.text)
+        found: set[str] = set()
+        unsure = False
+        if detection.level == "emergency":
+            if detection.certainty == "sure":
+                found.add("self_harm" if detection.category == "self_harm" else "emergency")
+            else:
+                unsure = True
+        elif detection.level == "urgent":
+            found.add(DETECTOR_CATEGORIES[detection.category or "threat"])
+        if not detection.hard_negative and not (detection.everyday and detection.level == "none"):
+            # A story that is over, elsewhere or in the news is not taken from the staff's
+            # phrases or the classifier either; otherwise they may know what the lexicon does not.
+            folded = normalize(turn.text)
+            found |= {name for name, pattern in self._patterns.items() if pattern.search(folded)}
+            parse = turn.parse
+            flow = self._flows.get(turn.state.flow or "")
+            # A plain answer to a closed question ("perdu", "monta8i" for the passport) is not
+            # taken for danger on the classifier's word alone; danger phrases still count.
+            plain = flow is not None and flow.plain_answer(turn.state.step, turn.text)
+            if (
+                not plain
+                and parse.intent in INTENT_CATEGORIES
+                and parse.confidence >= INTENT_CATEGORIES[parse.intent]
+            ):
+                if parse.intent == "emergency" and detection.level == "none":
+                    unsure = True  # the classifier alone: ask rather than guess
+                else:
+                    found.add(parse.intent)
         flow = self._flows.get(turn.state.flow or "")
-        # A plain answer to a closed question ("perdu", "monta8i" for the passport) is not
-        # taken for danger on the classifier's word alone; danger phrases still count.
-        plain = flow is not None and flow.plain_answer(turn.state.step, turn.text)
-        if (
-            not plain
-            and parse.intent in INTENT_CATEGORIES
-            and parse.confidence >= INTENT_CATEGORIES[parse.intent]
-        ):
-            found.add(parse.intent)
         if flow is not None:
             found -= flow.expected_disclosures(turn.state.step) - {"emergency", "self_harm"}
-        if turn.state.flow == "safety":
+        if turn.state.flow == "safety" and turn.state.step != CHECK_STEP:
             found -= {"detention", "protection", "trafficking"}  # already with a person
         turn.danger = next((name for name in ORDER if name in found), None)
+        turn.danger_check = unsure and turn.danger not in ("emergency", "self_harm")
+        if turn.danger_check and turn.danger is not None:
+            turn.danger_check = False  # an urgent case opens anyway; operators will ask
         return turn.danger
+
+    def detect(self, text: str) -> Detection:
+        return self.detector.detect(text)
 
 
 class SafetyFlow(Flow):
     name = "safety"
 
-    async def start(self, turn: Turn) -> None:
-        category = CATEGORIES[turn.danger or "emergency"]
+    def __init__(self) -> None:
+        self._flows: Mapping[str, Flow] = {}
+
+    def bind(self, flows: Mapping[str, Flow]) -> None:
+        """The other flows, to carry on with after "no, I am not in danger"."""
+        self._flows = flows
+
+    def ask(self, turn: Turn) -> None:
+        """Maybe an emergency: one short question, the interrupted flow kept to resume."""
         state = turn.state
+        if state.flow == self.name and state.step == CHECK_STEP:
+            resume = state.data.get("resume")
+        else:
+            resume = state.flow if state.flow not in (None, self.name) else None
+            state.pause()
+        parse = turn.parse
+        state.enter(self.name, CHECK_STEP)
+        # Kept only until the answer, to carry on with what was asked.
+        state.data = {
+            "resume": resume,
+            "text": turn.text,
+            "intent": parse.intent,
+            "confidence": parse.confidence,
+        }
+        turn.say("safety.check", options=yes_no())
+
+    async def start(self, turn: Turn) -> None:
+        state = turn.state
+        saved = state.paused.pop(self.name, None)
+        if turn.danger is None and saved and saved.get("step") == CHECK_STEP:
+            # "are you in danger right now?" was left for the menu: CONTINUE asks it again
+            state.enter(self.name, CHECK_STEP)
+            state.data = dict(saved.get("data") or {})
+            turn.say("safety.check", options=yes_no())
+            return
+        category = CATEGORIES[turn.danger or "emergency"]
         if state.flow != self.name:
             state.pause()
         turn.signal("handoff", reason=turn.danger or "emergency", priority=category.priority)
@@ -111,7 +189,46 @@ class SafetyFlow(Flow):
         state.enter(None)
 
     async def handle(self, turn: Turn) -> bool:
+        if turn.state.step == CHECK_STEP:
+            return await self._check_answer(turn)
         # Only sessions saved before safety cases went to the operators' queue are still in
         # this flow: their messages are acknowledged and wait for a person.
         turn.say("safety.received")
+        return True
+
+    async def reask(self, turn: Turn) -> None:
+        if turn.state.step == CHECK_STEP:
+            turn.say("safety.check", options=yes_no())
+            return
+        await super().reask(turn)
+
+    async def _check_answer(self, turn: Turn) -> bool:
+        # Anything but a yes is taken as "no": the person has moved on (a message that is
+        # itself about danger never gets here, triage takes it first).
+        answer = yes_or_no(turn)
+        state = turn.state
+        asked = dict(state.data)
+        if answer:
+            turn.danger = "emergency"
+            await self.start(turn)
+            return True
+        state.enter(None)
+        turn.say("safety.check.no")
+        resume = asked.get("resume")
+        if resume and resume in self._flows and resume in state.paused:
+            # the same way as the person sending CONTINUE
+            turn.command = "continue"
+            await self._flows[resume].start(turn)
+            return True
+        from flows.router import INTENT_FLOWS  # the router imports this module
+
+        intent = str(asked.get("intent") or "")
+        target = INTENT_FLOWS.get(intent)
+        if target in self._flows and float(asked.get("confidence") or 0) >= 0.5:
+            turn.text = str(asked.get("text") or "")
+            turn.parse = replace(turn.parse, text=turn.text, intent=intent)
+            turn.command = None
+            await self._flows[str(target)].start(turn)
+            return True
+        show_main_menu(turn)
         return True

@@ -24,7 +24,6 @@ from typing import Any
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
-from bot import PROJECT_ROOT
 from bot.config import Settings
 from bot.storage import crypto
 
@@ -52,13 +51,13 @@ class LoadedKeys:
 
 def key_dir(settings: Settings) -> Path:
     """The configured directory, else `keys/` beside a SQLite database (not inside its file),
-    else `var/keys` in the project."""
+    else `keys/` in the data directory."""
     if settings.hotline_key_dir is not None:
         return Path(settings.hotline_key_dir).expanduser()
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database).expanduser().resolve().parent / "keys"
-    return PROJECT_ROOT / "var" / "keys"
+    return settings.data_dir / "keys"
 
 
 def key_file(settings: Settings) -> Path:

@@ -1,0 +1,503 @@
+"""The danger detector: built for recall, separate from the intent classifier.
+
+Consulted on every message in every conversation state (flows/safety.py), it says whether a
+message is about immediate danger to life (``emergency``), a disclosure that needs a person
+soon (``urgent``: detention and raids, trafficking and forced work, sexual and gender-based
+violence, threats), or neither, with a category and a certainty: ``unsure`` means the bot should
+ask "are you in danger right now?" rather than guess.
+
+How it reads a message, in any language or variant (English, Nigerian Pidgin, Arabic script,
+Arabizi, French, Hausa):
+
+1. ``nlu.normalize`` (case, accents, Arabic letter variants, doubled letters), apostrophes
+   turned into spaces so that "m'ont" and "m ont" are the same words;
+2. every word is resolved to the lexicon words it may be (``nlu/data/danger/lexicon.yml``):
+   exactly, as the start of a longer word ("bleed*"), with one typo (5+ letters), behind an
+   Arabic prefix (و ف ب ل ال), by its consonants in Arabizi (e7tijaz = ihtijaz), and a long
+   unknown word is split where lexicon words are glued together ("theyarebeatingus");
+3. the lexicon's terms (1-4 words) are found as concept spans; a span inside a longer span of
+   another concept gives way ("fire" inside "fire station", "now" inside "safe now");
+4. rules combine the concepts: an immediate-danger concept is an emergency unless the event is
+   over, about others far away, in the news or hypothetical; weak signs ("fire", "blood",
+   "trapped", "in danger") ask; ongoing violence in detention is an emergency; fire with a
+   building or people inside is an emergency, and immediate danger outranks detention
+   ("trapped" in a burning house is an emergency, not detention).
+
+Words are resolved once and remembered (an LRU cache), so a message costs a few dictionary
+look-ups per word: well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from nlu.normalize import normalize
+
+__all__ = [
+    "EMERGENCY_KINDS",
+    "LEXICON_FILE",
+    "URGENT_KINDS",
+    "DangerDetector",
+    "Detection",
+    "default_detector",
+]
+
+LEXICON_FILE = Path(__file__).resolve().parent / "data" / "danger" / "lexicon.yml"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+Level = Literal["emergency", "urgent", "none"]
+Certainty = Literal["sure", "unsure"]
+
+# Immediate danger to life: each concept alone is an emergency (when not over / elsewhere).
+EMERGENCY_KINDS = (
+    "bleeding",
+    "stabbing",
+    "shooting",
+    "beating",  # beating now
+    "fire",
+    "explosion",
+    "drowning",
+    "abduction",
+    "childbirth",
+    "collapse",
+    "killing",  # someone is about to kill
+    "self_harm",
+    "danger",  # only unsure: "we are in danger", "there is fire", "blood"
+)
+URGENT_KINDS = ("detention", "trafficking", "gbv", "threat")
+
+_STRONG = {
+    "bleeding": "bleeding",
+    "stabbing": "stabbing",
+    "shooting": "shooting",
+    "beating_now": "beating",
+    "fire": "fire",
+    "explosion": "explosion",
+    "drowning": "drowning",
+    "abduction": "abduction",
+    "childbirth": "childbirth",
+    "collapse": "collapse",
+    "kill_threat": "killing",
+}
+# The order in which one emergency kind is named when several are found.
+_EMERGENCY_ORDER = (
+    "fire",
+    "explosion",
+    "drowning",
+    "shooting",
+    "stabbing",
+    "childbirth",
+    "bleeding",
+    "collapse",
+    "killing",
+    "abduction",
+    "beating",
+)
+_URGENT = {
+    "gbv": "gbv",
+    "trafficking": "trafficking",
+    "detention": "detention",
+    "raid": "detention",
+    "threat": "threat",
+    "beating": "threat",  # violence that is not (said to be) going on now
+}
+_URGENT_ORDER = ("gbv", "trafficking", "detention", "threat")
+_WEAK = ("danger_general", "fire_word", "blood_word", "trapped", "injured_now", "breath")
+
+_ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
+_APOSTROPHES = str.maketrans({c: " " for c in "'’‘ʼ`´ʻ"})
+_MIN_FUZZY = 6  # words this long match with one typo
+_MIN_FUZZY_ARABIC = 7  # Arabic words are short and dense: "بتاعي" is no typo of "باعني"
+_MIN_CHANGED = 8  # words this long also match with one letter changed
+_MIN_STEM = 3  # a shorter one-word stem (after doubled letters are folded) is a word
+_MIN_SKELETON = 4  # Arabizi consonant skeletons this long match
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the safe loader, in C when built
+
+
+def _yaml(text: str) -> object:
+    return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (ruff cannot tell)
+
+
+_MIN_GLUED = 8  # unknown words this long are looked into for glued words
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    level: Level
+    category: str | None  # an EMERGENCY_KINDS or URGENT_KINDS name; None with level "none"
+    certainty: Certainty
+    concepts: frozenset[str] = frozenset()  # what was found, for tests and the bench
+    hard_negative: bool = False  # over, elsewhere, in the news, hypothetical, "safe now"
+
+    @property
+    def everyday(self) -> bool:
+        """Words that only look like danger ("fired me", "police station for my papers")."""
+        return "work_context" in self.concepts
+
+    @property
+    def is_danger(self) -> bool:
+        return self.level != "none"
+
+
+NONE = Detection("none", None, "sure")
+
+
+# -- words --------------------------------------------------------------------------------
+_SKELETON_DIGRAPHS = (("kh", "x"), ("5", "x"), ("sh", "c"), ("ch", "c"), ("gh", "g"), ("dh", "d"))
+_SKELETON_MAP = str.maketrans({"7": "h", "9": "q", "8": "g", "6": "t", "2": None, "'": None})
+_VOWELS = re.compile(r"[aeiou]")
+_REPEAT = re.compile(r"(.)\1+")
+
+
+def skeleton(word: str) -> str:
+    """Arabizi consonants: "e7tijaz", "ihtijaz" and "ehtijaz" are all "htjz"."""
+    for digraph, letter in _SKELETON_DIGRAPHS:
+        word = word.replace(digraph, letter)
+    word = _VOWELS.sub("", word.translate(_SKELETON_MAP))
+    return _REPEAT.sub(r"\1", word)
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _is_latin(word: str) -> bool:
+    return word.isascii()
+
+
+def fold(text: str) -> str:
+    """The text as the detector reads it (apostrophes are word breaks here)."""
+    return normalize(text.translate(_APOSTROPHES))
+
+
+class _Node:
+    """A trie of terms: word patterns ("w:bleeding" exact, "s:bleed" stem) to the concepts
+    whose terms end here."""
+
+    __slots__ = ("children", "concepts")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.concepts: set[str] = set()
+
+    def add(self, words: tuple[str, ...], concept: str) -> None:
+        node = self
+        for word in words:
+            node = node.children.setdefault(word, _Node())
+        node.concepts.add(concept)
+
+
+class DangerDetector:
+    def __init__(
+        self,
+        lexicon: Mapping[str, Mapping[str, Iterable[str]]],
+        known_words: Iterable[str] = (),
+    ) -> None:
+        self._trie = _Node()  # the terms, word pattern by word pattern
+        exact: set[str] = set()
+        stems: set[str] = set()
+        arabizi_exact: set[str] = set()
+        arabizi_stems: set[str] = set()
+        for concept, by_language in lexicon.items():
+            for language, terms in (by_language or {}).items():
+                for raw in terms or []:
+                    words = self._pattern_words(str(raw))
+                    if not words:
+                        continue
+                    if (
+                        len(words) == 1
+                        and words[0].startswith("s:")
+                        and len(words[0]) - 2 < _MIN_STEM
+                    ):
+                        words = ("w:" + words[0][2:],)
+                    self._trie.add(words, concept)
+                    for pattern in words:
+                        kind, word = pattern[0], pattern[2:]
+                        (exact if kind == "w" else stems).add(word)
+                        if language == "ar_latn":
+                            (arabizi_exact if kind == "w" else arabizi_stems).add(word)
+        self._exact = exact
+        # Everyday words seen in the intent training data are never read as a typo of a
+        # danger word ("eating" is not "beating").
+        self._known = frozenset(known_words) - exact
+        self._stems = stems
+        self._max_stem = max((len(s) for s in stems), default=0)
+        # Words tolerate a missing or an extra letter; a changed letter only in long words
+        # ("blessing" is not "bleeding").
+        self._exact_fuzzy: dict[str, set[str]] = defaultdict(set)  # the word and its deletes
+        self._exact_changed: dict[str, set[str]] = defaultdict(set)  # long words' deletes
+        for word in exact:
+            if len(word) >= _MIN_FUZZY:
+                self._exact_fuzzy[word].add(word)
+                for key in _deletes(word):
+                    self._exact_fuzzy[key].add(word)
+                    if len(word) >= _MIN_CHANGED:
+                        self._exact_changed[key].add(word)
+        # Stems tolerate a missing or an extra letter, not a changed one ("person" is not
+        # "prison", "harshen" is not "haras").
+        self._stem_fuzzy: dict[str, set[str]] = defaultdict(set)
+        self._stem_deleted: dict[str, set[str]] = defaultdict(set)
+        for stem in stems:
+            if len(stem) >= _MIN_FUZZY and not any(ch.isdigit() for ch in stem):
+                self._stem_fuzzy[stem].add(stem)
+                for key in _deletes(stem):
+                    self._stem_deleted[key].add(stem)
+        self._skeleton_exact: dict[str, set[str]] = defaultdict(set)
+        for word in arabizi_exact:
+            key = skeleton(word)
+            if len(key) >= _MIN_SKELETON:
+                self._skeleton_exact[key].add(word)
+        self._skeleton_stems: dict[str, set[str]] = defaultdict(set)
+        for stem in arabizi_stems:
+            key = skeleton(stem)
+            if len(key) >= _MIN_SKELETON:
+                self._skeleton_stems[key].add(stem)
+        glue = sorted((w for w in exact | stems if len(w) >= 4), key=len, reverse=True)
+        self._glue = re.compile("|".join(re.escape(w) for w in glue)) if glue else None
+        self.patterns = lru_cache(maxsize=65536)(self._patterns)
+        self.split_glued = lru_cache(maxsize=16384)(self._split_glued)
+
+    @classmethod
+    def load(cls, path: Path = LEXICON_FILE, data_dir: Path | None = DATA_DIR) -> DangerDetector:
+        raw = _yaml(path.read_text(encoding="utf-8")) or {}
+        known = known_words(data_dir) if data_dir is not None else ()
+        return cls(raw, known)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _pattern_words(raw: str) -> tuple[str, ...]:
+        out: list[str] = []
+        for piece in raw.split():
+            stem = piece.endswith("*")
+            folded = fold(piece.rstrip("*")).split()
+            for i, word in enumerate(folded):
+                last = i == len(folded) - 1
+                out.append(("s:" if stem and last else "w:") + word)
+        return tuple(out)
+
+    # -- one word -> the lexicon patterns it may be ----------------------------------------
+    def _patterns(self, token: str) -> frozenset[str]:
+        found: set[str] = set()
+        forms = [token]
+        if not _is_latin(token):
+            forms += [token[len(p) :] for p in _ARABIC_PREFIXES if token.startswith(p)]
+            forms = [f for f in forms if len(f) >= 2]
+        for form in forms:
+            if form in self._exact:
+                found.add("w:" + form)
+            for end in range(2, min(len(form), self._max_stem) + 1):
+                if form[:end] in self._stems:
+                    found.add("s:" + form[:end])
+        if found or token in self._known:
+            return frozenset(found)
+        # one typo: the symmetric-delete look-up, for the word and for its beginnings
+        # (the first letter must be right: "eating" is no typo of "beating")
+        if len(token) >= (_MIN_FUZZY if _is_latin(token) else _MIN_FUZZY_ARABIC):
+            candidates = set(self._exact_fuzzy.get(token, ()))  # a letter missing
+            for key in _deletes(token):
+                if key in self._exact and len(key) >= _MIN_FUZZY:  # a letter too many
+                    candidates.add(key)
+                candidates |= self._exact_changed.get(key, set())  # a letter changed
+            found |= {"w:" + word for word in candidates if word[0] == token[0]}
+            for end in range(_MIN_FUZZY - 1, min(len(token), self._max_stem + 1) + 1):
+                prefix = token[:end]
+                candidates = set(self._stem_deleted.get(prefix, ()))  # a letter missing
+                for key in _deletes(prefix):  # a letter too many
+                    candidates |= self._stem_fuzzy.get(key, set())
+                found |= {"s:" + stem for stem in candidates if stem[0] == token[0]}
+        if _is_latin(token) and not found and any(ch.isdigit() for ch in token):
+            key = skeleton(token)
+            if len(key) >= _MIN_SKELETON:
+                for word in self._skeleton_exact.get(key, ()):
+                    found.add("w:" + word)
+                for end in range(_MIN_SKELETON, len(key) + 1):
+                    for stem in self._skeleton_stems.get(key[:end], ()):
+                        found.add("s:" + stem)
+        return frozenset(found)
+
+    def _split_glued(self, token: str) -> list[str]:
+        """Lexicon words glued into one ("theyarebeatingus"), or the word itself."""
+        if self._glue is None or len(token) < _MIN_GLUED:
+            return [token]
+        pieces: list[str] = []
+        rest: list[str] = []  # what is left between lexicon words
+        pos = 0
+        for m in self._glue.finditer(token):
+            if m.start() > pos:
+                rest.append(token[pos : m.start()])
+                pieces.append(rest[-1])
+            pieces.append(m.group())
+            pos = m.end()
+        if pos < len(token):
+            rest.append(token[pos:])
+            pieces.append(rest[-1])
+        # Only when the rest are words too: "ghadames" is not "gha" + "dam" + "es".
+        if len(pieces) < 2 or any(
+            len(r) > 2 and r not in self._known and r not in self._exact for r in rest
+        ):
+            return [token]
+        return pieces
+
+    # -- a message ---------------------------------------------------------------------------
+    def spans(self, text: str) -> list[tuple[str, int, int]]:
+        """(concept, first word, end word) of every lexicon term found in the text."""
+        tokens: list[str] = []
+        for token in fold(text).split():
+            if not self.patterns(token) and len(token) >= _MIN_GLUED:
+                tokens.extend(self.split_glued(token))
+            else:
+                tokens.append(token)
+        per_token = [self.patterns(t) for t in tokens]
+        found: list[tuple[str, int, int]] = []
+        for i in range(len(tokens)):
+            nodes = [self._trie]
+            for k in range(i, len(tokens)):
+                nodes = [
+                    child
+                    for node in nodes
+                    for pattern in per_token[k]
+                    if (child := node.children.get(pattern)) is not None
+                ]
+                if not nodes:
+                    break
+                found.extend((concept, i, k + 1) for node in nodes for concept in node.concepts)
+        return _drop_contained(found)
+
+    def concepts(self, text: str) -> set[str]:
+        return {concept for concept, _, _ in self.spans(text)}
+
+    def detect(self, text: str) -> Detection:
+        spans = self.spans(text)
+        found = {c for c, _, _ in spans}
+        if _near(spans, "boat", "boat_trouble", 5):  # "the boat we are in is breaking"
+            found.add("boat_in_trouble")
+        return decide(found, now=_now_near_danger(spans))
+
+
+def known_words(data_dir: Path, min_count: int = 2) -> set[str]:
+    """Words written at least `min_count` times in the intent training data (a typo is rare)."""
+    counts: dict[str, int] = defaultdict(int)
+    for path in sorted(data_dir.glob("*.yml")):  # Rasa NLU files (the C YAML parser: fast)
+        raw = _yaml(path.read_text(encoding="utf-8")) or {}
+        for item in (raw.get("nlu") if isinstance(raw, dict) else None) or []:
+            examples = item.get("examples") if isinstance(item, dict) else None
+            for line in str(examples or "").splitlines():
+                for word in fold(line.strip().removeprefix("- ")).split():
+                    counts[word] += 1
+    return {word for word, n in counts.items() if n >= min_count}
+
+
+def _drop_contained(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """A span inside a strictly longer span of another concept gives way to it."""
+    unique = set(spans)
+    return [
+        (c, s, e)
+        for c, s, e in unique
+        if not any(c2 != c and s2 <= s and e <= e2 and (e2 - s2) > (e - s) for c2, s2, e2 in unique)
+    ]
+
+
+_DANGER_CONCEPTS = frozenset({*_STRONG, *_URGENT, *_WEAK, "birth", "self_harm", "armed"})
+_NEAR = 4  # words: "now" qualifies a danger this close to it
+
+
+def _distance(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return max(0, b[0] - a[1], a[0] - b[1])
+
+
+def _near(spans: list[tuple[str, int, int]], first: str, second: str, words: int) -> bool:
+    a = [(s, e) for c, s, e in spans if c == first]
+    b = [(s, e) for c, s, e in spans if c == second]
+    return any(_distance(x, y) <= words for x in a for y in b)
+
+
+def _now_near_danger(spans: list[tuple[str, int, int]]) -> bool:
+    """A danger said to be going on now: a "now" word near it, and no nearer word saying it
+    is over ("detained two years ago, now I want to go home" is over)."""
+    nows = [(s, e) for c, s, e in spans if c == "now"]
+    pasts = [(s, e) for c, s, e in spans if c == "past_over"]
+    for _, s, e in (span for span in spans if span[0] in _DANGER_CONCEPTS):
+        d_now = min((_distance((s, e), n) for n in nows), default=_NEAR + 1)
+        d_past = min((_distance((s, e), p) for p in pasts), default=_NEAR + 1)
+        if d_now <= _NEAR and d_now < d_past:
+            return True
+    return False
+
+
+def decide(found: set[str], now: bool | None = None) -> Detection:
+    """The level, category and certainty the concepts of one message add up to (`now`: a
+    word saying it is happening now stands near the danger; by default, anywhere)."""
+    concepts = frozenset(found)
+    now = ("now" in found) if now is None else now
+    # In the news, hypothetical (a place far away alone is no proof: "we fled Sudan")
+    elsewhere = bool(found & {"news", "hypothetical"}) and not now
+    strong_now = now and bool(found & set(_STRONG))
+    # "We are safe now" ends it unless an immediate danger is said to go on now.
+    over = ("safe_now" in found and not strong_now) or ("past_over" in found and not now)
+    recent = "recent_past" in found and not now
+    # weeks or months ago: an emergency is over, a detention or a threat may well go on
+    over_emergency = over or ("past_weeks" in found and not now)
+    hard_negative = elsewhere or over
+
+    strong = {_STRONG[c] for c in found if c in _STRONG}
+    # Combinations that make an emergency out of weaker signs.
+    if "birth" in found and found & {"bleeding", "blood_word", "pain", "collapse"}:
+        strong.add("childbirth")
+    if "fire_word" in found and found & {"building", "inside", "trapped", "help_call"}:
+        strong.add("fire")
+    if "trapped" in found and found & {"explosion", "fire", "fire_word", "drowning"}:
+        strong.add("fire" if found & {"fire", "fire_word"} else "explosion")
+    violent = "beating" in found or "beating_now" in found
+    if violent and (now or found & {"help_call", "danger_general"}) and not over:
+        strong.add("beating")  # ongoing violence, in detention or anywhere
+    if "armed" in found and found & {"attack_now", "now", "help_call", "inside", "building"}:
+        strong.add("killing")  # armed men breaking in, outside, now
+    if "injury" in found and "minor" not in found and found & {"help_call", "armed", "beating"}:
+        found = {*found, "injured_now"}  # hurt in an attack, calling for help: ask
+    if "boat_in_trouble" in found:
+        strong.add("drowning")
+    if "force" in found and "work" in found:
+        found = {*found, "trafficking"}  # made to work by force
+    if "kill_threat" in found and "conditional" in found:
+        strong.discard("killing")  # "they will kill me if I don't pay": a threat, urgent
+        found = {*found, "threat"}
+    if "self_harm" in found:
+        if elsewhere and not now:
+            return Detection("none", None, "sure", concepts, True)
+        certainty: Certainty = "unsure" if over else "sure"
+        return Detection("emergency", "self_harm", certainty, concepts, hard_negative)
+
+    urgent = [_URGENT[c] for c in found if c in _URGENT]
+    if elsewhere:  # news, hypothetical or far away: not this person's danger now
+        return Detection("none", None, "sure", concepts, True)
+    if strong and over_emergency:
+        # The event is over ("last year", "we are safe now"): what remains may still be a
+        # disclosure (sexual violence, trafficking) or a detention that goes on.
+        strong = set()
+        hard_negative = True
+    if strong:
+        kind = next(k for k in _EMERGENCY_ORDER if k in strong)
+        certainty = "unsure" if recent else "sure"
+        return Detection("emergency", kind, certainty, concepts, hard_negative)
+    if urgent:
+        category = next(k for k in _URGENT_ORDER if k in urgent)
+        if over and category in ("detention", "threat"):
+            return Detection("none", None, "sure", concepts, True)  # released, long ago
+        if hard_negative and category == "threat" and "threat" not in found:
+            return Detection("none", None, "sure", concepts, True)  # a beating that is over
+        return Detection("urgent", category, "sure", concepts, hard_negative)
+    if any(c in found for c in _WEAK) and not over_emergency:
+        return Detection("emergency", "danger", "unsure", concepts, hard_negative)
+    return Detection("none", None, "sure", concepts, hard_negative)
+
+
+@lru_cache(maxsize=1)
+def default_detector() -> DangerDetector:
+    return DangerDetector.load()

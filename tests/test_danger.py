@@ -1,0 +1,223 @@
+"""The danger detector (nlu/danger.py) alone: every language and variant, typos, glued words,
+hard negatives, and the same level for the same sentence everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nlu.danger import EMERGENCY_KINDS, URGENT_KINDS, Detection, default_detector, skeleton
+
+DEV_FILE = Path(__file__).resolve().parent.parent / "nlu" / "data" / "danger" / "dev.yml"
+VARIANTS = ("en", "pcm", "ar_ly", "ar_sd", "ar_eg", "ar_latn", "fr", "ha")
+
+
+def detect(text: str) -> Detection:
+    return default_detector().detect(text)
+
+
+# (text, level, category) — written for these tests, apart from the dev set
+EMERGENCIES = [
+    # English and Pidgin
+    ("my brother is bleeding from his head and he can't breathe", "bleeding"),
+    ("dem don stab am for road, e no dey talk again", "stabbing"),
+    ("fire don catch the warehouse where we dey sleep, people still dey inside", "fire"),
+    ("the boat is capsizing, there are women in the water", "drowning"),
+    ("men with guns took my son into a car just now", "abduction"),
+    ("my sister is in labour and the baby is stuck", "childbirth"),
+    ("he collapsed on the floor and he is unconscious", "collapse"),
+    ("they are shooting at the camp", "shooting"),
+    ("gas cylinder burst for the compound, people wound", "explosion"),
+    # Arabic script: Libyan, Sudanese, Egyptian
+    ("فيه ضرب نار قدام الحوش والناس تجري", "shooting"),
+    ("انفجار غاز والحوش شاعل والناس محبوسين جوه", "fire"),
+    ("زول طعنوه بالسكين وبينزف", "stabbing"),
+    ("المركب بيغرق والعيال معانا", "drowning"),
+    ("مراتي ولدت في البيت والنزيف مش راضي يوقف", "childbirth"),
+    # Arabizi
+    ("sa7bi ta3nouh w yenzef barcha", "stabbing"),
+    ("el 7ouch cha3el w fih nas jouwa", "fire"),
+    ("khatfou 5ouya tawa 9odam el jem3", "abduction"),
+    # French
+    ("ils tirent sur nous, il y a des blessés", "shooting"),
+    ("mon ami s'est évanoui et ne respire plus", "collapse"),
+    ("le bateau chavire, aidez-nous", "drowning"),
+    # Hausa
+    ("an harbe shi kuma yana zubar da jini", "shooting"),
+    ("gobara ta tashi a gidan da muke kwana", "fire"),
+    ("jirgin ruwa yana nutsewa, ruwa yana shiga", "drowning"),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), EMERGENCIES)
+def test_immediate_danger_is_an_emergency(text: str, kind: str) -> None:
+    found = detect(text)
+    assert (found.level, found.certainty) == ("emergency", "sure"), (text, found)
+    assert found.category == kind, (text, found)
+
+
+URGENT = [
+    ("the police arrested my husband yesterday, where do they keep him", "detention"),
+    ("police came at night and took all the men, where did they take them", "detention"),
+    ("الشرطة جت بالليل وخدوا كل الرجالة، وين خدوهم", "detention"),
+    ("5ouya m7bous fi Ganfouda", "detention"),
+    ("mon mari est en prison à Zawiya", "detention"),
+    ("an kama mijina, yana gidan yari", "detention"),
+    ("a broker is holding four girls in a house, forcing them to work at night", "trafficking"),
+    ("samsar 7ajez arba3 bnat fi 7ouch w y5admouhom bessif bel lil", "trafficking"),
+    ("mon patron garde mon passeport et ne me paie pas", "trafficking"),
+    ("sun sayar da mu ga wani mutum", "trafficking"),
+    # sexual violence, also long past: a disclosure is urgent whatever its date
+    ("the driver raped me on the way from Sudan two months ago, I never told anyone", "gbv"),
+    ("el sawa9 ightasbni fel tri9 9bal chahrin w ma 9olt l7ad", "gbv"),
+    ("السواق اغتصبني في الطريق قبل شهرين", "gbv"),
+    ("un homme m'a violée l'année dernière", "gbv"),
+    ("an yi min fyade a hanya", "gbv"),
+    ("some men dey threaten me say dem go find me", "threat"),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), URGENT)
+def test_disclosures_are_urgent(text: str, kind: str) -> None:
+    found = detect(text)
+    assert (found.level, found.category, found.certainty) == ("urgent", kind, "sure"), found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "gaa3din yadurbu fina fi markaz el e7tijaz, sa3dona",
+        "they are beating us in the detention centre, help",
+        "قاعدين يضربوا فينا في مركز الاحتجاز، ساعدونا",
+        "ils nous frappent dans le centre de détention, aidez-nous",
+        "suna dukanmu a cibiyar tsare, ku taimaka mana",
+    ],
+)
+def test_ongoing_violence_in_detention_is_an_emergency_everywhere(text: str) -> None:
+    found = detect(text)
+    assert (found.level, found.category) == ("emergency", "beating"), found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "انفجار غاز والناس محبوسين في الحوش",  # trapped, not detained
+        "fire in the house and people are trapped inside",
+        "il y a le feu et des gens sont coincés dedans",
+    ],
+)
+def test_immediate_danger_outranks_detention(text: str) -> None:
+    assert detect(text).level == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("my freind is bleedin alot", "bleeding"),  # typos
+        ("they stabed him", "stabbing"),
+        ("he is unconcious", "collapse"),
+        ("kidnaped my son", "abduction"),
+        ("theyarebeatingus please", "beating"),  # glued words
+        ("ihtijaz w ydarbouna tawa", "beating"),  # Arabizi spellings
+        ("el markeb yaghra9 tawa", "drowning"),
+        ("والمركب يغرق", "drowning"),  # an Arabic prefix glued on
+        ("ILS TIRENT!!!", "shooting"),
+    ],
+)
+def test_typos_spellings_and_glued_words(text: str, kind: str) -> None:
+    found = detect(text)
+    assert (found.level, found.category) == ("emergency", kind), (text, found)
+
+
+HARD_NEGATIVES = [
+    "I was detained in 2019 but they released me, now I want to go home",
+    "kont m7bous 9bal sna, tawa nbi nsajel",
+    "كنت في السجن من سنين، توا نبي نرجع بلادي",
+    "j'étais en prison il y a deux ans, maintenant je veux rentrer",
+    "an tsare ni shekaru biyu da suka wuce, yanzu ina lafiya",
+    "I saw on the news that a boat sank near Zuwara",
+    "شفت في الاخبار ان فيه حريق في مصر",
+    "j'ai vu aux infos qu'un bateau a coulé",
+    "na ji a labarai cewa an yi gobara a Kano",
+    "we were attacked on the road last month but we are safe now",
+    "I am safe now, thank you",
+    "they fired me from my job",
+    "my boss fired me yesterday, I need work",
+    "I work as a welder and I cook on a fire",
+    "where is the police station for my papers",
+    "fin markaz el chorta 3la jal el wra9",
+    "où est le commissariat pour mes papiers",
+    "ina ofishin yan sanda domin takardu na",
+    "how do I register to go home",
+    "I need a blood test at the clinic",
+    "what should I do if the boat sinks",
+    "bghina nrej3o l bled",
+    "me na Blessing, i dey stay for Benghazi",
+    "arrêtez les messages svp",
+    "tabbas haka ne",
+    "they are eating rice",
+    "my belle dey pain me small",
+    "on travaille à Ghadames depuis 6 mois",
+]
+
+
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
+def test_hard_negatives_are_not_danger(text: str) -> None:
+    found = detect(text)
+    assert found.level == "none", (text, found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "there is fire",
+        "we are in danger",
+        "نحنا في خطر",
+        "nous sommes en danger",
+        "muna cikin hatsari",
+        "there is blood on the floor",
+        "yesterday they stabbed my friend",  # recent: is it still going on?
+    ],
+)
+def test_weak_signs_ask_instead_of_guessing(text: str) -> None:
+    found = detect(text)
+    assert (found.level, found.certainty) == ("emergency", "unsure"), (text, found)
+
+
+def test_self_harm_is_an_emergency_of_its_own() -> None:
+    for text in ("I want to kill myself", "nbi n9atel rou7i", "je veux me suicider"):
+        found = detect(text)
+        assert (found.level, found.category, found.certainty) == (
+            "emergency",
+            "self_harm",
+            "sure",
+        )
+
+
+def test_categories_are_the_documented_ones() -> None:
+    for text, _ in [*EMERGENCIES, *URGENT]:
+        found = detect(text)
+        assert found.category in (*EMERGENCY_KINDS, *URGENT_KINDS)
+
+
+def test_arabizi_skeletons() -> None:
+    assert skeleton("e7tijaz") == skeleton("ihtijaz") == skeleton("ehtijaz") == "htjz"
+    assert skeleton("5atfouni") == skeleton("khatfouni")
+
+
+def _dev_items() -> list[dict[str, str]]:
+    return list(yaml.safe_load(DEV_FILE.read_text(encoding="utf-8")))
+
+
+def _level(found: Detection) -> str:
+    return found.level  # "unsure" emergencies ask, which is still the emergency level
+
+
+@pytest.mark.parametrize("item", _dev_items(), ids=lambda item: f"{item['label']}-{item['kind']}")
+def test_the_same_sentence_gets_the_same_level_in_every_variant(item: dict[str, str]) -> None:
+    """The parallel dev set: one sentence in every variant, one level, the labelled one."""
+    assert set(VARIANTS) <= set(item), item
+    levels = {variant: _level(detect(item[variant])) for variant in VARIANTS}
+    assert set(levels.values()) == {item["label"]}, levels
