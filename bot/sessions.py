@@ -92,6 +92,10 @@ class _LocalLocks:
 
 
 class SqlSessionStore:
+    # The engine reads and writes this state inside the turn's own transactions
+    # (bot/storage/turns.py); load and save serve everything else.
+    in_database = True
+
     def __init__(self, db: Database) -> None:
         self._db = db
         self._locks = _LocalLocks()

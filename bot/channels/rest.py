@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from pydantic import BaseModel, Field
 
 from bot.messages import InboundMessage, OutboundMessage
@@ -50,7 +50,9 @@ def to_rest(sender: str, message: OutboundMessage) -> RestReply:
 
 
 @router.post("/webhooks/rest/webhook", response_model=list[RestReply])
-async def receive(body: RestMessage, request: Request) -> list[RestReply]:
+async def receive(
+    body: RestMessage, request: Request, background: BackgroundTasks
+) -> list[RestReply]:
     engine = request.app.state.runtime.engine
     metadata = body.metadata
     message_id = metadata.get("message_id")
@@ -62,7 +64,10 @@ async def receive(body: RestMessage, request: Request) -> list[RestReply]:
         provider_message_id=str(message_id)[:128] if message_id is not None else None,
         language_hint=str(language)[:16] if isinstance(language, str) else None,
     )
-    result = await engine.handle(inbound)
+    # A retry of this message (the answer was lost) gets the same replies, until the answer
+    # is known to have gone out.
+    result = await engine.handle(inbound, confirm_later=True)
+    background.add_task(engine.confirm_answered, result)
     return [to_rest(body.sender, reply) for reply in result.replies]
 
 
