@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Update, and_, case, func, literal, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -91,37 +91,6 @@ def aware(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def person_wrote_update(handoff_id: int, now: datetime) -> Update:
-    """The case's change when the person writes: a snoozed case wakes (back to its operator,
-    or to the open queue), and it waits for an answer from now unless it waited already.
-    (The engine writes it in the turn's transaction; `Handoffs.person_wrote` alone.)"""
-    snoozed = Handoff.status == HandoffStatus.SNOOZED
-    return (
-        update(Handoff)
-        .where(Handoff.id == handoff_id)
-        .values(
-            status=case(
-                (
-                    snoozed,
-                    case(
-                        (Handoff.assigned_to_id.is_not(None), HandoffStatus.CLAIMED.value),
-                        else_=HandoffStatus.OPEN.value,
-                    ),
-                ),
-                else_=Handoff.status,
-            ),
-            snoozed_until=case((snoozed, None), else_=Handoff.snoozed_until),
-            escalation_level=case(
-                (Handoff.waiting_since.is_(None), 0), else_=Handoff.escalation_level
-            ),
-            waiting_since=func.coalesce(
-                Handoff.waiting_since, literal(now, Handoff.__table__.c.waiting_since.type)
-            ),
-        )
-        .execution_options(synchronize_session=False)
-    )
 
 
 @asynccontextmanager
@@ -291,9 +260,15 @@ class Handoffs:
     async def person_wrote(self, handoff_id: int, message_id: int) -> None:
         """A message from the person reached their active case: it now waits for an answer."""
         async with self.db.session() as session, session.begin():
-            result = await session.execute(person_wrote_update(handoff_id, utcnow()))
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            row = await session.get(Handoff, handoff_id)
+            if row is None:
                 return
+            if row.status == HandoffStatus.SNOOZED:
+                row.status = self._awake_status(row)
+                row.snoozed_until = None
+            if row.waiting_since is None:
+                row.waiting_since = utcnow()
+                row.escalation_level = 0
         await self.events.publish("message", handoff_id=handoff_id, message_id=message_id)
 
     @staticmethod
