@@ -23,7 +23,7 @@ import logging
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,7 +42,6 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 _CONTACT_CACHE_SIZE = 50_000
-_POSTGRES_THREADS = 4
 # ACTIVE_HANDOFF and HandoffStatus, spelled out in the statements below
 assert {s.value for s in ACTIVE_HANDOFF} == {"open", "claimed", "snoozed"}
 assert (HandoffStatus.OPEN, HandoffStatus.CLAIMED, HandoffStatus.SNOOZED) == (
@@ -85,23 +84,26 @@ class TurnWrite:
 
 
 class _Cursor:
-    """A DBAPI cursor that takes `?` placeholders and Python values on both databases."""
+    """A cursor taking `?` placeholders and Python values on both databases. Its methods are
+    coroutines so one transaction function serves both: on SQLite they never suspend (the
+    whole transaction runs in one go), on PostgreSQL they await the server."""
 
     def __init__(self, raw: Any, sqlite_style: bool) -> None:
         self.raw = raw
         self.sqlite = sqlite_style
 
-    def run(self, sql: str, *params: Any) -> Any:
-        if not self.sqlite:
-            sql = sql.replace("?", "%s")
-        self.raw.execute(sql, params)
-        return self.raw
+    async def run(self, sql: str, *params: Any) -> Any:
+        if self.sqlite:
+            return self.raw.execute(sql, params)
+        return await self.raw.execute(sql.replace("?", "%s"), params)
 
-    def one(self, sql: str, *params: Any) -> Any:
-        return self.run(sql, *params).fetchone()
+    async def one(self, sql: str, *params: Any) -> Any:
+        result = await self.run(sql, *params)
+        return result.fetchone() if self.sqlite else await result.fetchone()
 
-    def all(self, sql: str, *params: Any) -> list[Any]:
-        return list(self.run(sql, *params).fetchall())
+    async def all(self, sql: str, *params: Any) -> list[Any]:
+        result = await self.run(sql, *params)
+        return list(result.fetchall() if self.sqlite else await result.fetchall())
 
     def time(self, moment: datetime) -> Any:
         # SQLAlchemy keeps SQLite times as naive UTC text; PostgreSQL takes the datetime
@@ -111,6 +113,16 @@ class _Cursor:
 
     def flag(self, value: bool) -> Any:
         return int(value) if self.sqlite else value
+
+
+def _drive(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (SQLite's transactions) to its end, here."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError("a SQLite transaction suspended")
 
 
 def _time(value: Any) -> datetime | None:
@@ -137,15 +149,15 @@ class TurnStore:
         self.db = db
         self.is_sqlite = db.is_sqlite
         target = sync_url(db.url)
+        self._threads: ThreadPoolExecutor | None = None
+        self._loop_connection: sqlite3.Connection | None = None
+        self._idle: list[Any] = []  # PostgreSQL connections (psycopg, async) not in use
         if self.is_sqlite:
             self._path = target.database or ":memory:"
             self._threads = ThreadPoolExecutor(1, thread_name_prefix="hotline-turns")
         else:
             self._conninfo = make_url(str(target.set(drivername="postgresql"))).render_as_string(
                 hide_password=False
-            )
-            self._threads = ThreadPoolExecutor(
-                _POSTGRES_THREADS, thread_name_prefix="hotline-turns"
             )
         self._local = threading.local()
         self._opened: list[Any] = []
@@ -155,50 +167,90 @@ class TurnStore:
         self._contact_ids: OrderedDict[str, int] = OrderedDict()
 
     # -- connections and transactions ------------------------------------------------------
-    def _connection(self) -> Any:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            if self.is_sqlite:
-                connection = sqlite3.connect(
-                    self._path, isolation_level=None, timeout=10.0, check_same_thread=False
-                )
-                for pragma in ("journal_mode=WAL", "busy_timeout=10000", "foreign_keys=ON"):
-                    connection.execute(f"PRAGMA {pragma}")
-                connection.execute("PRAGMA synchronous=NORMAL")
-            else:
-                import psycopg
-
-                connection = psycopg.connect(self._conninfo)
-            self._local.connection = connection
-            with self._opened_lock:
-                self._opened.append(connection)
+    def _sqlite(self, busy_timeout_ms: int) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self._path,
+            isolation_level=None,
+            timeout=busy_timeout_ms / 1000,
+            check_same_thread=False,
+        )
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+            connection.execute(f"PRAGMA {pragma}")
+        with self._opened_lock:
+            self._opened.append(connection)
         return connection
 
-    def _transaction(self, work: Callable[..., T], args: tuple[Any, ...]) -> T:
-        connection = self._connection()
+    def _sqlite_transaction(
+        self,
+        connection: sqlite3.Connection,
+        work: Callable[..., Coroutine[Any, Any, T]],
+        args: tuple[Any, ...],
+    ) -> T:
+        connection.execute("BEGIN IMMEDIATE")
         try:
-            if self.is_sqlite:
-                connection.execute("BEGIN IMMEDIATE")
-            cursor = _Cursor(connection.cursor(), self.is_sqlite)
-            result = work(cursor, *args)
-            if self.is_sqlite:
-                connection.execute("COMMIT")
-            else:
-                connection.commit()
+            result = _drive(work(_Cursor(connection.cursor(), True), *args))
+            connection.execute("COMMIT")
             return result
         except BaseException:
-            try:
-                connection.rollback()
-            except Exception:  # a broken connection: the next transaction opens another
-                self._local.connection = None
+            connection.rollback()
             raise
 
-    async def _run(self, work: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._threads, self._transaction, work, args)
+    def _in_thread(self, work: Callable[..., Coroutine[Any, Any, T]], args: tuple[Any, ...]) -> T:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._sqlite(10_000)
+        return self._sqlite_transaction(connection, work, args)
+
+    async def _run(self, work: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
+        if self.is_sqlite:
+            # On the event loop while nobody else writes: a transaction takes tens of
+            # microseconds, less than a hop to a thread (which then waits for the GIL behind
+            # the busy loop). When another writer holds the database, wait for it in the thread.
+            if self._loop_connection is None:
+                self._loop_connection = self._sqlite(0)
+            try:
+                return self._sqlite_transaction(self._loop_connection, work, args)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._threads, self._in_thread, work, args)
+        connection = await self._postgres()
+        try:
+            result = await work(_Cursor(connection, False), *args)
+            await connection.commit()
+        except BaseException:
+            try:
+                await connection.rollback()
+            except Exception:  # broken: not given back
+                await self._discard(connection)
+                raise
+            self._idle.append(connection)
+            raise
+        self._idle.append(connection)
+        return result
+
+    async def _postgres(self) -> Any:
+        import psycopg
+
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.closed:
+                return connection
+            await self._discard(connection)
+        return await psycopg.AsyncConnection.connect(self._conninfo)
+
+    async def _discard(self, connection: Any) -> None:
+        try:
+            await connection.close()
+        except Exception:  # closing a broken connection
+            log.debug("could not close a turn connection", exc_info=True)
 
     async def close(self) -> None:
-        self._threads.shutdown(wait=True)
+        while self._idle:
+            await self._discard(self._idle.pop())
+        if self._threads is not None:
+            self._threads.shutdown(wait=True)
         with self._opened_lock:
             for connection in self._opened:
                 try:
@@ -206,6 +258,7 @@ class TurnStore:
                 except Exception:  # closing at shutdown: nothing more to do about it
                     log.debug("could not close a turn connection", exc_info=True)
             self._opened.clear()
+        self._loop_connection = None
 
     # -- contacts --------------------------------------------------------------------------
     async def contact_id(self, channel: str, address: str) -> int:
@@ -225,13 +278,13 @@ class TurnStore:
         self._contact_ids.pop(crypto.lookup_hash(channel, address), None)
 
     @staticmethod
-    def _find_or_create(cursor: _Cursor, channel: str, key: str, address: str) -> int:
+    async def _find_or_create(cursor: _Cursor, channel: str, key: str, address: str) -> int:
         find = "SELECT id FROM contacts WHERE channel = ? AND address_hash = ?"
-        found = cursor.one(find, channel, key)
+        found = await cursor.one(find, channel, key)
         if found is not None:
             return int(found[0])
         now = cursor.time(datetime.now(UTC))
-        inserted = cursor.one(
+        inserted = await cursor.one(
             "INSERT INTO contacts (channel, address_hash, address, role, opted_out, created_at,"
             " last_seen_at) VALUES (?, ?, ?, 'migrant', ?, ?, ?)"
             " ON CONFLICT DO NOTHING RETURNING id",
@@ -242,7 +295,7 @@ class TurnStore:
             now,
             now,
         )
-        found = inserted or cursor.one(find, channel, key)  # or another process made it first
+        found = inserted or await cursor.one(find, channel, key)  # or another process made it first
         if found is None:
             raise RuntimeError("could not create contact")
         return int(found[0])
@@ -264,7 +317,7 @@ class TurnStore:
         )
 
     @staticmethod
-    def _open_turn(
+    async def _open_turn(
         cursor: _Cursor,
         contact_id: int,
         channel: str,
@@ -273,7 +326,7 @@ class TurnStore:
         payload: dict[str, Any],
         with_session: bool,
     ) -> TurnContext | None:
-        row = cursor.one(
+        row = await cursor.one(
             "SELECT id, channel, address, language, role, opted_out FROM contacts WHERE id = ?",
             contact_id,
         )
@@ -288,7 +341,7 @@ class TurnStore:
             opted_out=bool(row[5]),
         )
         now = cursor.time(datetime.now(UTC))
-        inserted = cursor.one(
+        inserted = await cursor.one(
             "INSERT INTO messages (contact_id, channel, direction, text, provider_message_id,"
             " status, payload, attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)"
             " ON CONFLICT DO NOTHING RETURNING id",
@@ -305,7 +358,7 @@ class TurnStore:
         if inserted is None:
             if provider_message_id is None:
                 raise RuntimeError("inbound message could not be stored")
-            inserted = cursor.one(
+            inserted = await cursor.one(
                 "SELECT id FROM messages WHERE channel = ? AND direction = ?"
                 " AND provider_message_id = ?",
                 channel,
@@ -315,14 +368,14 @@ class TurnStore:
             if inserted is None:
                 raise RuntimeError("duplicate message vanished")
         else:
-            cursor.run(
+            await cursor.run(
                 "UPDATE contacts SET last_seen_at = ?, last_inbound_at = ? WHERE id = ?",
                 now,
                 now,
                 contact_id,
             )
         pending = []
-        for m in cursor.all(
+        for m in await cursor.all(
             "SELECT id, text, payload, created_at FROM messages WHERE contact_id = ?"
             " AND direction = ? AND status = ? ORDER BY id",
             contact_id,
@@ -343,7 +396,7 @@ class TurnStore:
             )
         state_json = None
         if with_session:
-            state = cursor.one("SELECT state FROM sessions WHERE contact_id = ?", contact_id)
+            state = await cursor.one("SELECT state FROM sessions WHERE contact_id = ?", contact_id)
             state_json = _decrypt(state[0]) if state is not None else None
         return TurnContext(
             contact=contact,
@@ -351,12 +404,12 @@ class TurnStore:
             duplicate=duplicate,
             pending=pending,
             state_json=state_json,
-            case=TurnStore._active_case(cursor, contact_id),
+            case=await TurnStore._active_case(cursor, contact_id),
         )
 
     @staticmethod
-    def _active_case(cursor: _Cursor, contact_id: int) -> CaseInfo | None:
-        row = cursor.one(
+    async def _active_case(cursor: _Cursor, contact_id: int) -> CaseInfo | None:
+        row = await cursor.one(
             "SELECT id, contact_id, status, priority, reason, channel, language, assigned_to_id,"
             " waiting_since, created_at FROM handoffs WHERE contact_id = ?"
             " AND status IN ('open', 'claimed', 'snoozed')"
@@ -376,10 +429,10 @@ class TurnStore:
         return await self._run(self._finish_turn, write)
 
     @staticmethod
-    def _finish_turn(cursor: _Cursor, write: TurnWrite) -> list[int]:
+    async def _finish_turn(cursor: _Cursor, write: TurnWrite) -> list[int]:
         now = cursor.time(datetime.now(UTC))
         if write.state_json is not None:
-            cursor.run(
+            await cursor.run(
                 "INSERT INTO sessions (contact_id, state, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (contact_id) DO UPDATE"
                 " SET state = excluded.state, updated_at = excluded.updated_at",
@@ -390,7 +443,7 @@ class TurnStore:
         payload = write.inbound_payload
         if write.intent:
             payload = {**payload, "intent": write.intent}
-        cursor.run(
+        await cursor.run(
             "UPDATE messages SET status = ?, processed_at = ?, language = ?, payload = ?"
             " WHERE id = ?",
             write.inbound_status.value,
@@ -402,7 +455,7 @@ class TurnStore:
         ids: list[int] = []
         sent_at = now if write.delivered else None
         for reply in write.replies:
-            row = cursor.one(
+            row = await cursor.one(
                 "INSERT INTO messages (contact_id, channel, direction, text, language, status,"
                 " in_reply_to_id, payload, attempts, created_at, sent_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id",
@@ -419,13 +472,13 @@ class TurnStore:
             )
             ids.append(int(row[0]))
         if write.contact_language is not None:
-            cursor.run(
+            await cursor.run(
                 "UPDATE contacts SET language = ? WHERE id = ?",
                 write.contact_language,
                 write.contact_id,
             )
         if write.opted_out is not None:
-            cursor.run(
+            await cursor.run(
                 "UPDATE contacts SET opted_out = ? WHERE id = ?",
                 cursor.flag(write.opted_out),
                 write.contact_id,
@@ -434,7 +487,7 @@ class TurnStore:
             # Handoffs.person_wrote's change, in the turn's transaction: a snoozed case wakes
             # (back to its operator, or the open queue); it waits for an answer from now on,
             # unless it was waiting already.
-            cursor.run(
+            await cursor.run(
                 "UPDATE handoffs SET"
                 " status = CASE WHEN status = 'snoozed' THEN CASE WHEN assigned_to_id IS NULL"
                 " THEN 'open' ELSE 'claimed' END ELSE status END,"
@@ -457,10 +510,10 @@ class TurnStore:
         return await self._run(self._replay, inbound_id, delivered)
 
     @staticmethod
-    def _replay(cursor: _Cursor, inbound_id: int, delivered: bool) -> list[OutboundMessage]:
+    async def _replay(cursor: _Cursor, inbound_id: int, delivered: bool) -> list[OutboundMessage]:
         out = Direction.OUTBOUND.value
         answered = MessageStatus.ANSWERED.value
-        cursor.run(
+        await cursor.run(
             "UPDATE messages SET status = ?, sent_at = NULL"
             " WHERE in_reply_to_id = ? AND direction = ? AND status = ?",
             answered,
@@ -468,7 +521,7 @@ class TurnStore:
             out,
             MessageStatus.QUEUED.value,
         )
-        rows = cursor.all(
+        rows = await cursor.all(
             "SELECT id, text, language, payload FROM messages WHERE in_reply_to_id = ?"
             " AND direction = ? AND status = ? AND sent_at IS NULL ORDER BY id",
             inbound_id,
@@ -476,7 +529,7 @@ class TurnStore:
             answered,
         )
         if delivered and rows:
-            TurnStore._confirm(cursor, [row[0] for row in rows])
+            await TurnStore._confirm(cursor, [row[0] for row in rows])
         return [
             OutboundMessage.from_stored(_decrypt(row[1]), row[2], _json(row[3]), row[0])
             for row in rows
@@ -488,9 +541,9 @@ class TurnStore:
             await self._run(self._confirm, list(reply_ids))
 
     @staticmethod
-    def _confirm(cursor: _Cursor, reply_ids: list[int]) -> None:
+    async def _confirm(cursor: _Cursor, reply_ids: list[int]) -> None:
         marks = ", ".join("?" for _ in reply_ids)
-        cursor.run(
+        await cursor.run(
             f"UPDATE messages SET sent_at = ? WHERE id IN ({marks}) AND sent_at IS NULL",  # noqa: S608 (only placeholders)
             cursor.time(datetime.now(UTC)),
             *reply_ids,
