@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
-from bot import PROJECT_ROOT, parse_endpoint
+from bot import PROJECT_ROOT, metrics, parse_endpoint
 from bot.api import broadcasts as api_broadcasts  # console records
 from bot.api import records as api_records  # console records
 from bot.api import reports as api_reports  # console records
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(parse_endpoint.ParseFastPath)  # inside the limits and headers
     app.add_middleware(LimitsAndHeaders)
     app.include_router(rest.router)
+    app.include_router(metrics.router)  # /metrics, behind METRICS_TOKEN
     app.include_router(webchat.router)
     app.include_router(whatsapp_cloud.router)
     app.include_router(twilio_messaging.router)  # Twilio SMS and WhatsApp

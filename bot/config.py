@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     )
     handoff_snooze_hours: float = 24
     console_session_hours: float = Field(default=12, description="Console sign-in lifetime")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for GET /metrics (Prometheus); unset: /metrics answers 404",
+    )
     console_idle_minutes: float = Field(default=60, description="Sign-out after inactivity")
 
     # Outbox (messages sent later through a provider)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import unicodedata
 from dataclasses import dataclass, replace
 
 from bot.handoffs import PRIORITY_RANK, CaseInfo, Handoffs
 from bot.i18n import Catalogs
 from bot.messages import Button, InboundMessage, OutboundMessage
+from bot.metrics import Metrics
 from bot.sessions import ConversationState, SessionStore
 from bot.storage.models import MessageStatus
 from bot.storage.repository import ContactInfo, Store, StoredInbound
@@ -88,6 +90,7 @@ class Engine:
         # The SQL session store's state is read and written inside the turn's transactions;
         # another store (Redis) is asked beside them.
         self._state_in_turn = bool(getattr(sessions, "in_database", False))
+        self.metrics = Metrics()  # this process's figures, served at /metrics
         self._confirming: list[int] = []
         self._confirm_task: asyncio.Task[None] | None = None
 
@@ -105,6 +108,7 @@ class Engine:
         calls `confirm_answered` once its answer went out; until then a repeated delivery of
         the message gets the same replies again (without it they count as delivered here).
         """
+        started = time.perf_counter()
         text, truncated = clean_text(inbound.text, self.max_message_chars)
         payload: dict[str, object] = {}
         if inbound.language_hint:
@@ -161,8 +165,12 @@ class Engine:
             # one waited: its replies again, unless they are known to have reached the sender.
             await self._flush_confirmations()
             replies = await self.turns.replay(message_id, delivered=delivered)
+            if replies:
+                self.metrics.messages_out.labels(inbound.channel, "replayed").inc(len(replies))
         if len(produced) > (message_id in produced):
             self.outbox_kick()
+        self.metrics.messages_in.labels(inbound.channel, "duplicate" if duplicate else "new").inc()
+        self.metrics.turn_seconds.observe(time.perf_counter() - started)
         return HandleResult(contact_id, message_id, duplicate, replies)
 
     async def _turn(
@@ -177,7 +185,9 @@ class Engine:
         """Decide one message and write what was decided: (replies, new state, erased)."""
         contact = context.contact
         hint = state.language or message.language_hint
+        parsing = time.perf_counter()
         parse = await self.nlu.parse(message.text, hint)
+        self.metrics.nlu_seconds.observe(time.perf_counter() - parsing)
         turn = Turn(
             contact=Contact(contact.id, contact.channel, contact.address, contact.role),
             state=state,
@@ -239,6 +249,10 @@ class Engine:
 
     async def _write(self, write: TurnWrite, state: ConversationState | None) -> list[int]:
         """Transaction 2. A session kept outside the database is saved just before it."""
+        if write.replies:
+            self.metrics.messages_out.labels(write.channel, write.status.value).inc(
+                len(write.replies)
+            )
         if state is None:  # unchanged
             pass
         elif self._state_in_turn:
