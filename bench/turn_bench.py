@@ -90,7 +90,7 @@ def rss_mib(root: int) -> list[float]:
     return sizes
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 180.0) -> None:
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 600.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -104,10 +104,12 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 180.
     raise RuntimeError(f"{url} did not start")
 
 
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start(
+    args: list[str], env: dict[str, str], log: Path, cwd: Path = REPO
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         args,
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
@@ -171,7 +173,7 @@ def bot_env(work: Path, database_url: str, redis_url: str | None) -> dict[str, s
 
 
 @contextlib.contextmanager
-def servers(work: Path, only: set[str]) -> Iterator[list[Target]]:
+def servers(work: Path, only: set[str], baseline: Path | None) -> Iterator[list[Target]]:
     python = sys.executable
     hotline = str(Path(python).with_name("hotline"))
     uvicorn = [python, "-m", "uvicorn", "--http", "httptools", "--loop", "uvloop"]
@@ -184,7 +186,8 @@ def servers(work: Path, only: set[str]) -> Iterator[list[Target]]:
 
         def add(name: str, label: str, path: str, lua: Path, args: list[str], env: dict[str, str]):
             port = free_port()
-            process = start([*args, "--port", str(port)], env, work / f"{name}.log")
+            cwd = baseline if name == "before" and baseline else REPO
+            process = start([*args, "--port", str(port)], env, work / f"{name}.log", cwd)
             stack.callback(stop, process)
             target = Target(name, label, f"http://127.0.0.1:{port}{path}", lua, process)
             health = "/docs" if name == "bare" else "/healthz"
@@ -216,6 +219,17 @@ def servers(work: Path, only: set[str]) -> Iterator[list[Target]]:
                     app,
                     env,
                 )
+        if baseline is not None:
+            # the same turn from another checkout (python -m puts its folder first on the path)
+            env = bot_env(work, f"sqlite:///{work / 'before' / 'hotline.db'}", None)
+            add(
+                "before",
+                f"full REST turn, SQLite, 1 process, before ({baseline.name})",
+                "/webhooks/rest/webhook",
+                TURN_LUA,
+                app,
+                env,
+            )
         if "pg1" in only:
             env = bot_env(work, fresh_postgres_database(pg), redis)
             add(
@@ -245,13 +259,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--only", default="bare,parse,sqlite,pg1,pg2")
     parser.add_argument("--no-write", action="store_true", help="do not touch docs/benchmarks.md")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. `git archive main | tar -x -C /tmp/main`) whose SQLite "
+        "turn runs in the same rounds",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
     only = set(args.only.split(","))
     work = Path(tempfile.mkdtemp(prefix="turn-bench-"))
     load_before = os.getloadavg()
-    with servers(work, only) as targets:
+    with servers(work, only, args.baseline) as targets:
         for target in targets:  # warm up: caches, first contacts, JIT-less but lazy imports
             wrk(target.url, target.lua, 2)
         for round_ in range(args.runs):

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import psycopg
 from sqlalchemy.engine import make_url
 
 from bot.handoffs import CaseInfo
@@ -84,26 +85,35 @@ class TurnWrite:
 
 
 class _Cursor:
-    """A cursor taking `?` placeholders and Python values on both databases. Its methods are
-    coroutines so one transaction function serves both: on SQLite they never suspend (the
-    whole transaction runs in one go), on PostgreSQL they await the server."""
+    """Statements with `?` placeholders and Python values on both databases. Coroutines, so
+    one transaction function serves both: on SQLite they never suspend (the transaction runs
+    in one go); on PostgreSQL statements are pipelined: `send` queues one, and the first
+    fetch sends everything queued in one round trip."""
 
-    def __init__(self, raw: Any, sqlite_style: bool) -> None:
-        self.raw = raw
+    def __init__(self, connection: Any, sqlite_style: bool) -> None:
+        self.connection = connection
         self.sqlite = sqlite_style
 
-    async def run(self, sql: str, *params: Any) -> Any:
+    async def send(self, sql: str, *params: Any) -> Any:
+        """A statement's result, to fetch later (each statement its own cursor)."""
         if self.sqlite:
-            return self.raw.execute(sql, params)
-        return await self.raw.execute(sql.replace("?", "%s"), params)
+            return self.connection.execute(sql, params)
+        return await self.connection.execute(sql.replace("?", "%s"), params)
 
-    async def one(self, sql: str, *params: Any) -> Any:
-        result = await self.run(sql, *params)
+    async def first(self, result: Any) -> Any:
         return result.fetchone() if self.sqlite else await result.fetchone()
 
-    async def all(self, sql: str, *params: Any) -> list[Any]:
-        result = await self.run(sql, *params)
+    async def rows(self, result: Any) -> list[Any]:
         return list(result.fetchall() if self.sqlite else await result.fetchall())
+
+    async def run(self, sql: str, *params: Any) -> Any:
+        return await self.send(sql, *params)
+
+    async def one(self, sql: str, *params: Any) -> Any:
+        return await self.first(await self.send(sql, *params))
+
+    async def all(self, sql: str, *params: Any) -> list[Any]:
+        return await self.rows(await self.send(sql, *params))
 
     def time(self, moment: datetime) -> Any:
         # SQLAlchemy keeps SQLite times as naive UTC text; PostgreSQL takes the datetime
@@ -142,6 +152,19 @@ def _json(value: Any) -> dict[str, Any]:
 
 def _decrypt(value: str | None) -> str:
     return crypto.decrypt(value) if value else ""
+
+
+_ACTIVE_CASE = (
+    "SELECT id, contact_id, status, priority, reason, channel, language, assigned_to_id,"
+    " waiting_since, created_at FROM handoffs WHERE contact_id = ?"
+    " AND status IN ('open', 'claimed', 'snoozed') ORDER BY id DESC LIMIT 1"
+)
+
+
+def _case(row: Any) -> CaseInfo | None:
+    if row is None:
+        return None
+    return CaseInfo(*row[:8], waiting_since=_time(row[8]), created_at=_time(row[9]))
 
 
 class TurnStore:
@@ -188,7 +211,7 @@ class TurnStore:
     ) -> T:
         connection.execute("BEGIN IMMEDIATE")
         try:
-            result = _drive(work(_Cursor(connection.cursor(), True), *args))
+            result = _drive(work(_Cursor(connection, True), *args))
             connection.execute("COMMIT")
             return result
         except BaseException:
@@ -217,7 +240,8 @@ class TurnStore:
             return await loop.run_in_executor(self._threads, self._in_thread, work, args)
         connection = await self._postgres()
         try:
-            result = await work(_Cursor(connection, False), *args)
+            async with connection.pipeline():
+                result = await work(_Cursor(connection, False), *args)
             await connection.commit()
         except BaseException:
             try:
@@ -231,8 +255,6 @@ class TurnStore:
         return result
 
     async def _postgres(self) -> Any:
-        import psycopg
-
         while self._idle:
             connection = self._idle.pop()
             if not connection.closed:
@@ -312,9 +334,18 @@ class TurnStore:
         with_session: bool,
     ) -> TurnContext | None:
         """None when the contact no longer exists (erased meanwhile)."""
-        return await self._run(
-            self._open_turn, contact_id, channel, provider_message_id, text, payload, with_session
-        )
+        try:
+            return await self._run(
+                self._open_turn,
+                contact_id,
+                channel,
+                provider_message_id,
+                text,
+                payload,
+                with_session,
+            )
+        except (sqlite3.IntegrityError, psycopg.IntegrityError):
+            return None  # the message's contact is gone (its foreign key failed)
 
     @staticmethod
     async def _open_turn(
@@ -326,22 +357,13 @@ class TurnStore:
         payload: dict[str, Any],
         with_session: bool,
     ) -> TurnContext | None:
-        row = await cursor.one(
+        # Every statement is sent before any result is read: one round trip on PostgreSQL.
+        now = cursor.time(datetime.now(UTC))
+        contact_row = await cursor.send(
             "SELECT id, channel, address, language, role, opted_out FROM contacts WHERE id = ?",
             contact_id,
         )
-        if row is None:
-            return None
-        contact = ContactInfo(
-            id=row[0],
-            channel=row[1],
-            address=_decrypt(row[2]),
-            language=row[3],
-            role=row[4],
-            opted_out=bool(row[5]),
-        )
-        now = cursor.time(datetime.now(UTC))
-        inserted = await cursor.one(
+        inserted_row = await cursor.send(
             "INSERT INTO messages (contact_id, channel, direction, text, provider_message_id,"
             " status, payload, attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)"
             " ON CONFLICT DO NOTHING RETURNING id",
@@ -354,34 +376,61 @@ class TurnStore:
             json.dumps(payload),
             now,
         )
-        duplicate = inserted is None
-        if inserted is None:
-            if provider_message_id is None:
-                raise RuntimeError("inbound message could not be stored")
-            inserted = await cursor.one(
+        # the person was seen now, unless this is a repeated delivery (nothing was inserted)
+        await cursor.send(
+            "UPDATE contacts SET last_seen_at = ?, last_inbound_at = ? WHERE id = ? AND EXISTS"
+            " (SELECT 1 FROM messages WHERE contact_id = ? AND direction = ? AND created_at = ?)",
+            now,
+            now,
+            contact_id,
+            contact_id,
+            Direction.INBOUND.value,
+            now,
+        )
+        existing_row = None
+        if provider_message_id is not None:
+            existing_row = await cursor.send(
                 "SELECT id FROM messages WHERE channel = ? AND direction = ?"
                 " AND provider_message_id = ?",
                 channel,
                 Direction.INBOUND.value,
                 provider_message_id,
             )
-            if inserted is None:
-                raise RuntimeError("duplicate message vanished")
-        else:
-            await cursor.run(
-                "UPDATE contacts SET last_seen_at = ?, last_inbound_at = ? WHERE id = ?",
-                now,
-                now,
-                contact_id,
-            )
-        pending = []
-        for m in await cursor.all(
+        pending_rows = await cursor.send(
             "SELECT id, text, payload, created_at FROM messages WHERE contact_id = ?"
             " AND direction = ? AND status = ? ORDER BY id",
             contact_id,
             Direction.INBOUND.value,
             MessageStatus.RECEIVED.value,
-        ):
+        )
+        state_row = None
+        if with_session:
+            state_row = await cursor.send(
+                "SELECT state FROM sessions WHERE contact_id = ?", contact_id
+            )
+        case_row = await cursor.send(_ACTIVE_CASE, contact_id)
+
+        row = await cursor.first(contact_row)
+        if row is None:
+            return None
+        contact = ContactInfo(
+            id=row[0],
+            channel=row[1],
+            address=_decrypt(row[2]),
+            language=row[3],
+            role=row[4],
+            opted_out=bool(row[5]),
+        )
+        inserted = await cursor.first(inserted_row)
+        duplicate = inserted is None
+        if inserted is None:
+            if existing_row is None:
+                raise RuntimeError("inbound message could not be stored")
+            inserted = await cursor.first(existing_row)
+            if inserted is None:
+                raise RuntimeError("duplicate message vanished")
+        pending = []
+        for m in await cursor.rows(pending_rows):
             stored = _json(m[2])
             pending.append(
                 StoredInbound(
@@ -395,8 +444,8 @@ class TurnStore:
                 )
             )
         state_json = None
-        if with_session:
-            state = await cursor.one("SELECT state FROM sessions WHERE contact_id = ?", contact_id)
+        if state_row is not None:
+            state = await cursor.first(state_row)
             state_json = _decrypt(state[0]) if state is not None else None
         return TurnContext(
             contact=contact,
@@ -404,21 +453,12 @@ class TurnStore:
             duplicate=duplicate,
             pending=pending,
             state_json=state_json,
-            case=await TurnStore._active_case(cursor, contact_id),
+            case=_case(await cursor.first(case_row)),
         )
 
     @staticmethod
     async def _active_case(cursor: _Cursor, contact_id: int) -> CaseInfo | None:
-        row = await cursor.one(
-            "SELECT id, contact_id, status, priority, reason, channel, language, assigned_to_id,"
-            " waiting_since, created_at FROM handoffs WHERE contact_id = ?"
-            " AND status IN ('open', 'claimed', 'snoozed')"
-            " ORDER BY id DESC LIMIT 1",
-            contact_id,
-        )
-        if row is None:
-            return None
-        return CaseInfo(*row[:8], waiting_since=_time(row[8]), created_at=_time(row[9]))  # type: ignore[arg-type]
+        return _case(await cursor.one(_ACTIVE_CASE, contact_id))
 
     async def active_case(self, contact_id: int) -> CaseInfo | None:
         return await self._run(self._active_case, contact_id)
@@ -452,25 +492,26 @@ class TurnStore:
             json.dumps(payload),
             write.inbound_id,
         )
-        ids: list[int] = []
+        inserted: list[Any] = []  # read last: on PostgreSQL all of it goes in one round trip
         sent_at = now if write.delivered else None
         for reply in write.replies:
-            row = await cursor.one(
-                "INSERT INTO messages (contact_id, channel, direction, text, language, status,"
-                " in_reply_to_id, payload, attempts, created_at, sent_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id",
-                write.contact_id,
-                write.channel,
-                Direction.OUTBOUND.value,
-                crypto.encrypt(reply.text),
-                reply.language,
-                write.status.value,
-                write.inbound_id,
-                json.dumps(reply.to_payload()),
-                now,
-                sent_at,
+            inserted.append(
+                await cursor.send(
+                    "INSERT INTO messages (contact_id, channel, direction, text, language, status,"
+                    " in_reply_to_id, payload, attempts, created_at, sent_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id",
+                    write.contact_id,
+                    write.channel,
+                    Direction.OUTBOUND.value,
+                    crypto.encrypt(reply.text),
+                    reply.language,
+                    write.status.value,
+                    write.inbound_id,
+                    json.dumps(reply.to_payload()),
+                    now,
+                    sent_at,
+                )
             )
-            ids.append(int(row[0]))
         if write.contact_language is not None:
             await cursor.run(
                 "UPDATE contacts SET language = ? WHERE id = ?",
@@ -500,7 +541,7 @@ class TurnStore:
                 now,
                 write.case_id,
             )
-        return ids
+        return [int((await cursor.first(result))[0]) for result in inserted]
 
     # -- a repeated delivery ----------------------------------------------------------------
     async def replay(self, inbound_id: int, *, delivered: bool) -> list[OutboundMessage]:
