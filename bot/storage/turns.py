@@ -43,6 +43,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 _CONTACT_CACHE_SIZE = 50_000
+_POSTGRES_CONNECTIONS = 10  # a process's turns in flight at once
 # ACTIVE_HANDOFF and HandoffStatus, spelled out in the statements below
 assert {s.value for s in ACTIVE_HANDOFF} == {"open", "claimed", "snoozed"}
 assert (HandoffStatus.OPEN, HandoffStatus.CLAIMED, HandoffStatus.SNOOZED) == (
@@ -175,6 +176,8 @@ class TurnStore:
         self._threads: ThreadPoolExecutor | None = None
         self._loop_connection: sqlite3.Connection | None = None
         self._idle: list[Any] = []  # PostgreSQL connections (psycopg, async) not in use
+        # at most this many at once: a burst of turns waits here, not at the server's limit
+        self._connections = asyncio.Semaphore(_POSTGRES_CONNECTIONS)
         if self.is_sqlite:
             self._path = target.database or ":memory:"
             self._threads = ThreadPoolExecutor(1, thread_name_prefix="hotline-turns")
@@ -238,6 +241,12 @@ class TurnStore:
                     raise
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._threads, self._in_thread, work, args)
+        async with self._connections:
+            return await self._postgres_transaction(work, args)
+
+    async def _postgres_transaction(
+        self, work: Callable[..., Coroutine[Any, Any, T]], args: tuple[Any, ...]
+    ) -> T:
         connection = await self._postgres()
         try:
             async with connection.pipeline():
