@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
-from bot import parse_endpoint
+from bot import metrics, parse_endpoint
 from bot.api import broadcasts as api_broadcasts  # console records
 from bot.api import docs as api_docs  # accounts
 from bot.api import records as api_records  # console records
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(LimitsAndHeaders)
     install_error_handling(app)  # 4xx that never echo the input; a last-resort 500
     app.include_router(rest.router)
+    app.include_router(metrics.router)  # /metrics, behind METRICS_TOKEN
     app.include_router(webchat.router)
     app.include_router(whatsapp_cloud.router)
     app.include_router(twilio_messaging.router)  # Twilio SMS and WhatsApp

@@ -109,6 +109,10 @@ class Settings(BaseSettings):
         description="The console's address for links in alerts; unset: PUBLIC_BASE_URL",
     )
     console_session_hours: float = Field(default=12, description="Console sign-in lifetime")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for GET /metrics (Prometheus); unset: /metrics answers 404",
+    )
     console_idle_minutes: float = Field(default=60, description="Sign-out after inactivity")
 
     # Retention (bot/retention.py): older personal data is anonymised; 0 keeps it for ever

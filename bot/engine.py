@@ -9,7 +9,10 @@ or reach different server processes.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,9 +20,11 @@ from typing import Any
 from bot.handoffs import PRIORITY_RANK, CaseInfo, Handoffs
 from bot.i18n import Catalogs
 from bot.messages import Button, InboundMessage, OutboundMessage
-from bot.sessions import SessionStore
+from bot.metrics import Metrics
+from bot.sessions import ConversationState, SessionStore
 from bot.storage.models import MessageStatus
 from bot.storage.repository import ContactInfo, Store, StoredInbound
+from bot.storage.turns import TurnContext, TurnStore, TurnWrite
 from flows.base import CaseService, Contact, Reply, Text, Turn
 from flows.router import Conversation
 from flows.safety import CATEGORIES
@@ -36,6 +41,10 @@ class HandleResult:
     message_id: int
     duplicate: bool
     replies: list[OutboundMessage]
+
+
+def _with_ids(replies: list[OutboundMessage], ids: list[int]) -> list[OutboundMessage]:
+    return [replace(reply, message_id=i) for reply, i in zip(replies, ids, strict=True)]
 
 
 def clean_text(text: str, limit: int) -> tuple[str, bool]:
@@ -66,6 +75,7 @@ class Engine:
         enabled_languages: tuple[str, ...],
         handoffs: Handoffs,
         max_message_chars: int = 4096,
+        turns: TurnStore | None = None,
     ) -> None:
         self.store = store
         self.sessions = sessions
@@ -78,49 +88,108 @@ class Engine:
         self.max_message_chars = max_message_chars
         self.handoffs = handoffs
         self.outbox_kick = handoffs.outbox.kick
+        self.turns = turns or TurnStore(store.db)
+        # The SQL session store's state is read and written inside the turn's transactions;
+        # another store (Redis) is asked beside them.
+        self._state_in_turn = bool(getattr(sessions, "in_database", False))
+        self.metrics = Metrics()  # this process's figures, served at /metrics
+        self._confirming: list[int] = []
+        self._confirm_task: asyncio.Task[None] | None = None
 
     async def handle(
-        self, inbound: InboundMessage, *, answered_in_response: bool = True
+        self,
+        inbound: InboundMessage,
+        *,
+        answered_in_response: bool = True,
+        confirm_later: bool = False,
     ) -> HandleResult:
         """Store, handle once, and return the replies to this message.
 
         `answered_in_response`: the channel returns the replies in its HTTP answer (REST, TwiML);
-        otherwise they wait in the outbox for the channel's sender.
+        otherwise they wait in the outbox for the channel's sender. `confirm_later`: the channel
+        calls `confirm_answered` once its answer went out; until then a repeated delivery of
+        the message gets the same replies again (without it they count as delivered here).
         """
-        contact = await self.store.contact_for(inbound.channel, inbound.address)
+        started = time.perf_counter()
         text, truncated = clean_text(inbound.text, self.max_message_chars)
+        payload: dict[str, object] = {}
+        if inbound.language_hint:
+            payload["language_hint"] = inbound.language_hint
+        if truncated:
+            payload["truncated"] = True
+        if inbound.media:
+            payload["media"] = len(inbound.media)  # how many; the URLs stay with the provider
         status = MessageStatus.ANSWERED if answered_in_response else MessageStatus.QUEUED
+        delivered = answered_in_response and not confirm_later
         produced: dict[int, list[OutboundMessage]] = {}
-        async with self.sessions.lock(contact.id):
-            # Stored under the lock, so ids follow the order in which turns run, across
-            # processes too; a message left unhandled by a crash is handled with the next one.
-            message_id, duplicate = await self.store.record_inbound(
-                contact.id, inbound, text, truncated=truncated
-            )
-            for pending in await self.store.pending_inbound(contact.id):
-                # Only this request's own message is answered in its HTTP answer; replies to
-                # an earlier message left unhandled (its request failed) go to the outbox.
-                own = pending.id == message_id
-                turn_status = status if own else MessageStatus.QUEUED
-                produced[pending.id] = await self._turn(contact, pending, turn_status)
-                if await self.store.get_contact(contact.id) is None:
-                    break  # erased: what came after the erasure went with it
+        for _ in range(3):
+            contact_id = await self.turns.contact_id(inbound.channel, inbound.address)
+            async with self.sessions.lock(contact_id):
+                # Stored under the lock, so ids follow the order in which turns run, across
+                # processes too; a message left unhandled by a crash is handled with the next.
+                context = await self.turns.open_turn(
+                    contact_id,
+                    inbound.channel,
+                    inbound.provider_message_id,
+                    text,
+                    payload,
+                    with_session=self._state_in_turn,
+                )
+                if context is None:  # erased since this process last saw the sender
+                    self.turns.forget_contact(inbound.channel, inbound.address)
+                    continue
+                message_id, duplicate = context.message_id, context.duplicate
+                if self._state_in_turn:
+                    state = ConversationState.from_json(context.state_json)
+                else:
+                    state = await self.sessions.load(contact_id)
+                for pending in context.pending:
+                    # Only this request's own message is answered in its HTTP answer; replies
+                    # to an earlier message left unhandled (its request failed) are queued.
+                    own = pending.id == message_id
+                    turn_status = status if own else MessageStatus.QUEUED
+                    replies, state, erased = await self._turn(
+                        context, pending, state, turn_status, delivered=own and delivered
+                    )
+                    produced[pending.id] = replies
+                    if erased:
+                        self.turns.forget_contact(inbound.channel, inbound.address)
+                        break  # what came after the erasure went with it
+            break
+        else:
+            raise RuntimeError("could not store the message: its contact keeps vanishing")
         if message_id in produced:  # also a provider's retry of a message never handled
             replies = produced[message_id]
-        elif duplicate:
-            replies = []
-        else:  # another request handled it while this one waited for the lock
-            replies = await self.store.replies_to(message_id)
+        elif not answered_in_response:
+            replies = []  # handled already: its replies are the outbox's
+        else:
+            # A retry of a message handled already, or one another request handled while this
+            # one waited: its replies again, unless they are known to have reached the sender.
+            await self._flush_confirmations()
+            replies = await self.turns.replay(message_id, delivered=delivered)
+            if replies:
+                self.metrics.messages_out.labels(inbound.channel, "replayed").inc(len(replies))
         if len(produced) > (message_id in produced):
             self.outbox_kick()
-        return HandleResult(contact.id, message_id, duplicate, replies)
+        self.metrics.messages_in.labels(inbound.channel, "duplicate" if duplicate else "new").inc()
+        self.metrics.turn_seconds.observe(time.perf_counter() - started)
+        return HandleResult(contact_id, message_id, duplicate, replies)
 
     async def _turn(
-        self, contact: ContactInfo, message: StoredInbound, status: MessageStatus
-    ) -> list[OutboundMessage]:
-        state = await self.sessions.load(contact.id)
+        self,
+        context: TurnContext,
+        message: StoredInbound,
+        state: ConversationState,
+        status: MessageStatus,
+        *,
+        delivered: bool,
+    ) -> tuple[list[OutboundMessage], ConversationState, bool]:
+        """Decide one message and write what was decided: (replies, new state, erased)."""
+        contact = context.contact
         hint = state.language or message.language_hint
+        parsing = time.perf_counter()
         parse = await self.nlu.parse(message.text, hint)
+        self.metrics.nlu_seconds.observe(time.perf_counter() - parsing)
         turn = Turn(
             contact=Contact(contact.id, contact.channel, contact.address, contact.role),
             state=state,
@@ -131,10 +200,27 @@ class Engine:
             language_hint=message.language_hint,
             cases=self.cases,
         )
-        case = await self.handoffs.active_for(contact.id)
+        write = TurnWrite(
+            inbound_id=message.id,
+            contact_id=contact.id,
+            channel=contact.channel,
+            replies=[],
+            status=status,
+            inbound_status=MessageStatus.PROCESSED,
+            language=parse.language,
+            intent=parse.intent,
+            inbound_payload=message.payload,
+            delivered=delivered and status == MessageStatus.ANSWERED,
+        )
+        case = context.case
         if case is not None:
-            return await self._with_operator(contact, message, turn, case, status)
-        inbound_status = MessageStatus.PROCESSED
+            replies = await self._with_operator(contact, message, turn, case, status)
+            write.replies = replies
+            write.case_id = case.id
+            ids = await self._write(write, None)
+            await self.handoffs.events.publish("message", handoff_id=case.id, message_id=message.id)
+            return _with_ids(replies, ids), state, False
+        before = state.to_json()  # what a failed turn goes back to
         try:
             if message.truncated:
                 turn.say("error.too_long")
@@ -142,34 +228,40 @@ class Engine:
         except Exception:
             # Never silence: the person gets an apology, the message is marked failed.
             log.exception("turn failed: contact=%s message=%s", contact.id, message.id)
-            inbound_status = MessageStatus.FAILED
+            write.inbound_status = MessageStatus.FAILED
             turn.replies = [Reply("error.generic")]
             turn.signals = []
-            state = await self.sessions.load(contact.id)
-            turn.state = state
+            turn.state = ConversationState.from_json(before)
         language = turn.language
         replies = self.render(turn.replies, language)
-        erase = any(signal["kind"] == "erase" for signal in turn.signals)
+        erase = False
         for signal in turn.signals:
-            if signal["kind"] != "erase":
-                replies += await self._apply(contact, language, signal)
-        await self.sessions.save(contact.id, turn.state)
-        ids = await self.store.complete_turn(
-            message.id,
-            contact.id,
-            contact.channel,
-            replies,
-            status=status,
-            language=parse.language,
-            inbound_status=inbound_status,
-            intent=parse.intent,
-        )
+            if signal["kind"] == "erase":
+                erase = True
+            else:
+                replies += await self._apply(context, write, language, signal)
+        write.replies = replies
+        ids = await self._write(write, turn.state)
         if erase:  # after the confirmation is made: it is still answered, then nothing is left
             await self.sessions.clear(contact.id)
             counts = await self.store.erase_contact(contact.id)
             log.info("contact %s erased: %s", contact.id, counts)
-            return replies
-        return [replace(reply, message_id=i) for reply, i in zip(replies, ids, strict=True)]
+            return replies, turn.state, True
+        return _with_ids(replies, ids), turn.state, False
+
+    async def _write(self, write: TurnWrite, state: ConversationState | None) -> list[int]:
+        """Transaction 2. A session kept outside the database is saved just before it."""
+        if write.replies:
+            self.metrics.messages_out.labels(write.channel, write.status.value).inc(
+                len(write.replies)
+            )
+        if state is None:  # unchanged
+            pass
+        elif self._state_in_turn:
+            write.state_json = state.to_json()
+        else:
+            await self.sessions.save(write.contact_id, state)
+        return await self.turns.finish_turn(write)
 
     async def _with_operator(
         self,
@@ -180,8 +272,9 @@ class Engine:
         status: MessageStatus,
     ) -> list[OutboundMessage]:
         """A person whose case is with the operators: the bot stays silent and passes the
-        message on. Safety triage still runs; danger raises the case's priority and is
-        acknowledged once, so an emergency is never met with silence."""
+        message on (the turn's write marks the case as waiting). Safety triage still runs;
+        danger raises the case's priority and is acknowledged once, so an emergency is never
+        met with silence."""
         language = case.language or turn.language
         replies: list[OutboundMessage] = []
         danger = self.conversation.triage.assess(turn)
@@ -198,28 +291,19 @@ class Engine:
                 replies = self.render([Reply(category.reply)], language)
         # never silence: "passed on" now and then, or after danger what happens next
         replies += await self.handoffs.while_open(case, language, raised=bool(replies))
-        ids = await self.store.complete_turn(
-            message.id,
-            contact.id,
-            contact.channel,
-            replies,
-            status=status,
-            language=turn.parse.language,
-            inbound_status=MessageStatus.PROCESSED,
-            intent=turn.parse.intent,
-        )
-        await self.handoffs.person_wrote(case.id, message.id)
-        return [replace(reply, message_id=i) for reply, i in zip(replies, ids, strict=True)]
+        return replies
 
     async def _apply(
-        self, contact: ContactInfo, language: str, signal: dict[str, object]
+        self, context: TurnContext, write: TurnWrite, language: str, signal: dict[str, object]
     ) -> list[OutboundMessage]:
-        """Carry out a flow's signal; returns any further message for the person."""
+        """Carry out a flow's signal: contact changes go into the turn's write; a handoff is
+        opened at once (rare). Returns any further message for the person."""
+        contact = context.contact
         kind = signal["kind"]
         if kind == "language":
-            await self.store.set_contact_language(contact.id, str(signal["language"]))
+            write.contact_language = str(signal["language"])
         elif kind == "opt_out":
-            await self.store.set_opted_out(contact.id, True)
+            write.opted_out = True
         elif kind == "handoff":
             reason = str(signal.get("reason", "requested"))
             priority = str(signal.get("priority", "normal"))
@@ -233,6 +317,8 @@ class Engine:
                 registration_id=int(registration) if isinstance(registration, int) else None,
             )
             log.info("handoff %s open for contact %s", handoff_id, contact.id)
+            # a later message of this request goes to the case
+            context.case = await self.turns.active_case(contact.id)
             if created:
                 notices = await self.handoffs.waiting_notice(handoff_id, language)
                 if notices:
@@ -246,6 +332,31 @@ class Engine:
         else:
             log.warning("unknown signal %s", kind)
         return []
+
+    # -- confirming answers that went out ---------------------------------------------------
+    async def confirm_answered(self, result: HandleResult) -> None:
+        """The channel's HTTP answer carrying `result.replies` went out: a retry of the message
+        will not repeat them. Written in batches: requests confirming meanwhile share one."""
+        self._confirming.extend(r.message_id for r in result.replies if r.message_id)
+        await self._flush_confirmations()
+
+    async def _flush_confirmations(self) -> None:
+        while True:
+            running = self._confirm_task
+            if running is not None and not running.done():
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(running)
+                continue
+            if not self._confirming:
+                return
+            batch, self._confirming = self._confirming, []
+            self._confirm_task = asyncio.ensure_future(self._confirm(batch))
+
+    async def _confirm(self, reply_ids: list[int]) -> None:
+        try:
+            await self.turns.confirm(reply_ids)
+        except Exception:  # a retry then repeats an answer already given: harmless
+            log.exception("could not confirm %d answered replies", len(reply_ids))
 
     # -- rendering -----------------------------------------------------------------------
     def render(self, replies: list[Reply], language: str) -> list[OutboundMessage]:

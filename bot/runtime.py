@@ -64,6 +64,7 @@ class Runtime:
         if close_nlu is not None:
             await close_nlu()
         await self.sessions.close()
+        await self.engine.turns.close()
         await self.db.dispose()
 
 

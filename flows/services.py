@@ -94,6 +94,21 @@ def _word_matches(keyword: str, token: str) -> bool:
     return False
 
 
+def _keywords_for(token: str) -> frozenset[str]:
+    """Every keyword `token` matches (see _word_matches): its forms, and for a Latin form
+    the stems it extends by up to _LATIN_SUFFIX letters."""
+    found: set[str] = set()
+    for form in _forms(token):
+        found.add(form)
+        if _is_arabic(form):
+            continue
+        for cut in range(1, _LATIN_SUFFIX + 1):
+            stem = form[:-cut]
+            if len(stem) >= 4 and form[-cut:].isalpha():
+                found.add(stem)
+    return frozenset(found)
+
+
 class ServiceDirectory:
     """The needs, their keywords and the service entries, read from the YAML file."""
 
@@ -121,6 +136,9 @@ class ServiceDirectory:
                     phrases.append((need, folded))
         phrases.sort(key=lambda item: -len(item[1]))
         self._phrases = phrases
+        self._by_first_word: dict[str, list[int]] = {}
+        for index, (_need, phrase) in enumerate(phrases):
+            self._by_first_word.setdefault(phrase[0], []).append(index)
         unknown = {n for s in self.services for n in s.needs} - set(self.needs)
         if unknown:
             raise ValueError(f"services refer to needs not declared under needs: {sorted(unknown)}")
@@ -219,16 +237,20 @@ class ServiceDirectory:
     def need_in(self, text: str) -> str | None:
         """The need the text names by keyword ("sbitar" → health); None when none or a tie."""
         tokens = _tokens(text)
+        # What each word can match, once: then only phrases starting with one of those are
+        # tried, in the directory's order (longest first), instead of every phrase everywhere.
+        matches = [_keywords_for(token) for token in tokens]
+        present: set[str] = set().union(*matches) if matches else set()
+        candidates = sorted({i for word in present for i in self._by_first_word.get(word, ())})
         taken = [False] * len(tokens)
         counts: dict[str, int] = {}
-        for need, phrase in self._phrases:
+        for index in candidates:
+            need, phrase = self._phrases[index]
             size = len(phrase)
             for start in range(len(tokens) - size + 1):
                 if any(taken[start : start + size]):
                     continue
-                window = tokens[start : start + size]
-                pairs = zip(phrase, window, strict=True)
-                if all(_word_matches(word, token) for word, token in pairs):
+                if all(word in matches[start + k] for k, word in enumerate(phrase)):
                     for k in range(start, start + size):
                         taken[k] = True
                     counts[need] = counts.get(need, 0) + 1

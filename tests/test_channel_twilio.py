@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.channels.twilio_client import TwilioApiHttpClient, retry_after_seconds
-from bot.channels.twilio_messaging import whatsapp_window_open
+from bot.channels.twilio_messaging import bodies_for, whatsapp_window_open
 from bot.channels.twilio_outbound import OUTSIDE_WINDOW
 from bot.channels.twilio_segments import is_gsm7, segments, split_sms, split_whatsapp
-from bot.messages import OutboundMessage
+from bot.messages import InboundMessage, OutboundMessage
 from bot.runtime import Runtime
 from bot.storage.models import Contact, Direction, Message, Operator, Registration
 from tests.conftest import RuntimeFactory
@@ -419,6 +419,27 @@ async def test_the_same_message_sid_is_answered_once(
     assert ET.fromstring(again.text).tag == "Response"
     assert await count_messages(twilio_runtime, Direction.INBOUND) == 1
     assert await count_messages(twilio_runtime, Direction.OUTBOUND) == len(first)
+
+
+async def test_a_retry_after_a_lost_twiml_answer_gets_the_same_replies(
+    http: httpx.AsyncClient, twilio_runtime: Runtime
+) -> None:
+    # The turn ran and its replies were stored, then the TwiML answer was lost (the process
+    # died): Twilio's retry of the MessageSid gets the same messages, and no second turn.
+    number, sid = "+218911000007", message_sid()
+    lost = await twilio_runtime.engine.handle(
+        InboundMessage("sms", number, "hello", provider_message_id=sid), confirm_later=True
+    )
+    phone = Phone(http, number)
+    retry = twiml_bodies(await phone.send_raw("hello", sid=sid))
+    assert retry and retry == [
+        body
+        for reply in lost.replies
+        for body in bodies_for("sms", reply, twilio_runtime.settings.sms_max_segments)
+    ]
+    assert twiml_bodies(await phone.send_raw("hello", sid=sid)) == []
+    assert await count_messages(twilio_runtime, Direction.INBOUND) == 1
+    assert await count_messages(twilio_runtime, Direction.OUTBOUND) == len(lost.replies)
 
 
 # -- later messages through the outbox ------------------------------------------------------

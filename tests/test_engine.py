@@ -71,6 +71,47 @@ async def test_a_retry_of_a_never_handled_message_gets_its_answer(runtime: Runti
     assert await count(runtime, direction="in") == 1
 
 
+async def test_a_retry_whose_answer_was_lost_gets_the_same_replies(runtime: Runtime) -> None:
+    # The turn was stored, then the process died before its HTTP answer went out (it was
+    # never confirmed): the provider's retry gets the stored replies, not a second turn.
+    first = await runtime.engine.handle(
+        message("ida", "I want to go home", "lost-1"), confirm_later=True
+    )
+    assert first.replies
+    retry = await runtime.engine.handle(
+        message("ida", "I want to go home", "lost-1"), confirm_later=True
+    )
+    assert retry.duplicate and retry.message_id == first.message_id
+    assert [(r.text, r.message_id) for r in retry.replies] == [
+        (r.text, r.message_id) for r in first.replies
+    ]
+    assert await count(runtime, direction="in") == 1
+    assert await count(runtime, direction="out") == len(first.replies)
+    # once an answer is known to have gone out, a later retry repeats nothing
+    await runtime.engine.confirm_answered(retry)
+    again = await runtime.engine.handle(
+        message("ida", "I want to go home", "lost-1"), confirm_later=True
+    )
+    assert again.duplicate and again.replies == []
+    # and the conversation goes on from that one turn: consent given, the name is asked
+    follow = await runtime.engine.handle(message("ida", "1", "lost-2"))
+    assert follow.replies[0].text == runtime.catalogs.text("en", "registration.ask_name")
+
+
+async def test_a_retry_of_a_message_another_request_answered_takes_over_its_queued_replies(
+    runtime: Runtime,
+) -> None:
+    # Handled with a later message (its own request failed), its replies were queued; its
+    # retry gets them in its answer, and they are no longer waiting to be fetched (once).
+    contact = await runtime.store.contact_for("rest", "jay")
+    await runtime.store.record_inbound(contact.id, message("jay", "hello", "q-1"), "hello")
+    await runtime.engine.handle(message("jay", "0", "q-2"))
+    retry = await runtime.engine.handle(message("jay", "hello", "q-1"))
+    assert retry.duplicate and retry.replies
+    assert await runtime.store.take_queued(contact.id) == []
+    assert await count(runtime, direction="in") == 2
+
+
 async def test_concurrent_deliveries_of_one_message_are_answered_once(runtime: Runtime) -> None:
     results = await asyncio.gather(
         *(runtime.engine.handle(message("carol", "hello", "dup-7")) for _ in range(6))

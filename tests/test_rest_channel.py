@@ -7,7 +7,7 @@ import pytest
 from starlette.requests import Request
 
 from bot import parse_endpoint
-from bot.messages import OutboundMessage
+from bot.messages import InboundMessage, OutboundMessage
 from bot.runtime import Runtime
 
 
@@ -141,3 +141,23 @@ def _request(app: object, body: bytes) -> Request:
 
     scope = {"type": "http", "method": "POST", "path": "/model/parse", "headers": [], "app": app}
     return Request(scope, receive)
+
+
+async def test_a_retry_after_a_lost_answer_gets_the_same_replies(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    # The turn ran and its replies were stored, then the answer was lost (the process died
+    # before sending it): the client's retry with the same message id gets those replies.
+    lost = await runtime.engine.handle(
+        InboundMessage("rest", "kim", "hello", provider_message_id="k-1"), confirm_later=True
+    )
+    body = {"sender": "kim", "message": "hello", "metadata": {"message_id": "k-1"}}
+    retry = await client.post("/webhooks/rest/webhook", json=body)
+    assert retry.status_code == 200
+    assert [r["text"] for r in retry.json()] == [r.text for r in lost.replies]
+    # that answer went out: the next retry is answered once, with nothing new
+    again = await client.post("/webhooks/rest/webhook", json=body)
+    assert again.status_code == 200 and again.json() == []
+    contact = await runtime.store.contact_for("rest", "kim")
+    transcript = await runtime.store.transcript(contact.id)
+    assert [d for d, _, _ in transcript] == ["in"] + ["out"] * len(lost.replies)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from pydantic import BaseModel, Field
 
 from bot.inputs import clean_id, valid_text
@@ -51,7 +51,9 @@ def to_rest(sender: str, message: OutboundMessage) -> RestReply:
 
 
 @router.post("/webhooks/rest/webhook", response_model=list[RestReply])
-async def receive(body: RestMessage, request: Request) -> list[RestReply]:
+async def receive(
+    body: RestMessage, request: Request, background: BackgroundTasks
+) -> list[RestReply]:
     engine = request.app.state.runtime.engine
     metadata = body.metadata
     inbound = InboundMessage(
@@ -62,7 +64,10 @@ async def receive(body: RestMessage, request: Request) -> list[RestReply]:
         provider_message_id=clean_id(metadata.get("message_id")),
         language_hint=clean_id(metadata.get("language"), 16),
     )
-    result = await engine.handle(inbound)
+    # A retry of this message (the answer was lost) gets the same replies, until the answer
+    # is known to have gone out.
+    result = await engine.handle(inbound, confirm_later=True)
+    background.add_task(engine.confirm_answered, result)
     return [to_rest(body.sender, reply) for reply in result.replies]
 
 

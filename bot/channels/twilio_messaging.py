@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, HTTPException, Request, Response
+from starlette.background import BackgroundTask
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels.twilio_auth import verified_form
@@ -119,13 +120,16 @@ async def receive_message(request: Request) -> Response:
     settings = runtime.settings
     params = await verified_form(request, settings)
     inbound = inbound_from(params)
-    # Stored before it is answered; a repeated MessageSid (Twilio's retry) gets no replies.
-    result = await runtime.engine.handle(inbound, answered_in_response=True)
+    # Stored before it is answered. A repeated MessageSid (Twilio's retry) is handled once: it
+    # gets the same replies again while this answer is not known to have gone out, then none.
+    result = await runtime.engine.handle(inbound, answered_in_response=True, confirm_later=True)
     answer = MessagingResponse()
     for reply in result.replies:
         for body in bodies_for(inbound.channel, reply, settings.sms_max_segments):
             answer.message(body)
-    return twiml(answer)
+    response = twiml(answer)
+    response.background = BackgroundTask(runtime.engine.confirm_answered, result)
+    return response
 
 
 @router.post("/webhooks/twilio/status")

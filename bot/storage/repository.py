@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +44,7 @@ class StoredInbound:
     language_hint: str | None
     truncated: bool
     created_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)  # as stored (hint, truncated, media)
 
 
 def _info(contact: Contact) -> ContactInfo:

@@ -1,0 +1,607 @@
+"""The turn's storage: one read before the decision, one write after it.
+
+A turn goes down to the database twice: `open_turn` stores the message under the contact's
+lock and reads everything the decision needs (contact, session, active case, the contact's
+unhandled messages), and `finish_turn` writes everything the decision produced (session,
+replies, processed mark, contact changes, the case's waiting mark) in one transaction.
+
+This is the hot path, so it speaks to the database driver directly, with a handful of fixed
+statements: building and caching SQLAlchemy statements cost ten times the database's own
+work per turn (measured, docs/benchmarks.md). Each transaction runs in a worker thread on a
+connection of its own (one thread hop per transaction instead of one per statement): SQLite
+in one thread (one writer at a time anyway; transactions begin IMMEDIATE so a writer waits on
+the busy timeout instead of failing a lock upgrade), PostgreSQL in a few. The ORM models stay
+the schema's description and serve everything else. Values are written the way the models
+write them: `SecretText` encrypted, JSON as text, SQLite times as SQLAlchemy stores them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from bot.handoffs import CaseInfo
+from bot.messages import OutboundMessage
+from bot.storage import crypto
+from bot.storage.db import Database, sync_url
+from bot.storage.models import ACTIVE_HANDOFF, Direction, HandoffStatus, MessageStatus
+from bot.storage.repository import ContactInfo, StoredInbound
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+_CONTACT_CACHE_SIZE = 50_000
+_POSTGRES_CONNECTIONS = 10  # a process's turns in flight at once
+# ACTIVE_HANDOFF and HandoffStatus, spelled out in the statements below
+assert {s.value for s in ACTIVE_HANDOFF} == {"open", "claimed", "snoozed"}
+assert (HandoffStatus.OPEN, HandoffStatus.CLAIMED, HandoffStatus.SNOOZED) == (
+    "open",
+    "claimed",
+    "snoozed",
+)
+
+
+@dataclass(slots=True)
+class TurnContext:
+    """What a turn reads, in one go, once its message is stored."""
+
+    contact: ContactInfo
+    message_id: int
+    duplicate: bool
+    pending: list[StoredInbound]  # received, not handled, oldest first (maybe this message)
+    state_json: str | None  # the SQL session store's state (None: none yet, or Redis)
+    case: CaseInfo | None  # the active handoff case
+
+
+@dataclass(slots=True)
+class TurnWrite:
+    """What a turn decided, written in one transaction."""
+
+    inbound_id: int
+    contact_id: int
+    channel: str
+    replies: Sequence[OutboundMessage]
+    status: MessageStatus  # of the replies: answered (in the HTTP answer) or queued
+    inbound_status: MessageStatus
+    language: str | None  # the message's detected language
+    intent: str | None
+    inbound_payload: dict[str, Any] = field(default_factory=dict)
+    delivered: bool = False  # answered replies handed over for good (no later confirmation)
+    state_json: str | None = None  # the SQL session store's new state
+    contact_language: str | None = None
+    opted_out: bool | None = None
+    case_id: int | None = None  # the active case the message went to
+
+
+class _Cursor:
+    """Statements with `?` placeholders and Python values on both databases. Coroutines, so
+    one transaction function serves both: on SQLite they never suspend (the transaction runs
+    in one go); on PostgreSQL statements are pipelined: `send` queues one, and the first
+    fetch sends everything queued in one round trip."""
+
+    def __init__(self, connection: Any, sqlite_style: bool) -> None:
+        self.connection = connection
+        self.sqlite = sqlite_style
+
+    async def send(self, sql: str, *params: Any) -> Any:
+        """A statement's result, to fetch later (each statement its own cursor)."""
+        if self.sqlite:
+            return self.connection.execute(sql, params)
+        return await self.connection.execute(sql.replace("?", "%s"), params)
+
+    async def first(self, result: Any) -> Any:
+        return result.fetchone() if self.sqlite else await result.fetchone()
+
+    async def rows(self, result: Any) -> list[Any]:
+        return list(result.fetchall() if self.sqlite else await result.fetchall())
+
+    async def run(self, sql: str, *params: Any) -> Any:
+        return await self.send(sql, *params)
+
+    async def one(self, sql: str, *params: Any) -> Any:
+        return await self.first(await self.send(sql, *params))
+
+    async def all(self, sql: str, *params: Any) -> list[Any]:
+        return await self.rows(await self.send(sql, *params))
+
+    def time(self, moment: datetime) -> Any:
+        # SQLAlchemy keeps SQLite times as naive UTC text; PostgreSQL takes the datetime
+        if self.sqlite:
+            return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return moment
+
+    def flag(self, value: bool) -> Any:
+        return int(value) if self.sqlite else value
+
+
+def _drive(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (SQLite's transactions) to its end, here."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError("a SQLite transaction suspended")
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def _json(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        loaded = json.loads(value)
+        return loaded if isinstance(loaded, dict) else {}
+    return dict(value)
+
+
+def _decrypt(value: str | None) -> str:
+    return crypto.decrypt(value) if value else ""
+
+
+_ACTIVE_CASE = (
+    "SELECT id, contact_id, status, priority, reason, channel, language, assigned_to_id,"
+    " waiting_since, created_at FROM handoffs WHERE contact_id = ?"
+    " AND status IN ('open', 'claimed', 'snoozed') ORDER BY id DESC LIMIT 1"
+)
+
+
+def _case(row: Any) -> CaseInfo | None:
+    if row is None:
+        return None
+    return CaseInfo(*row[:8], waiting_since=_time(row[8]), created_at=_time(row[9]))
+
+
+class TurnStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.is_sqlite = db.is_sqlite
+        target = sync_url(db.url)
+        self._threads: ThreadPoolExecutor | None = None
+        self._loop_connection: sqlite3.Connection | None = None
+        self._idle: list[Any] = []  # PostgreSQL connections (psycopg, async) not in use
+        # at most this many at once: a burst of turns waits here, not at the server's limit
+        self._connections = asyncio.Semaphore(_POSTGRES_CONNECTIONS)
+        if self.is_sqlite:
+            self._path = target.database or ":memory:"
+            self._threads = ThreadPoolExecutor(1, thread_name_prefix="hotline-turns")
+        else:
+            self._conninfo = make_url(str(target.set(drivername="postgresql"))).render_as_string(
+                hide_password=False
+            )
+        self._local = threading.local()
+        self._opened: list[Any] = []
+        self._opened_lock = threading.Lock()
+        # (channel, address hash) → contact id: ids never change; an erased contact is noticed
+        # when its row is read, and forgotten here.
+        self._contact_ids: OrderedDict[str, int] = OrderedDict()
+
+    # -- connections and transactions ------------------------------------------------------
+    def _sqlite(self, busy_timeout_ms: int) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self._path,
+            isolation_level=None,
+            timeout=busy_timeout_ms / 1000,
+            check_same_thread=False,
+        )
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+            connection.execute(f"PRAGMA {pragma}")
+        with self._opened_lock:
+            self._opened.append(connection)
+        return connection
+
+    def _sqlite_transaction(
+        self,
+        connection: sqlite3.Connection,
+        work: Callable[..., Coroutine[Any, Any, T]],
+        args: tuple[Any, ...],
+    ) -> T:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            result = _drive(work(_Cursor(connection, True), *args))
+            connection.execute("COMMIT")
+            return result
+        except BaseException:
+            connection.rollback()
+            raise
+
+    def _in_thread(self, work: Callable[..., Coroutine[Any, Any, T]], args: tuple[Any, ...]) -> T:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._sqlite(10_000)
+        return self._sqlite_transaction(connection, work, args)
+
+    async def _run(self, work: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
+        if self.is_sqlite:
+            # On the event loop while nobody else writes: a transaction takes tens of
+            # microseconds, less than a hop to a thread (which then waits for the GIL behind
+            # the busy loop). When another writer holds the database, wait for it in the thread.
+            if self._loop_connection is None:
+                self._loop_connection = self._sqlite(0)
+            try:
+                return self._sqlite_transaction(self._loop_connection, work, args)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._threads, self._in_thread, work, args)
+        async with self._connections:
+            return await self._postgres_transaction(work, args)
+
+    async def _postgres_transaction(
+        self, work: Callable[..., Coroutine[Any, Any, T]], args: tuple[Any, ...]
+    ) -> T:
+        connection = await self._postgres()
+        try:
+            async with connection.pipeline():
+                result = await work(_Cursor(connection, False), *args)
+            await connection.commit()
+        except BaseException:
+            try:
+                await connection.rollback()
+            except Exception:  # broken: not given back
+                await self._discard(connection)
+                raise
+            self._idle.append(connection)
+            raise
+        self._idle.append(connection)
+        return result
+
+    async def _postgres(self) -> Any:
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.closed:
+                return connection
+            await self._discard(connection)
+        return await psycopg.AsyncConnection.connect(self._conninfo)
+
+    async def _discard(self, connection: Any) -> None:
+        try:
+            await connection.close()
+        except Exception:  # closing a broken connection
+            log.debug("could not close a turn connection", exc_info=True)
+
+    async def close(self) -> None:
+        while self._idle:
+            await self._discard(self._idle.pop())
+        if self._threads is not None:
+            self._threads.shutdown(wait=True)
+        with self._opened_lock:
+            for connection in self._opened:
+                try:
+                    connection.close()
+                except Exception:  # closing at shutdown: nothing more to do about it
+                    log.debug("could not close a turn connection", exc_info=True)
+            self._opened.clear()
+        self._loop_connection = None
+
+    # -- contacts --------------------------------------------------------------------------
+    async def contact_id(self, channel: str, address: str) -> int:
+        """The contact for this sender, created on first contact (safe under races)."""
+        key = crypto.lookup_hash(channel, address)
+        known = self._contact_ids.get(key)
+        if known is not None:
+            self._contact_ids.move_to_end(key)
+            return known
+        # every live hash: during a key rotation a contact may still carry the old one
+        hashes = crypto.lookup_hashes(channel, address)
+        contact_id = await self._run(self._find_or_create, channel, key, address, hashes)
+        self._contact_ids[key] = contact_id
+        if len(self._contact_ids) > _CONTACT_CACHE_SIZE:
+            self._contact_ids.popitem(last=False)
+        return contact_id
+
+    def forget_contact(self, channel: str, address: str) -> None:
+        self._contact_ids.pop(crypto.lookup_hash(channel, address), None)
+
+    @staticmethod
+    async def _find_or_create(
+        cursor: _Cursor, channel: str, key: str, address: str, hashes: list[str]
+    ) -> int:
+        marks = ", ".join("?" for _ in hashes)
+        find = f"SELECT id FROM contacts WHERE channel = ? AND address_hash IN ({marks})"  # noqa: S608 - placeholders only
+        found = await cursor.one(find, channel, *hashes)
+        if found is not None:
+            return int(found[0])
+        now = cursor.time(datetime.now(UTC))
+        inserted = await cursor.one(
+            "INSERT INTO contacts (channel, address_hash, address, role, opted_out, created_at,"
+            " last_seen_at) VALUES (?, ?, ?, 'migrant', ?, ?, ?)"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            channel,
+            key,
+            crypto.encrypt(address),
+            cursor.flag(False),
+            now,
+            now,
+        )
+        found = inserted or await cursor.one(
+            find, channel, *hashes
+        )  # or another process made it first
+        if found is None:
+            raise RuntimeError("could not create contact")
+        return int(found[0])
+
+    # -- transaction 1: store the message, read the turn's context ---------------------------
+    async def open_turn(
+        self,
+        contact_id: int,
+        channel: str,
+        provider_message_id: str | None,
+        text: str,
+        payload: dict[str, Any],
+        *,
+        with_session: bool,
+    ) -> TurnContext | None:
+        """None when the contact no longer exists (erased meanwhile)."""
+        try:
+            return await self._run(
+                self._open_turn,
+                contact_id,
+                channel,
+                provider_message_id,
+                text,
+                payload,
+                with_session,
+            )
+        except (sqlite3.IntegrityError, psycopg.IntegrityError):
+            return None  # the message's contact is gone (its foreign key failed)
+
+    @staticmethod
+    async def _open_turn(
+        cursor: _Cursor,
+        contact_id: int,
+        channel: str,
+        provider_message_id: str | None,
+        text: str,
+        payload: dict[str, Any],
+        with_session: bool,
+    ) -> TurnContext | None:
+        # Every statement is sent before any result is read: one round trip on PostgreSQL.
+        now = cursor.time(datetime.now(UTC))
+        contact_row = await cursor.send(
+            "SELECT id, channel, address, language, role, opted_out FROM contacts WHERE id = ?",
+            contact_id,
+        )
+        inserted_row = await cursor.send(
+            "INSERT INTO messages (contact_id, channel, direction, text, provider_message_id,"
+            " status, payload, attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            contact_id,
+            channel,
+            Direction.INBOUND.value,
+            crypto.encrypt(text),
+            provider_message_id,
+            MessageStatus.RECEIVED.value,
+            json.dumps(payload),
+            now,
+        )
+        # the person was seen now, unless this is a repeated delivery (nothing was inserted)
+        await cursor.send(
+            "UPDATE contacts SET last_seen_at = ?, last_inbound_at = ? WHERE id = ? AND EXISTS"
+            " (SELECT 1 FROM messages WHERE contact_id = ? AND direction = ? AND created_at = ?)",
+            now,
+            now,
+            contact_id,
+            contact_id,
+            Direction.INBOUND.value,
+            now,
+        )
+        existing_row = None
+        if provider_message_id is not None:
+            existing_row = await cursor.send(
+                "SELECT id FROM messages WHERE channel = ? AND direction = ?"
+                " AND provider_message_id = ?",
+                channel,
+                Direction.INBOUND.value,
+                provider_message_id,
+            )
+        pending_rows = await cursor.send(
+            "SELECT id, text, payload, created_at FROM messages WHERE contact_id = ?"
+            " AND direction = ? AND status = ? ORDER BY id",
+            contact_id,
+            Direction.INBOUND.value,
+            MessageStatus.RECEIVED.value,
+        )
+        state_row = None
+        if with_session:
+            state_row = await cursor.send(
+                "SELECT state FROM sessions WHERE contact_id = ?", contact_id
+            )
+        case_row = await cursor.send(_ACTIVE_CASE, contact_id)
+
+        row = await cursor.first(contact_row)
+        if row is None:
+            return None
+        contact = ContactInfo(
+            id=row[0],
+            channel=row[1],
+            address=_decrypt(row[2]),
+            language=row[3],
+            role=row[4],
+            opted_out=bool(row[5]),
+        )
+        inserted = await cursor.first(inserted_row)
+        duplicate = inserted is None
+        if inserted is None:
+            if existing_row is None:
+                raise RuntimeError("inbound message could not be stored")
+            inserted = await cursor.first(existing_row)
+            if inserted is None:
+                raise RuntimeError("duplicate message vanished")
+        pending = []
+        for m in await cursor.rows(pending_rows):
+            stored = _json(m[2])
+            pending.append(
+                StoredInbound(
+                    id=m[0],
+                    contact_id=contact_id,
+                    text=_decrypt(m[1]),
+                    language_hint=stored.get("language_hint"),
+                    truncated=bool(stored.get("truncated")),
+                    created_at=_time(m[3]) or datetime.now(UTC),
+                    payload=stored,
+                )
+            )
+        state_json = None
+        if state_row is not None:
+            state = await cursor.first(state_row)
+            state_json = _decrypt(state[0]) if state is not None else None
+        return TurnContext(
+            contact=contact,
+            message_id=int(inserted[0]),
+            duplicate=duplicate,
+            pending=pending,
+            state_json=state_json,
+            case=_case(await cursor.first(case_row)),
+        )
+
+    @staticmethod
+    async def _active_case(cursor: _Cursor, contact_id: int) -> CaseInfo | None:
+        return _case(await cursor.one(_ACTIVE_CASE, contact_id))
+
+    async def active_case(self, contact_id: int) -> CaseInfo | None:
+        return await self._run(self._active_case, contact_id)
+
+    # -- transaction 2: everything the turn decided -----------------------------------------
+    async def finish_turn(self, write: TurnWrite) -> list[int]:
+        """Store the replies, session and changes and mark the message handled; reply ids."""
+        return await self._run(self._finish_turn, write)
+
+    @staticmethod
+    async def _finish_turn(cursor: _Cursor, write: TurnWrite) -> list[int]:
+        now = cursor.time(datetime.now(UTC))
+        if write.state_json is not None:
+            await cursor.run(
+                "INSERT INTO sessions (contact_id, state, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (contact_id) DO UPDATE"
+                " SET state = excluded.state, updated_at = excluded.updated_at",
+                write.contact_id,
+                crypto.encrypt(write.state_json),
+                now,
+            )
+        payload = write.inbound_payload
+        if write.intent:
+            payload = {**payload, "intent": write.intent}
+        await cursor.run(
+            "UPDATE messages SET status = ?, processed_at = ?, language = ?, payload = ?"
+            " WHERE id = ?",
+            write.inbound_status.value,
+            now,
+            write.language,
+            json.dumps(payload),
+            write.inbound_id,
+        )
+        inserted: list[Any] = []  # read last: on PostgreSQL all of it goes in one round trip
+        sent_at = now if write.delivered else None
+        for reply in write.replies:
+            inserted.append(
+                await cursor.send(
+                    "INSERT INTO messages (contact_id, channel, direction, text, language, status,"
+                    " in_reply_to_id, payload, attempts, created_at, sent_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id",
+                    write.contact_id,
+                    write.channel,
+                    Direction.OUTBOUND.value,
+                    crypto.encrypt(reply.text),
+                    reply.language,
+                    write.status.value,
+                    write.inbound_id,
+                    json.dumps(reply.to_payload()),
+                    now,
+                    sent_at,
+                )
+            )
+        if write.contact_language is not None:
+            await cursor.run(
+                "UPDATE contacts SET language = ? WHERE id = ?",
+                write.contact_language,
+                write.contact_id,
+            )
+        if write.opted_out is not None:
+            await cursor.run(
+                "UPDATE contacts SET opted_out = ? WHERE id = ?",
+                cursor.flag(write.opted_out),
+                write.contact_id,
+            )
+        if write.case_id is not None:
+            # Handoffs.person_wrote's change, in the turn's transaction: a snoozed case wakes
+            # (back to its operator, or the open queue); it waits for an answer from now on,
+            # unless it was waiting already.
+            await cursor.run(
+                "UPDATE handoffs SET"
+                " status = CASE WHEN status = 'snoozed' THEN CASE WHEN assigned_to_id IS NULL"
+                " THEN 'open' ELSE 'claimed' END ELSE status END,"
+                " snoozed_until = CASE WHEN status = 'snoozed' THEN NULL"
+                " ELSE snoozed_until END,"
+                " escalation_level = CASE WHEN waiting_since IS NULL THEN 0"
+                " ELSE escalation_level END,"
+                " waiting_since = COALESCE(waiting_since, ?), updated_at = ? WHERE id = ?",
+                now,
+                now,
+                write.case_id,
+            )
+        return [int((await cursor.first(result))[0]) for result in inserted]
+
+    # -- a repeated delivery ----------------------------------------------------------------
+    async def replay(self, inbound_id: int, *, delivered: bool) -> list[OutboundMessage]:
+        """The replies to a message handled already that its sender has not had: answered in
+        an HTTP answer nobody confirmed, or still queued (taken over here, so the outbox does
+        not send them as well). Replies the outbox has claimed or sent are not repeated."""
+        return await self._run(self._replay, inbound_id, delivered)
+
+    @staticmethod
+    async def _replay(cursor: _Cursor, inbound_id: int, delivered: bool) -> list[OutboundMessage]:
+        out = Direction.OUTBOUND.value
+        answered = MessageStatus.ANSWERED.value
+        await cursor.run(
+            "UPDATE messages SET status = ?, sent_at = NULL"
+            " WHERE in_reply_to_id = ? AND direction = ? AND status = ?",
+            answered,
+            inbound_id,
+            out,
+            MessageStatus.QUEUED.value,
+        )
+        rows = await cursor.all(
+            "SELECT id, text, language, payload FROM messages WHERE in_reply_to_id = ?"
+            " AND direction = ? AND status = ? AND sent_at IS NULL ORDER BY id",
+            inbound_id,
+            out,
+            answered,
+        )
+        if delivered and rows:
+            await TurnStore._confirm(cursor, [row[0] for row in rows])
+        return [
+            OutboundMessage.from_stored(_decrypt(row[1]), row[2], _json(row[3]), row[0])
+            for row in rows
+        ]
+
+    async def confirm(self, reply_ids: Sequence[int]) -> None:
+        """Answered replies whose HTTP answer went out: a later retry does not repeat them."""
+        if reply_ids:
+            await self._run(self._confirm, list(reply_ids))
+
+    @staticmethod
+    async def _confirm(cursor: _Cursor, reply_ids: list[int]) -> None:
+        marks = ", ".join("?" for _ in reply_ids)
+        await cursor.run(
+            f"UPDATE messages SET sent_at = ? WHERE id IN ({marks}) AND sent_at IS NULL",  # noqa: S608 (only placeholders)
+            cursor.time(datetime.now(UTC)),
+            *reply_ids,
+        )
