@@ -53,6 +53,8 @@ def settings_for(
     values: dict[str, Any] = {
         "cache_dir": PROJECT_ROOT / "var" / "cache",
         "operator_hours": "always",
+        # each test its own keys (else PostgreSQL tests would share the cwd's var/keys)
+        "hotline_key_dir": tmp_path / "keys",
     }
     if backend == "sqlite":
         values["database_url"] = f"sqlite:///{tmp_path / 'hotline.db'}"

@@ -31,6 +31,7 @@ from bot.console.accounts import Accounts
 from bot.console.auth import ROLE_RANK, SESSION_COOKIE, token_hash
 from bot.console.throttle import FREE_FAILURES, SignInThrottle
 from bot.runtime import Runtime
+from bot.storage.keys import key_dir
 from bot.storage.models import ApiToken, AuditEvent, Operator, OperatorSession, utcnow
 from server import create_app
 from tests.console_support import (
@@ -556,6 +557,7 @@ def _hotline(runtime: Runtime, tmp_path: Path, *args: str) -> str:
         **os.environ,
         "DATABASE_URL": runtime.settings.database_url,
         "CACHE_DIR": str(PROJECT_ROOT / "var" / "cache"),
+        "HOTLINE_KEY_DIR": str(key_dir(runtime.settings)),
     }
     env.pop("REDIS_URL", None)
     done = subprocess.run(

@@ -188,8 +188,11 @@ async def test_telegram_conversation_in_the_browser(
 
         answered = len(texts())
         await person_writes(telegram, XSS)
-        await expect(page.locator("#conversation li .text").last).to_have_text(XSS)
-        assert len(texts()) == answered  # the bot stayed silent
+        inbound = page.locator("#conversation li.msg.in .text").last
+        await expect(inbound).to_have_text(XSS)
+        assert await page.locator("#conversation img").count() == 0
+        # never silence: until the operator writes, the bot says once that a person has it
+        assert texts()[answered:] == [runtime.catalogs.text("en", "handoff.passed_on_taken")]
 
         async with page.expect_response(lambda r: r.url.endswith("/typing")) as typing:
             await page.locator("#reply-text").press_sequentially("We")

@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, select
 
 from bot import PROJECT_ROOT
 from bot.storage.db import sync_url
+from bot.storage.keys import load_keys
 from bot.storage.models import Direction, Message, MessageStatus
 from tests.conftest import settings_for
 from tests.servers import free_port
@@ -87,6 +88,7 @@ async def test_a_killed_server_loses_and_doubles_nothing(
         "CACHE_DIR": str(settings.cache_dir),
         "OPERATOR_HOURS": "always",
         "OMP_NUM_THREADS": "1",
+        "HOTLINE_KEY_DIR": str(settings.hotline_key_dir),
     }
     env.pop("REDIS_URL", None)
     if settings.redis_url:
@@ -141,6 +143,7 @@ async def test_a_killed_server_loses_and_doubles_nothing(
         kill(server, signal.SIGTERM)
 
     assert len(answered) == SENDERS * MESSAGES
+    load_keys(settings, announce=False)  # the server's key file: the texts are encrypted
     engine = create_engine(sync_url(settings.database_url))
     try:
         with engine.connect() as connection:

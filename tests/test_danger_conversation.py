@@ -65,7 +65,10 @@ async def case_of(runtime: Runtime, sender: str) -> tuple[str, str] | None:
 def emergency_replies(runtime: Runtime, language: str) -> list[str]:
     return [
         t(runtime, language, "safety.emergency"),
-        t(runtime, language, "handoff.position", position=1),
+        # no emergency number is configured here: the person is told so, none is invented
+        t(runtime, language, "handoff.position", position=1)
+        + "\n"
+        + t(runtime, language, "handoff.no_emergency_numbers"),
     ]
 
 
@@ -120,7 +123,10 @@ async def test_danger_during_a_handoff_raises_the_case(runtime: Runtime, languag
     await say(runtime, sender, ASK_PERSON[language])
     assert await case_of(runtime, sender) == ("normal", "requested")
     replies = await say(runtime, sender, DANGER[language])
-    assert replies == [t(runtime, language, "safety.emergency")]
+    assert replies == [
+        t(runtime, language, "safety.emergency"),
+        t(runtime, language, "handoff.no_emergency_numbers"),
+    ]
     priority, _ = await case_of(runtime, sender) or ("", "")
     assert priority == "emergency"
 

@@ -456,7 +456,10 @@ async def test_a_disclosure_with_a_person_at_once(
     replies = await chat("1")  # now
     assert replies == [
         t(runtime, language, "registration.disclosure_now"),
-        t(runtime, language, "handoff.position", position=1),
+        # an urgent case: the person is also told what help exists now (none configured here)
+        t(runtime, language, "handoff.position", position=1)
+        + "\n"
+        + t(runtime, language, "handoff.no_emergency_numbers"),
     ]
     [handoff] = await runtime.store.open_handoffs()
     assert (handoff.reason, handoff.priority) == ("disclosure", "urgent")
@@ -484,7 +487,11 @@ async def test_a_disclosure_with_a_person_after_the_registration(
     assert await runtime.store.open_handoffs() == []
     done = await chat("1")
     assert t(runtime, language, "registration.disclosure_handoff") in done
-    assert done[-1] == t(runtime, language, "handoff.position", position=1)
+    assert done[-1] == (
+        t(runtime, language, "handoff.position", position=1)
+        + "\n"
+        + t(runtime, language, "handoff.no_emergency_numbers")
+    )
     [row] = await registrations(runtime)
     [handoff] = await runtime.store.open_handoffs()
     assert (handoff.reason, handoff.priority) == ("disclosure", "urgent")

@@ -26,9 +26,11 @@ ACTOR = "cli"
 def _run(work: Callable[[Accounts], Awaitable[T]]) -> T:
     """With the database only (no NLU, no channels): quick for an administrator."""
     from bot.storage.db import Database, upgrade_schema
+    from bot.storage.keys import load_keys
 
     async def main() -> T:
         settings = get_settings()
+        load_keys(settings)  # accounts hold encrypted fields (second-factor secrets)
         upgrade_schema(settings.database_url)
         db = Database(settings.database_url)
         try:
