@@ -11,7 +11,7 @@ Arabizi, French, Hausa):
 
 1. ``nlu.normalize`` (case, accents, Arabic letter variants, doubled letters), apostrophes
    turned into spaces so that "m'ont" and "m ont" are the same words;
-2. every word is resolved to the lexicon words it may be (``nlu/data/danger/lexicon.yml``):
+2. every word is resolved to the lexicon words it may be (``nlu/data/danger/lexicon/*.yml``):
    exactly, as the start of a longer word ("bleed*"), with one typo (5+ letters), behind an
    Arabic prefix (و ف ب ل ال), by its consonants in Arabizi (e7tijaz = ihtijaz), and a long
    unknown word is split where lexicon words are glued together ("theyarebeatingus");
@@ -43,14 +43,15 @@ from nlu.normalize import normalize
 
 __all__ = [
     "EMERGENCY_KINDS",
-    "LEXICON_FILE",
+    "LEXICON_DIR",
     "URGENT_KINDS",
     "DangerDetector",
     "Detection",
     "default_detector",
+    "load_lexicon",
 ]
 
-LEXICON_FILE = Path(__file__).resolve().parent / "data" / "danger" / "lexicon.yml"
+LEXICON_DIR = Path(__file__).resolve().parent / "data" / "danger" / "lexicon"
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 Level = Literal["emergency", "urgent", "none"]
@@ -266,10 +267,9 @@ class DangerDetector:
         self.split_glued = lru_cache(maxsize=16384)(self._split_glued)
 
     @classmethod
-    def load(cls, path: Path = LEXICON_FILE, data_dir: Path | None = DATA_DIR) -> DangerDetector:
-        raw = _yaml(path.read_text(encoding="utf-8")) or {}
+    def load(cls, path: Path = LEXICON_DIR, data_dir: Path | None = DATA_DIR) -> DangerDetector:
         known = known_words(data_dir) if data_dir is not None else ()
-        return cls(raw, known)  # type: ignore[arg-type]
+        return cls(load_lexicon(path), known)
 
     @staticmethod
     def _pattern_words(raw: str) -> tuple[str, ...]:
@@ -379,6 +379,19 @@ class DangerDetector:
         if _near(spans, "boat", "boat_trouble", 5):  # "the boat we are in is breaking"
             found.add("boat_in_trouble")
         return decide(found, now=_now_near_danger(spans))
+
+
+def load_lexicon(directory: Path = LEXICON_DIR) -> dict[str, dict[str, list[str]]]:
+    """concept -> language -> terms, from one file a language (`<language>.yml`: concept ->
+    terms), so each language's terms are kept, and grow, apart."""
+    lexicon: dict[str, dict[str, list[str]]] = {}
+    for path in sorted(directory.glob("*.yml")):
+        raw = _yaml(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path.name}: expected concept: [terms]")
+        for concept, terms in raw.items():
+            lexicon.setdefault(str(concept), {})[path.stem] = [str(t) for t in terms or []]
+    return lexicon
 
 
 def known_words(data_dir: Path, min_count: int = 2) -> set[str]:

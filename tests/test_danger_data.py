@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from bench.danger_bench import EVAL_DIR, load_dev, load_eval
-from nlu.danger import LEXICON_FILE, fold
+from nlu.danger import fold, load_lexicon
 from nlu.training_data import load_examples
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,7 +22,7 @@ def _dev_texts() -> set[str]:
 
 
 def _lexicon_terms() -> set[str]:
-    raw = yaml.safe_load(LEXICON_FILE.read_text(encoding="utf-8"))
+    raw = load_lexicon()
     return {
         fold(str(term).rstrip("*"))
         for by_language in raw.values()
