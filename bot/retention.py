@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import String, and_, case, cast, delete, exists, or_, select, update
 
+from bot.storage import crypto
 from bot.storage.db import Database
 from bot.storage.models import (
     ACTIVE_HANDOFF,
@@ -44,7 +45,7 @@ from bot.storage.models import (
 
 log = logging.getLogger(__name__)
 
-ANONYMOUS = "anon:"  # prefix of the hash columns of anonymised rows: never a real lookup hash
+ANONYMOUS = crypto.ANONYMOUS_HASH_PREFIX
 # messages being handled or sent are never touched; one still queued that long is given up
 IN_FLIGHT = (MessageStatus.RECEIVED, MessageStatus.SENDING)
 

@@ -118,7 +118,10 @@ async def test_rest_conversation_in_the_browser(runtime: Runtime, page: Page) ->
         await colleague_context.close()
 
         # the person's messages appear as they come, as text
-        assert await rest_say(person, "browser-migrant", "Ina Tripoli", "ha") == []
+        # never silence: the first message while nobody has written yet gets one short note
+        assert await rest_say(person, "browser-migrant", "Ina Tripoli", "ha") == [
+            runtime.catalogs.text("ha", "handoff.passed_on_taken")
+        ]
         await expect(page.locator("#conversation")).to_contain_text("Ina Tripoli")
         await rest_say(person, "browser-migrant", XSS, "ha")
         last = page.locator("#conversation li .text").last

@@ -53,6 +53,10 @@ assert (HandoffStatus.OPEN, HandoffStatus.CLAIMED, HandoffStatus.SNOOZED) == (
 )
 
 
+class _ContactGone(Exception):
+    """The cached contact was anonymised: roll the turn back and look the sender up again."""
+
+
 @dataclass(slots=True)
 class TurnContext:
     """What a turn reads, in one go, once its message is stored."""
@@ -360,8 +364,8 @@ class TurnStore:
                 payload,
                 with_session,
             )
-        except (sqlite3.IntegrityError, psycopg.IntegrityError):
-            return None  # the message's contact is gone (its foreign key failed)
+        except (sqlite3.IntegrityError, psycopg.IntegrityError, _ContactGone):
+            return None  # the message's contact is gone (erased or anonymised)
 
     @staticmethod
     async def _open_turn(
@@ -376,7 +380,8 @@ class TurnStore:
         # Every statement is sent before any result is read: one round trip on PostgreSQL.
         now = cursor.time(datetime.now(UTC))
         contact_row = await cursor.send(
-            "SELECT id, channel, address, language, role, opted_out FROM contacts WHERE id = ?",
+            "SELECT id, channel, address, language, role, opted_out, address_hash FROM contacts"
+            " WHERE id = ?",
             contact_id,
         )
         inserted_row = await cursor.send(
@@ -429,6 +434,10 @@ class TurnStore:
         row = await cursor.first(contact_row)
         if row is None:
             return None
+        if str(row[6]).startswith(crypto.ANONYMOUS_HASH_PREFIX):
+            # retention anonymised this contact since this process cached its id: the person
+            # starts afresh on a new contact (the insert above is rolled back)
+            raise _ContactGone
         contact = ContactInfo(
             id=row[0],
             channel=row[1],
