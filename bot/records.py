@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pycountry
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
 from bot.messages import OutboundMessage
 from bot.reports import DateRange
@@ -295,17 +295,17 @@ async def search(
     page = max(1, page)
     per_page = min(max(1, per_page), MAX_PER_PAGE)
     where = query.filters(timezone)
-    newest_first: Select[tuple[Registration]] = (
-        select(Registration).where(*where).order_by(Registration.id.desc())
-    )
+    newest_first = select(Registration).where(*where).order_by(Registration.id.desc())
     async with db.session() as session:
         if query.name is None:
             total = int(
                 await session.scalar(select(func.count()).select_from(Registration).where(*where))
                 or 0
             )
-            rows = await session.scalars(newest_first.offset((page - 1) * per_page).limit(per_page))
-            return RegistrationPage([_summary(r) for r in rows], total, page, per_page)
+            shown = await session.scalars(
+                newest_first.offset((page - 1) * per_page).limit(per_page)
+            )
+            return RegistrationPage([_summary(r) for r in shown], total, page, per_page)
         # Names are encrypted: decrypt a bounded set the other filters chose, match in Python.
         rows = list(await session.scalars(newest_first.limit(NAME_SCAN_LIMIT + 1)))
     truncated = len(rows) > NAME_SCAN_LIMIT

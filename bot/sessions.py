@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from redis.asyncio import Redis
 from sqlalchemy import delete, select
@@ -161,7 +161,8 @@ class RedisSessionStore:
         return f"{self._prefix}:session:{contact_id}"
 
     async def load(self, contact_id: int) -> ConversationState:
-        raw = await self._redis.get(self._key(contact_id))
+        # the client decodes responses (decode_responses=True): a str, typed loosely by redis-py
+        raw = cast("str | None", await self._redis.get(self._key(contact_id)))
         return ConversationState.from_json(crypto.decrypt(raw) if raw else None)
 
     async def save(self, contact_id: int, state: ConversationState) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.base import Flow, Option, Text, Turn
+from flows.base import CaseService, Flow, Option, Text, Turn
 from nlu import find_case_ref, parse_number, parse_phone
 
 MAX_CHECKS = 3
@@ -59,7 +59,7 @@ class CaseStatusFlow(Flow):
             )
         )
 
-    def _cases(self, turn: Turn):  # type: ignore[no-untyped-def]
+    def _cases(self, turn: Turn) -> CaseService:
         if turn.cases is None:
             raise RuntimeError("case status needs the case service")
         return turn.cases

@@ -131,7 +131,7 @@ def meant_command(
     (`likely_confidence`), and with `needs_cue` (an answer to an open question) a word in it
     mostly means that command ("Zainab <script>…" is no STOP): the router asks first.
     """
-    if turn.command in GUARDED_INTENTS.values():
+    if turn.command is not None and turn.command in GUARDED_INTENTS.values():
         return Meant(turn.command, True)
     if turn.command is not None:  # another command's keyword ("إلغاء" is cancel, not STOP)
         return None

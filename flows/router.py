@@ -146,7 +146,11 @@ class Conversation:
         if number in numbered:
             await self.start(turn, numbered[number])
             return
-        if intent in INTENT_FLOWS and INTENT_FLOWS[intent] not in CONFIRM_QUESTIONS:
+        if (
+            intent is not None
+            and intent in INTENT_FLOWS
+            and INTENT_FLOWS[intent] not in CONFIRM_QUESTIONS
+        ):
             await self.start(turn, INTENT_FLOWS[intent])
         elif intent in SMALL_TALK:
             turn.say(SMALL_TALK[intent])

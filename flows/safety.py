@@ -56,7 +56,8 @@ CHECK_STEP = "check"  # the safety flow's step while "are you in danger right no
 
 
 def _pattern(phrases: list[str]) -> re.Pattern[str] | None:
-    latin, other = [], []
+    latin: list[str] = []
+    other: list[str] = []
     for phrase in phrases:
         folded = normalize(phrase)
         if not folded:

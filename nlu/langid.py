@@ -226,7 +226,7 @@ def _chunked_identifier_class() -> type:
     """
     from py3langid.langid import RAW_FLOOR, LanguageIdentifier
 
-    class ChunkedLanguageIdentifier(LanguageIdentifier):  # type: ignore[misc, valid-type]
+    class ChunkedLanguageIdentifier(LanguageIdentifier):
         __slots__ = ("_walk",)
 
         def __init__(self, *args: object, **kwargs: object) -> None:

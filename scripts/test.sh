@@ -22,6 +22,8 @@ PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 .venv/bin/python -m pip install --quiet -e ".[test]"
 
 .venv/bin/ruff check .
+# types: the packages, with the settings in pyproject.toml ([tool.mypy])
+.venv/bin/python -m mypy
 # two workers (the machine has two cores); a test file stays on one worker so its
 # module fixtures (servers, trained models) are built once
 .venv/bin/python -m pytest -n 2 --dist loadfile "$@"

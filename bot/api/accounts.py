@@ -88,14 +88,14 @@ async def operators(request: Request, principal: Operator) -> list[OperatorBrief
     """Active operators (names and the languages they read), e.g. for assigning a case."""
     return [
         OperatorBrief.model_validate(view)
-        for view in await _accounts(request).list(active_only=True)
+        for view in await _accounts(request).operators(active_only=True)
     ]
 
 
 # -- administration ----------------------------------------------------------------------------
 @router.get("/admin/operators", response_model=list[OperatorOut], tags=["admin"])
 async def all_operators(request: Request, principal: Admin) -> list[OperatorOut]:
-    return [OperatorOut.model_validate(view) for view in await _accounts(request).list()]
+    return [OperatorOut.model_validate(view) for view in await _accounts(request).operators()]
 
 
 @router.post("/admin/operators", response_model=OperatorCreated, status_code=201, tags=["admin"])

@@ -54,7 +54,7 @@ class TwilioApiHttpClient(AsyncTwilioHttpClient):
             (self._scheme, self._netloc, self._prefix + parts.path, parts.query, parts.fragment)
         )
 
-    async def request(  # type: ignore[override]  # twilio's signature, typed loosely there
+    async def request(  # twilio's signature, typed loosely there
         self,
         method: str,
         url: str,

@@ -159,7 +159,7 @@ class Accounts:
         async with self.db.session() as session:
             return int(await session.scalar(select(func.count()).select_from(Operator)) or 0)
 
-    async def list(self, *, active_only: bool = False) -> list[OperatorView]:
+    async def operators(self, *, active_only: bool = False) -> list[OperatorView]:
         async with self.db.session() as session:
             query = select(Operator).order_by(Operator.username)
             if active_only:

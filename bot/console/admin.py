@@ -92,7 +92,7 @@ async def _accounts_page(request: Request, principal: Principal, **context: Any)
         "admin_operators.html",
         principal,
         roles=ROLES,
-        operators=await Accounts(runtime.db).list(),
+        operators=await Accounts(runtime.db).operators(),
         **context,
     )
 

@@ -99,6 +99,7 @@ async def queue_page(
     runtime = request.app.state.runtime
     filters = filters_from(language, priority, channel, city, assigned, status)
     rows = await casework.list_cases(runtime, filters, principal)
+    choices = await _choices(runtime)
     return render(
         request,
         "queue.html",
@@ -108,7 +109,8 @@ async def queue_page(
         priorities=PRIORITIES,
         statuses=STATUS_VIEWS,
         notice=NOTICES.get(notice or ""),
-        **await _choices(runtime),
+        channels=choices["channels"],
+        cities=choices["cities"],
     )
 
 
@@ -167,12 +169,14 @@ async def events(
 async def new_case_page(
     request: Request, principal: Annotated[Principal, Depends(require_operator)]
 ) -> Response:
+    choices = await _choices(request.app.state.runtime)
     return render(
         request,
         "new_case.html",
         principal,
         priorities=PRIORITIES,
-        **await _choices(request.app.state.runtime),
+        channels=choices["channels"],
+        cities=choices["cities"],
     )
 
 
@@ -191,6 +195,7 @@ async def new_case(
             runtime, principal, channel, address, priority=priority, language=language or None
         )
     except CaseError as exc:
+        choices = await _choices(runtime)
         return render(
             request,
             "new_case.html",
@@ -198,7 +203,8 @@ async def new_case(
             priorities=PRIORITIES,
             error=str(exc),
             status_code=exc.status,
-            **await _choices(runtime),
+            channels=choices["channels"],
+            cities=choices["cities"],
         )
     return redirect(f"/console/cases/{handoff_id}")
 
@@ -222,7 +228,7 @@ async def case_page(
     canned_language = language if runtime.catalogs.supports(language) else None
     values = casework.canned_values(runtime, principal, canned_language or "en")
     operators = (
-        await Accounts(runtime.db).list(active_only=True)
+        await Accounts(runtime.db).operators(active_only=True)
         if principal.at_least("supervisor")
         else []
     )

@@ -85,7 +85,7 @@ def add(
 @operators_app.command("list")
 def list_operators() -> None:
     """Every account with its role and state."""
-    views = _run(lambda accounts: accounts.list())
+    views = _run(lambda accounts: accounts.operators())
     table = Table("username", "name", "role", "languages", "state", "last sign-in")
     for view in views:
         state = "active" if view.active else "disabled"

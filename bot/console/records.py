@@ -327,9 +327,12 @@ async def set_stage(
 ) -> Response:
     form = await request.form()
     try:
-        change = StageChange(
-            stage=str(form.get("stage") or ""),
-            flight_date=str(form.get("flight_date") or "").strip() or None,
+        # the form's date is text: validation parses it as the API's JSON would
+        change = StageChange.model_validate(
+            {
+                "stage": str(form.get("stage") or ""),
+                "flight_date": str(form.get("flight_date") or "").strip() or None,
+            }
         )
         result = await records.set_stage(
             request.app.state.runtime, registration_id, change, principal.operator_id

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import cast
 
 from sqlalchemy import Table, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -186,11 +187,11 @@ async def _reencrypt_redis(redis_url: str, prefix: str, report: RekeyReport) -> 
     changed = 0
     try:
         async for key in client.scan_iter(match=f"{prefix}:session:*", count=200):
-            old = await client.get(key)
+            old = cast("str | None", await client.get(key))  # decode_responses=True
             if old is None or crypto.is_current(old):
                 continue
             new = crypto.encrypt(crypto.decrypt(old))
-            if await client.eval(LUA_SET_IF_UNCHANGED, 1, key, old, new):  # type: ignore[misc]
+            if await client.eval(LUA_SET_IF_UNCHANGED, 1, key, old, new):
                 changed += 1
                 report.redis_sessions += 1
             else:

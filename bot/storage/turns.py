@@ -135,7 +135,7 @@ def _drive(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         coroutine.send(None)
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
     coroutine.close()
     raise RuntimeError("a SQLite transaction suspended")
 
@@ -169,7 +169,21 @@ _ACTIVE_CASE = (
 def _case(row: Any) -> CaseInfo | None:
     if row is None:
         return None
-    return CaseInfo(*row[:8], waiting_since=_time(row[8]), created_at=_time(row[9]))
+    created_at = _time(row[9])
+    if created_at is None:  # the column is NOT NULL
+        raise ValueError("a handoff row without created_at")
+    return CaseInfo(
+        id=row[0],
+        contact_id=row[1],
+        status=row[2],
+        priority=row[3],
+        reason=row[4],
+        channel=row[5],
+        language=row[6],
+        assigned_to_id=row[7],
+        waiting_since=_time(row[8]),
+        created_at=created_at,
+    )
 
 
 class TurnStore:
