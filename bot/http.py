@@ -8,7 +8,7 @@ import logging
 import re
 import traceback
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy.exc
 from fastapi import FastAPI
@@ -16,8 +16,11 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:  # bot.runtime imports the channels, which import this module
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -326,3 +329,9 @@ def install_error_handling(app: FastAPI) -> None:
     app.add_exception_handler(OverflowError, out_of_range)
     app.add_exception_handler(sqlalchemy.exc.DataError, out_of_range)
     app.add_middleware(GuardErrors)  # outermost: added after every other middleware
+
+
+def runtime_of(connection: HTTPConnection) -> Runtime:
+    """The app's runtime, typed (FastAPI keeps it in ``app.state``, where it is untyped)."""
+    runtime: Runtime = connection.app.state.runtime
+    return runtime

@@ -23,6 +23,7 @@ from prometheus_client import (
 )
 from sqlalchemy import func, select
 
+from bot.http import runtime_of
 from bot.storage.db import Database
 from bot.storage.models import ACTIVE_HANDOFF, Direction, Handoff, Message, MessageStatus
 
@@ -145,7 +146,7 @@ class Metrics:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     token = runtime.settings.metrics_token
     expected = token.get_secret_value() if token is not None else ""
     if not expected:  # no token set: there are no metrics to see

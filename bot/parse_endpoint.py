@@ -10,7 +10,7 @@ The body-size limit and security headers (bot/http.py) still wrap it.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 import orjson
 from pydantic import BaseModel, Field, ValidationError
@@ -18,8 +18,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.http import MAX_REPORTED_ERRORS, safe_error
+from bot.http import MAX_REPORTED_ERRORS, runtime_of, safe_error
 from bot.inputs import valid_text
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 PATH = "/model/parse"
 
@@ -39,7 +42,7 @@ REQUEST_BODY = {
 _FIELDS = frozenset(ParseRequest.model_fields)
 
 
-async def answer(runtime: Any, body: bytes) -> tuple[int, bytes]:
+async def answer(runtime: Runtime, body: bytes) -> tuple[int, bytes]:
     """(status, JSON bytes): the parse, or a 422 in FastAPI's error shape without the input."""
     try:
         request = ParseRequest.model_validate_json(body)
@@ -56,7 +59,7 @@ async def answer(runtime: Any, body: bytes) -> tuple[int, bytes]:
 
 async def parse_route(request: Request) -> Response:
     """Rasa's parse answer for one text, plus its language."""
-    status, payload = await answer(request.app.state.runtime, await request.body())
+    status, payload = await answer(runtime_of(request), await request.body())
     return Response(payload, status_code=status, media_type="application/json")
 
 

@@ -24,6 +24,7 @@ from bot.api.models import (
 from bot.console.accounts import AccountError, Accounts, parse_languages
 from bot.console.admin import effective_settings, find_contact
 from bot.console.auth import Principal, admin_form, operator_form, require_admin, require_operator
+from bot.http import runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -34,7 +35,7 @@ AdminAction = Annotated[Principal, Depends(admin_form)]
 
 
 def _accounts(request: Request) -> Accounts:
-    return Accounts(request.app.state.runtime.db)
+    return Accounts(runtime_of(request).db)
 
 
 def _bad(exc: AccountError) -> HTTPException:
@@ -102,7 +103,7 @@ async def all_operators(request: Request, principal: Admin) -> list[OperatorOut]
 async def add_operator(
     request: Request, body: OperatorCreate, principal: AdminAction
 ) -> OperatorCreated:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     try:
         languages = parse_languages(",".join(body.languages), runtime.catalogs.languages)
         operator_id, password = await _accounts(request).create(
@@ -122,7 +123,7 @@ async def update_operator(
     request: Request, operator_id: int, body: OperatorUpdate, principal: AdminAction
 ) -> OperatorOut:
     """Change role, name or languages; `active: false` disables the account."""
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     if body.active is False and operator_id == principal.operator_id:
         raise HTTPException(422, detail="you cannot disable your own account")
     try:
@@ -188,7 +189,7 @@ async def set_contact_role(
     request: Request, body: ContactRole, principal: AdminAction
 ) -> ContactRoleSet:
     """Make a contact a community mobilizer, or a migrant again."""
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     contact = await find_contact(runtime, body.channel, body.address)
     if contact is None:
         raise HTTPException(404, detail="no contact with that address on that channel")
@@ -201,5 +202,5 @@ async def settings(request: Request, principal: Admin) -> list[SettingOut]:
     """The effective settings, secrets hidden (read-only)."""
     return [
         SettingOut(name=name, value=value, description=description)
-        for name, value, description in effective_settings(request.app.state.runtime.settings)
+        for name, value, description in effective_settings(runtime_of(request).settings)
     ]

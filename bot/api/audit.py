@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from bot.console.audit import PAGE_SIZE, AuditFilter, read_audit
 from bot.console.auth import Principal, require_supervisor
+from bot.http import runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -45,7 +46,7 @@ async def audit_events(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> AuditPageOut:
     """Newest first, 50 a page. Records and field names only, never personal values."""
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     zone = ZoneInfo(runtime.settings.operator_timezone)
     result = await read_audit(
         runtime.db, AuditFilter(actor or None, action or None, date_from, date_to), zone,

@@ -13,6 +13,7 @@ from bot import broadcasts
 from bot.api.records import unprocessable
 from bot.broadcasts import Segment
 from bot.console.auth import Principal, require_supervisor, supervisor_form
+from bot.http import runtime_of
 from bot.records import RecordError
 
 router = APIRouter(prefix="/api/v1", tags=["broadcasts"])
@@ -43,7 +44,7 @@ async def preview_broadcast(
     body: PreviewBody,
 ) -> dict[str, Any]:
     """How many people sending would reach now, and why others would be skipped."""
-    preview = await broadcasts.preview(request.app.state.runtime, body.segment)
+    preview = await broadcasts.preview(runtime_of(request), body.segment)
     return {
         "counts": preview.counts,
         "by_language": preview.by_language,
@@ -58,7 +59,7 @@ async def create_broadcast(
     body: BroadcastBody,
 ) -> JSONResponse:
     """Queue the broadcast: 201 when created, 200 with the same broadcast for a repeat."""
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     try:
         created = await broadcasts.send_broadcast(
             runtime,
@@ -82,7 +83,7 @@ async def list_broadcasts(
     principal: Annotated[Principal, Depends(require_supervisor)],
     limit: int = 50,
 ) -> list[dict[str, Any]]:
-    items = await broadcasts.list_broadcasts(request.app.state.runtime, min(max(limit, 1), 500))
+    items = await broadcasts.list_broadcasts(runtime_of(request), min(max(limit, 1), 500))
     return [item.as_json() for item in items]
 
 
@@ -93,7 +94,7 @@ async def get_broadcast(
     principal: Annotated[Principal, Depends(require_supervisor)],
 ) -> dict[str, Any]:
     """The broadcast, its counts at sending and live delivery counts from its messages."""
-    view = await broadcasts.get_broadcast(request.app.state.runtime, broadcast_id)
+    view = await broadcasts.get_broadcast(runtime_of(request), broadcast_id)
     if view is None:
         raise HTTPException(404, detail="no such broadcast")
     return view.as_json()

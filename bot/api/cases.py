@@ -28,6 +28,7 @@ from bot.console.auth import Principal, operator_form, require_operator, supervi
 from bot.console.canned import canned_replies
 from bot.console.cases import filters_from
 from bot.console.casework import CaseError
+from bot.http import runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 
@@ -41,7 +42,7 @@ def _failed(exc: CaseError) -> HTTPException:
 
 
 async def _detail(request: Request, handoff_id: int) -> CaseOut:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     detail = await casework.case_detail(runtime, handoff_id)
     if detail is None:
         raise HTTPException(404, detail="no such case")
@@ -63,7 +64,7 @@ async def list_cases(
 ) -> list[CaseSummary]:
     """Active cases: emergency > urgent > normal, then the longest waiting first."""
     filters = filters_from(language, priority, channel, city, assigned, status)
-    rows = await casework.list_cases(request.app.state.runtime, filters, principal)
+    rows = await casework.list_cases(runtime_of(request), filters, principal)
     return [CaseSummary.model_validate(row) for row in rows]
 
 
@@ -72,7 +73,7 @@ async def open_case(request: Request, body: OpenCase, principal: OperatorAction)
     """Start a case for a contact found by channel and address (the bot goes silent)."""
     try:
         handoff_id, created = await casework.open_for_contact(
-            request.app.state.runtime,
+            runtime_of(request),
             principal,
             body.channel,
             body.address,
@@ -96,7 +97,7 @@ async def case_messages(
     principal: Operator,
     after: Annotated[int, Query(ge=0, description="Only messages with a larger id")] = 0,
 ) -> list[MessageOut]:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     contact = await casework.contact_of(runtime, handoff_id)
     if contact is None:
         raise HTTPException(404, detail="no such case")
@@ -113,7 +114,7 @@ async def claim(request: Request, handoff_id: int, principal: OperatorAction) ->
     """Take a case nobody holds (or you hold). A case another operator holds is refused with
     409 ("already taken by …"); supervisors move cases with /assign."""
     try:
-        await casework.claim(request.app.state.runtime, principal, handoff_id)
+        await casework.claim(runtime_of(request), principal, handoff_id)
     except CaseError as exc:
         raise _failed(exc) from exc
     return await _detail(request, handoff_id)
@@ -127,7 +128,7 @@ async def assign(
     principal: Annotated[Principal, Depends(supervisor_form)],
 ) -> CaseOut:
     try:
-        await casework.assign(request.app.state.runtime, principal, handoff_id, body.operator_id)
+        await casework.assign(runtime_of(request), principal, handoff_id, body.operator_id)
     except CaseError as exc:
         raise _failed(exc) from exc
     return await _detail(request, handoff_id)
@@ -136,7 +137,7 @@ async def assign(
 @router.post("/cases/{handoff_id}/reply", response_model=Sent, status_code=201)
 async def reply(request: Request, handoff_id: int, body: Reply, principal: OperatorAction) -> Sent:
     """Free text, or a canned reply by name (sent in the person's language)."""
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     if (body.text is None) == (body.canned is None):
         raise HTTPException(422, detail="send either text or canned")
     try:
@@ -156,7 +157,7 @@ async def note(
     request: Request, handoff_id: int, body: NoteIn, principal: OperatorAction
 ) -> NoteCreated:
     try:
-        note_id = await casework.note(request.app.state.runtime, principal, handoff_id, body.text)
+        note_id = await casework.note(runtime_of(request), principal, handoff_id, body.text)
     except CaseError as exc:
         raise _failed(exc) from exc
     return NoteCreated(note_id=note_id)
@@ -167,7 +168,7 @@ async def snooze(
     request: Request, handoff_id: int, body: Snooze, principal: OperatorAction
 ) -> CaseOut:
     try:
-        await casework.snooze(request.app.state.runtime, principal, handoff_id, body.until)
+        await casework.snooze(runtime_of(request), principal, handoff_id, body.until)
     except CaseError as exc:
         raise _failed(exc) from exc
     return await _detail(request, handoff_id)
@@ -179,7 +180,7 @@ async def close(
 ) -> CaseOut:
     """Close with an outcome: the person is told, in their language, that the bot is back."""
     try:
-        await casework.close(request.app.state.runtime, principal, handoff_id, body.outcome)
+        await casework.close(runtime_of(request), principal, handoff_id, body.outcome)
     except CaseError as exc:
         raise _failed(exc) from exc
     return await _detail(request, handoff_id)
@@ -189,7 +190,7 @@ async def close(
 async def typing(request: Request, handoff_id: int, principal: OperatorAction) -> Typing:
     """The operator is writing: other operators on the case see it (and Telegram users)."""
     try:
-        shown = await casework.typing(request.app.state.runtime, principal, handoff_id)
+        shown = await casework.typing(runtime_of(request), principal, handoff_id)
     except CaseError as exc:
         raise _failed(exc) from exc
     return Typing(shown_to_person=shown)
@@ -199,7 +200,7 @@ async def typing(request: Request, handoff_id: int, principal: OperatorAction) -
 async def reveal_address(request: Request, handoff_id: int, principal: OperatorAction) -> Address:
     """The contact's full address, for calling back. Every look is audited."""
     try:
-        address = await casework.reveal_address(request.app.state.runtime, principal, handoff_id)
+        address = await casework.reveal_address(runtime_of(request), principal, handoff_id)
     except CaseError as exc:
         raise _failed(exc) from exc
     return Address(address=address)
@@ -212,7 +213,7 @@ async def canned(
     language: Annotated[str | None, Query(max_length=16)] = None,
 ) -> list[CannedOut]:
     """Canned replies in a language, each with its English text."""
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     code = language if runtime.catalogs.supports(language) else None
     values = casework.canned_values(runtime, principal, code or runtime.catalogs.default_language)
     return [

@@ -25,6 +25,7 @@ from bot.console.auth import (
     supervisor_form,
 )
 from bot.console.records import stream_export
+from bot.http import runtime_of
 from bot.records import (
     ExportQuery,
     NotFound,
@@ -52,7 +53,7 @@ def unprocessable(exc: RecordError) -> HTTPException:
 
 
 def _zone(request: Request) -> ZoneInfo:
-    return ZoneInfo(request.app.state.runtime.settings.operator_timezone)
+    return ZoneInfo(runtime_of(request).settings.operator_timezone)
 
 
 class PageOut(BaseModel):
@@ -139,7 +140,7 @@ async def search_registrations(
     result = await _search(request, raw, body.page, body.per_page)
     if body.name or body.phone:
         await audit(
-            request.app.state.runtime,
+            runtime_of(request),
             principal,
             "registration.search",
             None,
@@ -155,12 +156,12 @@ async def _search(request: Request, raw: dict[str, Any], page: int, per_page: in
         query = RegistrationQuery.parse(raw, zone)
     except RecordError as exc:
         raise unprocessable(exc) from None
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     return _page(await records.search(runtime.db, query, zone, page=page, per_page=per_page))
 
 
 async def _detail(request: Request, principal: Principal, registration_id: int) -> dict[str, Any]:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     try:
         detail: RegistrationDetail = await records.get_registration(runtime.db, registration_id)
     except NotFound:
@@ -189,7 +190,7 @@ async def edit_registration(
     """Change the given fields (null clears one); each change is kept in the history."""
     try:
         changed = await records.edit_registration(
-            request.app.state.runtime.db, registration_id, edit, principal.operator_id
+            runtime_of(request).db, registration_id, edit, principal.operator_id
         )
     except NotFound:
         raise HTTPException(404, detail="no such registration") from None
@@ -217,7 +218,7 @@ async def set_stage(
     """Set the case stage; the person is told in their language (not when opted out)."""
     try:
         result: StageResult = await records.set_stage(
-            request.app.state.runtime, registration_id, change, principal.operator_id
+            runtime_of(request), registration_id, change, principal.operator_id
         )
     except NotFound:
         raise HTTPException(404, detail="no such registration") from None

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from bot.console.auth import Principal, require_supervisor
+from bot.http import runtime_of
 from bot.reports import build_report, report_range
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -24,7 +25,7 @@ async def get_report(
     """Conversations and calls by day, channel and language; people by sex and nationality;
     registrations by nationality, city and stage; handoff waiting and first-response times
     (median and 90th percentile, minutes) by day. Days are in the operators' time zone."""
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     zone = ZoneInfo(runtime.settings.operator_timezone)
     try:
         dates = report_range(

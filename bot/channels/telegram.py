@@ -19,7 +19,7 @@ import datetime as dt
 import hmac
 import logging
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, HTTPException, Request
 from telegram import CallbackQuery, Message, MessageEntity, Update
@@ -29,9 +29,12 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.telegram_sender import CHANNEL, TelegramSender, build_application
 from bot.engine import HandleResult
+from bot.http import runtime_of
 from bot.inputs import MAX_INT, BadInput, as_text, clean_id, load_json, small_int
 from bot.messages import InboundMessage
-from bot.runtime import Runtime
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +187,7 @@ def _secret_matches(request: Request, expected: str) -> bool:
 
 @router.post("/webhooks/telegram")
 async def webhook(request: Request) -> dict[str, Any]:
-    runtime: Runtime = request.app.state.runtime
+    runtime: Runtime = runtime_of(request)
     secret = runtime.settings.telegram_webhook_secret
     sender = _sender(runtime)
     if sender is None or secret is None or not secret.get_secret_value():

@@ -23,6 +23,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels.twilio_auth import verified_form
 from bot.channels.twilio_segments import split_sms, split_whatsapp
+from bot.http import runtime_of
 from bot.inputs import clean_id, small_int
 from bot.messages import InboundMessage, OutboundMessage
 from bot.storage.models import MessageStatus
@@ -116,7 +117,7 @@ def twiml(xml: MessagingResponse) -> Response:
 @router.post("/webhooks/twilio/messaging", response_class=Response)
 async def receive_message(request: Request) -> Response:
     """An incoming SMS or WhatsApp message; the replies go back as TwiML, once per MessageSid."""
-    runtime: Runtime = request.app.state.runtime
+    runtime: Runtime = runtime_of(request)
     settings = runtime.settings
     params = await verified_form(request, settings)
     inbound = inbound_from(params)
@@ -136,7 +137,7 @@ async def receive_message(request: Request) -> Response:
 async def receive_status(request: Request) -> Response:
     """Twilio's report on a message the outbox sent. Unknown messages are acknowledged and
     ignored; a report never moves a message back (a late "sent" after "delivered")."""
-    runtime: Runtime = request.app.state.runtime
+    runtime: Runtime = runtime_of(request)
     params = await verified_form(request, runtime.settings)
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     twilio_status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()

@@ -32,6 +32,7 @@ from fastapi.responses import PlainTextResponse
 
 from bot.config import Settings
 from bot.delivery import Delivery, Recipient, SendError
+from bot.http import runtime_of
 from bot.inputs import BadInput, as_text, clean_id, load_json, small_int
 from bot.messages import Button, InboundMessage, OutboundMessage
 from bot.storage.models import MessageStatus
@@ -91,7 +92,7 @@ def signature_valid(app_secret: str, body: bytes, header: str | None) -> bool:
 @router.get("/webhooks/whatsapp", response_class=PlainTextResponse)
 async def verify(request: Request) -> PlainTextResponse:
     """Meta's subscription handshake: echo the challenge when the verify token matches."""
-    settings: Settings = request.app.state.runtime.settings
+    settings: Settings = runtime_of(request).settings
     expected = _secret(settings.whatsapp_verify_token)
     if not expected:
         raise HTTPException(503, detail="whatsapp cloud is not configured")
@@ -107,7 +108,7 @@ async def verify(request: Request) -> PlainTextResponse:
 
 @router.post("/webhooks/whatsapp")
 async def receive(request: Request) -> dict[str, int]:
-    runtime: Runtime = request.app.state.runtime
+    runtime: Runtime = runtime_of(request)
     settings = runtime.settings
     app_secret = _secret(settings.whatsapp_app_secret)
     if not app_secret or not settings.whatsapp_phone_number_id:

@@ -19,6 +19,7 @@ from bot.console.auth import (
     require_operator,
 )
 from bot.console.web import redirect, render
+from bot.http import runtime_of
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 async def account_page(
     request: Request, principal: Annotated[Principal, Depends(require_operator)]
 ) -> Response:
-    accounts = Accounts(request.app.state.runtime.db)
+    accounts = Accounts(runtime_of(request).db)
     return render(
         request,
         "account.html",
@@ -43,7 +44,7 @@ async def create_token(
     name: Annotated[str, Form(max_length=64)],
     days: Annotated[int | None, Form(ge=1, le=3650)] = None,
 ) -> Response:
-    accounts = Accounts(request.app.state.runtime.db)
+    accounts = Accounts(runtime_of(request).db)
     try:
         _, token = await accounts.create_token(
             principal.operator_id, name, actor=principal.actor, days=days
@@ -72,7 +73,7 @@ async def create_token(
 async def revoke_token(
     request: Request, token_id: int, principal: Annotated[Principal, Depends(operator_form)]
 ) -> Response:
-    await Accounts(request.app.state.runtime.db).revoke_token(
+    await Accounts(runtime_of(request).db).revoke_token(
         principal.operator_id, token_id, actor=principal.actor
     )
     return redirect("/console/account")
@@ -86,7 +87,7 @@ async def _second_factor_page(
     status_code: int = 200,
     **context: object,
 ) -> Response:
-    accounts = Accounts(request.app.state.runtime.db)
+    accounts = Accounts(runtime_of(request).db)
     values: dict[str, object] = {
         "enabled": principal.second_factor_enabled,
         "required": principal.role in SECOND_FACTOR_ROLES,
@@ -133,7 +134,7 @@ async def enrol(
     if principal.second_factor_enabled:
         return redirect("/console/second-factor")
     try:
-        codes = await Accounts(request.app.state.runtime.db).confirm_enrolment(
+        codes = await Accounts(runtime_of(request).db).confirm_enrolment(
             principal.operator_id, code, keep_session=request.cookies.get(SESSION_COOKIE)
         )
     except AccountError as exc:
@@ -148,7 +149,7 @@ async def new_recovery_codes(
     code: Annotated[str, Form(max_length=64)],
 ) -> Response:
     try:
-        codes = await Accounts(request.app.state.runtime.db).new_recovery_codes(
+        codes = await Accounts(runtime_of(request).db).new_recovery_codes(
             principal.operator_id, code
         )
     except AccountError as exc:
@@ -163,7 +164,7 @@ async def disable_second_factor(
     code: Annotated[str, Form(max_length=64)],
 ) -> Response:
     try:
-        await Accounts(request.app.state.runtime.db).disable_second_factor(
+        await Accounts(runtime_of(request).db).disable_second_factor(
             principal.operator_id, code
         )
     except AccountError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -17,9 +17,13 @@ from bot.console.auth import ROLES, Principal, admin_form, require_admin
 from bot.console.canned import canned_replies
 from bot.console.casework import canned_values, mask
 from bot.console.web import redirect, render
+from bot.http import runtime_of
 from bot.records import canonical_cities
 from bot.storage import crypto
 from bot.storage.models import Contact
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 router = APIRouter(prefix="/console/admin", tags=["console"], include_in_schema=False)
 
@@ -57,7 +61,7 @@ def effective_settings(settings: Settings) -> list[tuple[str, str, str | None]]:
     return result
 
 
-async def find_contact(runtime: Any, channel: str, address: str) -> Contact | None:
+async def find_contact(runtime: Runtime, channel: str, address: str) -> Contact | None:
     address_hashes = crypto.lookup_hashes(channel.strip(), address.strip())
     async with runtime.db.session() as session:
         return await session.scalar(
@@ -67,7 +71,7 @@ async def find_contact(runtime: Any, channel: str, address: str) -> Contact | No
         )
 
 
-async def mobilizers(runtime: Any) -> list[dict[str, Any]]:
+async def mobilizers(runtime: Runtime) -> list[dict[str, Any]]:
     async with runtime.db.session() as session:
         rows = await session.scalars(
             select(Contact).where(Contact.role == "mobilizer").order_by(Contact.id)
@@ -86,7 +90,7 @@ async def mobilizers(runtime: Any) -> list[dict[str, Any]]:
 
 # -- accounts ----------------------------------------------------------------------------------
 async def _accounts_page(request: Request, principal: Principal, **context: Any) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     return render(
         request,
         "admin_operators.html",
@@ -113,7 +117,7 @@ async def add_operator(
     display_name: Annotated[str | None, Form(max_length=128)] = None,
     languages: Annotated[str | None, Form(max_length=64)] = None,
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     try:
         codes = parse_languages(languages, runtime.catalogs.languages)
         _, password = await Accounts(runtime.db).create(
@@ -156,7 +160,7 @@ async def _update(
     request: Request, principal: Principal, operator_id: int, **changes: Any
 ) -> Response:
     try:
-        await Accounts(request.app.state.runtime.db).update(
+        await Accounts(runtime_of(request).db).update(
             operator_id, actor=principal.actor, **changes
         )
     except AccountError as exc:
@@ -168,7 +172,7 @@ async def _update(
 async def reset_password(
     request: Request, operator_id: int, principal: Annotated[Principal, Depends(admin_form)]
 ) -> Response:
-    accounts = Accounts(request.app.state.runtime.db)
+    accounts = Accounts(runtime_of(request).db)
     try:
         password = await accounts.reset_password(operator_id, actor=principal.actor)
     except AccountError as exc:
@@ -185,7 +189,7 @@ async def reset_second_factor(
 ) -> Response:
     """A lost phone: the account's second factor goes and its sessions end; it sets up a new
     one at its next sign-in (required for supervisors and administrators)."""
-    accounts = Accounts(request.app.state.runtime.db)
+    accounts = Accounts(runtime_of(request).db)
     try:
         await accounts.reset_second_factor(operator_id, actor=principal.actor)
     except AccountError as exc:
@@ -198,7 +202,7 @@ async def reset_second_factor(
 async def mobilizers_page(
     request: Request, principal: Annotated[Principal, Depends(require_admin)]
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     return render(
         request,
         "admin_mobilizers.html",
@@ -216,7 +220,7 @@ async def set_contact_role(
     address: Annotated[str, Form(max_length=128)],
     role: Annotated[str, Form(max_length=16)],
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     error = None
     if role not in CONTACT_ROLES:
         error = "The role must be migrant or mobilizer."
@@ -244,7 +248,7 @@ async def set_contact_role(
 async def settings_page(
     request: Request, principal: Annotated[Principal, Depends(require_admin)]
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     catalogs = runtime.catalogs
     canned = {
         code: canned_replies(catalogs, code, **canned_values(runtime, principal, code))
@@ -254,7 +258,7 @@ async def settings_page(
 
 
 async def _settings_page(request: Request, principal: Principal, **context: Any) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     if "canned" not in context:
         catalogs = runtime.catalogs
         context["canned"] = {
@@ -287,7 +291,7 @@ async def set_emergency_numbers(
     for city in canonical_cities():
         wanted[city] = str(form.get(f"city:{city}", ""))[:200]
     try:
-        await request.app.state.runtime.handoffs.numbers.replace(wanted, actor=principal.actor)
+        await runtime_of(request).handoffs.numbers.replace(wanted, actor=principal.actor)
     except NumbersError as exc:
         return await _settings_page(request, principal, error=str(exc), status_code=400)
     return redirect("/console/admin/settings?saved=numbers")
@@ -304,5 +308,5 @@ async def set_oncall(
         wanted = read_oncall_lines(people)
     except OnCallError as exc:
         return await _settings_page(request, principal, error=str(exc), status_code=400)
-    await request.app.state.runtime.handoffs.alerts.replace_people(wanted, actor=principal.actor)
+    await runtime_of(request).handoffs.alerts.replace_people(wanted, actor=principal.actor)
     return redirect("/console/admin/settings?saved=oncall")

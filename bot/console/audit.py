@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from bot.console.accounts import Accounts
 from bot.console.auth import Principal, aware, require_supervisor
 from bot.console.web import NAV, NavItem, render
+from bot.http import runtime_of
 from bot.storage.db import Database
 from bot.storage.models import AuditEvent
 
@@ -157,7 +158,7 @@ async def audit_page(
     date_to: Annotated[date | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     zone = ZoneInfo(runtime.settings.operator_timezone)
     query = AuditFilter(actor or None, action or None, date_from, date_to)
     result = await read_audit(runtime.db, query, zone, page=page)

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from argon2 import PasswordHasher
@@ -23,7 +23,11 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import delete, select
 
+from bot.http import runtime_of
 from bot.storage.models import ApiToken, AuditEvent, Operator, OperatorSession, utcnow
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 ROLE_RANK = {"operator": 0, "supervisor": 1, "admin": 2}
 ROLES = tuple(ROLE_RANK)
@@ -168,7 +172,7 @@ def not_signed_in(request: Request, *, expired: bool = False) -> HTTPException:
 
 # -- finding the principal ---------------------------------------------------------------------
 async def _from_session(request: Request, token: str, *, touch: bool) -> Principal | None:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     settings = runtime.settings
     now = utcnow()
     async with runtime.db.session() as session, session.begin():
@@ -202,7 +206,7 @@ async def _from_session(request: Request, token: str, *, touch: bool) -> Princip
 
 
 async def _from_token(request: Request, token: str) -> Principal | None:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     now = utcnow()
     async with runtime.db.session() as session, session.begin():
         row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
@@ -412,7 +416,7 @@ public_route.public = True  # type: ignore[attr-defined]
 
 # -- audit -------------------------------------------------------------------------------------
 async def audit(
-    runtime: Any,
+    runtime: Runtime,
     principal_or_actor: Principal | str,
     action: str,
     subject: str | None,

@@ -15,13 +15,14 @@ from bot.broadcasts import Segment
 from bot.console.auth import Principal, new_secret, require_supervisor, supervisor_form
 from bot.console.records import choices, field_errors, local_time
 from bot.console.web import redirect, render
+from bot.http import runtime_of
 from bot.records import RecordError
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 
 
 def _languages(request: Request) -> list[dict[str, str]]:
-    catalogs = request.app.state.runtime.catalogs
+    catalogs = runtime_of(request).catalogs
     return [
         {
             "code": code,
@@ -60,7 +61,7 @@ async def _compose(
         preview=preview,
         idempotency_key=new_secret() if preview else "",
         max_chars=broadcasts.MAX_TEXT_CHARS,
-        default_language=request.app.state.runtime.settings.default_language,
+        default_language=runtime_of(request).settings.default_language,
         **choices(),
     )
 
@@ -69,7 +70,7 @@ async def _compose(
 async def broadcasts_page(
     request: Request, principal: Annotated[Principal, Depends(require_supervisor)]
 ) -> Response:
-    items = await broadcasts.list_broadcasts(request.app.state.runtime)
+    items = await broadcasts.list_broadcasts(runtime_of(request))
     return render(request, "broadcasts.html", principal, items=items, when=local_time(request))
 
 
@@ -87,7 +88,7 @@ def _checked(
     clean: dict[str, str] = texts
     segment: Segment | None = None
     try:
-        clean = broadcasts.check_texts(texts, request.app.state.runtime.catalogs.languages)
+        clean = broadcasts.check_texts(texts, runtime_of(request).catalogs.languages)
     except RecordError as exc:
         errors |= exc.errors
     try:
@@ -101,7 +102,7 @@ def _checked(
 async def preview_broadcast(
     request: Request, principal: Annotated[Principal, Depends(supervisor_form)]
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     texts, raw_segment = _read_form(await request.form(), runtime.catalogs.languages)
     clean, segment, errors = _checked(request, texts, raw_segment)
     if errors or segment is None:
@@ -116,7 +117,7 @@ async def preview_broadcast(
 async def send_broadcast(
     request: Request, principal: Annotated[Principal, Depends(supervisor_form)]
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     form = await request.form()
     texts, raw_segment = _read_form(form, runtime.catalogs.languages)
     clean, segment, errors = _checked(request, texts, raw_segment)
@@ -143,7 +144,7 @@ async def broadcast_page(
     broadcast_id: int,
     principal: Annotated[Principal, Depends(require_supervisor)],
 ) -> Response:
-    item = await broadcasts.get_broadcast(request.app.state.runtime, broadcast_id)
+    item = await broadcasts.get_broadcast(runtime_of(request), broadcast_id)
     context: dict[str, Any] = {"item": item, "when": local_time(request)}
     if item is None:
         return render(

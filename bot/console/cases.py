@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
@@ -30,7 +30,11 @@ from bot.console.auth import (
 from bot.console.canned import canned_replies
 from bot.console.casework import OUTCOMES, PRIORITIES, STATUS_VIEWS, CaseError, CaseFilters
 from bot.console.web import console_headers, redirect, render
+from bot.http import runtime_of
 from bot.storage.models import Contact, Registration
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ NOTICES = {
 }
 
 
-async def _choices(runtime: Any) -> dict[str, list[str]]:
+async def _choices(runtime: Runtime) -> dict[str, list[str]]:
     """Values for the queue's filters: what exists in the records."""
     async with runtime.db.session() as session:
         channels = await session.scalars(select(Contact.channel).distinct())
@@ -96,7 +100,7 @@ async def queue_page(
     status: Filter = None,
     notice: Filter = None,
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     filters = filters_from(language, priority, channel, city, assigned, status)
     rows = await casework.list_cases(runtime, filters, principal)
     choices = await _choices(runtime)
@@ -129,7 +133,7 @@ async def events(
     request: Request, principal: Annotated[Principal, Depends(require_operator)]
 ) -> StreamingResponse:
     """Server-sent events: kinds and ids only; pages fetch the records they show."""
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
 
     async def stream() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
@@ -169,7 +173,7 @@ async def events(
 async def new_case_page(
     request: Request, principal: Annotated[Principal, Depends(require_operator)]
 ) -> Response:
-    choices = await _choices(request.app.state.runtime)
+    choices = await _choices(runtime_of(request))
     return render(
         request,
         "new_case.html",
@@ -189,7 +193,7 @@ async def new_case(
     priority: Annotated[str, Form(max_length=16)] = "normal",
     language: Annotated[str | None, Form(max_length=16)] = None,
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     try:
         handoff_id, _ = await casework.open_for_contact(
             runtime, principal, channel, address, priority=priority, language=language or None
@@ -220,7 +224,7 @@ async def case_page(
     revealed_address: str | None = None,
     notice: str | None = None,
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     detail = await casework.case_detail(runtime, handoff_id)
     if detail is None:
         raise HTTPException(404, detail="no such case")
@@ -284,7 +288,7 @@ async def _act(
 async def claim(
     request: Request, handoff_id: int, principal: Annotated[Principal, Depends(operator_form)]
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     return await _act(
         request, principal, handoff_id, casework.claim(runtime, principal, handoff_id)
     )
@@ -297,7 +301,7 @@ async def assign(
     principal: Annotated[Principal, Depends(supervisor_form)],
     operator_id: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     target = int(operator_id) if operator_id.isdigit() else None
     return await _act(
         request, principal, handoff_id, casework.assign(runtime, principal, handoff_id, target)
@@ -311,7 +315,7 @@ async def reply(
     principal: Annotated[Principal, Depends(operator_form)],
     text: Annotated[str, Form(max_length=20_000)],
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     return await _act(
         request, principal, handoff_id, casework.reply(runtime, principal, handoff_id, text)
     )
@@ -325,7 +329,7 @@ async def canned(
     name: Annotated[str, Form(max_length=64)],
     language: Annotated[str | None, Form(max_length=16)] = None,
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     return await _act(
         request,
         principal,
@@ -341,7 +345,7 @@ async def note(
     principal: Annotated[Principal, Depends(operator_form)],
     text: Annotated[str, Form(max_length=5000)],
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     return await _act(
         request, principal, handoff_id, casework.note(runtime, principal, handoff_id, text)
     )
@@ -362,7 +366,7 @@ async def snooze(
     principal: Annotated[Principal, Depends(operator_form)],
     until: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     moment = None
     if until.strip():
         try:
@@ -391,7 +395,7 @@ async def close(
     principal: Annotated[Principal, Depends(operator_form)],
     outcome: Annotated[str, Form(max_length=32)],
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     return await _act(
         request,
         principal,
@@ -406,7 +410,7 @@ async def reveal_address(
     request: Request, handoff_id: int, principal: Annotated[Principal, Depends(operator_form)]
 ) -> Response:
     """Shows the full address on the page (for calling back); audited."""
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     try:
         address = await casework.reveal_address(runtime, principal, handoff_id)
     except CaseError as exc:

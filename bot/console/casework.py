@@ -14,7 +14,7 @@ import time
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, exists, func, or_, select
 
@@ -36,6 +36,9 @@ from bot.storage.models import (
     Registration,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +139,7 @@ def _priority_order() -> Any:
 
 
 async def list_cases(
-    runtime: Any, filters: CaseFilters, principal: Principal, *, limit: int = 200
+    runtime: Runtime, filters: CaseFilters, principal: Principal, *, limit: int = 200
 ) -> list[CaseRow]:
     """The queue: emergency > urgent > normal, then the longest waiting first."""
     status = filters.status if filters.status in STATUS_VIEWS else "waiting"
@@ -363,7 +366,7 @@ class CaseDetail:
         return self.active and self.channel != "voice"
 
 
-async def case_detail(runtime: Any, handoff_id: int) -> CaseDetail | None:
+async def case_detail(runtime: Runtime, handoff_id: int) -> CaseDetail | None:
     async with runtime.db.session() as session:
         handoff = await session.get(Handoff, handoff_id)
         if handoff is None:
@@ -477,7 +480,7 @@ def _registration(row: Registration) -> RegistrationView:
 
 
 async def case_messages(
-    runtime: Any, contact_id: int, *, after: int = 0, limit: int = 300
+    runtime: Runtime, contact_id: int, *, after: int = 0, limit: int = 300
 ) -> list[MessageView]:
     """The conversation with this person, oldest first (the newest `limit` messages)."""
     async with runtime.db.session() as session:
@@ -517,7 +520,7 @@ async def case_messages(
     return views
 
 
-async def contact_of(runtime: Any, handoff_id: int) -> Contact | None:
+async def contact_of(runtime: Runtime, handoff_id: int) -> Contact | None:
     async with runtime.db.session() as session:
         handoff = await session.get(Handoff, handoff_id)
         if handoff is None:
@@ -534,7 +537,7 @@ class CaseError(Exception):
         self.status = status
 
 
-async def _require_case(runtime: Any, handoff_id: int) -> Handoff:
+async def _require_case(runtime: Runtime, handoff_id: int) -> Handoff:
     async with runtime.db.session() as session:
         row = await session.get(Handoff, handoff_id)
     if row is None:
@@ -542,7 +545,7 @@ async def _require_case(runtime: Any, handoff_id: int) -> Handoff:
     return row
 
 
-async def claim(runtime: Any, principal: Principal, handoff_id: int) -> None:
+async def claim(runtime: Runtime, principal: Principal, handoff_id: int) -> None:
     """Take a case nobody holds. A case another operator holds is refused (409, naming them):
     only a supervisor moves it, through `assign`."""
     await _require_case(runtime, handoff_id)
@@ -554,7 +557,7 @@ async def claim(runtime: Any, principal: Principal, handoff_id: int) -> None:
         raise CaseError(str(exc)) from exc
 
 
-async def _taken_by(runtime: Any, handoff_id: int) -> str:
+async def _taken_by(runtime: Runtime, handoff_id: int) -> str:
     async with runtime.db.session() as session:
         holder = await session.scalar(
             select(Handoff.assigned_to_id).where(Handoff.id == handoff_id)
@@ -565,7 +568,7 @@ async def _taken_by(runtime: Any, handoff_id: int) -> str:
 
 
 async def assign(
-    runtime: Any, principal: Principal, handoff_id: int, operator_id: int | None
+    runtime: Runtime, principal: Principal, handoff_id: int, operator_id: int | None
 ) -> None:
     """Supervisors give a case to someone (None: back to the open queue)."""
     await _require_case(runtime, handoff_id)
@@ -580,7 +583,7 @@ async def assign(
         raise CaseError(str(exc)) from exc
 
 
-async def reply(runtime: Any, principal: Principal, handoff_id: int, text: str) -> int:
+async def reply(runtime: Runtime, principal: Principal, handoff_id: int, text: str) -> int:
     row = await _require_case(runtime, handoff_id)
     text = text.strip()
     if not text:
@@ -605,7 +608,7 @@ async def reply(runtime: Any, principal: Principal, handoff_id: int, text: str) 
 
 
 async def send_canned(
-    runtime: Any, principal: Principal, handoff_id: int, name: str, language: str | None = None
+    runtime: Runtime, principal: Principal, handoff_id: int, name: str, language: str | None = None
 ) -> int:
     """A canned reply in the person's language (or the one asked for)."""
     if name not in CANNED:
@@ -621,7 +624,7 @@ async def send_canned(
     return await reply(runtime, principal, handoff_id, text)
 
 
-def canned_values(runtime: Any, principal: Principal, language: str) -> dict[str, str]:
+def canned_values(runtime: Runtime, principal: Principal, language: str) -> dict[str, str]:
     hours = runtime.handoffs.hours
     return {
         "name": principal.name,
@@ -629,7 +632,7 @@ def canned_values(runtime: Any, principal: Principal, language: str) -> dict[str
     }
 
 
-async def note(runtime: Any, principal: Principal, handoff_id: int, text: str) -> int:
+async def note(runtime: Runtime, principal: Principal, handoff_id: int, text: str) -> int:
     await _require_case(runtime, handoff_id)
     text = text.strip()
     if not text:
@@ -643,7 +646,7 @@ async def note(runtime: Any, principal: Principal, handoff_id: int, text: str) -
 
 
 async def snooze(
-    runtime: Any, principal: Principal, handoff_id: int, until: datetime | None
+    runtime: Runtime, principal: Principal, handoff_id: int, until: datetime | None
 ) -> None:
     await _require_case(runtime, handoff_id)
     if until is not None:
@@ -657,7 +660,7 @@ async def snooze(
         raise CaseError(str(exc)) from exc
 
 
-async def close(runtime: Any, principal: Principal, handoff_id: int, outcome: str) -> None:
+async def close(runtime: Runtime, principal: Principal, handoff_id: int, outcome: str) -> None:
     if outcome not in OUTCOMES:
         raise CaseError(f"the outcome must be one of {', '.join(OUTCOMES)}", 422)
     await _require_case(runtime, handoff_id)
@@ -667,7 +670,7 @@ async def close(runtime: Any, principal: Principal, handoff_id: int, outcome: st
         raise CaseError(str(exc)) from exc
 
 
-async def reveal_address(runtime: Any, principal: Principal, handoff_id: int) -> str:
+async def reveal_address(runtime: Runtime, principal: Principal, handoff_id: int) -> str:
     """The full address (phone number, chat id), for calling back; every look is audited."""
     contact = await contact_of(runtime, handoff_id)
     if contact is None:
@@ -677,7 +680,7 @@ async def reveal_address(runtime: Any, principal: Principal, handoff_id: int) ->
 
 
 async def open_for_contact(
-    runtime: Any,
+    runtime: Runtime,
     principal: Principal,
     channel: str,
     address: str,
@@ -720,7 +723,7 @@ _last_typing: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], float]] = (
 )
 
 
-async def typing(runtime: Any, principal: Principal, handoff_id: int) -> bool:
+async def typing(runtime: Runtime, principal: Principal, handoff_id: int) -> bool:
     """Tell the other operators on the case; on Telegram show "typing…" to the person too.
     Returns whether the person was shown it."""
     row = await _require_case(runtime, handoff_id)

@@ -27,6 +27,7 @@ from bot.console.auth import (
     supervisor_form,
 )
 from bot.console.web import console_headers, redirect, render
+from bot.http import runtime_of
 from bot.records import (
     EXPORT_COLUMNS,
     PRIORITIES,
@@ -57,7 +58,7 @@ EDIT_CHECKBOXES = ("detained", "needs_review")
 
 
 def timezone_of(request: Request) -> ZoneInfo:
-    return ZoneInfo(request.app.state.runtime.settings.operator_timezone)
+    return ZoneInfo(runtime_of(request).settings.operator_timezone)
 
 
 def choices() -> dict[str, Any]:
@@ -102,7 +103,7 @@ async def _list_page(
     page: int,
     personal: bool,
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     zone = timezone_of(request)
     form = {k: raw.get(k, "") for k in (*LINK_FILTERS, *PERSONAL_FILTERS)}
     try:
@@ -218,7 +219,7 @@ async def export_csv(
 
 async def stream_export(request: Request, query: ExportQuery, principal: Principal) -> Response:
     """Audit, then stream the CSV (shared with the API)."""
-    db = request.app.state.runtime.db
+    db = runtime_of(request).db
     zone = timezone_of(request)
     _, last_id = await records.start_export(db, query, zone, principal.operator_id)
     response = StreamingResponse(
@@ -240,7 +241,7 @@ async def _detail_page(
     status_code: int = 200,
     **context: Any,
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     try:
         detail = await records.get_registration(runtime.db, registration_id)
     except NotFound:
@@ -302,7 +303,7 @@ async def edit_registration(
     try:
         edit = edit_from_form(form)
         changed = await records.edit_registration(
-            request.app.state.runtime.db, registration_id, edit, principal.operator_id
+            runtime_of(request).db, registration_id, edit, principal.operator_id
         )
     except ValidationError as exc:
         errors = field_errors(exc)
@@ -335,7 +336,7 @@ async def set_stage(
             }
         )
         result = await records.set_stage(
-            request.app.state.runtime, registration_id, change, principal.operator_id
+            runtime_of(request), registration_id, change, principal.operator_id
         )
     except ValidationError as exc:
         errors = field_errors(exc)

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 
 from bot.console.auth import Principal, require_supervisor
 from bot.console.web import render
+from bot.http import runtime_of
 from bot.records import country_name
 from bot.reports import NOT_REGISTERED, Report, TimeStats, build_report, report_range
 
@@ -333,7 +334,7 @@ async def reports_page(
     date_from: str | None = None,
     date_to: str | None = None,
 ) -> Response:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     zone = ZoneInfo(runtime.settings.operator_timezone)
     try:
         dates = report_range(date_from or None, date_to or None, zone)

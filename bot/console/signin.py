@@ -27,6 +27,7 @@ from bot.console.auth import (
 )
 from bot.console.throttle import SignInThrottle
 from bot.console.web import redirect, render
+from bot.http import runtime_of
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 
@@ -41,7 +42,7 @@ def login_limiter(request: Request) -> SignInThrottle:
     if throttle is None:
         throttle = request.app.state.login_limiter = SignInThrottle()
     if not getattr(throttle, "bound", False):
-        redis = getattr(request.app.state.runtime.sessions, "redis", None)
+        redis = getattr(runtime_of(request).sessions, "redis", None)
         if redis is not None:
             throttle.use_redis(redis)
         throttle.bound = True  # type: ignore[attr-defined]
@@ -62,7 +63,7 @@ def safe_next(target: str | None) -> str:
 
 
 def _secure(request: Request) -> bool:
-    base = request.app.state.runtime.settings.public_base_url or ""
+    base = runtime_of(request).settings.public_base_url or ""
     return base.startswith("https://")
 
 
@@ -128,7 +129,7 @@ def _set_session_cookie(request: Request, response: Response, token: str) -> Non
         samesite="strict",
         secure=_secure(request),
         path="/",
-        max_age=int(request.app.state.runtime.settings.console_session_hours * 3600),
+        max_age=int(runtime_of(request).settings.console_session_hours * 3600),
     )
 
 
@@ -164,7 +165,7 @@ async def login(
             "Too many sign-in attempts for this account from your address; "
             f"try again in {max(1, math.ceil(wait))} seconds.",
         )
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     accounts = Accounts(runtime.db)
     result = await accounts.sign_in(username, password, address=address)
     if result.operator_id is None:
@@ -241,7 +242,7 @@ async def submit_code(
         )
         response.headers["retry-after"] = str(max(1, math.ceil(wait)))
         return response
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     accounts = Accounts(runtime.db)
     method = await accounts.check_code(principal.operator_id, code)
     if method is None:
@@ -284,8 +285,8 @@ async def logout(
 ) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        await Accounts(request.app.state.runtime.db).end_session(token)
-    await audit(request.app.state.runtime, principal, "signout", str(principal.operator_id))
+        await Accounts(runtime_of(request).db).end_session(token)
+    await audit(runtime_of(request), principal, "signout", str(principal.operator_id))
     response = redirect("/console/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -311,7 +312,7 @@ async def change_password(
         error = "The two new passwords differ."
     else:
         try:
-            await Accounts(request.app.state.runtime.db).change_password(
+            await Accounts(runtime_of(request).db).change_password(
                 principal.operator_id,
                 current,
                 new,

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from bot.console.auth import ROLE_RANK, Principal
+from bot.http import runtime_of
 from bot.resources import package_path
 
 CONSOLE_DIR = package_path("bot", "console")
@@ -92,7 +93,7 @@ def render(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     values = {
         "principal": principal,
         "csrf_token": principal.csrf_token if principal else context.pop("csrf_token", None),

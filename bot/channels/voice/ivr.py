@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -43,13 +43,15 @@ from bot.channels.voice.prompts import (
 )
 from bot.inputs import small_int
 from bot.messages import OutboundMessage
-from bot.runtime import Runtime
 from bot.storage.cases import keypad_form
 from bot.storage.models import HandoffPriority
 from flows.case_status import STAGES
 from flows.registration import country_name, priority_of, vocabulary
 from flows.services import MAX_ELSEWHERE, MAX_ENTRIES, ServiceDirectory
 from nlu import find_case_ref, parse_number, resolve_city
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse
@@ -25,9 +26,12 @@ from bot.channels.twilio_auth import verified_form
 from bot.channels.voice.calls import CallRecords
 from bot.channels.voice.ivr import CHANNEL, IVR, MAX_SECONDS, VOICE_PATH, CallContext
 from bot.channels.voice.prompts import Prompter, audio_file
+from bot.http import runtime_of
 from bot.inputs import small_int
-from bot.runtime import Runtime
 from nlu import parse_phone
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +68,7 @@ class VoiceRequest:
 
     @classmethod
     async def read(cls, request: Request) -> VoiceRequest:
-        runtime: Runtime = request.app.state.runtime
+        runtime: Runtime = runtime_of(request)
         params = await verified_form(request, runtime.settings)
         return cls(request, runtime, params)
 
@@ -155,7 +159,7 @@ async def message_recorded(request: Request) -> Response:
 @router.get(VOICE_PATH + "/audio/{language}/{name}", response_class=FileResponse)
 async def recorded_prompt(language: str, name: str, request: Request) -> FileResponse:
     """A recorded prompt: only existing files of enabled languages, by validated name."""
-    runtime: Runtime = request.app.state.runtime
+    runtime: Runtime = runtime_of(request)
     key = name.removesuffix(".mp3")
     path = None
     if name.endswith(".mp3") and runtime.catalogs.supports(language):
