@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +37,7 @@ from bot.storage.models import (
     HandoffPriority,
     HandoffStatus,
     OnCallContact,
+    as_utc,
     utcnow,
 )
 
@@ -47,12 +48,6 @@ ALERTED_PRIORITIES = (HandoffPriority.EMERGENCY.value, HandoffPriority.URGENT.va
 # digits and the signs that write phone numbers and separate several: "1515, 193 / +218 21 …"
 _NUMBERS = re.compile(r"^[0-9+()\-/ ,]{2,128}$")
 
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; every stored time is UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # -- emergency numbers ------------------------------------------------------------------------
@@ -288,14 +283,14 @@ class OnCallAlerts:
         for handoff_id, priority, waiting_since in cases:
             previous = last.get(handoff_id)
             if previous is None:
-                since = aware(waiting_since)
+                since = as_utc(waiting_since)
                 assert since is not None
                 trigger = "closed_hours" if not open_now else "unclaimed"
                 due = since if not open_now else since + self.after.get(priority, timedelta(0))
                 step = 0
             else:
                 trigger = "repeat"
-                created = aware(previous.created_at)
+                created = as_utc(previous.created_at)
                 assert created is not None
                 # a failed alert does not wait: the next person on the list is tried at once
                 due = created if previous.status == "failed" else created + self.repeat

@@ -19,7 +19,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from weakref import WeakKeyDictionary
 
@@ -27,10 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import OutboundMessage
+from bot.channels.whatsapp_window import window_open
+from bot.messages import NO_LATER_MESSAGES, OutboundMessage
 from bot.records import (
     SMS_CHANNEL,
-    VOICE_CHANNELS,
     RecordError,
     clean_city,
     clean_country,
@@ -41,11 +41,11 @@ from bot.storage.models import (
     AuditEvent,
     Broadcast,
     Contact,
-    Direction,
     Message,
     MessageStatus,
     Operator,
     Registration,
+    as_utc,
     utcnow,
 )
 
@@ -53,7 +53,6 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 MAX_TEXT_CHARS = 1000  # an SMS of this length is already seven Arabic segments
-WHATSAPP_WINDOW = timedelta(hours=24)
 # The setting naming the approved template each WhatsApp channel's sender uses outside the window
 TEMPLATE_SETTINGS = {
     "whatsapp": "twilio_whatsapp_template_sid",
@@ -148,11 +147,6 @@ def _template_configured(runtime: Runtime, channel: str) -> bool:
     return bool(secret() if secret else value)
 
 
-def _window_open(last_inbound_at: datetime | None, now: datetime) -> bool:
-    if last_inbound_at is None:
-        return False
-    moment = last_inbound_at if last_inbound_at.tzinfo else last_inbound_at.replace(tzinfo=UTC)
-    return now - moment < WHATSAPP_WINDOW
 
 
 async def _segment_people(
@@ -193,7 +187,7 @@ async def _plan(runtime: Runtime, session: AsyncSession, segment: Segment) -> li
     # People who only called are written to by SMS; find their SMS contacts if they exist.
     sms_wanted: dict[str, tuple[str, str | None, bool]] = {}  # hash -> address, lang, opted out
     for contact in contacts:
-        if contact.channel in VOICE_CHANNELS:
+        if contact.channel in NO_LATER_MESSAGES:
             sms_wanted[crypto.lookup_hash(SMS_CHANNEL, contact.address)] = (
                 contact.address,
                 contact.language,
@@ -217,12 +211,12 @@ async def _plan(runtime: Runtime, session: AsyncSession, segment: Segment) -> li
     }
     plans: list[_Planned] = []
     for contact in contacts:
-        if contact.channel in VOICE_CHANNELS:
+        if contact.channel in NO_LATER_MESSAGES:
             continue
         outcome: Outcome = "queue"
         if contact.opted_out:
             outcome = "opted_out"
-        elif contact.channel in TEMPLATE_SETTINGS and not _window_open(
+        elif contact.channel in TEMPLATE_SETTINGS and not window_open(
             contact.last_inbound_at, now
         ):
             outcome = "template" if _template_configured(runtime, contact.channel) else "window"
@@ -347,21 +341,17 @@ async def send_broadcast(
                 language = _language(plan, clean, default)
                 body = clean[language]
                 session.add(
-                    Message(
-                        contact_id=plan.contact_id,
-                        channel=plan.channel,
-                        direction=Direction.OUTBOUND,
-                        text=body,
-                        language=language,
-                        status=MessageStatus.QUEUED,
+                    Message.queued(
+                        plan.contact_id,
+                        plan.channel,
+                        OutboundMessage(
+                            text=body,
+                            language=language,
+                            direction=runtime.catalogs.direction(language),
+                        ),
                         operator_id=operator_id,
                         broadcast_id=broadcast.id,
                         payload={
-                            **OutboundMessage(
-                                text=body,
-                                language=language,
-                                direction=runtime.catalogs.direction(language),
-                            ).to_payload(),
                             "broadcast": True,
                             **({"template": True} if plan.outcome == "template" else {}),
                         },
@@ -427,7 +417,7 @@ async def _delivery(session: AsyncSession, broadcast_ids: list[int]) -> dict[int
 
 
 def _view(row: Broadcast, username: str | None, delivery: dict[str, int]) -> BroadcastView:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    created = as_utc(row.created_at)
     return BroadcastView(
         id=row.id,
         created_at=created,

@@ -25,7 +25,18 @@ from bot.sessions import ConversationState, SessionStore
 from bot.storage.models import MessageStatus
 from bot.storage.repository import ContactInfo, Store, StoredInbound
 from bot.storage.turns import TurnContext, TurnStore, TurnWrite
-from flows.base import CaseService, Contact, Reply, Text, Turn
+from flows.base import (
+    CaseService,
+    ChangeLanguage,
+    Contact,
+    Erase,
+    OpenHandoff,
+    OptOut,
+    Reply,
+    Signal,
+    Text,
+    Turn,
+)
 from flows.router import Conversation
 from flows.safety import CATEGORIES
 from nlu.types import NLUService
@@ -236,7 +247,7 @@ class Engine:
         replies = self.render(turn.replies, language)
         erase = False
         for signal in turn.signals:
-            if signal["kind"] == "erase":
+            if isinstance(signal, Erase):
                 erase = True
             else:
                 replies += await self._apply(context, write, language, signal)
@@ -294,27 +305,23 @@ class Engine:
         return replies
 
     async def _apply(
-        self, context: TurnContext, write: TurnWrite, language: str, signal: dict[str, object]
+        self, context: TurnContext, write: TurnWrite, language: str, signal: Signal
     ) -> list[OutboundMessage]:
         """Carry out a flow's signal: contact changes go into the turn's write; a handoff is
         opened at once (rare). Returns any further message for the person."""
         contact = context.contact
-        kind = signal["kind"]
-        if kind == "language":
-            write.contact_language = str(signal["language"])
-        elif kind == "opt_out":
+        if isinstance(signal, ChangeLanguage):
+            write.contact_language = signal.language
+        elif isinstance(signal, OptOut):
             write.opted_out = True
-        elif kind == "handoff":
-            reason = str(signal.get("reason", "requested"))
-            priority = str(signal.get("priority", "normal"))
-            registration = signal.get("registration_id")
+        elif isinstance(signal, OpenHandoff):
             handoff_id, created = await self.handoffs.open(
                 contact.id,
-                reason=reason,
-                priority=priority,
+                reason=signal.reason,
+                priority=signal.priority,
                 channel=contact.channel,
                 language=language,
-                registration_id=int(registration) if isinstance(registration, int) else None,
+                registration_id=signal.registration_id,
             )
             log.info("handoff %s open for contact %s", handoff_id, contact.id)
             # a later message of this request goes to the case
@@ -329,8 +336,6 @@ class Engine:
                             direction=self.catalogs.direction(language),
                         )
                     ]
-        else:
-            log.warning("unknown signal %s", kind)
         return []
 
     # -- confirming answers that went out ---------------------------------------------------

@@ -27,20 +27,19 @@ from bot.delivery import Outbox
 from bot.events import EventBus
 from bot.hours import OpeningHours
 from bot.i18n import Catalogs
-from bot.messages import OutboundMessage
+from bot.messages import NO_LATER_MESSAGES, OutboundMessage
 from bot.sessions import SessionStore
 from bot.storage.db import Database
 from bot.storage.models import (
     ACTIVE_HANDOFF,
     AuditEvent,
     Contact,
-    Direction,
     Handoff,
     HandoffNote,
     HandoffPriority,
     HandoffStatus,
     Message,
-    MessageStatus,
+    as_utc,
     utcnow,
 )
 
@@ -48,7 +47,6 @@ log = logging.getLogger(__name__)
 
 PRIORITY_RANK = {p.value: i for i, p in enumerate(HandoffPriority)}  # emergency first
 # Channels where the person cannot receive a later message from the bot in the same session
-NO_LATER_MESSAGES = frozenset({"voice"})
 
 
 class HandoffError(Exception):
@@ -87,12 +85,6 @@ def _info(row: Handoff) -> CaseInfo:
         created_at=row.created_at,
     )
 
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; every stored time is UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @asynccontextmanager
@@ -345,17 +337,13 @@ class Handoffs:
                 raise HandoffError("this person called; call them back or send an SMS")
             language = row.language or ""
             now = utcnow()
-            message = Message(
-                contact_id=row.contact_id,
-                channel=row.channel,
-                direction=Direction.OUTBOUND,
-                text=text,
-                language=language,
-                status=MessageStatus.QUEUED,
-                operator_id=operator_id,
-                payload=OutboundMessage(
+            message = Message.queued(
+                row.contact_id,
+                row.channel,
+                OutboundMessage(
                     text=text, language=language, direction=self.catalogs.direction(language)
-                ).to_payload(),
+                ),
+                operator_id=operator_id,
             )
             session.add(message)
             if row.assigned_to_id is None:
@@ -447,18 +435,14 @@ class Handoffs:
                     language, "handoff.closed_resume" if resumable else "handoff.closed"
                 )
                 session.add(
-                    Message(
-                        contact_id=row.contact_id,
-                        channel=row.channel,
-                        direction=Direction.OUTBOUND,
-                        text=text,
-                        language=language,
-                        status=MessageStatus.QUEUED,
-                        payload=OutboundMessage(
+                    Message.queued(
+                        row.contact_id,
+                        row.channel,
+                        OutboundMessage(
                             text=text,
                             language=language,
                             direction=self.catalogs.direction(language),
-                        ).to_payload(),
+                        ),
                     )
                 )
             session.add(
@@ -538,7 +522,7 @@ class Handoffs:
             current = await self.get(case.id)
             texts = await self.danger_notice(current or case, language)
         else:
-            last = aware(noted_at)
+            last = as_utc(noted_at)
             if answered or (last is not None and now < last + self.passed_on_every):
                 return []
             # only one turn wins the note when several messages arrive together
@@ -589,7 +573,7 @@ class Handoffs:
                 )
             ).all()
         for handoff_id, status, waiting_since, level in waiting:
-            since = aware(waiting_since)
+            since = as_utc(waiting_since)
             if since is None or now < since + self.escalate_after * (level + 1):
                 continue
             values: dict[str, object] = {"escalation_level": level + 1, "escalated_at": now}
@@ -605,7 +589,7 @@ class Handoffs:
             ):
                 escalated.append(handoff_id)
         for handoff_id, assigned_to_id, snoozed_until in snoozed:
-            until = aware(snoozed_until)
+            until = as_utc(snoozed_until)
             if until is None or now < until:
                 continue
             awake = HandoffStatus.CLAIMED if assigned_to_id else HandoffStatus.OPEN

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from bot.http import runtime_of
 from bot.storage.db import Database
-from bot.storage.models import ACTIVE_HANDOFF, Direction, Handoff, Message, MessageStatus
+from bot.storage.models import ACTIVE_HANDOFF, Direction, Handoff, Message, MessageStatus, as_utc
 
 router = APIRouter()
 
@@ -135,7 +135,7 @@ class Metrics:
             self.cases_open.labels(status, priority).set(count)
             waiting += waiting_count
             if since is not None:
-                since = since if since.tzinfo else since.replace(tzinfo=UTC)
+                since = as_utc(since)
                 oldest = since if oldest is None else min(oldest, since)
         self.cases_waiting.set(waiting)
         self.longest_wait.set((now - oldest).total_seconds() if oldest else 0)

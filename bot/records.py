@@ -24,19 +24,18 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import func, select
 
-from bot.messages import OutboundMessage
+from bot.messages import NO_LATER_MESSAGES, OutboundMessage
 from bot.reports import DateRange
 from bot.storage import crypto
 from bot.storage.db import Database
 from bot.storage.models import (
     AuditEvent,
     Contact,
-    Direction,
     Message,
-    MessageStatus,
     Operator,
     Registration,
     RegistrationChange,
+    as_utc,
 )
 from flows.case_status import STAGES
 from flows.registration import VULNERABILITY_STEPS
@@ -53,7 +52,6 @@ VULNERABILITY_FLAGS = (*VULNERABILITY_STEPS, "detained", "child", "elderly", "la
 NAME_SCAN_LIMIT = 2000  # rows decrypted at most to match a name
 MAX_PER_PAGE = 200
 # Channels that cannot carry a later message: the person gets an SMS to the same number instead.
-VOICE_CHANNELS = frozenset({"voice"})
 SMS_CHANNEL = "sms"
 # Embassy list columns: what nationality screening needs, nothing more (data minimisation).
 EXPORT_COLUMNS = (
@@ -280,7 +278,7 @@ def _summary(row: Registration) -> RegistrationSummary:
         detained=row.detained,
         channel=row.channel,
         language=row.language,
-        created_at=_aware(row.created_at),
+        created_at=as_utc(row.created_at),
     )
 
 
@@ -404,7 +402,7 @@ async def get_registration(db: Database, registration_id: int) -> RegistrationDe
         )
         history = [
             ChangeView(
-                created_at=_aware(change.created_at),
+                created_at=as_utc(change.created_at),
                 operator=username or "",
                 field=change.field,
                 old_value=change.old_value or "",
@@ -431,15 +429,15 @@ async def get_registration(db: Database, registration_id: int) -> RegistrationDe
         priority=row.priority,
         needs_review=row.needs_review,
         stage=row.stage,
-        flight_date=_aware(row.flight_date).date() if row.flight_date else None,
+        flight_date=as_utc(row.flight_date).date() if row.flight_date else None,
         language=row.language,
         channel=row.channel,
         contact=ContactView(contact.id, contact.channel, contact.language, contact.opted_out)
         if contact
         else None,
         collected_by_contact_id=row.collected_by_id,
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
         changes=history,
     )
 
@@ -656,7 +654,7 @@ async def _notification_target(
     they only called or were registered by a mobilizer. Opted-out people are not written to."""
     if contact is not None and contact.opted_out:
         return "opted_out"
-    if contact is not None and contact.channel not in VOICE_CHANNELS:
+    if contact is not None and contact.channel not in NO_LATER_MESSAGES:
         return _Target(contact.id, contact.channel)
     number = contact.address if contact is not None else row.phone
     if not number:
@@ -687,7 +685,7 @@ async def set_stage(
             raise NotFound(registration_id)
         contact = await session.get(Contact, row.contact_id) if row.contact_id else None
     flight = change.flight_date if change.stage == "flight_scheduled" else None
-    current_flight = _aware(row.flight_date).date() if row.flight_date else None
+    current_flight = as_utc(row.flight_date).date() if row.flight_date else None
     if row.stage == change.stage and (flight is None or flight == current_flight):
         return StageResult(row.stage, current_flight, False, "unchanged")
     target = await _notification_target(runtime, row, contact)
@@ -723,16 +721,12 @@ async def set_stage(
                 )
         if isinstance(target, _Target):
             text = _stage_text(runtime, language, locked.reference, change.stage, flight)
-            message = Message(
-                contact_id=target.contact_id,
-                channel=target.channel,
-                direction=Direction.OUTBOUND,
-                text=text,
-                language=language,
-                status=MessageStatus.QUEUED,
-                payload=OutboundMessage(
+            message = Message.queued(
+                target.contact_id,
+                target.channel,
+                OutboundMessage(
                     text=text, language=language, direction=runtime.catalogs.direction(language)
-                ).to_payload(),
+                ),
             )
             session.add(message)
             recipient = await session.get(Contact, target.contact_id)
@@ -908,7 +902,3 @@ async def embassy_csv(
         yield buffer.getvalue().encode("utf-8")
         after = rows[-1].id
 
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.storage.db import Database
-from bot.storage.models import Call, Contact, Direction, Handoff, Message, Registration
+from bot.storage.models import Call, Contact, Direction, Handoff, Message, Registration, as_utc
 
 MAX_REPORT_DAYS = 366
 DEFAULT_REPORT_DAYS = 30
@@ -176,12 +176,9 @@ def _ranked(counter: Counter[str], order: Iterable[str] | None = None) -> list[t
     return known + rest
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
 
 def _minutes(start: datetime, end: datetime) -> float:
-    return max(0.0, (_aware(end) - _aware(start)).total_seconds() / 60)
+    return max(0.0, (as_utc(end) - as_utc(start)).total_seconds() / 60)
 
 
 def _time_stats(
@@ -295,11 +292,11 @@ async def build_report(db: Database, dates: DateRange, timezone: ZoneInfo) -> Re
     waiting: dict[date, list[float]] = defaultdict(list)
     first: dict[date, list[float]] = defaultdict(list)
     for created, claimed, answered in handoffs:
-        day = _aware(created).astimezone(timezone).date()
+        day = as_utc(created).astimezone(timezone).date()
         opened[day] += 1
         taken = [t for t in (claimed, answered) if t is not None]
         if taken:
-            waiting[day].append(_minutes(created, min(_aware(t) for t in taken)))
+            waiting[day].append(_minutes(created, min(as_utc(t) for t in taken)))
         if answered is not None:
             first[day].append(_minutes(created, answered))
 

@@ -21,6 +21,42 @@ class Text:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangeLanguage:
+    """The person chose (or wrote in) another language: the contact keeps it."""
+
+    language: str
+    kind: ClassVar[str] = "language"
+
+
+@dataclass(frozen=True, slots=True)
+class OptOut:
+    """STOP: no more messages unless the person writes again."""
+
+    kind: ClassVar[str] = "opt_out"
+
+
+@dataclass(frozen=True, slots=True)
+class Erase:
+    """Delete what is kept about the person, after this turn's confirmation is stored."""
+
+    kind: ClassVar[str] = "erase"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenHandoff:
+    """A person is needed: the core opens (or raises) the case and tells the queue position."""
+
+    reason: str
+    priority: str = "normal"
+    registration_id: int | None = None
+    kind: ClassVar[str] = "handoff"
+
+
+# what a flow asks the core to do beside its replies (carried out in the turn's write)
+Signal = ChangeLanguage | OptOut | Erase | OpenHandoff
+
+
+@dataclass(frozen=True, slots=True)
 class Option:
     """A numbered choice: a button where the channel has buttons, a numbered line where not."""
 
@@ -88,7 +124,7 @@ class Turn:
     command: str | None = None  # the global command this text is (menu, yes, back, …), if any
     cases: CaseService | None = None
     replies: list[Reply] = field(default_factory=list)
-    signals: list[dict[str, Any]] = field(default_factory=list)  # for the core: handoff, opt-out
+    signals: list[Signal] = field(default_factory=list)  # for the core: handoff, opt-out
 
     def __post_init__(self) -> None:
         self.text = ascii_digits(self.text)
@@ -108,8 +144,8 @@ class Turn:
     ) -> None:
         self.replies.append(Reply(key, values, options, count, every_language))
 
-    def signal(self, kind: str, **details: Any) -> None:
-        self.signals.append({"kind": kind, **details})
+    def signal(self, signal: Signal) -> None:
+        self.signals.append(signal)
 
 
 class Flow(ABC):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flows.answers import yes_or_no
-from flows.base import Flow, Turn
+from flows.base import Flow, OpenHandoff, Turn
 from flows.menu import show_main_menu
 
 
@@ -11,7 +11,7 @@ class HandoffFlow(Flow):
     name = "handoff"
 
     async def start(self, turn: Turn) -> None:
-        turn.signal("handoff", reason="requested", priority="normal")
+        turn.signal(OpenHandoff(reason="requested", priority="normal"))
         turn.say("handoff.requested")
         turn.state.enter(None)
 

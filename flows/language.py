@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from babel import Locale
 
-from flows.base import Flow, Option, Turn
+from flows.base import ChangeLanguage, Flow, Option, Turn
 from flows.menu import show_main_menu
 from nlu.normalize import normalize
 
@@ -61,7 +61,7 @@ class LanguageFlow(Flow):
             await self.start(turn)
             return False
         turn.state.language = chosen
-        turn.signal("language", language=chosen)
+        turn.signal(ChangeLanguage(chosen))
         turn.say("language.changed")
         show_main_menu(turn)
         return True

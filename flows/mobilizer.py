@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flows.answers import choice, yes_or_no
-from flows.base import Flow, Option, Turn
+from flows.base import Flow, OpenHandoff, Option, Turn
 from flows.registration import RegistrationFlow
 
 
@@ -36,7 +36,7 @@ class MobilizerFlow(Flow):
                 await self.start(turn)
             return True
         if step == "relay":
-            turn.signal("handoff", reason="relay", priority="normal")
+            turn.signal(OpenHandoff(reason="relay", priority="normal"))
             turn.state.enter(None)
             turn.say("mobilizer.relay_done")
             return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flows.answers import yes_or_no
-from flows.base import Flow, Turn
+from flows.base import Erase, Flow, OptOut, Turn
 from flows.menu import yes_no
 
 
@@ -13,7 +13,7 @@ class StopFlow(Flow):
     name = "stop"
 
     async def start(self, turn: Turn) -> None:
-        turn.signal("opt_out")
+        turn.signal(OptOut())
         turn.state.enter(None)
         turn.say("stop.confirmed")
 
@@ -37,7 +37,7 @@ class EraseFlow(Flow):
             return False
         turn.state.enter(None)
         if answer:
-            turn.signal("erase")  # the core erases after this turn's reply is made
+            turn.signal(Erase())  # the core erases after this turn's reply is made
             turn.say("erase.done")
         else:
             turn.say("erase.kept")

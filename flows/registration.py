@@ -27,7 +27,7 @@ import yaml
 from babel import Locale
 
 from flows.answers import choice, yes_or_no
-from flows.base import Flow, Option, Text, Turn
+from flows.base import Flow, OpenHandoff, Option, Text, Turn
 from flows.menu import show_main_menu, yes_no
 from nlu import parse_date, parse_number, parse_phone, resolve_city, resolve_country
 from nlu.normalize import ascii_digits, normalize
@@ -356,7 +356,7 @@ class RegistrationFlow(Flow):
             answer = yes_or_no(turn)
             state.enter(None)
             if answer:
-                turn.signal("handoff", reason="registration_without_consent", priority="normal")
+                turn.signal(OpenHandoff(reason="registration_without_consent", priority="normal"))
                 turn.say("handoff.requested")
             else:
                 show_main_menu(turn)
@@ -693,7 +693,7 @@ class RegistrationFlow(Flow):
             self.ask(turn)
             return True
         state.data["disclosure"] = "now"
-        turn.signal("handoff", reason="disclosure", priority="urgent")
+        turn.signal(OpenHandoff(reason="disclosure", priority="urgent"))
         turn.say("registration.disclosure_now")
         state.pause()  # kept to finish once the person has talked to someone
         return True
@@ -861,10 +861,11 @@ class RegistrationFlow(Flow):
         turn.state.enter(None)
         if disclosure == "after":  # as the person chose: a person now, with the registration
             turn.signal(
-                "handoff",
-                reason="disclosure",
-                priority="urgent",
-                registration_id=getattr(case, "id", None),
+                OpenHandoff(
+                    reason="disclosure",
+                    priority="urgent",
+                    registration_id=getattr(case, "id", None),
+                )
             )
         if case.existing:
             turn.say("registration.existing", reference=case.reference)
@@ -874,10 +875,11 @@ class RegistrationFlow(Flow):
                 turn.say("registration.priority")
             if review:
                 turn.signal(
-                    "handoff",
-                    reason="refugee_counselling",
-                    priority="normal",
-                    registration_id=getattr(case, "id", None),
+                    OpenHandoff(
+                        reason="refugee_counselling",
+                        priority="normal",
+                        registration_id=getattr(case, "id", None),
+                    )
                 )
                 turn.say("registration.refugee_counselling")
             turn.say("registration.next_steps", phone=answers.get("phone", ""))

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from bot.sessions import ConversationState
 from flows.answers import yes_or_no
-from flows.base import Flow, Option, Turn
+from flows.base import ChangeLanguage, Flow, Option, Turn
 from flows.commands import Commands, Meant, intent_words, meant_command
 from flows.language import choose_language
 from flows.menu import menu_flows, show_main_menu, yes_no
@@ -258,14 +258,14 @@ class Conversation:
         if turn.command == "stop":  # an opt-out is honoured at once, even before the language
             if detected is not None:
                 state.language = detected
-                turn.signal("language", language=detected)
+                turn.signal(ChangeLanguage(detected))
             return True
         if detected is None:
             await self.flows["language"].start(turn)
             return False
         state.language = detected
         state.enter(None)
-        turn.signal("language", language=detected)
+        turn.signal(ChangeLanguage(detected))
         turn.say("welcome.first")
         if self._intent(turn) in (*SMALL_TALK, None) or turn.command is not None:
             show_main_menu(turn)
@@ -280,7 +280,7 @@ class Conversation:
         if language is None and parse.language in turn.enabled_languages:
             language = parse.language
         turn.state.language = language or turn.language
-        turn.signal("language", language=turn.state.language)
+        turn.signal(ChangeLanguage(turn.state.language))
 
     def _detected_language(self, turn: Turn) -> str | None:
         parse = turn.parse
@@ -305,7 +305,7 @@ class Conversation:
             and len(turn.text.split()) >= SWITCH_LANGUAGE_WORDS
         ):
             turn.state.language = parse.language
-            turn.signal("language", language=parse.language)
+            turn.signal(ChangeLanguage(parse.language))
 
     # -- helpers -------------------------------------------------------------------------
     def _intent(self, turn: Turn, threshold: float | None = None) -> str | None:

@@ -19,7 +19,7 @@ import yaml
 
 from bot.resources import package_path
 from flows.answers import yes_or_no
-from flows.base import Flow, Turn
+from flows.base import Flow, OpenHandoff, Turn
 from flows.menu import show_main_menu, yes_no
 from nlu.danger import DangerDetector, Detection, default_detector
 from nlu.normalize import normalize
@@ -183,7 +183,7 @@ class SafetyFlow(Flow):
         category = CATEGORIES[turn.danger or "emergency"]
         if state.flow != self.name:
             state.pause()
-        turn.signal("handoff", reason=turn.danger or "emergency", priority=category.priority)
+        turn.signal(OpenHandoff(reason=turn.danger or "emergency", priority=category.priority))
         turn.say(category.reply)
         # The operators have the conversation now; closing the case tells the person how
         # to go back to what they were doing.

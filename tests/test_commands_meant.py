@@ -11,7 +11,7 @@ import pytest
 
 from bot.sessions import ConversationState
 from flows import build_conversation
-from flows.base import Contact, Turn
+from flows.base import Contact, OpenHandoff, Turn
 from flows.registration import STEPS, valid_name
 from flows.router import Conversation
 from nlu import BuiltinNLU
@@ -76,7 +76,7 @@ def keys(turn: Turn) -> list[str]:
 
 
 def kinds(turn: Turn) -> list[str]:
-    return [signal["kind"] for signal in turn.signals]
+    return [signal.kind for signal in turn.signals]
 
 
 CONFIRMS = {"command.confirm_stop", "command.confirm_language", "erase.explain"}
@@ -352,7 +352,7 @@ async def test_danger_during_a_confirmation_keeps_the_registration(talk: Any) ->
     person = talk("en").at("city", **ANSWERS_BEFORE_CITY)
     await person("Amina Stop")
     turn = await person("help my friend is bleeding")
-    assert kinds(turn) == ["handoff"] and turn.signals[0]["priority"] == "emergency"
+    assert kinds(turn) == ["handoff"] and turn.signals[0].priority == "emergency"
     assert person.state.paused["registration"]["step"] == "city"
 
 
@@ -467,7 +467,7 @@ async def test_a_disclosure_is_acknowledged_and_a_person_offered_now(
     assert [o.number for o in turn.replies[-1].options] == ["1", "2"]
     assert not turn.signals
     turn = await person("1")  # a person now
-    assert turn.signals == [{"kind": "handoff", "reason": "disclosure", "priority": "urgent"}]
+    assert turn.signals == [OpenHandoff(reason="disclosure", priority="urgent")]
     assert keys(turn) == ["registration.disclosure_now"]
     assert person.state.flow is None and "registration" in person.state.paused
     turn = await person("continue")  # once the person has talked to someone
@@ -487,9 +487,7 @@ async def test_a_disclosure_with_a_person_after_the_registration(talk: Any, lang
     ]
     assert not turn.signals
     turn = await person("1")  # confirm
-    assert turn.signals == [
-        {"kind": "handoff", "reason": "disclosure", "priority": "urgent", "registration_id": 7}
-    ]
+    assert turn.signals == [OpenHandoff(reason="disclosure", priority="urgent", registration_id=7)]
     assert keys(turn)[-1] == "registration.disclosure_handoff"
     [registered] = person.cases.registered
     assert registered["priority"] == "high" and "violence" in registered["vulnerabilities"]

@@ -11,10 +11,18 @@ import pytest
 from sqlalchemy import select
 
 from bot.events import Event
-from bot.handoffs import HandoffError, aware
+from bot.handoffs import HandoffError
 from bot.messages import InboundMessage
 from bot.runtime import Runtime
-from bot.storage.models import AuditEvent, Direction, Handoff, Message, MessageStatus, utcnow
+from bot.storage.models import (
+    AuditEvent,
+    Direction,
+    Handoff,
+    Message,
+    MessageStatus,
+    as_utc,
+    utcnow,
+)
 from tests.console_support import create_operator
 
 ASK = {
@@ -190,7 +198,7 @@ async def test_unanswered_cases_escalate(runtime: Runtime) -> None:
     case_id = await ask_for_person(runtime, "waiting")
     start = await runtime.handoffs.get(case_id)
     assert start is not None and start.waiting_since is not None
-    since = aware(start.waiting_since)
+    since = as_utc(start.waiting_since)
     assert since is not None
     after = runtime.handoffs.escalate_after
     operator = await create_operator(runtime, "slow", "operator")

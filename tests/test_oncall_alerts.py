@@ -16,10 +16,9 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.alerts import clean_numbers, parse_oncall
-from bot.handoffs import aware
 from bot.messages import InboundMessage
 from bot.runtime import Runtime
-from bot.storage.models import AuditEvent, Contact, HandoffAlert, utcnow
+from bot.storage.models import AuditEvent, Contact, HandoffAlert, as_utc, utcnow
 from server import create_app
 from tests.console_support import DEFAULT_PASSWORD, create_operator, sign_in
 from tests.fakes.telegram_api import FakeTelegramAPI, running_fake_telegram
@@ -82,7 +81,7 @@ async def case_of(runtime: Runtime, sender: str) -> int:
 async def waiting_since(runtime: Runtime, case_id: int) -> datetime:
     case = await runtime.handoffs.get(case_id)
     assert case is not None
-    since = aware(case.waiting_since)
+    since = as_utc(case.waiting_since)
     assert since is not None
     return since
 

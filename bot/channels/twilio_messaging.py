@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -36,7 +35,6 @@ log = logging.getLogger(__name__)
 SMS = "sms"
 WHATSAPP = "whatsapp"
 WHATSAPP_PREFIX = "whatsapp:"
-WHATSAPP_WINDOW = timedelta(hours=24)
 MAX_MEDIA = 10  # Twilio sends at most ten media items with one message
 MAX_URL = 2048
 
@@ -57,16 +55,6 @@ TWILIO_IN_FLIGHT = {"queued", "accepted", "scheduled", "sending", "receiving", "
 router = APIRouter(tags=["twilio sms and whatsapp"])
 
 
-def whatsapp_window_open(last_inbound_at: datetime | None, now: datetime | None = None) -> bool:
-    """Whether a free-form WhatsApp message may be sent: the person wrote within 24 hours.
-
-    Outside the window WhatsApp accepts only approved templates. Naive times are UTC."""
-    if last_inbound_at is None:
-        return False
-    if last_inbound_at.tzinfo is None:
-        last_inbound_at = last_inbound_at.replace(tzinfo=UTC)
-    now = now or datetime.now(UTC)
-    return now - last_inbound_at < WHATSAPP_WINDOW
 
 
 def channel_and_address(sender: str) -> tuple[str, str]:

@@ -35,8 +35,8 @@ from bot.channels.twilio_messaging import (
     WHATSAPP,
     WHATSAPP_PREFIX,
     bodies_for,
-    whatsapp_window_open,
 )
+from bot.channels.whatsapp_window import window_open
 from bot.config import Settings
 from bot.delivery import Delivery, Outbox, Recipient, SendError
 from bot.messages import OutboundMessage
@@ -82,7 +82,7 @@ class TwilioMessagingSender:
 
     # -- what the outbox calls -----------------------------------------------------------
     async def send(self, recipient: Recipient, message: OutboundMessage) -> Delivery:
-        if self.channel == WHATSAPP and not whatsapp_window_open(recipient.last_inbound_at):
+        if self.channel == WHATSAPP and not window_open(recipient.last_inbound_at):
             return await self._send_template(recipient, message)
         bodies = bodies_for(self.channel, message, self.settings.sms_max_segments)
         sent = await self._parts_sent(message) if len(bodies) > 1 else []
@@ -216,5 +216,4 @@ __all__ = [
     "TwilioMessagingSender",
     "register_twilio_senders",
     "send_error",
-    "whatsapp_window_open",
 ]

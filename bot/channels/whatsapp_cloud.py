@@ -23,13 +23,13 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
+from bot.channels.whatsapp_window import window_open
 from bot.config import Settings
 from bot.delivery import Delivery, Recipient, SendError
 from bot.http import runtime_of
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp_cloud"
-WINDOW = timedelta(hours=24)  # free-form messages only within 24 h of the person's last one
 
 # Meta's limits for what it displays (characters).
 TEXT_LIMIT = 4096
@@ -289,7 +288,7 @@ class WhatsAppCloudSender:
         await self._http.aclose()
 
     async def send(self, recipient: Recipient, message: OutboundMessage) -> Delivery:
-        if not inside_window(recipient.last_inbound_at, datetime.now(UTC)):
+        if not window_open(recipient.last_inbound_at):
             return await self._send_template(recipient, message)
         # A long message goes in parts; when a later part fails and is retried, the earlier
         # parts go again: rare, and better than losing the rest. Reports follow the last part.
@@ -379,12 +378,6 @@ def _retry_after(value: str | None) -> float | None:
     return seconds if seconds is not None and seconds > 0 else None
 
 
-def inside_window(last_inbound_at: datetime | None, now: datetime) -> bool:
-    if last_inbound_at is None:
-        return False
-    if last_inbound_at.tzinfo is None:  # SQLite hands back naive UTC
-        last_inbound_at = last_inbound_at.replace(tzinfo=UTC)
-    return now - last_inbound_at < WINDOW
 
 
 # -- building Graph requests ---------------------------------------------------------------

@@ -19,7 +19,6 @@ from bot.console import second_factor
 from bot.console.auth import (
     ROLES,
     SECOND_FACTOR_ROLES,
-    aware,
     burn_password_check_async,
     generate_password,
     hash_password_async,
@@ -34,6 +33,7 @@ from bot.storage.models import (
     Operator,
     OperatorSession,
     RecoveryCode,
+    as_utc,
     utcnow,
 )
 
@@ -76,7 +76,7 @@ class TokenView:
 
     @property
     def active(self) -> bool:
-        expires = aware(self.expires_at)
+        expires = as_utc(self.expires_at)
         return self.revoked_at is None and (expires is None or expires > utcnow())
 
 
@@ -94,7 +94,7 @@ def _languages(operator: Operator) -> tuple[str, ...]:
 
 
 def _view(operator: Operator) -> OperatorView:
-    locked = aware(operator.locked_until)
+    locked = as_utc(operator.locked_until)
     return OperatorView(
         id=operator.id,
         username=operator.username,
@@ -104,8 +104,8 @@ def _view(operator: Operator) -> OperatorView:
         active=operator.active,
         must_change_password=operator.must_change_password,
         locked=locked is not None and locked > utcnow(),
-        last_login_at=aware(operator.last_login_at),
-        created_at=aware(operator.created_at) or utcnow(),
+        last_login_at=as_utc(operator.last_login_at),
+        created_at=as_utc(operator.created_at) or utcnow(),
         second_factor=operator.totp_enabled_at is not None,
     )
 
@@ -648,10 +648,10 @@ class Accounts:
                 TokenView(
                     id=row.id,
                     name=row.name,
-                    created_at=aware(row.created_at) or utcnow(),
-                    last_used_at=aware(row.last_used_at),
-                    expires_at=aware(row.expires_at),
-                    revoked_at=aware(row.revoked_at),
+                    created_at=as_utc(row.created_at) or utcnow(),
+                    last_used_at=as_utc(row.last_used_at),
+                    expires_at=as_utc(row.expires_at),
+                    revoked_at=as_utc(row.revoked_at),
                 )
                 for row in rows
             ]

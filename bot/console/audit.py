@@ -17,11 +17,11 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 
 from bot.console.accounts import Accounts
-from bot.console.auth import Principal, aware, require_supervisor
+from bot.console.auth import Principal, require_supervisor
 from bot.console.web import NAV, NavItem, render
 from bot.http import runtime_of
 from bot.storage.db import Database
-from bot.storage.models import AuditEvent
+from bot.storage.models import AuditEvent, as_utc
 
 PAGE_SIZE = 50
 
@@ -123,7 +123,7 @@ async def read_audit(
             [
                 AuditRow(
                     id=row.id,
-                    created_at=aware(row.created_at) or row.created_at,
+                    created_at=as_utc(row.created_at) or row.created_at,
                     actor=row.actor,
                     action=row.action,
                     subject=row.subject,

@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -24,7 +24,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import delete, select
 
 from bot.http import runtime_of
-from bot.storage.models import ApiToken, AuditEvent, Operator, OperatorSession, utcnow
+from bot.storage.models import ApiToken, AuditEvent, Operator, OperatorSession, as_utc, utcnow
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -132,11 +132,6 @@ def generate_password() -> str:
     return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
 
 
-def aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
 
 # -- answering the unauthorised ----------------------------------------------------------------
 def is_api(request: Request) -> bool:
@@ -182,8 +177,8 @@ async def _from_session(request: Request, token: str, *, touch: bool) -> Princip
         if row is None:
             return None
         operator = await session.get(Operator, row.operator_id)
-        expires = aware(row.expires_at)
-        last_seen = aware(row.last_seen_at)
+        expires = as_utc(row.expires_at)
+        last_seen = as_utc(row.last_seen_at)
         idle = timedelta(minutes=settings.console_idle_minutes)
         if (
             operator is None
@@ -212,13 +207,13 @@ async def _from_token(request: Request, token: str) -> Principal | None:
         row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
         if row is None or row.revoked_at is not None:
             return None
-        expires = aware(row.expires_at)
+        expires = as_utc(row.expires_at)
         if expires is not None and expires <= now:
             return None
         operator = await session.get(Operator, row.operator_id)
         if operator is None or not operator.active:
             return None
-        used = aware(row.last_used_at)
+        used = as_utc(row.last_used_at)
         if used is None or now - used >= TOUCH_EVERY:
             row.last_used_at = now
         return _principal(operator, "token", None)

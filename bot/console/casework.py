@@ -13,14 +13,16 @@ import logging
 import time
 import weakref
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, exists, func, or_, select
 
-from bot.console.auth import Principal, audit, aware
+from bot.channels.whatsapp_window import WHATSAPP_CHANNELS, window_open
+from bot.console.auth import Principal, audit
 from bot.console.canned import CANNED, canned_text
 from bot.handoffs import HandoffError, HandoffTaken
+from bot.messages import NO_LATER_MESSAGES
 from bot.storage import crypto
 from bot.storage.models import (
     ACTIVE_HANDOFF,
@@ -34,6 +36,7 @@ from bot.storage.models import (
     Message,
     Operator,
     Registration,
+    as_utc,
     utcnow,
 )
 
@@ -53,8 +56,6 @@ OUTCOMES = (
 )
 PRIORITIES = tuple(p.value for p in HandoffPriority)
 STATUS_VIEWS = ("waiting", "snoozed", "closed")  # the queue's status filter
-WHATSAPP_CHANNELS = frozenset({"whatsapp", "whatsapp_cloud"})
-WHATSAPP_WINDOW = timedelta(hours=24)
 PREVIEW_CHARS = 90
 
 
@@ -77,8 +78,7 @@ def whatsapp_window(channel: str, last_inbound_at: datetime | None) -> bool | No
     """WhatsApp's 24-hour customer-care window: open, closed, or None for other channels."""
     if channel not in WHATSAPP_CHANNELS:
         return None
-    last = aware(last_inbound_at)
-    return last is not None and utcnow() - last < WHATSAPP_WINDOW
+    return window_open(last_inbound_at)
 
 
 # -- the queue ---------------------------------------------------------------------------------
@@ -126,7 +126,7 @@ class CaseRow:
 
     @property
     def waiting_minutes(self) -> int | None:
-        since = aware(self.waiting_since)
+        since = as_utc(self.waiting_since)
         if since is None:
             return None
         return max(0, int((utcnow() - since).total_seconds() // 60))
@@ -204,10 +204,10 @@ async def list_cases(
                 assigned_to_name=names.get(handoff.assigned_to_id)
                 if handoff.assigned_to_id
                 else None,
-                waiting_since=aware(handoff.waiting_since),
-                created_at=aware(handoff.created_at) or utcnow(),
+                waiting_since=as_utc(handoff.waiting_since),
+                created_at=as_utc(handoff.created_at) or utcnow(),
                 escalation_level=handoff.escalation_level,
-                snoozed_until=aware(handoff.snoozed_until),
+                snoozed_until=as_utc(handoff.snoozed_until),
                 outcome=handoff.outcome,
                 preview=(text[:PREVIEW_CHARS] + "…")
                 if text and len(text) > PREVIEW_CHARS
@@ -363,7 +363,7 @@ class CaseDetail:
 
     @property
     def can_reply(self) -> bool:
-        return self.active and self.channel != "voice"
+        return self.active and self.channel not in NO_LATER_MESSAGES
 
 
 async def case_detail(runtime: Runtime, handoff_id: int) -> CaseDetail | None:
@@ -402,7 +402,7 @@ async def case_detail(runtime: Runtime, handoff_id: int) -> CaseDetail | None:
             opted_out=contact.opted_out,
             city=contact.city,
             address_masked=mask(contact.address),
-            last_inbound_at=aware(contact.last_inbound_at),
+            last_inbound_at=as_utc(contact.last_inbound_at),
             whatsapp_window_open=whatsapp_window(contact.channel, contact.last_inbound_at),
         )
         detail = CaseDetail(
@@ -413,10 +413,10 @@ async def case_detail(runtime: Runtime, handoff_id: int) -> CaseDetail | None:
             channel=handoff.channel,
             language=handoff.language,
             outcome=handoff.outcome,
-            created_at=aware(handoff.created_at) or utcnow(),
-            closed_at=aware(handoff.closed_at),
-            waiting_since=aware(handoff.waiting_since),
-            snoozed_until=aware(handoff.snoozed_until),
+            created_at=as_utc(handoff.created_at) or utcnow(),
+            closed_at=as_utc(handoff.closed_at),
+            waiting_since=as_utc(handoff.waiting_since),
+            snoozed_until=as_utc(handoff.snoozed_until),
             escalation_level=handoff.escalation_level,
             assigned_to_id=handoff.assigned_to_id,
             assigned_to_name=names.get(handoff.assigned_to_id or 0),
@@ -428,7 +428,7 @@ async def case_detail(runtime: Runtime, handoff_id: int) -> CaseDetail | None:
                     id=note.id,
                     author=(display or username or "former operator"),
                     text=note.text,
-                    created_at=aware(note.created_at) or utcnow(),
+                    created_at=as_utc(note.created_at) or utcnow(),
                 )
                 for note, display, username in note_rows
             ],
@@ -439,7 +439,7 @@ async def case_detail(runtime: Runtime, handoff_id: int) -> CaseDetail | None:
                 recording_url=_web_link(call.recording_url),
                 recording_seconds=call.recording_seconds,
                 duration_seconds=call.duration_seconds,
-                started_at=aware(call.started_at) or utcnow(),
+                started_at=as_utc(call.started_at) or utcnow(),
             )
             if call
             else None,
@@ -475,7 +475,7 @@ def _registration(row: Registration) -> RegistrationView:
         priority=row.priority,
         needs_review=row.needs_review,
         stage=row.stage,
-        created_at=aware(row.created_at) or utcnow(),
+        created_at=as_utc(row.created_at) or utcnow(),
     )
 
 
@@ -513,7 +513,7 @@ async def case_messages(
                 author=author,
                 operator_id=message.operator_id,
                 status=message.status,
-                created_at=aware(message.created_at) or utcnow(),
+                created_at=as_utc(message.created_at) or utcnow(),
                 error=message.last_error,
             )
         )
@@ -650,7 +650,7 @@ async def snooze(
 ) -> None:
     await _require_case(runtime, handoff_id)
     if until is not None:
-        until = aware(until)
+        until = as_utc(until)
         assert until is not None
         if until <= utcnow():
             raise CaseError("choose a time in the future", 422)

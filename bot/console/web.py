@@ -8,7 +8,7 @@ into the page with textContent only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from bot.console.auth import ROLE_RANK, Principal
 from bot.http import runtime_of
 from bot.resources import package_path
+from bot.storage.models import as_utc
 
 CONSOLE_DIR = package_path("bot", "console")
 STATIC_PREFIX = "/console/static"
@@ -79,8 +80,7 @@ def when_formatter(timezone: str) -> Any:
     def when(moment: datetime | None, pattern: str = "%d %b, %H:%M") -> str:
         if moment is None:
             return ""
-        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        return aware.astimezone(zone).strftime(pattern)
+        return as_utc(moment).astimezone(zone).strftime(pattern)
 
     return when
 

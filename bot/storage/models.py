@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 from sqlalchemy import (
     JSON,
@@ -19,11 +19,23 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bot.messages import OutboundMessage
 from bot.storage.crypto import SecretText
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -110,6 +122,31 @@ class Message(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @classmethod
+    def queued(
+        cls,
+        contact_id: int,
+        channel: str,
+        message: OutboundMessage,
+        *,
+        operator_id: int | None = None,
+        broadcast_id: int | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> Message:
+        """An outbox row: a message that is not the answer to a request (an operator's reply,
+        a notice, a broadcast), waiting for its channel's sender or a fetch."""
+        return cls(
+            contact_id=contact_id,
+            channel=channel,
+            direction=Direction.OUTBOUND,
+            text=message.text,
+            language=message.language,
+            status=MessageStatus.QUEUED,
+            operator_id=operator_id,
+            broadcast_id=broadcast_id,
+            payload={**message.to_payload(), **(payload or {})},
+        )
 
 
 class SessionRecord(Base):

@@ -229,15 +229,7 @@ class Store:
     async def enqueue(self, contact_id: int, channel: str, message: OutboundMessage) -> int:
         """A message that is not an answer to a request (operator reply, broadcast)."""
         async with self.db.session() as session, session.begin():
-            row = Message(
-                contact_id=contact_id,
-                channel=channel,
-                direction=Direction.OUTBOUND,
-                text=message.text,
-                language=message.language,
-                status=MessageStatus.QUEUED,
-                payload=message.to_payload(),
-            )
+            row = Message.queued(contact_id, channel, message)
             session.add(row)
             await session.flush()
             return row.id
