@@ -12,17 +12,10 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from bot import metrics, parse_endpoint
-from bot.api import broadcasts as api_broadcasts  # console records
-from bot.api import docs as api_docs  # accounts
-from bot.api import records as api_records  # console records
-from bot.api import reports as api_reports  # console records
 from bot.channels import rest, telegram, twilio_messaging, webchat, whatsapp_cloud
 from bot.channels.voice import router as voice_router  # voice hotline
 from bot.config import Settings, get_settings
-from bot.console import broadcasts as console_broadcasts  # console records
-from bot.console import records as console_records  # console records
-from bot.console import reports as console_reports  # console records
-from bot.console.app import first_start, include_console  # console core
+from bot.console.app import first_start, include_console
 from bot.http import LimitsAndHeaders, install_error_handling
 from bot.resources import package_path
 from bot.runtime import Runtime, build_runtime
@@ -74,17 +67,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(twilio_messaging.router)  # Twilio SMS and WhatsApp
     app.include_router(telegram.router)  # Telegram
     app.include_router(voice_router)  # voice hotline (Twilio Voice)
-    include_console(app)  # console core: /console and /api/v1
-    app.include_router(api_docs.router)  # accounts: /docs, /redoc, /openapi.json signed in
-    for records_router in (  # console records: registrations, exports, broadcasts, reports
-        console_records.router,
-        console_broadcasts.router,
-        console_reports.router,
-        api_records.router,
-        api_broadcasts.router,
-        api_reports.router,
-    ):
-        app.include_router(records_router)
+    include_console(app)  # the operators' side: /console, /api/v1, their docs
     app.mount("/static", StaticFiles(directory=package_path("bot", "static")), name="static")
 
     app.router.add_api_route(

@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import func, select
 
+from bot.errors import DomainError
 from bot.messages import NO_LATER_MESSAGES, OutboundMessage
 from bot.reports import DateRange
 from bot.storage import crypto
@@ -62,16 +63,31 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _EXPORT_BATCH = 500
 
 
-class RecordError(ValueError):
+class RecordError(DomainError, ValueError):
     """Input that cannot be accepted; `errors` maps a field to what is wrong with it."""
+
+    status = 422
 
     def __init__(self, errors: Mapping[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = dict(errors)
 
+    def detail(self) -> object:
+        """Answered like FastAPI's validation errors: a list naming each field."""
+        return [
+            {"loc": ["body", name], "msg": message, "type": "value_error"}
+            for name, message in self.errors.items()
+        ]
 
-class NotFound(LookupError):
-    pass
+
+class NotFound(DomainError, LookupError):
+    """No registration with this id."""
+
+    status = 404
+
+    def __init__(self, registration_id: int) -> None:
+        super().__init__("no such registration")
+        self.registration_id = registration_id
 
 
 # -- vocabularies -------------------------------------------------------------------------

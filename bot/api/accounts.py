@@ -21,7 +21,7 @@ from bot.api.models import (
     TokenCreated,
     TokenOut,
 )
-from bot.console.accounts import AccountError, Accounts, parse_languages
+from bot.console.accounts import Accounts, parse_languages
 from bot.console.admin import effective_settings, find_contact
 from bot.console.auth import Principal, admin_form, operator_form, require_admin, require_operator
 from bot.http import runtime_of
@@ -37,10 +37,6 @@ AdminAction = Annotated[Principal, Depends(admin_form)]
 def _accounts(request: Request) -> Accounts:
     return Accounts(runtime_of(request).db)
 
-
-def _bad(exc: AccountError) -> HTTPException:
-    status = 404 if "no such" in str(exc) else 409 if "taken" in str(exc) else 422
-    return HTTPException(status, detail=str(exc))
 
 
 @router.get("/me", response_model=Me)
@@ -65,12 +61,9 @@ async def my_tokens(request: Request, principal: Operator) -> list[TokenOut]:
 async def create_token(
     request: Request, body: TokenCreate, principal: OperatorAction
 ) -> TokenCreated:
-    try:
-        token_id, token = await _accounts(request).create_token(
-            principal.operator_id, body.name, actor=principal.actor, days=body.days
-        )
-    except AccountError as exc:
-        raise _bad(exc) from exc
+    token_id, token = await _accounts(request).create_token(
+        principal.operator_id, body.name, actor=principal.actor, days=body.days
+    )
     return TokenCreated(id=token_id, token=token)
 
 
@@ -104,17 +97,14 @@ async def add_operator(
     request: Request, body: OperatorCreate, principal: AdminAction
 ) -> OperatorCreated:
     runtime = runtime_of(request)
-    try:
-        languages = parse_languages(",".join(body.languages), runtime.catalogs.languages)
-        operator_id, password = await _accounts(request).create(
-            body.username,
-            body.role,
-            actor=principal.actor,
-            display_name=body.display_name,
-            languages=languages,
-        )
-    except AccountError as exc:
-        raise _bad(exc) from exc
+    languages = parse_languages(",".join(body.languages), runtime.catalogs.languages)
+    operator_id, password = await _accounts(request).create(
+        body.username,
+        body.role,
+        actor=principal.actor,
+        display_name=body.display_name,
+        languages=languages,
+    )
     return OperatorCreated(id=operator_id, username=body.username, one_time_password=password)
 
 
@@ -126,22 +116,19 @@ async def update_operator(
     runtime = runtime_of(request)
     if body.active is False and operator_id == principal.operator_id:
         raise HTTPException(422, detail="you cannot disable your own account")
-    try:
-        languages = (
-            parse_languages(",".join(body.languages), runtime.catalogs.languages)
-            if body.languages is not None
-            else None
-        )
-        view = await _accounts(request).update(
-            operator_id,
-            actor=principal.actor,
-            role=body.role,
-            display_name=body.display_name,
-            languages=languages,
-            active=body.active,
-        )
-    except AccountError as exc:
-        raise _bad(exc) from exc
+    languages = (
+        parse_languages(",".join(body.languages), runtime.catalogs.languages)
+        if body.languages is not None
+        else None
+    )
+    view = await _accounts(request).update(
+        operator_id,
+        actor=principal.actor,
+        role=body.role,
+        display_name=body.display_name,
+        languages=languages,
+        active=body.active,
+    )
     return OperatorOut.model_validate(view)
 
 
@@ -151,10 +138,7 @@ async def disable_operator(request: Request, operator_id: int, principal: AdminA
     what (messages, notes, audit) keep their author."""
     if operator_id == principal.operator_id:
         raise HTTPException(422, detail="you cannot disable your own account")
-    try:
-        await _accounts(request).update(operator_id, actor=principal.actor, active=False)
-    except AccountError as exc:
-        raise _bad(exc) from exc
+    await _accounts(request).update(operator_id, actor=principal.actor, active=False)
     return Response(status_code=204)
 
 
@@ -164,10 +148,7 @@ async def disable_operator(request: Request, operator_id: int, principal: AdminA
 async def reset_password(
     request: Request, operator_id: int, principal: AdminAction
 ) -> PasswordReset:
-    try:
-        password = await _accounts(request).reset_password(operator_id, actor=principal.actor)
-    except AccountError as exc:
-        raise _bad(exc) from exc
+    password = await _accounts(request).reset_password(operator_id, actor=principal.actor)
     return PasswordReset(one_time_password=password)
 
 
@@ -177,10 +158,7 @@ async def reset_second_factor(
 ) -> Response:
     """Removes the account's second factor (a lost phone) and ends its sessions; it sets up
     a new one at its next sign-in."""
-    try:
-        await _accounts(request).reset_second_factor(operator_id, actor=principal.actor)
-    except AccountError as exc:
-        raise _bad(exc) from exc
+    await _accounts(request).reset_second_factor(operator_id, actor=principal.actor)
     return Response(status_code=204)
 
 

@@ -10,11 +10,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import broadcasts
-from bot.api.records import unprocessable
 from bot.broadcasts import Segment
 from bot.console.auth import Principal, require_supervisor, supervisor_form
 from bot.http import runtime_of
-from bot.records import RecordError
 
 router = APIRouter(prefix="/api/v1", tags=["broadcasts"])
 
@@ -60,16 +58,13 @@ async def create_broadcast(
 ) -> JSONResponse:
     """Queue the broadcast: 201 when created, 200 with the same broadcast for a repeat."""
     runtime = runtime_of(request)
-    try:
-        created = await broadcasts.send_broadcast(
-            runtime,
-            operator_id=principal.operator_id,
-            texts=body.texts,
-            segment=body.segment,
-            idempotency_key=body.idempotency_key,
-        )
-    except RecordError as exc:
-        raise unprocessable(exc) from None
+    created = await broadcasts.send_broadcast(
+        runtime,
+        operator_id=principal.operator_id,
+        texts=body.texts,
+        segment=body.segment,
+        idempotency_key=body.idempotency_key,
+    )
     view = await broadcasts.get_broadcast(runtime, created.broadcast_id)
     assert view is not None
     return JSONResponse(

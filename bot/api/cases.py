@@ -27,7 +27,6 @@ from bot.console import casework
 from bot.console.auth import Principal, operator_form, require_operator, supervisor_form
 from bot.console.canned import canned_replies
 from bot.console.cases import filters_from
-from bot.console.casework import CaseError
 from bot.http import runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -36,9 +35,6 @@ Filter = Annotated[str | None, Query(max_length=32)]
 Operator = Annotated[Principal, Depends(require_operator)]
 OperatorAction = Annotated[Principal, Depends(operator_form)]
 
-
-def _failed(exc: CaseError) -> HTTPException:
-    return HTTPException(exc.status, detail=str(exc))
 
 
 async def _detail(request: Request, handoff_id: int) -> CaseOut:
@@ -71,17 +67,14 @@ async def list_cases(
 @router.post("/cases", response_model=Opened, status_code=201)
 async def open_case(request: Request, body: OpenCase, principal: OperatorAction) -> Opened:
     """Start a case for a contact found by channel and address (the bot goes silent)."""
-    try:
-        handoff_id, created = await casework.open_for_contact(
-            runtime_of(request),
-            principal,
-            body.channel,
-            body.address,
-            priority=body.priority,
-            language=body.language,
-        )
-    except CaseError as exc:
-        raise _failed(exc) from exc
+    handoff_id, created = await casework.open_for_contact(
+        runtime_of(request),
+        principal,
+        body.channel,
+        body.address,
+        priority=body.priority,
+        language=body.language,
+    )
     return Opened(id=handoff_id, created=created)
 
 
@@ -113,10 +106,7 @@ async def case_messages(
 async def claim(request: Request, handoff_id: int, principal: OperatorAction) -> CaseOut:
     """Take a case nobody holds (or you hold). A case another operator holds is refused with
     409 ("already taken by …"); supervisors move cases with /assign."""
-    try:
-        await casework.claim(runtime_of(request), principal, handoff_id)
-    except CaseError as exc:
-        raise _failed(exc) from exc
+    await casework.claim(runtime_of(request), principal, handoff_id)
     return await _detail(request, handoff_id)
 
 
@@ -127,10 +117,7 @@ async def assign(
     body: Assign,
     principal: Annotated[Principal, Depends(supervisor_form)],
 ) -> CaseOut:
-    try:
-        await casework.assign(runtime_of(request), principal, handoff_id, body.operator_id)
-    except CaseError as exc:
-        raise _failed(exc) from exc
+    await casework.assign(runtime_of(request), principal, handoff_id, body.operator_id)
     return await _detail(request, handoff_id)
 
 
@@ -140,15 +127,12 @@ async def reply(request: Request, handoff_id: int, body: Reply, principal: Opera
     runtime = runtime_of(request)
     if (body.text is None) == (body.canned is None):
         raise HTTPException(422, detail="send either text or canned")
-    try:
-        if body.canned is not None:
-            message_id = await casework.send_canned(
-                runtime, principal, handoff_id, body.canned, body.language
-            )
-        else:
-            message_id = await casework.reply(runtime, principal, handoff_id, body.text or "")
-    except CaseError as exc:
-        raise _failed(exc) from exc
+    if body.canned is not None:
+        message_id = await casework.send_canned(
+            runtime, principal, handoff_id, body.canned, body.language
+        )
+    else:
+        message_id = await casework.reply(runtime, principal, handoff_id, body.text or "")
     return Sent(message_id=message_id)
 
 
@@ -156,10 +140,7 @@ async def reply(request: Request, handoff_id: int, body: Reply, principal: Opera
 async def note(
     request: Request, handoff_id: int, body: NoteIn, principal: OperatorAction
 ) -> NoteCreated:
-    try:
-        note_id = await casework.note(runtime_of(request), principal, handoff_id, body.text)
-    except CaseError as exc:
-        raise _failed(exc) from exc
+    note_id = await casework.note(runtime_of(request), principal, handoff_id, body.text)
     return NoteCreated(note_id=note_id)
 
 
@@ -167,10 +148,7 @@ async def note(
 async def snooze(
     request: Request, handoff_id: int, body: Snooze, principal: OperatorAction
 ) -> CaseOut:
-    try:
-        await casework.snooze(runtime_of(request), principal, handoff_id, body.until)
-    except CaseError as exc:
-        raise _failed(exc) from exc
+    await casework.snooze(runtime_of(request), principal, handoff_id, body.until)
     return await _detail(request, handoff_id)
 
 
@@ -179,30 +157,21 @@ async def close(
     request: Request, handoff_id: int, body: Close, principal: OperatorAction
 ) -> CaseOut:
     """Close with an outcome: the person is told, in their language, that the bot is back."""
-    try:
-        await casework.close(runtime_of(request), principal, handoff_id, body.outcome)
-    except CaseError as exc:
-        raise _failed(exc) from exc
+    await casework.close(runtime_of(request), principal, handoff_id, body.outcome)
     return await _detail(request, handoff_id)
 
 
 @router.post("/cases/{handoff_id}/typing", response_model=Typing)
 async def typing(request: Request, handoff_id: int, principal: OperatorAction) -> Typing:
     """The operator is writing: other operators on the case see it (and Telegram users)."""
-    try:
-        shown = await casework.typing(runtime_of(request), principal, handoff_id)
-    except CaseError as exc:
-        raise _failed(exc) from exc
+    shown = await casework.typing(runtime_of(request), principal, handoff_id)
     return Typing(shown_to_person=shown)
 
 
 @router.post("/cases/{handoff_id}/address", response_model=Address)
 async def reveal_address(request: Request, handoff_id: int, principal: OperatorAction) -> Address:
     """The contact's full address, for calling back. Every look is audited."""
-    try:
-        address = await casework.reveal_address(runtime_of(request), principal, handoff_id)
-    except CaseError as exc:
-        raise _failed(exc) from exc
+    address = await casework.reveal_address(runtime_of(request), principal, handoff_id)
     return Address(address=address)
 
 

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,8 +28,6 @@ from bot.console.records import stream_export
 from bot.http import runtime_of
 from bot.records import (
     ExportQuery,
-    NotFound,
-    RecordError,
     RegistrationDetail,
     RegistrationEdit,
     RegistrationPage,
@@ -40,16 +38,6 @@ from bot.records import (
 
 router = APIRouter(prefix="/api/v1", tags=["registrations"])
 
-
-def unprocessable(exc: RecordError) -> HTTPException:
-    """Our own checks answered like FastAPI's validation errors: 422 with a `detail` list."""
-    return HTTPException(
-        422,
-        detail=[
-            {"loc": ["body", name], "msg": message, "type": "value_error"}
-            for name, message in exc.errors.items()
-        ],
-    )
 
 
 def _zone(request: Request) -> ZoneInfo:
@@ -152,20 +140,14 @@ async def search_registrations(
 
 async def _search(request: Request, raw: dict[str, Any], page: int, per_page: int) -> PageOut:
     zone = _zone(request)
-    try:
-        query = RegistrationQuery.parse(raw, zone)
-    except RecordError as exc:
-        raise unprocessable(exc) from None
+    query = RegistrationQuery.parse(raw, zone)
     runtime = runtime_of(request)
     return _page(await records.search(runtime.db, query, zone, page=page, per_page=per_page))
 
 
 async def _detail(request: Request, principal: Principal, registration_id: int) -> dict[str, Any]:
     runtime = runtime_of(request)
-    try:
-        detail: RegistrationDetail = await records.get_registration(runtime.db, registration_id)
-    except NotFound:
-        raise HTTPException(404, detail="no such registration") from None
+    detail: RegistrationDetail = await records.get_registration(runtime.db, registration_id)
     await audit(runtime, principal, "registration.viewed", detail.reference)
     return detail.as_json()
 
@@ -188,14 +170,9 @@ async def edit_registration(
     edit: RegistrationEdit,
 ) -> dict[str, Any]:
     """Change the given fields (null clears one); each change is kept in the history."""
-    try:
-        changed = await records.edit_registration(
-            runtime_of(request).db, registration_id, edit, principal.operator_id
-        )
-    except NotFound:
-        raise HTTPException(404, detail="no such registration") from None
-    except RecordError as exc:
-        raise unprocessable(exc) from None
+    changed = await records.edit_registration(
+        runtime_of(request).db, registration_id, edit, principal.operator_id
+    )
     return {"changed": changed, "registration": await _detail(request, principal, registration_id)}
 
 
@@ -216,12 +193,9 @@ async def set_stage(
     change: Annotated[StageChange, Body()],
 ) -> StageOut:
     """Set the case stage; the person is told in their language (not when opted out)."""
-    try:
-        result: StageResult = await records.set_stage(
-            runtime_of(request), registration_id, change, principal.operator_id
-        )
-    except NotFound:
-        raise HTTPException(404, detail="no such registration") from None
+    result: StageResult = await records.set_stage(
+        runtime_of(request), registration_id, change, principal.operator_id
+    )
     return StageOut(**result.__dict__)
 
 
@@ -245,8 +219,5 @@ async def embassy_export(
         "date_to": date_to.isoformat(),
         "stage": stage,
     }
-    try:
-        query = ExportQuery.parse(raw, _zone(request))
-    except RecordError as exc:
-        raise unprocessable(exc) from None
+    query = ExportQuery.parse(raw, _zone(request))
     return await stream_export(request, query, principal)

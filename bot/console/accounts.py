@@ -26,6 +26,7 @@ from bot.console.auth import (
     token_hash,
     verify_password_async,
 )
+from bot.errors import DomainError
 from bot.storage.db import Database
 from bot.storage.models import (
     ApiToken,
@@ -42,8 +43,10 @@ MIN_PASSWORD_LENGTH = 10
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{1,63}$")
 
 
-class AccountError(ValueError):
+class AccountError(DomainError, ValueError):
     """The request cannot be done (taken username, unknown account, weak password)."""
+
+    status = 422
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +210,7 @@ class Accounts:
         async with self.db.session() as session, session.begin():
             taken = await session.scalar(select(Operator.id).where(Operator.username == username))
             if taken is not None:
-                raise AccountError(f"the username {username} is taken")
+                raise AccountError(f"the username {username} is taken", 409)
             row = Operator(
                 username=username,
                 display_name=(display_name or username).strip()[:128],
@@ -220,7 +223,7 @@ class Accounts:
             try:
                 await session.flush()
             except IntegrityError:  # created by another request or process a moment ago
-                raise AccountError(f"the username {username} is taken") from None
+                raise AccountError(f"the username {username} is taken", 409) from None
             session.add(
                 AuditEvent(
                     actor=actor,
@@ -258,7 +261,7 @@ class Accounts:
         async with self.db.session() as session, session.begin():
             row = await session.get(Operator, operator_id)
             if row is None:
-                raise AccountError("no such operator")
+                raise AccountError("no such operator", 404)
             changes: dict[str, object] = {}
             if role is not None and role != row.role:
                 changes["role"] = [row.role, role]
@@ -293,7 +296,7 @@ class Accounts:
         async with self.db.session() as session, session.begin():
             row = await session.get(Operator, operator_id)
             if row is None:
-                raise AccountError("no such operator")
+                raise AccountError("no such operator", 404)
             row.password_hash = hashed
             row.must_change_password = True
             row.failed_logins = 0
@@ -320,7 +323,7 @@ class Accounts:
         async with self.db.session() as session:
             row = await session.get(Operator, operator_id)
             if row is None:
-                raise AccountError("no such operator")
+                raise AccountError("no such operator", 404)
             old_hash, username = row.password_hash, row.username
         # the argon2 work happens outside any transaction, in a worker thread
         if not await verify_password_async(old_hash, current):
@@ -418,7 +421,7 @@ class Accounts:
         async with self.db.session() as session, session.begin():
             row = await session.get(Operator, operator_id)
             if row is None:
-                raise AccountError("no such operator")
+                raise AccountError("no such operator", 404)
             if row.totp_enabled_at is not None:
                 raise AccountError("the second factor is already set up")
             if not row.totp_secret:
@@ -539,7 +542,7 @@ class Accounts:
         """An operator's own choice (never for roles that require a second factor)."""
         view = await self.get(operator_id)
         if view is None:
-            raise AccountError("no such operator")
+            raise AccountError("no such operator", 404)
         if view.role in SECOND_FACTOR_ROLES:
             raise AccountError(f"the {view.role} role needs a second factor")
         if await self.check_code(operator_id, code) is None:
@@ -562,7 +565,7 @@ class Accounts:
         async with self.db.session() as session, session.begin():
             row = await session.get(Operator, operator_id)
             if row is None:
-                raise AccountError("no such operator")
+                raise AccountError("no such operator", 404)
             was_on = row.totp_enabled_at is not None
             row.totp_secret = None
             row.totp_enabled_at = None
@@ -620,7 +623,7 @@ class Accounts:
         token = new_secret()
         async with self.db.session() as session, session.begin():
             if await session.get(Operator, operator_id) is None:
-                raise AccountError("no such operator")
+                raise AccountError("no such operator", 404)
             row = ApiToken(
                 operator_id=operator_id,
                 name=name,

@@ -21,6 +21,7 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from bot.channels.whatsapp_window import WHATSAPP_CHANNELS, window_open
 from bot.console.auth import Principal, audit
 from bot.console.canned import CANNED, canned_text
+from bot.errors import DomainError
 from bot.handoffs import HandoffError, HandoffTaken
 from bot.messages import NO_LATER_MESSAGES
 from bot.storage import crypto
@@ -529,12 +530,8 @@ async def contact_of(runtime: Runtime, handoff_id: int) -> Contact | None:
 
 
 # -- actions -----------------------------------------------------------------------------------
-class CaseError(Exception):
-    """An action that cannot be done; `status` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.status = status
+class CaseError(DomainError):
+    """An action on a handoff case that cannot be done (409 unless said: 404, 422)."""
 
 
 async def _require_case(runtime: Runtime, handoff_id: int) -> Handoff:

@@ -48,7 +48,7 @@ def _run(work: Callable[[Accounts], Awaitable[T]]) -> T:
 async def _id_of(accounts: Accounts, username: str) -> int:
     view = await accounts.by_username(username)
     if view is None:
-        raise AccountError(f"no such operator: {username}")
+        raise AccountError(f"no such operator: {username}", 404)
     return view.id
 
 
