@@ -82,23 +82,9 @@ class Conversation:
         if not turn.text.strip():
             turn.say("error.empty")
             return
-        if state.language is None:
-            if self.triage.assess(turn) is not None or turn.danger_check:
-                self._danger_first(turn)  # no language menu, no welcome: the danger first
-            elif not await self._first_contact(turn):
-                return
-        else:
-            self._follow_language(turn)
-
-        danger = self.triage.assess(turn)
-        if danger is not None:
-            await self.flows["safety"].start(turn)
-            return
-        if turn.danger_check:
-            self.flows["safety"].ask(turn)  # type: ignore[attr-defined]
+        if await self._language_and_safety(turn):
             return
 
-        command = turn.command
         intent = self._intent(turn)
         # Outside any flow a likely command is asked about; inside one, the flow reads the
         # answer first and only a clear intent it did not take leads to the question.
@@ -107,23 +93,7 @@ class Conversation:
         meant = None
         if not answering:
             meant = meant_command(turn, likely, self.commands, needs_cue=not outside)
-        sure = meant.command if meant is not None and meant.sure else None
-        if sure == "stop":
-            await self.start(turn, "stop")
-            return
-        if sure == "erase":
-            self._ask_to_confirm(turn, "erase")  # erasure is always confirmed first
-            return
-        if command == "menu":
-            state.pause()
-            show_main_menu(turn)
-            return
-        if command == "continue" and (pending or state.flow in (None, "safety")):
-            await self._continue(turn, pending)
-            return
-        if sure == "language":
-            state.pause()
-            await self.flows["language"].start(turn)
+        if await self._global_command(turn, meant, pending):
             return
 
         declined = False  # an answer to "Do you want to …?" that is not "yes"
@@ -140,13 +110,54 @@ class Conversation:
         if state.flow is not None and state.flow in self.flows:
             await self._in_flow(turn, meant=None if declined else meant)
             return
+        await self._outside_flows(turn, intent)
 
+    async def _language_and_safety(self, turn: Turn) -> bool:
+        """The first contact's language, then safety triage (before any command or flow).
+        True when the turn is answered."""
+        if turn.state.language is None:
+            if self.triage.assess(turn) is not None or turn.danger_check:
+                self._danger_first(turn)  # no language menu, no welcome: the danger first
+            elif not await self._first_contact(turn):
+                return True
+        else:
+            self._follow_language(turn)
+
+        if self.triage.assess(turn) is not None:
+            await self.flows["safety"].start(turn)
+            return True
+        if turn.danger_check:
+            self.flows["safety"].ask(turn)  # type: ignore[attr-defined]
+            return True
+        return False
+
+    async def _global_command(self, turn: Turn, meant: Meant | None, pending: str | None) -> bool:
+        """STOP, erasure, menu, continue and language change, when meant. True if one ran."""
+        state = turn.state
+        sure = meant.command if meant is not None and meant.sure else None
+        if sure == "stop":
+            await self.start(turn, "stop")
+        elif sure == "erase":
+            self._ask_to_confirm(turn, "erase")  # erasure is always confirmed first
+        elif turn.command == "menu":
+            state.pause()
+            show_main_menu(turn)
+        elif turn.command == "continue" and (pending or state.flow in (None, "safety")):
+            await self._continue(turn, pending)
+        elif sure == "language":
+            state.pause()
+            await self.flows["language"].start(turn)
+        else:
+            return False
+        return True
+
+    async def _outside_flows(self, turn: Turn, intent: str | None) -> None:
+        """No flow is waiting for an answer: a menu number, else what the intent asks for."""
         number = turn.text.strip()
         numbered = menu_flows(turn)
         if number in numbered:
             await self.start(turn, numbered[number])
-            return
-        if (
+        elif (
             intent is not None
             and intent in INTENT_FLOWS
             and INTENT_FLOWS[intent] not in CONFIRM_QUESTIONS
