@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.whatsapp_window import window_open
 from bot.messages import NO_LATER_MESSAGES, OutboundMessage
-from bot.records import (
+from bot.registrations import (
     SMS_CHANNEL,
     RecordError,
     clean_city,
@@ -147,8 +147,6 @@ def _template_configured(runtime: Runtime, channel: str) -> bool:
     return bool(secret() if secret else value)
 
 
-
-
 async def _segment_people(
     session: AsyncSession, segment: Segment
 ) -> tuple[list[Contact], list[tuple[str, str | None]]]:
@@ -216,9 +214,7 @@ async def _plan(runtime: Runtime, session: AsyncSession, segment: Segment) -> li
         outcome: Outcome = "queue"
         if contact.opted_out:
             outcome = "opted_out"
-        elif contact.channel in TEMPLATE_SETTINGS and not window_open(
-            contact.last_inbound_at, now
-        ):
+        elif contact.channel in TEMPLATE_SETTINGS and not window_open(contact.last_inbound_at, now):
             outcome = "template" if _template_configured(runtime, contact.channel) else "window"
         plans.append(_Planned(outcome, contact.channel, contact.language, contact.id))
     for address_hash, (address, language, opted_out) in sms_wanted.items():

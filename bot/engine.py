@@ -26,12 +26,12 @@ from bot.storage.models import MessageStatus
 from bot.storage.repository import ContactInfo, Store, StoredInbound
 from bot.storage.turns import TurnContext, TurnStore, TurnWrite
 from flows.base import (
-    CaseService,
     ChangeLanguage,
     Contact,
     Erase,
     OpenHandoff,
     OptOut,
+    RegistrationService,
     Reply,
     Signal,
     Text,
@@ -81,7 +81,7 @@ class Engine:
         nlu: NLUService,
         catalogs: Catalogs,
         conversation: Conversation,
-        cases: CaseService,
+        registrations: RegistrationService,
         default_language: str,
         enabled_languages: tuple[str, ...],
         handoffs: Handoffs,
@@ -93,7 +93,7 @@ class Engine:
         self.nlu = nlu
         self.catalogs = catalogs
         self.conversation = conversation
-        self.cases = cases
+        self.registrations = registrations
         self.default_language = default_language
         self.enabled_languages = enabled_languages
         self.max_message_chars = max_message_chars
@@ -209,7 +209,7 @@ class Engine:
             default_language=self.default_language,
             enabled_languages=self.enabled_languages,
             language_hint=message.language_hint,
-            cases=self.cases,
+            registrations=self.registrations,
         )
         write = TurnWrite(
             inbound_id=message.id,

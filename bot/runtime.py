@@ -14,9 +14,9 @@ from bot.events import EventBus
 from bot.handoffs import Handoffs
 from bot.hours import OpeningHours
 from bot.i18n import Catalogs
+from bot.registrations.store import RegistrationStore
 from bot.retention import Retention, RetentionPeriods
 from bot.sessions import RedisSessionStore, SessionStore, SqlSessionStore
-from bot.storage.cases import CaseRecords
 from bot.storage.db import Database, upgrade_schema
 from bot.storage.keys import load_keys, mark_database_checked
 from bot.storage.rekey import reencrypt
@@ -38,7 +38,7 @@ class Runtime:
     builtin_nlu: BuiltinNLU
     catalogs: Catalogs
     engine: Engine
-    cases: CaseRecords
+    registrations: RegistrationStore
     outbox: Outbox
     events: EventBus
     handoffs: Handoffs
@@ -104,8 +104,8 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         await reencrypt(db)  # an install from before default encryption: encrypt what it holds
         mark_database_checked(loaded.path)
     store = Store(db)
-    cases = CaseRecords(db)
-    store.erase_hooks.append(cases.erase_for)
+    registrations = RegistrationStore(db)
+    store.erase_hooks.append(registrations.erase_for)
     sessions: SessionStore
     if settings.redis_url:
         sessions = RedisSessionStore(settings.redis_url, lock_timeout=settings.lock_timeout_seconds)
@@ -163,7 +163,7 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         nlu=nlu,
         catalogs=catalogs,
         conversation=conversation,
-        cases=cases,
+        registrations=registrations,
         default_language=settings.default_language,
         enabled_languages=tuple(catalogs.languages),
         max_message_chars=settings.max_message_chars,
@@ -185,7 +185,7 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         builtin_nlu=builtin,
         catalogs=catalogs,
         engine=engine,
-        cases=cases,
+        registrations=registrations,
         outbox=outbox,
         events=events,
         handoffs=handoffs,

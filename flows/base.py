@@ -83,7 +83,7 @@ class Contact:
     role: str
 
 
-class CaseService(Protocol):
+class RegistrationService(Protocol):
     """What flows may do with return registrations (the bot core provides it)."""
 
     async def register(
@@ -122,7 +122,7 @@ class Turn:
     danger: str | None = None  # safety triage's category for this message, if any
     danger_check: bool = False  # triage is unsure: ask "are you in danger right now?"
     command: str | None = None  # the global command this text is (menu, yes, back, …), if any
-    cases: CaseService | None = None
+    registrations: RegistrationService | None = None
     replies: list[Reply] = field(default_factory=list)
     signals: list[Signal] = field(default_factory=list)  # for the core: handoff, opt-out
 

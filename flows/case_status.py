@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.base import CaseService, Flow, Option, Text, Turn
+from flows.base import Flow, Option, RegistrationService, Text, Turn
 from nlu import find_case_ref, parse_number, parse_phone
 
 MAX_CHECKS = 3
@@ -39,7 +39,7 @@ class CaseStatusFlow(Flow):
             phone = parse_phone(turn.text)
             if phone is None:
                 return False
-            cases = await self._cases(turn).by_phone(phone)
+            cases = await self._registrations(turn).by_phone(phone)
             if not cases:
                 self._not_found(turn)
                 return True
@@ -59,13 +59,13 @@ class CaseStatusFlow(Flow):
             )
         )
 
-    def _cases(self, turn: Turn) -> CaseService:
-        if turn.cases is None:
+    def _registrations(self, turn: Turn) -> RegistrationService:
+        if turn.registrations is None:
             raise RuntimeError("case status needs the case service")
-        return turn.cases
+        return turn.registrations
 
     async def _found(self, turn: Turn, reference: str) -> bool:
-        case = await self._cases(turn).by_reference(reference)
+        case = await self._registrations(turn).by_reference(reference)
         if case is None:
             return False
         turn.state.data["reference"] = case.reference
@@ -78,7 +78,7 @@ class CaseStatusFlow(Flow):
         if year is None:
             return False
         data = turn.state.data
-        case = await self._cases(turn).by_reference(data["reference"])
+        case = await self._registrations(turn).by_reference(data["reference"])
         if case is None or case.birth_year is None or abs(year - case.birth_year) > 0:
             data["failed"] = data.get("failed", 0) + 1
             if data["failed"] >= MAX_CHECKS or case is None:

@@ -59,9 +59,9 @@ class MobilizerFlow(Flow):
             await self.start(turn)
 
     async def _list(self, turn: Turn) -> None:
-        if turn.cases is None:
+        if turn.registrations is None:
             raise RuntimeError("the mobilizer list needs the case service")
-        people = await turn.cases.collected_today(turn.contact.id)
+        people = await turn.registrations.collected_today(turn.contact.id)
         turn.state.enter(None)
         if not people:
             turn.say("mobilizer.list_empty")

@@ -837,7 +837,7 @@ class RegistrationFlow(Flow):
         return True
 
     async def _confirm(self, turn: Turn) -> None:
-        if turn.cases is None:
+        if turn.registrations is None:
             raise RuntimeError("registration needs the case service")
         answers = self.answers(turn)
         drop_inapplicable(answers)
@@ -846,7 +846,7 @@ class RegistrationFlow(Flow):
         for_other = bool(turn.state.data.get("for_other"))
         record = dict(answers)
         record["family"] = answers.get("members", [])
-        case = await turn.cases.register(
+        case = await turn.registrations.register(
             answers=record,
             contact_id=None if for_other else turn.contact.id,
             collected_by=turn.contact.id if for_other else None,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot import broadcasts
 from bot.broadcasts import Segment
-from bot.records import RecordError
+from bot.registrations import RecordError
 from bot.runtime import Runtime
 from bot.storage.models import AuditEvent, Broadcast, Contact, Message, MessageStatus
 from tests.conftest import RuntimeFactory

@@ -23,8 +23,8 @@ from twilio.request_validator import RequestValidator
 from bot import PROJECT_ROOT
 from bot.channels.voice.ivr import NAME_PLACEHOLDER, service_directory
 from bot.channels.voice.prompts import VOICE_PROFILES, say_slug, spoken
+from bot.registrations.store import keypad_form
 from bot.runtime import Runtime
-from bot.storage.cases import keypad_form
 from bot.storage.models import Call, Handoff, Message, Registration
 from flows.registration import country_name, vocabulary
 from server import create_app
@@ -437,7 +437,7 @@ async def test_registering_twice_from_the_same_number_gives_the_same_case(open_l
         references.append(row.steps["registration"])
     assert references[0] == references[1]
     assert heard(runtime, done, "en", "voice.registration.existing")
-    assert await runtime.cases.count() == 1
+    assert await runtime.registrations.count() == 1
 
 
 async def test_a_name_never_recorded_still_registers_the_case_for_review(open_line: Line) -> None:
@@ -471,7 +471,7 @@ async def test_without_consent_nothing_is_stored_and_a_person_is_offered(open_li
     row = await call_row(runtime, caller)
     assert "no_consent" in row.steps["outcomes"]
     assert "answers" not in row.steps
-    assert await runtime.cases.count() == 0
+    assert await runtime.registrations.count() == 0
 
 
 async def test_a_withheld_number_cannot_register_but_reaches_a_person(open_line: Line) -> None:
@@ -562,7 +562,7 @@ async def test_a_city_can_be_said_where_speech_is_supported(open_line: Line) -> 
 
 
 async def registered_case(runtime: Runtime, stage: str = "registered") -> str:
-    case = await runtime.cases.register(
+    case = await runtime.registrations.register(
         answers={"name": "Amina Musa", "country": "NE", "age": 31, "phone": "+218920000001"},
         contact_id=None,
         collected_by=None,

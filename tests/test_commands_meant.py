@@ -59,7 +59,7 @@ class Talk:
             parse=self.nlu.parse_sync(text, self.state.language),
             default_language="en",
             enabled_languages=LANGUAGES,
-            cases=self.cases,  # type: ignore[arg-type]
+            registrations=self.cases,  # type: ignore[arg-type]
         )
         await self.conversation.respond(turn)
         return turn

@@ -90,7 +90,7 @@ async def test_queue_order_and_filters(
             .where(Contact.id == (await runtime.store.contact_for("rest", "q-urgent")).id)
             .values(city="sebha")
         )
-    registered = await runtime.cases.register(
+    registered = await runtime.registrations.register(
         answers={"name": "Musa Ibrahim", "country": "NE", "city": "tripoli", "age": 30},
         contact_id=(await runtime.store.contact_for("rest", "q-normal-old")).id,
         collected_by=None,
@@ -442,7 +442,7 @@ async def test_registration_with_vulnerabilities_is_shown(
 ) -> None:
     client, _ = console
     contact = await runtime.store.contact_for("rest", "registered")
-    await runtime.cases.register(
+    await runtime.registrations.register(
         answers={
             "name": "Aisha Bello",
             "country": "NG",

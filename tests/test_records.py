@@ -14,14 +14,16 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select, update
 
-from bot import records
-from bot.records import (
+from bot import registrations
+from bot.registrations import (
     ExportQuery,
     RecordError,
     RegistrationEdit,
     RegistrationQuery,
     StageChange,
 )
+from bot.registrations import export as registration_export
+from bot.registrations import lookup as registration_lookup
 from bot.reports import DateRange
 from bot.runtime import Runtime
 from bot.storage.models import (
@@ -88,7 +90,7 @@ async def register(
     **answers: Any,
 ) -> Registration:
     """A registration through the case service the registration flow uses."""
-    case = await runtime.cases.register(
+    case = await runtime.registrations.register(
         answers={
             "name": name,
             "country": country,
@@ -141,7 +143,7 @@ def query(**raw: str) -> RegistrationQuery:
 
 
 async def found(runtime: Runtime, **raw: str) -> list[str]:
-    page = await records.search(runtime.db, query(**raw), TRIPOLI, per_page=200)
+    page = await registrations.search(runtime.db, query(**raw), TRIPOLI, per_page=200)
     return [item.full_name for item in page.items]
 
 
@@ -207,14 +209,14 @@ async def test_paging_and_the_bounded_name_scan(
 ) -> None:
     for i in range(7):
         await register(runtime, f"Person Number {'abcdefg'[i]}", phone=f"+21891000000{i}")
-    first = await records.search(runtime.db, query(), TRIPOLI, page=1, per_page=3)
-    third = await records.search(runtime.db, query(), TRIPOLI, page=3, per_page=3)
+    first = await registrations.search(runtime.db, query(), TRIPOLI, page=1, per_page=3)
+    third = await registrations.search(runtime.db, query(), TRIPOLI, page=3, per_page=3)
     assert (first.total, first.pages, len(first.items), len(third.items)) == (7, 3, 3, 1)
     assert first.items[0].full_name == "Person Number g"  # newest first
-    monkeypatch.setattr(records, "NAME_SCAN_LIMIT", 4)
-    page = await records.search(runtime.db, query(name="person"), TRIPOLI)
+    monkeypatch.setattr(registration_lookup, "NAME_SCAN_LIMIT", 4)
+    page = await registrations.search(runtime.db, query(name="person"), TRIPOLI)
     assert page.name_scan_truncated and page.total == 4  # said, not hidden
-    narrowed = await records.search(runtime.db, query(name="number a"), TRIPOLI)
+    narrowed = await registrations.search(runtime.db, query(name="number a"), TRIPOLI)
     assert narrowed.total == 0 and narrowed.name_scan_truncated  # the oldest is out of reach
 
 
@@ -224,7 +226,7 @@ async def test_paging_and_the_bounded_name_scan(
 async def test_edits_are_validated_recorded_and_audited(runtime: Runtime) -> None:
     operator = await create_operator(runtime, "olu", "operator")
     row = await register(runtime, "Ibrahim Musa", phone="+218912000001", city="Tripoli")
-    changed = await records.edit_registration(
+    changed = await registrations.edit_registration(
         runtime.db,
         row.id,
         RegistrationEdit(
@@ -238,7 +240,7 @@ async def test_edits_are_validated_recorded_and_audited(runtime: Runtime) -> Non
         operator,
     )
     assert changed == ["age", "phone", "city", "detained", "vulnerabilities"]
-    detail = await records.get_registration(runtime.db, row.id)
+    detail = await registrations.get_registration(runtime.db, row.id)
     assert (detail.city, detail.age, detail.phone) == ("Sebha", 31, "+218925550000")
     assert detail.vulnerabilities == ["disability", "detained"]
     history = {c.field: (c.old_value, c.new_value, c.operator) for c in detail.changes}
@@ -248,7 +250,9 @@ async def test_edits_are_validated_recorded_and_audited(runtime: Runtime) -> Non
     # the new phone finds the case (hash updated), the old one does not
     assert await found(runtime, phone="0925550000") == ["Ibrahim Musa"]
     assert await found(runtime, phone="+218912000001") == []
-    assert [c.reference for c in await runtime.cases.by_phone("+218925550000")] == [row.reference]
+    assert [c.reference for c in await runtime.registrations.by_phone("+218925550000")] == [
+        row.reference
+    ]
     # the audit says which fields, never their values
     [event] = await audits(runtime, "registration.edited")
     assert event.actor == f"operator:{operator}" and event.subject == row.reference
@@ -256,7 +260,9 @@ async def test_edits_are_validated_recorded_and_audited(runtime: Runtime) -> Non
     assert "Sebha" not in str(event.details)
     # nothing new: nothing recorded
     assert (
-        await records.edit_registration(runtime.db, row.id, RegistrationEdit(age=31), operator)
+        await registrations.edit_registration(
+            runtime.db, row.id, RegistrationEdit(age=31), operator
+        )
         == []
     )
     assert len(await audits(runtime, "registration.edited")) == 1
@@ -267,12 +273,12 @@ async def test_release_from_detention_clears_the_place(runtime: Runtime) -> None
     row = await register(runtime, "Musa Idris", detained=True, detention_place="Tariq al-Sikka")
     # the console form always sends every flag, in its own order: not a change by itself
     same_flags = RegistrationEdit(vulnerabilities=["detained"])
-    assert await records.edit_registration(runtime.db, row.id, same_flags, operator) == []
-    changed = await records.edit_registration(
+    assert await registrations.edit_registration(runtime.db, row.id, same_flags, operator) == []
+    changed = await registrations.edit_registration(
         runtime.db, row.id, RegistrationEdit(detained=False), operator
     )
     assert changed == ["detained", "detention_place"]
-    detail = await records.get_registration(runtime.db, row.id)
+    detail = await registrations.get_registration(runtime.db, row.id)
     assert detail.detention_place is None
     assert ("detention_place", "Tariq al-Sikka", "") in {
         (c.field, c.old_value, c.new_value) for c in detail.changes
@@ -307,12 +313,12 @@ async def test_required_fields_cannot_be_cleared(runtime: Runtime) -> None:
     operator = await create_operator(runtime, "olu", "operator")
     row = await register(runtime, "Ibrahim Musa")
     with pytest.raises(RecordError) as caught:
-        await records.edit_registration(
+        await registrations.edit_registration(
             runtime.db, row.id, RegistrationEdit(full_name=None), operator
         )
     assert "full_name" in caught.value.errors
-    with pytest.raises(records.NotFound):
-        await records.edit_registration(runtime.db, 99999, RegistrationEdit(age=3), operator)
+    with pytest.raises(registrations.NotFound):
+        await registrations.edit_registration(runtime.db, 99999, RegistrationEdit(age=3), operator)
 
 
 # -- the case stage -------------------------------------------------------------------------
@@ -325,7 +331,7 @@ async def test_stage_change_tells_the_person_in_their_language(
     contact = await person(runtime, "rest", "web-user-ar", language="ar")
     row = await register(runtime, "Fatima Ali", contact_id=contact, language="ar")
     flight = date.today() + timedelta(days=9)
-    result = await records.set_stage(
+    result = await registrations.set_stage(
         runtime, row.id, StageChange(stage="flight_scheduled", flight_date=flight), supervisor
     )
     assert (result.changed, result.notification, result.channel) == (True, "queued", "rest")
@@ -343,9 +349,9 @@ async def test_stage_change_tells_the_person_in_their_language(
     answer = await client.get("/webhooks/rest/messages", params={"sender": "web-user-ar"})
     assert [m["text"] for m in answer.json()] == [expected]
     # the case-status flow reads the new stage and date
-    case = await runtime.cases.by_reference(row.reference)
+    case = await runtime.registrations.by_reference(row.reference)
     assert case is not None and (case.stage, case.flight_date) == ("flight_scheduled", flight)
-    detail = await records.get_registration(runtime.db, row.id)
+    detail = await registrations.get_registration(runtime.db, row.id)
     assert {(c.field, c.old_value, c.new_value) for c in detail.changes} == {
         ("stage", "registered", "flight_scheduled"),
         ("flight_date", "", flight.isoformat()),
@@ -353,7 +359,7 @@ async def test_stage_change_tells_the_person_in_their_language(
     [event] = await audits(runtime, "registration.stage")
     assert event.details["notification"] == "queued" and event.subject == row.reference
     # the same stage again changes nothing and says nothing
-    again = await records.set_stage(
+    again = await registrations.set_stage(
         runtime, row.id, StageChange(stage="flight_scheduled", flight_date=flight), supervisor
     )
     assert (again.changed, again.notification) == (False, "unchanged")
@@ -367,14 +373,16 @@ async def test_stage_change_respects_opt_out_and_reaches_callers_by_sms(
     # opted out: the stage changes, nobody is written to
     quiet = await person(runtime, "telegram", "5551", language="fr", opted_out=True)
     row = await register(runtime, "Awa Traore", contact_id=quiet, language="fr", country="ML")
-    result = await records.set_stage(runtime, row.id, StageChange(stage="screening"), supervisor)
+    result = await registrations.set_stage(
+        runtime, row.id, StageChange(stage="screening"), supervisor
+    )
     assert (result.changed, result.notification) == (True, "opted_out")
     assert await outbound(runtime) == []
-    assert (await records.get_registration(runtime.db, row.id)).stage == "screening"
+    assert (await registrations.get_registration(runtime.db, row.id)).stage == "screening"
     # a caller: an SMS to the number they called from, in their language
     caller = await person(runtime, "voice", "+218913330000", language="ha")
     row = await register(runtime, "Sani Garba", contact_id=caller, language="ha", channel="voice")
-    result = await records.set_stage(
+    result = await registrations.set_stage(
         runtime, row.id, StageChange(stage="document_issued"), supervisor
     )
     assert (result.notification, result.channel) == ("queued", "sms")
@@ -390,14 +398,16 @@ async def test_stage_change_respects_opt_out_and_reaches_callers_by_sms(
     row = await register(
         runtime, "Bala Usman", collected_by=mobilizer, phone="+218915550000", language="en"
     )
-    result = await records.set_stage(
+    result = await registrations.set_stage(
         runtime, row.id, StageChange(stage="fit_to_travel"), supervisor
     )
     assert (result.notification, result.channel) == ("queued", "sms")
     assert await outbound(runtime, mobilizer) == []  # not the mobilizer
     # nobody to reach
     row = await register(runtime, "No Phone", collected_by=mobilizer, phone=None)
-    result = await records.set_stage(runtime, row.id, StageChange(stage="screening"), supervisor)
+    result = await registrations.set_stage(
+        runtime, row.id, StageChange(stage="screening"), supervisor
+    )
     assert result.notification == "no_channel"
 
 
@@ -412,9 +422,9 @@ def test_a_flight_needs_its_date() -> None:
 
 
 async def export_text(runtime: Runtime, query: ExportQuery, operator_id: int) -> tuple[bytes, int]:
-    rows, last_id = await records.start_export(runtime.db, query, TRIPOLI, operator_id)
+    rows, last_id = await registrations.start_export(runtime.db, query, TRIPOLI, operator_id)
     body = b"".join(
-        [chunk async for chunk in records.embassy_csv(runtime.db, query, TRIPOLI, last_id)]
+        [chunk async for chunk in registrations.embassy_csv(runtime.db, query, TRIPOLI, last_id)]
     )
     return body, rows
 
@@ -422,7 +432,7 @@ async def export_text(runtime: Runtime, query: ExportQuery, operator_id: int) ->
 async def test_embassy_csv_is_minimal_safe_and_audited(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(records, "_EXPORT_BATCH", 2)  # several batches
+    monkeypatch.setattr(registration_export, "_EXPORT_BATCH", 2)  # several batches
     supervisor = await create_operator(runtime, "sara", "supervisor")
     now = datetime.now(UTC)
     await register(
@@ -440,7 +450,7 @@ async def test_embassy_csv_is_minimal_safe_and_audited(
     body, rows = await export_text(runtime, ExportQuery("SD", week), supervisor)
     assert body.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel
     table = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-    assert table[0] == list(records.EXPORT_COLUMNS)
+    assert table[0] == list(registrations.EXPORT_COLUMNS)
     assert rows == len(table) - 1 == 3
     by_name = {line[1]: dict(zip(table[0], line, strict=True)) for line in table[1:]}
     arabic = by_name["عبد الله أحمد"]
@@ -464,7 +474,7 @@ async def test_embassy_csv_is_minimal_safe_and_audited(
 
 @pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@a", "\tx", "\rx"])
 def test_formula_cells_are_neutralised(value: str) -> None:
-    assert records.csv_safe(value) == "'" + value
+    assert registrations.csv_safe(value) == "'" + value
 
 
 def test_export_needs_a_nationality_and_dates() -> None:
@@ -636,7 +646,7 @@ async def test_a_caller_gets_the_stage_by_sms_through_twilio(
         caller = await person(runtime, "voice", "+218917770000", language="fr")
         row = await register(runtime, "Yusuf Bello", contact_id=caller, channel="voice",
                              language="fr")  # fmt: skip
-        await records.set_stage(runtime, row.id, StageChange(stage="travelled"), supervisor)
+        await registrations.set_stage(runtime, row.id, StageChange(stage="travelled"), supervisor)
         assert await runtime.outbox.drain() == 1
         [sent] = fake.messages
         assert sent["To"] == "+218917770000" and sent["From"] == "+15005550006"

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot import records
+from bot import registrations
 from bot.console.auth import (
     Principal,
     audit,
@@ -26,7 +26,7 @@ from bot.console.auth import (
 )
 from bot.console.records import stream_export
 from bot.http import runtime_of
-from bot.records import (
+from bot.registrations import (
     ExportQuery,
     RegistrationDetail,
     RegistrationEdit,
@@ -37,7 +37,6 @@ from bot.records import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["registrations"])
-
 
 
 def _zone(request: Request) -> ZoneInfo:
@@ -80,7 +79,7 @@ async def list_registrations(
     date_from: Annotated[date | None, Query(description="Registered on or after")] = None,
     date_to: Annotated[date | None, Query(description="Registered on or before")] = None,
     page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=records.MAX_PER_PAGE)] = 50,
+    per_page: Annotated[int, Query(ge=1, le=registrations.MAX_PER_PAGE)] = 50,
 ) -> PageOut:
     """Registrations, newest first, by the filters that are not personal data."""
     raw = {
@@ -110,7 +109,7 @@ class SearchBody(BaseModel):
     date_from: date | None = None
     date_to: date | None = None
     page: int = Field(default=1, ge=1)
-    per_page: int = Field(default=50, ge=1, le=records.MAX_PER_PAGE)
+    per_page: int = Field(default=50, ge=1, le=registrations.MAX_PER_PAGE)
 
 
 @router.post("/registrations/search", response_model=PageOut)
@@ -142,12 +141,12 @@ async def _search(request: Request, raw: dict[str, Any], page: int, per_page: in
     zone = _zone(request)
     query = RegistrationQuery.parse(raw, zone)
     runtime = runtime_of(request)
-    return _page(await records.search(runtime.db, query, zone, page=page, per_page=per_page))
+    return _page(await registrations.search(runtime.db, query, zone, page=page, per_page=per_page))
 
 
 async def _detail(request: Request, principal: Principal, registration_id: int) -> dict[str, Any]:
     runtime = runtime_of(request)
-    detail: RegistrationDetail = await records.get_registration(runtime.db, registration_id)
+    detail: RegistrationDetail = await registrations.get_registration(runtime.db, registration_id)
     await audit(runtime, principal, "registration.viewed", detail.reference)
     return detail.as_json()
 
@@ -170,7 +169,7 @@ async def edit_registration(
     edit: RegistrationEdit,
 ) -> dict[str, Any]:
     """Change the given fields (null clears one); each change is kept in the history."""
-    changed = await records.edit_registration(
+    changed = await registrations.edit_registration(
         runtime_of(request).db, registration_id, edit, principal.operator_id
     )
     return {"changed": changed, "registration": await _detail(request, principal, registration_id)}
@@ -193,7 +192,7 @@ async def set_stage(
     change: Annotated[StageChange, Body()],
 ) -> StageOut:
     """Set the case stage; the person is told in their language (not when opted out)."""
-    result: StageResult = await records.set_stage(
+    result: StageResult = await registrations.set_stage(
         runtime_of(request), registration_id, change, principal.operator_id
     )
     return StageOut(**result.__dict__)

@@ -18,7 +18,7 @@ from bot.console.canned import canned_replies
 from bot.console.casework import canned_values, mask
 from bot.console.web import redirect, render
 from bot.http import runtime_of
-from bot.records import canonical_cities
+from bot.registrations import canonical_cities
 from bot.storage import crypto
 from bot.storage.models import Contact
 

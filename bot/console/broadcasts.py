@@ -16,7 +16,7 @@ from bot.console.auth import Principal, new_secret, require_supervisor, supervis
 from bot.console.records import choices, field_errors, local_time
 from bot.console.web import redirect, render
 from bot.http import runtime_of
-from bot.records import RecordError
+from bot.registrations import RecordError
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 

@@ -17,7 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from bot import records
+from bot import registrations
 from bot.console.auth import (
     Principal,
     audit,
@@ -28,7 +28,7 @@ from bot.console.auth import (
 )
 from bot.console.web import console_headers, redirect, render
 from bot.http import runtime_of
-from bot.records import (
+from bot.registrations import (
     EXPORT_COLUMNS,
     PRIORITIES,
     SEXES,
@@ -64,15 +64,17 @@ def timezone_of(request: Request) -> ZoneInfo:
 def choices() -> dict[str, Any]:
     """The vocabularies forms offer."""
     return {
-        "countries": records.country_choices(),
-        "country_options": [(code, f"{name} ({code})") for code, name in records.country_choices()],
-        "cities": records.canonical_cities(),
+        "countries": registrations.country_choices(),
+        "country_options": [
+            (code, f"{name} ({code})") for code, name in registrations.country_choices()
+        ],
+        "cities": registrations.canonical_cities(),
         "stages": STAGES,
         "priorities": PRIORITIES,
         "sexes": SEXES,
         "documents": DOCUMENTS,
         "flags": VULNERABILITY_FLAGS,
-        "country_name": records.country_name,
+        "country_name": registrations.country_name,
     }
 
 
@@ -122,7 +124,7 @@ async def _list_page(
             when=local_time(request),
             **choices(),
         )
-    result = await records.search(runtime.db, query, zone, page=page)
+    result = await registrations.search(runtime.db, query, zone, page=page)
     if personal:  # who looked for which kind of person, never the name or number itself
         await audit(
             runtime,
@@ -221,9 +223,9 @@ async def stream_export(request: Request, query: ExportQuery, principal: Princip
     """Audit, then stream the CSV (shared with the API)."""
     db = runtime_of(request).db
     zone = timezone_of(request)
-    _, last_id = await records.start_export(db, query, zone, principal.operator_id)
+    _, last_id = await registrations.start_export(db, query, zone, principal.operator_id)
     response = StreamingResponse(
-        records.embassy_csv(db, query, zone, last_id),
+        registrations.embassy_csv(db, query, zone, last_id),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{query.filename()}"'},
     )
@@ -243,7 +245,7 @@ async def _detail_page(
 ) -> Response:
     runtime = runtime_of(request)
     try:
-        detail = await records.get_registration(runtime.db, registration_id)
+        detail = await registrations.get_registration(runtime.db, registration_id)
     except NotFound:
         return render(request, "registration.html", principal, status_code=404, detail=None,
                       error="No such registration.")  # fmt: skip
@@ -302,7 +304,7 @@ async def edit_registration(
     shown = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     try:
         edit = edit_from_form(form)
-        changed = await records.edit_registration(
+        changed = await registrations.edit_registration(
             runtime_of(request).db, registration_id, edit, principal.operator_id
         )
     except ValidationError as exc:
@@ -335,7 +337,7 @@ async def set_stage(
                 "flight_date": str(form.get("flight_date") or "").strip() or None,
             }
         )
-        result = await records.set_stage(
+        result = await registrations.set_stage(
             runtime_of(request), registration_id, change, principal.operator_id
         )
     except ValidationError as exc:

@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from bot.console.auth import Principal, require_supervisor
 from bot.console.web import render
 from bot.http import runtime_of
-from bot.records import country_name
+from bot.registrations import country_name
 from bot.reports import NOT_REGISTERED, Report, TimeStats, build_report, report_range
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)

@@ -43,7 +43,7 @@ from bot.channels.voice.prompts import (
 )
 from bot.inputs import small_int
 from bot.messages import OutboundMessage
-from bot.storage.cases import keypad_form
+from bot.registrations.store import keypad_form
 from bot.storage.models import HandoffPriority
 from flows.case_status import STAGES
 from flows.registration import country_name, priority_of, vocabulary
@@ -502,7 +502,7 @@ class IVR:
             priority, flags = priority_of(
                 {"age": answers["age"], "detained": answers["detained"], "family": family}
             )
-            case = await self.runtime.cases.register(
+            case = await self.runtime.registrations.register(
                 answers={
                     "name": NAME_PLACEHOLDER,
                     "country": answers["country"],
@@ -685,7 +685,7 @@ class IVR:
     async def _on_case(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         keyed = "".join(c for c in got.digits if c.isdigit())
         reference = keyed or (find_case_ref(got.speech) if got.speech else None) or ""
-        case = await self.runtime.cases.by_reference(reference) if reference else None
+        case = await self.runtime.registrations.by_reference(reference) if reference else None
         if case is None:
             tries = int(ctx.call.steps.get("case_tries", 0)) + 1
             ctx.call.steps["case_tries"] = tries

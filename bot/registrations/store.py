@@ -67,8 +67,8 @@ def _view(row: Registration) -> CaseView:
     )
 
 
-class CaseRecords:
-    """What flows may do with registrations (flows.base.CaseService)."""
+class RegistrationStore:
+    """What flows may do with registrations (flows.base.RegistrationService)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
