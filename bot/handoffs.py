@@ -354,7 +354,10 @@ class Handoffs:
                 status=MessageStatus.QUEUED,
                 operator_id=operator_id,
                 payload=OutboundMessage(
-                    text=text, language=language, direction=self.catalogs.direction(language)
+                    text=text,
+                    language=language,
+                    direction=self.catalogs.direction(language),
+                    from_operator=True,
                 ).to_payload(),
             )
             session.add(message)

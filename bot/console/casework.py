@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, exists, func, or_, select
 
+from bot.channels import channel_label
 from bot.console.auth import Principal, audit, aware
 from bot.console.canned import CANNED, canned_text
 from bot.handoffs import HandoffError, HandoffTaken
@@ -120,6 +121,10 @@ class CaseRow:
     outcome: str | None
     preview: str | None
     preview_direction: str
+
+    @property
+    def channel_label(self) -> str:
+        return channel_label(self.channel)
 
     @property
     def waiting_minutes(self) -> int | None:
