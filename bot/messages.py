@@ -68,5 +68,7 @@ class OutboundMessage:
             buttons=buttons,
             direction=payload.get("direction", "ltr"),
             message_id=message_id,
-            from_operator=bool(payload.get("operator")) or operator_id is not None,
+            # an operator's reply; a broadcast (also written by staff) is news, not a reply
+            from_operator=bool(payload.get("operator"))
+            or (operator_id is not None and not payload.get("broadcast")),
         )

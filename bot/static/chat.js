@@ -58,8 +58,7 @@
       bubble.appendChild(label);
     }
     const text = document.createElement("div");
-    text.className = "text";
-    text.dir = "auto";
+    text.className = "text"; // no dir of its own: the bubble's "auto" is decided by this text
     text.textContent = entry.text;
     bubble.appendChild(text);
     if (entry.buttons && entry.buttons.length) {
