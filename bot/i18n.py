@@ -40,7 +40,9 @@ _LTR_CHARS = "0-9A-Za-z\u00c0-\u024f\u1e00-\u1eff\u0660-\u0669\u06f0-\u06f9"
 _LTR_RUN = re.compile(
     rf"\+?[{_LTR_CHARS}](?:[{_LTR_CHARS}]|(?: +|[,\-/.:_@#'+?=&%~])(?=[+{_LTR_CHARS}]))*"
 )
-_ISOLATED = re.compile(f"({FSI}[^{PDI}]*{PDI})")
+# left as they are: runs already isolated, and links (a mark inside or next to a link can
+# break it in an SMS app; a link starts with Latin letters, so it keeps its order anyway)
+_UNTOUCHED = re.compile(f"({FSI}[^{PDI}]*{PDI}|https?://[^\\s{FSI}{PDI}]+)")
 
 
 def is_rtl_letter(char: str) -> bool:
@@ -50,9 +52,9 @@ def is_rtl_letter(char: str) -> bool:
 def isolate_runs(text: str) -> str:
     """`text` with each left-to-right run (numbers, phone numbers, references, dates, Latin
     names) wrapped in FSI…PDI, for display inside right-to-left text. Runs already isolated
-    are left as they are, so isolating twice changes nothing."""
-    parts = _ISOLATED.split(text)
-    for index in range(0, len(parts), 2):  # even parts lie outside existing isolates
+    are left as they are, so isolating twice changes nothing; so are links."""
+    parts = _UNTOUCHED.split(text)
+    for index in range(0, len(parts), 2):  # even parts lie outside isolates and links
         parts[index] = _LTR_RUN.sub(lambda run: FSI + run.group() + PDI, parts[index])
     return "".join(parts)
 

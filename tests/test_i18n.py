@@ -129,9 +129,11 @@ FSI, PDI = "\u2068", "\u2069"
         ("١٥ مارس ٢٠٢٦", f"{FSI}١٥{PDI} مارس {FSI}٢٠٢٦{PDI}"),
         ("Amina Bello, سبها", f"{FSI}Amina Bello{PDI}, سبها"),
         ("سبها", "سبها"),
+        ("افتح https://hotline.example/console/cases/5 الآن", None),  # a link stays whole
     ],
 )
-def test_left_to_right_runs_are_isolated(text: str, isolated: str) -> None:
+def test_left_to_right_runs_are_isolated(text: str, isolated: str | None) -> None:
+    isolated = isolated or text
     assert isolate_runs(text) == isolated
     assert isolate_runs(isolated) == isolated  # twice is once
 
