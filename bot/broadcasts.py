@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import isolate_in_rtl
 from bot.messages import OutboundMessage
 from bot.records import (
     SMS_CHANNEL,
@@ -345,7 +346,7 @@ async def send_broadcast(
                 if plan.outcome not in ("queue", "template") or plan.contact_id is None:
                     continue
                 language = _language(plan, clean, default)
-                body = clean[language]
+                body = isolate_in_rtl(clean[language])  # "+218…" in Arabic keeps its order
                 session.add(
                     Message(
                         contact_id=plan.contact_id,
