@@ -107,6 +107,8 @@ async def test_full_registration(
     summary = await chat("2")  # single parent: no
     assert NAMES[language] in summary[0]
     assert "+218912345678" in summary[0]
+    # the city as the person reads it: in Arabic script in Arabic, Latin letters otherwise
+    assert ("سبها" in summary[0]) == (language == "ar") != ("Sebha" in summary[0])
     assert summary[-1] == t(runtime, language, "registration.confirm")
     done = await chat("1")
     reference = re.search(r"LY-[A-Z0-9]{6}", done[0])

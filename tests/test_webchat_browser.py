@@ -175,6 +175,7 @@ async def test_arabic_phone_numbers_and_references_are_drawn_in_their_own_order(
         await say(page, "2")
         summary = await say(page, "2")
         assert any(phone in text for text in summary)
+        assert any("\nالمدينة: سبها\n" in text for text in summary)  # not "Sebha"
         assert catalogs.text("ar", "registration.confirm") in summary
         done = (await say(page, "1"))[0]
         reference = re.search(r"LY-[A-Z0-9]{6}", done)
