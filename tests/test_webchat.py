@@ -7,7 +7,6 @@ import itertools
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from markupsafe import escape
 from sqlalchemy import select
 
@@ -18,8 +17,6 @@ from bot.reports import build_report, report_range
 from bot.runtime import Runtime
 from bot.storage.models import Contact, Message
 from tests.console_support import DEFAULT_PASSWORD, create_operator, sign_in
-
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"])  # overrides the backend fixture
 
 _ids = itertools.count(1)
 
