@@ -28,6 +28,7 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.whatsapp_window import window_open
+from bot.i18n import isolate_in_rtl
 from bot.messages import NO_LATER_MESSAGES, OutboundMessage
 from bot.registrations import (
     SMS_CHANNEL,
@@ -335,7 +336,7 @@ async def send_broadcast(
                 if plan.outcome not in ("queue", "template") or plan.contact_id is None:
                     continue
                 language = _language(plan, clean, default)
-                body = clean[language]
+                body = isolate_in_rtl(clean[language])  # "+218…" in Arabic keeps its order
                 session.add(
                     Message.queued(
                         plan.contact_id,

@@ -182,7 +182,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 
 @contacts_app.command("set-role")
 def set_role(
-    channel: Annotated[str, typer.Argument(help="sms, whatsapp, telegram, rest, …")],
+    channel: Annotated[str, typer.Argument(help="sms, whatsapp, telegram, web, rest, …")],
     address: Annotated[str, typer.Argument(help="The contact's address on that channel")],
     role: Annotated[str, typer.Argument(help="migrant or mobilizer")],
 ) -> None:

@@ -6,8 +6,10 @@ them where it re-shows a form, and the API turns every one into its HTTP answer 
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import Response
+
+from bot.http import http_error
 
 
 class DomainError(Exception):
@@ -25,9 +27,10 @@ class DomainError(Exception):
         return str(self)
 
 
-async def _answer(request: Request, exc: Exception) -> JSONResponse:
+async def _answer(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return JSONResponse({"detail": exc.detail()}, status_code=exc.status)
+    # answered as any HTTP error of the API is (a 422 keeps the documented list shape)
+    return await http_error(request, HTTPException(exc.status, detail=exc.detail()))
 
 
 def install_domain_errors(app: FastAPI) -> None:

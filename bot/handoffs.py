@@ -26,7 +26,7 @@ from bot.alerts import ALERTED_PRIORITIES, EmergencyNumbers, OnCallAlerts
 from bot.delivery import Outbox
 from bot.events import EventBus
 from bot.hours import OpeningHours
-from bot.i18n import Catalogs
+from bot.i18n import Catalogs, isolate_in_rtl
 from bot.messages import NO_LATER_MESSAGES, OutboundMessage
 from bot.sessions import SessionStore
 from bot.storage.db import Database
@@ -328,7 +328,7 @@ class Handoffs:
 
     async def reply(self, handoff_id: int, operator_id: int, text: str) -> int:
         """An operator's message to the person, queued for their channel. Returns its id."""
-        text = text.strip()
+        text = isolate_in_rtl(text.strip())  # "+218…" inside Arabic keeps its order
         if not text:
             raise HandoffError("empty reply")
         async with self.db.session() as session, session.begin():
@@ -341,7 +341,10 @@ class Handoffs:
                 row.contact_id,
                 row.channel,
                 OutboundMessage(
-                    text=text, language=language, direction=self.catalogs.direction(language)
+                    text=text,
+                    language=language,
+                    direction=self.catalogs.direction(language),
+                    from_operator=True,
                 ),
                 operator_id=operator_id,
             )

@@ -31,6 +31,38 @@ DOMAIN = "messages"
 _FIELD = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
 # First strong character decides how a bidi display lays out a line.
 _RTL_MARK = "\u200f"
+# FIRST STRONG ISOLATE … POP DIRECTIONAL ISOLATE: the run between them is laid out on its own,
+# so "+218 91 000 0105" inside Arabic does not become "0105 000 91 218+".
+FSI, PDI = "\u2068", "\u2069"
+_LTR_CHARS = "0-9A-Za-z\u00c0-\u024f\u1e00-\u1eff\u0660-\u0669\u06f0-\u06f9"
+# a number, phone number, reference, date or Latin name: letters and digits, with the
+# separators found inside them ("+218 91", "LY-2026-0001", "15/03/1996", "Amina Bello")
+_LTR_RUN = re.compile(
+    rf"\+?[{_LTR_CHARS}](?:[{_LTR_CHARS}]|(?: +|[,\-/.:_@#'+?=&%~])(?=[+{_LTR_CHARS}]))*"
+)
+# left as they are: runs already isolated, and links (a mark inside or next to a link can
+# break it in an SMS app; a link starts with Latin letters, so it keeps its order anyway)
+_UNTOUCHED = re.compile(f"({FSI}[^{PDI}]*{PDI}|https?://[^\\s{FSI}{PDI}]+)")
+
+
+def is_rtl_letter(char: str) -> bool:
+    return "\u0590" <= char <= "\u08ff" or "\ufb1d" <= char <= "\ufefc"
+
+
+def isolate_runs(text: str) -> str:
+    """`text` with each left-to-right run (numbers, phone numbers, references, dates, Latin
+    names) wrapped in FSI…PDI, for display inside right-to-left text. Runs already isolated
+    are left as they are, so isolating twice changes nothing; so are links."""
+    parts = _UNTOUCHED.split(text)
+    for index in range(0, len(parts), 2):  # even parts lie outside isolates and links
+        parts[index] = _LTR_RUN.sub(lambda run: FSI + run.group() + PDI, parts[index])
+    return "".join(parts)
+
+
+def isolate_in_rtl(text: str) -> str:
+    """Text someone typed (an operator's reply): its runs isolated if it has right-to-left
+    letters, unchanged otherwise."""
+    return isolate_runs(text) if any(is_rtl_letter(char) for char in text) else text
 
 
 def placeholders(text: str) -> set[str]:
@@ -113,6 +145,8 @@ class Catalogs:
         except (ValueError, IndexError):  # a broken translation must not silence the bot
             log.error("message %s in %s has a broken placeholder", key, lang)
             result = template
+        if self.direction(lang) == "rtl":  # its values' runs and the template's own ("091 …")
+            result = isolate_runs(result)
         return self.directed(lang, result)
 
     def format_value(self, language: str, value: Any) -> str:
@@ -132,7 +166,7 @@ class Catalogs:
             return text
         for char in text:
             if char.isalpha():
-                if "\u0590" <= char <= "\u08ff" or "\ufb1d" <= char <= "\ufefc":
+                if is_rtl_letter(char):
                     return text
                 return _RTL_MARK + text
         return _RTL_MARK + text

@@ -12,7 +12,7 @@ NO_LATER_MESSAGES = frozenset({"voice"})
 
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
-    channel: str  # "rest", "terminal", "telegram", "sms", "whatsapp", "voice", ...
+    channel: str  # "web", "rest", "terminal", "telegram", "sms", "whatsapp", "voice", ...
     address: str  # the sender on that channel: chat id, phone number, REST sender id
     text: str
     provider_message_id: str | None = None  # the provider's id; duplicates are dropped on it
@@ -39,6 +39,7 @@ class OutboundMessage:
     buttons: tuple[Button, ...] = ()
     direction: str = "ltr"  # "rtl" for Arabic and other right-to-left languages
     message_id: int | None = None  # the stored row, once stored
+    from_operator: bool = False  # written by a person at the hotline, not by the bot
 
     def as_plain_text(self) -> str:
         """The text with its options numbered, for channels without buttons (SMS, terminal)."""
@@ -47,11 +48,22 @@ class OutboundMessage:
         return "\n".join([self.text, *(b.title for b in self.buttons)])
 
     def to_payload(self) -> dict[str, Any]:
-        return {"buttons": [b.to_dict() for b in self.buttons], "direction": self.direction}
+        payload: dict[str, Any] = {
+            "buttons": [b.to_dict() for b in self.buttons],
+            "direction": self.direction,
+        }
+        if self.from_operator:  # kept with the message: the operator's row may go later
+            payload["operator"] = True
+        return payload
 
     @classmethod
     def from_stored(
-        cls, text: str, language: str | None, payload: dict[str, Any], message_id: int
+        cls,
+        text: str,
+        language: str | None,
+        payload: dict[str, Any],
+        message_id: int,
+        operator_id: int | None = None,
     ) -> OutboundMessage:
         buttons = tuple(Button(b["title"], b["payload"]) for b in payload.get("buttons", []))
         return cls(
@@ -60,4 +72,7 @@ class OutboundMessage:
             buttons=buttons,
             direction=payload.get("direction", "ltr"),
             message_id=message_id,
+            # an operator's reply; a broadcast (also written by staff) is news, not a reply
+            from_operator=bool(payload.get("operator"))
+            or (operator_id is not None and not payload.get("broadcast")),
         )

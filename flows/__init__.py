@@ -18,11 +18,12 @@ from flows.services import ServiceDirectory, ServicesFlow
 
 
 def build_flows() -> dict[str, Flow]:
-    registration = RegistrationFlow()
+    directory = ServiceDirectory.load()
+    registration = RegistrationFlow(city_name=directory.city_name)
     flows: list[Flow] = [
         LanguageFlow(),
         registration,
-        ServicesFlow(ServiceDirectory.load()),
+        ServicesFlow(directory),
         CaseStatusFlow(),
         MobilizerFlow(registration),
         HandoffFlow(),

@@ -282,8 +282,15 @@ def priority_of(answers: dict[str, Any]) -> tuple[str, list[str]]:
 class RegistrationFlow(Flow):
     name = "registration"
 
-    def __init__(self, vocab: Vocabulary | None = None) -> None:
+    def __init__(
+        self,
+        vocab: Vocabulary | None = None,
+        city_name: Callable[[str, str], str] | None = None,
+    ) -> None:
         self.vocab = vocab or vocabulary()
+        # a canonical city as the person reads it ("Sebha" → "سبها" in Arabic): the services
+        # directory's names (flows/content/services.yml, city_names)
+        self.city_name = city_name or (lambda city, _language: city)
         self._parsers: dict[str, Callable[[Turn], Any]] = {
             "name": self._parse_name,
             "country": self._parse_country,
@@ -798,7 +805,7 @@ class RegistrationFlow(Flow):
             age=a.get("age", ""),
             sex=Text(f"registration.sex.{a['sex']}") if a.get("sex") else "",
             phone=a.get("phone", ""),
-            city=a.get("city", ""),
+            city=self.city_name(a["city"], turn.language) if a.get("city") else "",
             detained=detained,
             document=passport,
         )

@@ -260,6 +260,10 @@ class Hostile:
         headers = {"content-type": "application/json"}
         return await self.http.post("/webhooks/rest/webhook", content=body, headers=headers)
 
+    async def web(self, body: bytes) -> httpx.Response:
+        headers = {"content-type": "application/json"}
+        return await self.http.post("/chat/messages", content=body, headers=headers)
+
     async def parse(self, body: bytes) -> httpx.Response:
         headers = {"content-type": "application/json"}
         return await self.http.post("/model/parse", content=body, headers=headers)

@@ -65,6 +65,7 @@ async def test_a_case_from_the_queue_to_closing(
         "rest",
     )
     assert row["preview"] == "Ina cikin Sabha" and row["assigned_to_id"] is None
+    assert row["channel_label"] == "REST API"  # what the console's live queue shows
     case_id = row["id"]
     assert (
         await client.get("/api/v1/cases", headers=operator, params={"language": "ar"})

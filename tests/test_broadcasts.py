@@ -29,7 +29,7 @@ from tests.test_records import (
 
 TEXTS = {
     "en": "The embassy of Nigeria visits Tripoli on Monday.",
-    "ar": "سفارة نيجيريا تزور طرابلس يوم الإثنين.",
+    "ar": "سفارة نيجيريا تزور طرابلس يوم الإثنين. للاستفسار: +218912223344",
     "fr": "L'ambassade du Nigeria visite Tripoli lundi.",
     "ha": "Ofishin jakadancin Najeriya zai ziyarci Tripoli ranar Litinin.",
 }
@@ -132,14 +132,16 @@ async def test_sending_queues_one_message_per_person_in_their_language(runtime: 
     assert set(by_contact) >= {ids["rest"], ids["telegram"], ids["wa_open"], ids["no_language"]}
     assert ids["opted_out"] not in by_contact and ids["wa_closed"] not in by_contact
     assert ids["cloud_closed"] not in by_contact and ids["caller"] not in by_contact
-    assert by_contact[ids["telegram"]].text == TEXTS["ar"]
+    # the number in the Arabic text is isolated, so it reads "+218…" on the person's phone
+    arabic = TEXTS["ar"].replace("+218912223344", "\u2068+218912223344\u2069")
+    assert by_contact[ids["telegram"]].text == arabic
     assert by_contact[ids["telegram"]].payload["direction"] == "rtl"
     assert by_contact[ids["wa_open"]].text == TEXTS["fr"]
     assert by_contact[ids["no_language"]].text == TEXTS["en"]  # the default language
     sms = {c.address: m for c, m in sent if c.channel == "sms"}
     # the caller by SMS in Hausa; the person registered by a mobilizer at their own number
     assert sms["+218910000004"].text == TEXTS["ha"]
-    assert sms["+218910000006"].text == TEXTS["ar"]
+    assert sms["+218910000006"].text == arabic
     assert ids["mobilizer"] not in by_contact
     assert all(m.status == MessageStatus.QUEUED for _, m in sent)
     async with runtime.db.session() as session:

@@ -413,7 +413,7 @@ async def test_operator_starts_a_case_for_a_contact(
     client, csrf = console
     await rest_say(client, "known-person", "hello")
     form = await client.get("/console/cases/new")
-    assert '<option value="rest">rest</option>' in form.text
+    assert '<option value="rest">REST API</option>' in form.text
     unknown = await client.post(
         "/console/cases/new", data={"csrf_token": csrf, "channel": "rest", "address": "nobody-here"}
     )

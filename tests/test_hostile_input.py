@@ -287,6 +287,10 @@ async def corpus_requests(hostile: Hostile, runtime: Runtime) -> list[httpx.Resp
                 encode({"sender": sender, "message": "hi", "metadata": {"message_id": text}})
             ),
             await http.get("/webhooks/rest/messages", params={"sender": wire(text)}),
+            await hostile.web(encode({"sender": sender, "message": text, "metadata": {}})),
+            await hostile.web(encode({"sender": text, "message": text})),
+            await http.get("/chat/messages", params={"sender": wire(text)}),
+            await http.get("/chat", params={"lang": wire(text)}),
             await hostile.parse(encode({"text": text, "language": text})),
             await hostile.telegram(encode(telegram_update(text))),
             await hostile.telegram(encode(telegram_update(None, caption=text, photo=[{}]))),

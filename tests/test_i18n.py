@@ -9,7 +9,7 @@ from babel.messages.pofile import read_po
 
 from bot import PROJECT_ROOT
 from bot.config import Settings
-from bot.i18n import Catalogs, placeholders
+from bot.i18n import Catalogs, isolate_in_rtl, isolate_runs, placeholders
 
 LOCALES = PROJECT_ROOT / "locales"
 ENABLED = Settings(_env_file=None).enabled_languages
@@ -113,3 +113,60 @@ def test_adding_a_language_is_data_only(tmp_path) -> None:  # type: ignore[no-un
     catalogs = Catalogs(tmp_path, ["en", "ar", "so"], "en")
     assert catalogs.languages == ["en", "ar", "so"]
     assert catalogs.info("so").native_name.lower().startswith("soomaali")
+
+
+# -- text that reads right in both directions --------------------------------------------------
+FSI, PDI = "\u2068", "\u2069"
+
+
+@pytest.mark.parametrize(
+    ("text", "isolated"),
+    [
+        ("+218912223344", f"{FSI}+218912223344{PDI}"),
+        ("الهاتف: +218 91 000 0105", f"الهاتف: {FSI}+218 91 000 0105{PDI}"),
+        ("رقم ملفك LY-AB12CD.", f"رقم ملفك {FSI}LY-AB12CD{PDI}."),
+        ("15/03/1996", f"{FSI}15/03/1996{PDI}"),
+        ("١٥ مارس ٢٠٢٦", f"{FSI}١٥{PDI} مارس {FSI}٢٠٢٦{PDI}"),
+        ("Amina Bello, سبها", f"{FSI}Amina Bello{PDI}, سبها"),
+        ("سبها", "سبها"),
+        ("افتح https://hotline.example/console/cases/5 الآن", None),  # a link stays whole
+    ],
+)
+def test_left_to_right_runs_are_isolated(text: str, isolated: str | None) -> None:
+    isolated = isolated or text
+    assert isolate_runs(text) == isolated
+    assert isolate_runs(isolated) == isolated  # twice is once
+
+
+def test_arabic_replies_isolate_their_values_and_other_languages_do_not(
+    catalogs: Catalogs,
+) -> None:
+    values = {
+        "name": "Amina Bello",
+        "country": "نيجيريا",
+        "age": 30,
+        "sex": "امرأة",
+        "phone": "+218912223344",
+        "city": "Sebha",
+        "detained": "لا",
+        "document": "",
+    }
+    summary = catalogs.text("ar", "registration.summary", **values)
+    for value in ("+218912223344", "Sebha", "Amina Bello", "30"):
+        assert f"{FSI}{value}{PDI}" in summary
+    assert "نيجيريا" in summary and f"{FSI}نيجيريا" not in summary
+    done = catalogs.text("ar", "registration.done", reference="LY-AB12CD")
+    assert f"{FSI}LY-AB12CD{PDI}" in done
+    for language in ("en", "fr", "ha"):
+        english = catalogs.text(language, "registration.summary", **values)
+        assert FSI not in english and "+218912223344" in english
+    # the template's own runs too: the example phone number keeps its groups in order
+    assert f"{FSI}091 234 5678{PDI}" in catalogs.text("ar", "registration.ask_phone")
+    # a value rendered from another message is isolated once, not twice
+    nested = catalogs.text("ar", "case.status", reference="LY-AB12CD", stage="مسجل")
+    assert nested.count(FSI) == 1 == nested.count(PDI)
+
+
+def test_operator_text_in_arabic_is_isolated_and_latin_text_is_not() -> None:
+    assert isolate_in_rtl("اتصل على +218912223344") == f"اتصل على {FSI}+218912223344{PDI}"
+    assert isolate_in_rtl("Call +218912223344") == "Call +218912223344"

@@ -25,6 +25,7 @@ class CaseSummary(Out):
     priority: str
     reason: str
     channel: str
+    channel_label: str = Field(description="The channel as the console names it: 'web chat'")
     language: str | None
     city: str | None
     contact_id: int

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from pydantic import BaseModel, Field
 
+from bot.http import runtime_of
 from bot.inputs import clean_id, valid_text
 from bot.messages import InboundMessage, OutboundMessage
 
@@ -54,7 +55,7 @@ def to_rest(sender: str, message: OutboundMessage) -> RestReply:
 async def receive(
     body: RestMessage, request: Request, background: BackgroundTasks
 ) -> list[RestReply]:
-    engine = request.app.state.runtime.engine
+    engine = runtime_of(request).engine
     metadata = body.metadata
     inbound = InboundMessage(
         channel=CHANNEL,
@@ -76,6 +77,6 @@ async def collect(
     request: Request, sender: Annotated[str, Query(pattern=SENDER_PATTERN)]
 ) -> list[RestReply]:
     """Messages queued for this sender since its last collect; each is returned once."""
-    store = request.app.state.runtime.store
+    store = runtime_of(request).store
     contact = await store.contact_for(CHANNEL, sender)
     return [to_rest(sender, message) for message in await store.take_queued(contact.id)]

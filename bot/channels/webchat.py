@@ -1,18 +1,46 @@
-"""GET /chat: a small mobile-friendly chat page on the REST channel."""
+"""The web chat: the page at GET /chat and its own channel, "web".
+
+POST /chat/messages  {"sender", "message", "metadata"}
+    → [{"recipient_id", "text", "buttons", "metadata", "author"}]
+GET  /chat/messages?sender=ID  → messages sent later (operator replies, broadcasts), once each
+
+The answers are the REST channel's plus `author`: "operator" when a person at the hotline wrote
+the message, "bot" otherwise, so the page can show who is speaking. Contacts and messages are
+stored with channel "web", apart from API clients on the REST channel.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from babel import Locale, UnknownLocaleError
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from bot.channels.rest import SENDER_PATTERN, RestMessage, RestReply, to_rest
+from bot.http import runtime_of
+from bot.i18n import Catalogs
+from bot.inputs import clean_id, valid_text
+from bot.messages import InboundMessage, OutboundMessage
 from bot.resources import package_path
+
+CHANNEL = "web"
+MESSAGES_PATH = "/chat/messages"
 
 router = APIRouter(tags=["web chat"])
 templates = Jinja2Templates(directory=package_path("bot", "templates"))
+
+
+class WebReply(RestReply):
+    author: Literal["bot", "operator"] = "bot"
+
+
+def to_web(sender: str, message: OutboundMessage) -> WebReply:
+    return WebReply(
+        **to_rest(sender, message).model_dump(),
+        author="operator" if message.from_operator else "bot",
+    )
 
 
 def _page_language(request: Request, asked: str | None, available: list[str], default: str) -> str:
@@ -29,11 +57,26 @@ def _page_language(request: Request, asked: str | None, available: list[str], de
     return default
 
 
+def first_screen(catalogs: Catalogs, language: str) -> list[dict[str, str]]:
+    """What the hotline does, in every language of the bot's menu: the page's language first."""
+    ordered = [language, *(code for code in catalogs.languages if code != language)]
+    return [
+        {
+            "code": code,
+            "name": catalogs.info(code).native_name,
+            "direction": catalogs.direction(code),
+            "intro": catalogs.text(code, "webchat.intro"),
+            "danger": catalogs.text(code, "webchat.intro_danger"),
+        }
+        for code in ordered
+    ]
+
+
 @router.get("/chat", response_class=HTMLResponse)
 async def chat_page(
     request: Request, lang: Annotated[str | None, Query(max_length=16)] = None
 ) -> HTMLResponse:
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     catalogs = runtime.catalogs
     language = _page_language(request, lang, catalogs.languages, runtime.settings.default_language)
     response = templates.TemplateResponse(
@@ -46,6 +89,11 @@ async def chat_page(
             "placeholder": catalogs.text(language, "webchat.placeholder"),
             "send": catalogs.text(language, "webchat.send"),
             "offline": catalogs.text(language, "webchat.offline"),
+            "operator": catalogs.text(language, "webchat.operator"),
+            "clear": catalogs.text(language, "webchat.clear"),
+            "clear_confirm": catalogs.text(language, "webchat.clear_confirm"),
+            "first_screen": first_screen(catalogs, language),
+            "messages_path": MESSAGES_PATH,
         },
     )
     response.headers["content-security-policy"] = (
@@ -53,3 +101,32 @@ async def chat_page(
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
     return response
+
+
+@router.post(MESSAGES_PATH, response_model=list[WebReply])
+async def receive(
+    body: RestMessage, request: Request, background: BackgroundTasks
+) -> list[WebReply]:
+    engine = runtime_of(request).engine
+    metadata = body.metadata
+    inbound = InboundMessage(
+        channel=CHANNEL,
+        address=body.sender,
+        text=valid_text(body.message),
+        provider_message_id=clean_id(metadata.get("message_id")),
+        language_hint=clean_id(metadata.get("language"), 16),
+    )
+    # as on the REST channel: a retry after a lost answer gets the same replies
+    result = await engine.handle(inbound, confirm_later=True)
+    background.add_task(engine.confirm_answered, result)
+    return [to_web(body.sender, reply) for reply in result.replies]
+
+
+@router.get(MESSAGES_PATH, response_model=list[WebReply])
+async def collect(
+    request: Request, sender: Annotated[str, Query(pattern=SENDER_PATTERN)]
+) -> list[WebReply]:
+    """Messages queued for this page's sender since its last collect; each is returned once."""
+    store = runtime_of(request).store
+    contact = await store.contact_for(CHANNEL, sender)
+    return [to_web(sender, message) for message in await store.take_queued(contact.id)]

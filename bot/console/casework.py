@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, exists, func, or_, select
 
+from bot.channels import channel_label
 from bot.channels.whatsapp_window import WHATSAPP_CHANNELS, window_open
 from bot.console.auth import Principal, audit
 from bot.console.canned import CANNED, canned_text
@@ -124,6 +125,10 @@ class CaseRow:
     outcome: str | None
     preview: str | None
     preview_direction: str
+
+    @property
+    def channel_label(self) -> str:
+        return channel_label(self.channel)
 
     @property
     def waiting_minutes(self) -> int | None:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from bot.channels import channel_label
 from bot.console.auth import Principal, require_supervisor
 from bot.console.web import render
 from bot.http import runtime_of
@@ -273,7 +274,12 @@ def charts_for(report: Report) -> list[Chart]:
                 ("calls", [float(v) for v in report.calls_by_day]),
             ],
         ),
-        bars("by-channel", "Conversations by channel", report.conversations_by_channel, "people"),
+        bars(
+            "by-channel",
+            "Conversations by channel",
+            [(channel_label(code), n) for code, n in report.conversations_by_channel],
+            "people",
+        ),
         horizontal_bars(
             "by-language",
             "Conversations and calls by language",

@@ -16,6 +16,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from bot.channels import channel_label
 from bot.console.auth import ROLE_RANK, Principal
 from bot.http import runtime_of
 from bot.resources import package_path
@@ -100,6 +101,7 @@ def render(
         "nav": nav_for(principal),
         "languages": runtime.catalogs.languages,
         "static": static,
+        "channel_label": channel_label,
         "current_path": request.url.path,
         "when": when_formatter(runtime.settings.operator_timezone),
         "timezone": runtime.settings.operator_timezone,

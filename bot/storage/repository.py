@@ -223,7 +223,10 @@ class Store:
                 )
                 .order_by(Message.id)
             )
-            return [OutboundMessage.from_stored(m.text, m.language, m.payload, m.id) for m in rows]
+            return [
+                OutboundMessage.from_stored(m.text, m.language, m.payload, m.id, m.operator_id)
+                for m in rows
+            ]
 
     # -- the outbox ----------------------------------------------------------------------
     async def enqueue(self, contact_id: int, channel: str, message: OutboundMessage) -> int:
@@ -235,7 +238,7 @@ class Store:
             return row.id
 
     async def take_queued(self, contact_id: int, limit: int = 50) -> list[OutboundMessage]:
-        """Queued messages for a contact whose channel collects them (REST pull).
+        """Queued messages for a contact whose channel collects them (REST and web chat pull).
 
         Each is returned once: it is marked delivered in the same transaction."""
         async with self.db.session() as session, session.begin():
@@ -256,7 +259,10 @@ class Store:
                 row.status = MessageStatus.DELIVERED
                 row.attempts += 1
                 row.processed_at = utcnow()
-            return [OutboundMessage.from_stored(m.text, m.language, m.payload, m.id) for m in rows]
+            return [
+                OutboundMessage.from_stored(m.text, m.language, m.payload, m.id, m.operator_id)
+                for m in rows
+            ]
 
     async def transcript(
         self, contact_id: int, limit: int = 100

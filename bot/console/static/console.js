@@ -70,7 +70,7 @@
     tr.appendChild(link);
     tr.appendChild(el("td", {}, row.status + (row.escalation_level ? " · escalated" : "")));
     tr.appendChild(el("td", {}, row.waiting_minutes === null ? "—" : row.waiting_minutes + " min"));
-    tr.appendChild(el("td", {}, row.channel));
+    tr.appendChild(el("td", {}, row.channel_label || row.channel));
     tr.appendChild(el("td", {}, row.language || "—"));
     tr.appendChild(el("td", {}, row.city || "—"));
     tr.appendChild(el("td", { dir: row.preview_direction }, row.preview || ""));
