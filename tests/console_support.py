@@ -15,7 +15,7 @@ import httpx
 import pyotp
 import uvicorn
 
-from bot.console.auth import SECOND_FACTOR_ROLES, hash_password, new_secret, token_hash
+from bot.access import SECOND_FACTOR_ROLES, hash_password, new_secret, token_hash
 from bot.runtime import Runtime
 from bot.storage.models import ApiToken, Operator, utcnow
 from tests.fakes.http import free_port

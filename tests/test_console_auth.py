@@ -26,9 +26,9 @@ from fastapi.routing import iter_route_contexts
 from sqlalchemy import func, select, update
 
 from bot import PROJECT_ROOT
-from bot.console import auth
-from bot.console.accounts import Accounts
-from bot.console.auth import ROLE_RANK, SESSION_COOKIE, token_hash
+from bot import access as auth
+from bot.access import ROLE_RANK, SESSION_COOKIE, token_hash
+from bot.accounts import Accounts
 from bot.console.throttle import FREE_FAILURES, SignInThrottle
 from bot.runtime import Runtime
 from bot.storage.keys import key_dir

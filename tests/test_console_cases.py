@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from bot.accounts import Accounts
 from bot.console import cases as console_cases
-from bot.console.accounts import Accounts
 from bot.runtime import Runtime
 from bot.storage.models import AuditEvent, Call, Contact, Handoff, Message, utcnow
 from server import create_app

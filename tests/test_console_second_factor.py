@@ -17,8 +17,8 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import select, text, update
 
-from bot.console import second_factor
-from bot.console.auth import SESSION_COOKIE
+from bot import second_factor
+from bot.access import SESSION_COOKIE
 from bot.console.throttle import FREE_FAILURES, SignInThrottle
 from bot.runtime import Runtime
 from bot.storage.models import AuditEvent, Operator, OperatorSession, RecoveryCode

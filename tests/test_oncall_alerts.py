@@ -338,13 +338,13 @@ async def test_messages_to_an_open_case_are_acknowledged_at_most_every_few_minut
     assert await say(runtime, sender, "??", language) == []  # not again so soon
     every = runtime.handoffs.passed_on_every
     later = utcnow() + every + timedelta(seconds=1)
-    monkeypatch.setattr("bot.handoffs.utcnow", lambda: later)  # the clock moved
+    monkeypatch.setattr("bot.handoffs.service.utcnow", lambda: later)  # the clock moved
     assert await say(runtime, sender, "still there?", language) == [passed_on]
     assert await say(runtime, sender, "hello??", language) == []
     # an operator writes: from now on it is a conversation with them, no more notes
     operator = await create_operator(runtime, f"note-op-{language}", "operator")
     await runtime.handoffs.reply(await case_of(runtime, sender), operator, "I am here")
-    monkeypatch.setattr("bot.handoffs.utcnow", lambda: later + 2 * every)
+    monkeypatch.setattr("bot.handoffs.service.utcnow", lambda: later + 2 * every)
     assert await say(runtime, sender, "thank you", language) == []
 
 

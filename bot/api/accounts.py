@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
+from bot.access import Principal, admin_form, operator_form, require_admin, require_operator
+from bot.accounts import Accounts, parse_languages
 from bot.api.models import (
     ContactRole,
     ContactRoleSet,
@@ -21,10 +23,9 @@ from bot.api.models import (
     TokenCreated,
     TokenOut,
 )
-from bot.console.accounts import Accounts, parse_languages
-from bot.console.admin import effective_settings, find_contact
-from bot.console.auth import Principal, admin_form, operator_form, require_admin, require_operator
+from bot.contacts import find_contact
 from bot.http import runtime_of
+from bot.shown_settings import effective_settings
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

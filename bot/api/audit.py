@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from bot.console.audit import PAGE_SIZE, AuditFilter, read_audit
-from bot.console.auth import Principal, require_supervisor
+from bot.access import Principal, require_supervisor
+from bot.audit import PAGE_SIZE, AuditFilter, read_audit
 from bot.http import runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])

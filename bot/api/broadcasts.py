@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import broadcasts
+from bot.access import Principal, require_supervisor, supervisor_form
 from bot.broadcasts import Segment
-from bot.console.auth import Principal, require_supervisor, supervisor_form
 from bot.http import runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["broadcasts"])

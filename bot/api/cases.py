@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from bot.access import Principal, operator_form, require_operator, supervisor_form
 from bot.api.models import (
     Address,
     Assign,
@@ -23,10 +24,9 @@ from bot.api.models import (
     Snooze,
     Typing,
 )
-from bot.console import casework
-from bot.console.auth import Principal, operator_form, require_operator, supervisor_form
-from bot.console.canned import canned_replies
-from bot.console.cases import filters_from
+from bot.handoffs import casework
+from bot.handoffs.canned import canned_replies
+from bot.handoffs.casework import CaseFilters
 from bot.http import runtime_of
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -59,7 +59,7 @@ async def list_cases(
     status: Annotated[str | None, Query(description="waiting (default) | snoozed | closed")] = None,
 ) -> list[CaseSummary]:
     """Active cases: emergency > urgent > normal, then the longest waiting first."""
-    filters = filters_from(language, priority, channel, city, assigned, status)
+    filters = CaseFilters.from_query(language, priority, channel, city, assigned, status)
     rows = await casework.list_cases(runtime_of(request), filters, principal)
     return [CaseSummary.model_validate(row) for row in rows]
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from bot.console.auth import Principal, require_operator
+from bot.access import Principal, require_operator
 
 OPENAPI_PATH = "/openapi.json"
 DOCS_PATHS = ("/docs", "/redoc", OPENAPI_PATH)

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import registrations
-from bot.console.auth import (
+from bot.access import (
     Principal,
     audit,
     operator_form,

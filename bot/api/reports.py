@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from bot.console.auth import Principal, require_supervisor
+from bot.access import Principal, require_supervisor
 from bot.http import runtime_of
 from bot.reports import build_report, report_range
 

@@ -9,7 +9,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import RouteContext, iter_route_contexts
 
-from bot.console.auth import require_operator
+from bot.access import require_operator
 
 API_PREFIX = "/api/v1"
 

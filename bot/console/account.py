@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from bot.console import second_factor
-from bot.console.accounts import AccountError, Accounts
-from bot.console.auth import (
+from bot import second_factor
+from bot.access import (
     SECOND_FACTOR_ROLES,
     SESSION_COOKIE,
     Principal,
@@ -18,6 +17,7 @@ from bot.console.auth import (
     require_enrolment,
     require_operator,
 )
+from bot.accounts import AccountError, Accounts
 from bot.console.web import redirect, render
 from bot.http import runtime_of
 

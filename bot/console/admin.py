@@ -3,89 +3,25 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
-from pydantic import SecretStr
-from sqlalchemy import select
 
-from bot.alerts import DEFAULT_CITY, NumbersError, OnCallError, parse_oncall, read_oncall_lines
-from bot.config import Settings
-from bot.console.accounts import AccountError, Accounts, parse_languages
-from bot.console.auth import ROLES, Principal, admin_form, require_admin
-from bot.console.canned import canned_replies
-from bot.console.casework import canned_values, mask
+from bot.access import ROLES, Principal, admin_form, require_admin
+from bot.accounts import AccountError, Accounts, parse_languages
+from bot.alerts import DEFAULT_CITY, NumbersError, OnCallError, read_oncall_lines
 from bot.console.web import redirect, render
+from bot.contacts import CONTACT_ROLES, find_contact, mobilizers
+from bot.handoffs.canned import canned_replies
+from bot.handoffs.casework import canned_values, mask
 from bot.http import runtime_of
 from bot.registrations import canonical_cities
-from bot.storage import crypto
-from bot.storage.models import Contact
+from bot.shown_settings import effective_settings
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    pass
 
 router = APIRouter(prefix="/console/admin", tags=["console"], include_in_schema=False)
-
-CONTACT_ROLES = ("migrant", "mobilizer")
-_SECRET_WORDS = ("secret", "token", "password", "key", "auth")
-
-
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
-
-
-def effective_settings(settings: Settings) -> list[tuple[str, str, str | None]]:
-    """(name, value, description) of every setting that is not a secret; URLs lose passwords."""
-    result = []
-    for name, info in type(settings).model_fields.items():
-        value: Any = getattr(settings, name)
-        if name == "oncall_contacts":  # staff's own numbers stay out of the page
-            shown = ", ".join(person.name for person in parse_oncall(value))
-        elif isinstance(value, SecretStr) or any(word in name for word in _SECRET_WORDS):
-            shown = "(set)" if value else "(not set)"
-        elif isinstance(value, str) and "://" in value:
-            shown = _without_password(value)
-        elif isinstance(value, list | tuple):
-            shown = ", ".join(str(v) for v in value)
-        else:
-            shown = "" if value is None else str(value)
-        result.append((name, shown, info.description))
-    return result
-
-
-async def find_contact(runtime: Runtime, channel: str, address: str) -> Contact | None:
-    address_hashes = crypto.lookup_hashes(channel.strip(), address.strip())
-    async with runtime.db.session() as session:
-        return await session.scalar(
-            select(Contact).where(
-                Contact.channel == channel.strip(), Contact.address_hash.in_(address_hashes)
-            )
-        )
-
-
-async def mobilizers(runtime: Runtime) -> list[dict[str, Any]]:
-    async with runtime.db.session() as session:
-        rows = await session.scalars(
-            select(Contact).where(Contact.role == "mobilizer").order_by(Contact.id)
-        )
-        return [
-            {
-                "id": c.id,
-                "channel": c.channel,
-                "address": mask(c.address),
-                "language": c.language,
-                "city": c.city,
-            }
-            for c in rows
-        ]
 
 
 # -- accounts ----------------------------------------------------------------------------------
@@ -160,9 +96,7 @@ async def _update(
     request: Request, principal: Principal, operator_id: int, **changes: Any
 ) -> Response:
     try:
-        await Accounts(runtime_of(request).db).update(
-            operator_id, actor=principal.actor, **changes
-        )
+        await Accounts(runtime_of(request).db).update(operator_id, actor=principal.actor, **changes)
     except AccountError as exc:
         return await _accounts_page(request, principal, error=str(exc), status_code=400)
     return redirect("/console/admin/operators")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from bot.accounts import Accounts
 from bot.api import accounts as api_accounts
 from bot.api import audit as api_audit
 from bot.api import broadcasts as api_broadcasts
@@ -17,7 +18,6 @@ from bot.api import records as api_records
 from bot.api import reports as api_reports
 from bot.api import schema as api_schema
 from bot.console import account, admin, audit, broadcasts, cases, records, reports, signin
-from bot.console.accounts import Accounts
 from bot.console.throttle import SignInThrottle
 from bot.console.web import CONSOLE_DIR, STATIC_PREFIX
 from bot.errors import install_domain_errors

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from bot import broadcasts
+from bot.access import Principal, new_secret, require_supervisor, supervisor_form
 from bot.broadcasts import Segment
-from bot.console.auth import Principal, new_secret, require_supervisor, supervisor_form
 from bot.console.records import choices, field_errors, local_time
 from bot.console.web import redirect, render
 from bot.http import runtime_of

@@ -18,18 +18,18 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
-from bot.console import casework
-from bot.console.accounts import Accounts
-from bot.console.auth import (
+from bot.access import (
     Principal,
     current_principal,
     operator_form,
     require_operator,
     supervisor_form,
 )
-from bot.console.canned import canned_replies
-from bot.console.casework import OUTCOMES, PRIORITIES, STATUS_VIEWS, CaseError, CaseFilters
+from bot.accounts import Accounts
 from bot.console.web import console_headers, redirect, render
+from bot.handoffs import casework
+from bot.handoffs.canned import canned_replies
+from bot.handoffs.casework import OUTCOMES, PRIORITIES, STATUS_VIEWS, CaseError, CaseFilters
 from bot.http import runtime_of
 from bot.storage.models import Contact, Registration
 
@@ -67,23 +67,6 @@ async def _choices(runtime: Runtime) -> dict[str, list[str]]:
         }
 
 
-def filters_from(
-    language: str | None,
-    priority: str | None,
-    channel: str | None,
-    city: str | None,
-    assigned: str | None,
-    status: str | None,
-) -> CaseFilters:
-    return CaseFilters(
-        language=language or None,
-        priority=priority if priority in PRIORITIES else None,
-        channel=channel or None,
-        city=city or None,
-        assigned=assigned if assigned in ("me", "unassigned") else None,
-        status=status if status in STATUS_VIEWS else "waiting",
-    )
-
 
 Filter = Annotated[str | None, Query(max_length=32)]
 
@@ -101,7 +84,7 @@ async def queue_page(
     notice: Filter = None,
 ) -> Response:
     runtime = runtime_of(request)
-    filters = filters_from(language, priority, channel, city, assigned, status)
+    filters = CaseFilters.from_query(language, priority, channel, city, assigned, status)
     rows = await casework.list_cases(runtime, filters, principal)
     choices = await _choices(runtime)
     return render(

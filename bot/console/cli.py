@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot.access import ROLES
+from bot.accounts import AccountError, Accounts, parse_languages
 from bot.config import get_settings
-from bot.console.accounts import AccountError, Accounts, parse_languages
-from bot.console.auth import ROLES
 
 operators_app = typer.Typer(help="Console accounts: add, list, disable, passwords, API tokens")
 console = Console()

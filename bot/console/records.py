@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from bot import registrations
-from bot.console.auth import (
+from bot.access import (
     Principal,
     audit,
     operator_form,

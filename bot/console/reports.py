@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from bot.access import Principal, require_supervisor
 from bot.channels import channel_label
-from bot.console.auth import Principal, require_supervisor
 from bot.console.web import render
 from bot.http import runtime_of
 from bot.registrations import country_name

@@ -11,8 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from bot.console.accounts import AccountError, Accounts
-from bot.console.auth import (
+from bot.access import (
     CODE_PATH,
     SESSION_COOKIE,
     Principal,
@@ -25,6 +24,7 @@ from bot.console.auth import (
     require_signed_in,
     signout_form,
 )
+from bot.accounts import AccountError, Accounts
 from bot.console.throttle import SignInThrottle
 from bot.console.web import redirect, render
 from bot.http import runtime_of

@@ -16,8 +16,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from bot.access import ROLE_RANK, Principal
 from bot.channels import channel_label
-from bot.console.auth import ROLE_RANK, Principal
 from bot.http import runtime_of
 from bot.resources import package_path
 from bot.storage.models import as_utc

@@ -15,8 +15,8 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.console import second_factor
-from bot.console.auth import (
+from bot import second_factor
+from bot.access import (
     ROLES,
     SECOND_FACTOR_ROLES,
     burn_password_check_async,

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, exists, func, or_, select
 
+from bot.access import Principal, audit
 from bot.channels import channel_label
 from bot.channels.whatsapp_window import WHATSAPP_CHANNELS, window_open
-from bot.console.auth import Principal, audit
-from bot.console.canned import CANNED, canned_text
 from bot.errors import DomainError
 from bot.handoffs import HandoffError, HandoffTaken
+from bot.handoffs.canned import CANNED, canned_text
 from bot.messages import NO_LATER_MESSAGES
 from bot.storage import crypto
 from bot.storage.models import (
@@ -92,6 +92,27 @@ class CaseFilters:
     city: str | None = None
     assigned: str | None = None  # "me" | "unassigned" | None
     status: str = "waiting"  # one of STATUS_VIEWS
+
+    @classmethod
+    def from_query(
+        cls,
+        language: str | None,
+        priority: str | None,
+        channel: str | None,
+        city: str | None,
+        assigned: str | None,
+        status: str | None,
+    ) -> CaseFilters:
+        """The queue's filters from a query string (the console's and the API's): unknown
+        values are dropped, never an error."""
+        return cls(
+            language=language or None,
+            priority=priority if priority in PRIORITIES else None,
+            channel=channel or None,
+            city=city or None,
+            assigned=assigned if assigned in ("me", "unassigned") else None,
+            status=status if status in STATUS_VIEWS else "waiting",
+        )
 
     def as_query(self) -> dict[str, str]:
         values = {
