@@ -71,6 +71,8 @@ EMERGENCY_KINDS = (
     "collapse",
     "killing",  # someone is about to kill
     "self_harm",
+    "stranded",  # left in the desert without water
+    "accident",  # hit by a car, a bone out
     "danger",  # only unsure: "we are in danger", "there is fire", "blood"
 )
 URGENT_KINDS = ("detention", "trafficking", "gbv", "threat")
@@ -87,6 +89,7 @@ _STRONG = {
     "childbirth": "childbirth",
     "collapse": "collapse",
     "kill_threat": "killing",
+    "accident": "accident",
 }
 # The order in which one emergency kind is named when several are found.
 _EMERGENCY_ORDER = (
@@ -101,6 +104,8 @@ _EMERGENCY_ORDER = (
     "killing",
     "abduction",
     "beating",
+    "accident",
+    "stranded",
 )
 _URGENT = {
     "gbv": "gbv",
@@ -108,10 +113,19 @@ _URGENT = {
     "detention": "detention",
     "raid": "detention",
     "threat": "threat",
+    "pursued": "threat",  # looked for now: not over when the person escaped
+    "passport_taken": "trafficking",
     "beating": "threat",  # violence that is not (said to be) going on now
 }
 _URGENT_ORDER = ("gbv", "trafficking", "detention", "threat")
-_WEAK = ("danger_general", "fire_word", "blood_word", "trapped", "injured_now", "breath")
+_WEAK = (
+    "danger_general",
+    "fire_word",
+    "blood_word",
+    "trapped",
+    "injured_now",
+    "breath",
+)
 
 _ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
 _APOSTROPHES = str.maketrans({c: " " for c in "'’‘ʼ`´ʻ"})
@@ -378,6 +392,8 @@ class DangerDetector:
         found = {c for c, _, _ in spans}
         if _near(spans, "boat", "boat_trouble", 5):  # "the boat we are in is breaking"
             found.add("boat_in_trouble")
+        if _near(spans, "seize", "passport", 5):  # "they took my phone and my passport"
+            found.add("passport_taken")
         return decide(found, now=_now_near_danger(spans))
 
 
@@ -418,6 +434,10 @@ def _drop_contained(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, i
 
 
 _DANGER_CONCEPTS = frozenset({*_STRONG, *_URGENT, *_WEAK, "birth", "self_harm", "armed"})
+# What a "lol" does not take back: anything beyond a threat to kill.
+_NOT_A_JOKE = frozenset(
+    {*_STRONG, *_URGENT, *_WEAK, "self_harm", "birth", "armed"} - {"kill_threat", "threat"}
+)
 _NEAR = 4  # words: "now" qualifies a danger this close to it
 
 
@@ -463,7 +483,9 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     # Combinations that make an emergency out of weaker signs.
     if "birth" in found and found & {"bleeding", "blood_word", "pain", "collapse"}:
         strong.add("childbirth")
-    if "fire_word" in found and found & {"building", "inside", "trapped", "help_call"}:
+    everyday = bool(found & {"work_context", "work"})  # cooking, welding, at work
+    fire_signs = {"trapped", "inside", "help_call"} | (set() if everyday else {"building"})
+    if "fire_word" in found and found & fire_signs:
         strong.add("fire")
     if "trapped" in found and found & {"explosion", "fire", "fire_word", "drowning"}:
         strong.add("fire" if found & {"fire", "fire_word"} else "explosion")
@@ -481,6 +503,17 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     if "kill_threat" in found and "conditional" in found:
         strong.discard("killing")  # "they will kill me if I don't pay": a threat, urgent
         found = {*found, "threat"}
+    if "desert" in found and "stranded_sign" in found:
+        strong.add("stranded")  # left in the desert, no water, people who cannot stand
+    if "unresponsive" in found and (violent or "person_down" in found):
+        strong.add("collapse")  # fell, a high fever or beaten, and does not answer
+    if "accident_word" in found and found & {"injury", "bleeding", "blood_word", "help_call"}:
+        strong.add("accident")  # an accident with someone hurt
+    if "armed" in found and "pursued" in found:
+        strong.add("killing")  # armed men looking for the person
+    if "joke" in found and not found & _NOT_A_JOKE:
+        # "my boss says he will kill me if I am late again lol": no threat
+        return Detection("none", None, "sure", concepts, True)
     if "self_harm" in found:
         if elsewhere and not now:
             return Detection("none", None, "sure", concepts, True)
@@ -493,6 +526,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     if strong and over_emergency:
         # The event is over ("last year", "we are safe now"): what remains may still be a
         # disclosure (sexual violence, trafficking) or a detention that goes on.
+        if "abduction" in strong and not over:
+            urgent.append("trafficking")  # kidnapped weeks ago: held for ransom, a case
         strong = set()
         hard_negative = True
     if strong:
@@ -501,12 +536,17 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
         return Detection("emergency", kind, certainty, concepts, hard_negative)
     if urgent:
         category = next(k for k in _URGENT_ORDER if k in urgent)
-        if over and category in ("detention", "threat"):
+        pursued = "pursued" in found and not ("past_over" in found and not now)
+        if over and category in ("detention", "threat") and not pursued:
             return Detection("none", None, "sure", concepts, True)  # released, long ago
         if hard_negative and category == "threat" and "threat" not in found:
             return Detection("none", None, "sure", concepts, True)  # a beating that is over
         return Detection("urgent", category, "sure", concepts, hard_negative)
-    if any(c in found for c in _WEAK) and not over_emergency:
+    weak = {c for c in found if c in _WEAK}
+    if weak <= {"fire_word", "blood_word"} and everyday:
+        # the fire they weld with, a blood test for the job: an everyday word at work
+        return Detection("none", None, "sure", concepts, hard_negative)
+    if weak and not over_emergency:
         return Detection("emergency", "danger", "unsure", concepts, hard_negative)
     return Detection("none", None, "sure", concepts, hard_negative)
 
