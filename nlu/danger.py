@@ -115,6 +115,7 @@ _URGENT = {
     "threat": "threat",
     "pursued": "threat",  # looked for now: not over when the person escaped
     "passport_taken": "trafficking",
+    "torture": "threat",  # torture told as past is still a case
     "beating": "threat",  # violence that is not (said to be) going on now
 }
 _URGENT_ORDER = ("gbv", "trafficking", "detention", "threat")
@@ -394,6 +395,16 @@ class DangerDetector:
             found.add("boat_in_trouble")
         if _near(spans, "seize", "passport", 5):  # "they took my phone and my passport"
             found.add("passport_taken")
+        if _near(spans, "hold_verb", "held_people", 3):  # "he is keeping four girls"
+            found.add("trafficking")
+        if _near(spans, "marry", "young_girl", 4):  # "to marry my 14 year old daughter"
+            found.add("gbv")
+        signs = [(s, e) for c, s, e in spans if c == "stranded_sign"]
+        apart = [
+            x for x in signs if not any(y != x and y[0] <= x[0] <= x[1] <= y[1] for y in signs)
+        ]
+        if len(apart) >= 2:
+            found.add("desert")  # left without water, people who cannot walk: the desert
         return decide(found, now=_now_near_danger(spans))
 
 
@@ -489,7 +500,7 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
         strong.add("fire")
     if "trapped" in found and found & {"explosion", "fire", "fire_word", "drowning"}:
         strong.add("fire" if found & {"fire", "fire_word"} else "explosion")
-    violent = "beating" in found or "beating_now" in found
+    violent = bool(found & {"beating", "beating_now", "torture"})
     if violent and (now or found & {"help_call", "danger_general"}) and not over:
         strong.add("beating")  # ongoing violence, in detention or anywhere
     if "armed" in found and found & {"attack_now", "now", "help_call", "inside", "building"}:
@@ -537,9 +548,10 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     if urgent:
         category = next(k for k in _URGENT_ORDER if k in urgent)
         pursued = "pursued" in found and not ("past_over" in found and not now)
-        if over and category in ("detention", "threat") and not pursued:
+        told = pursued or "torture" in found  # looked for now, or torture: a case anyway
+        if over and category in ("detention", "threat") and not told:
             return Detection("none", None, "sure", concepts, True)  # released, long ago
-        if hard_negative and category == "threat" and "threat" not in found:
+        if hard_negative and category == "threat" and not found & {"threat", "torture"}:
             return Detection("none", None, "sure", concepts, True)  # a beating that is over
         return Detection("urgent", category, "sure", concepts, hard_negative)
     weak = {c for c in found if c in _WEAK}
