@@ -397,7 +397,7 @@ class DangerDetector:
             found.add("passport_taken")
         if _near(spans, "hold_verb", "held_people", 3):  # "he is keeping four girls"
             found.add("trafficking")
-        if _near(spans, "marry", "young_girl", 4):  # "to marry my 14 year old daughter"
+        if _near(spans, "marry", "young_girl", 6):  # "to marry my 14 year old daughter"
             found.add("gbv")
         signs = [(s, e) for c, s, e in spans if c == "stranded_sign"]
         apart = [
@@ -549,7 +549,9 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
         category = next(k for k in _URGENT_ORDER if k in urgent)
         pursued = "pursued" in found and not ("past_over" in found and not now)
         told = pursued or "torture" in found  # looked for now, or torture: a case anyway
-        if over and category in ("detention", "threat") and not told:
+        # "they released me but my brother is still in the prison": not over for him
+        others_still = now and "held_people" in found
+        if over and category in ("detention", "threat") and not (told or others_still):
             return Detection("none", None, "sure", concepts, True)  # released, long ago
         if hard_negative and category == "threat" and not found & {"threat", "torture"}:
             return Detection("none", None, "sure", concepts, True)  # a beating that is over
