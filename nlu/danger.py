@@ -397,6 +397,8 @@ class DangerDetector:
             found.add("passport_taken")
         if _near(spans, "hold_verb", "held_people", 3):  # "he is keeping four girls"
             found.add("trafficking")
+        if _near(spans, "held_people", "held_word", 3):  # "my brother is still held in Zawiya"
+            found.add("detention")
         if _near(spans, "marry", "young_girl", 6):  # "to marry my 14 year old daughter"
             found.add("gbv")
         signs = [(s, e) for c, s, e in spans if c == "stranded_sign"]
@@ -520,6 +522,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
         strong.add("collapse")  # fell, a high fever or beaten, and does not answer
     if "accident_word" in found and found & {"injury", "bleeding", "blood_word", "help_call"}:
         strong.add("accident")  # an accident with someone hurt
+    if "armed" in found and "threat" in found and now:
+        strong.add("killing")  # threatened with a gun right now
     if "armed" in found and "pursued" in found:
         strong.add("killing")  # armed men looking for the person
     if "joke" in found and not found & _NOT_A_JOKE:
