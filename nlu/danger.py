@@ -486,7 +486,11 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     elsewhere = bool(found & {"news", "hypothetical"}) and not now
     strong_now = now and bool(found & set(_STRONG))
     # "We are safe now" ends it unless an immediate danger is said to go on now.
-    over = ("safe_now" in found and not strong_now) or ("past_over" in found and not now)
+    # "I escaped but they are looking for me" is not safe: someone pursues the person now.
+    escaped_only = "pursued" in found
+    over = ("safe_now" in found and not strong_now and not escaped_only) or (
+        "past_over" in found and not now
+    )
     recent = "recent_past" in found and not now
     # weeks or months ago: an emergency is over, a detention or a threat may well go on
     over_emergency = over or ("past_weeks" in found and not now)
