@@ -487,8 +487,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     strong_now = now and bool(found & set(_STRONG))
     # "We are safe now" ends it unless an immediate danger is said to go on now.
     # "I escaped but they are looking for me" is not safe: someone pursues the person now.
-    escaped_only = "pursued" in found
-    over = ("safe_now" in found and not strong_now and not escaped_only) or (
+    still_unsafe = "pursued" in found or "not_over" in found  # or "not released", "not safe"
+    over = ("safe_now" in found and not strong_now and not still_unsafe) or (
         "past_over" in found and not now
     )
     recent = "recent_past" in found and not now
