@@ -143,6 +143,21 @@ def _yaml(text: str) -> object:
 
 
 _MIN_GLUED = 8  # unknown words this long are looked into for glued words
+# Short spellings of Pidgin and SMS words that the lexicon writes one way: a word also counts
+# as these ("dem de beat us" = "dem dey beat us"); short words get no typo tolerance.
+_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "de": ("dey",),
+    "di": ("dey",),
+    "dy": ("dey",),
+    "dm": ("dem",),
+    "wn": ("wan",),
+    "wanna": ("wan",),
+    "u": ("you",),
+    "r": ("are",),
+    "pls": ("please",),
+    "plz": ("please",),
+    "ppl": ("people",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +315,7 @@ class DangerDetector:
     # -- one word -> the lexicon patterns it may be ----------------------------------------
     def _patterns(self, token: str) -> frozenset[str]:
         found: set[str] = set()
-        forms = [token]
+        forms = [token, *_SPELLINGS.get(token, ())]
         if not _is_latin(token):
             forms += [token[len(p) :] for p in _ARABIC_PREFIXES if token.startswith(p)]
             forms = [f for f in forms if len(f) >= 2]
