@@ -530,6 +530,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
         found = {*found, "injured_now"}  # hurt in an attack, calling for help: ask
     if "boat_in_trouble" in found:
         strong.add("drowning")
+    if "secret" in found and found & {"force", "beating", "beating_now"}:
+        found = {*found, "gbv"}  # "he did it by force, I never told anyone": a disclosure
     if "force" in found and "work" in found:
         found = {*found, "trafficking"}  # made to work by force
     if "kill_threat" in found and "conditional" in found:
