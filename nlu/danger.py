@@ -71,6 +71,8 @@ EMERGENCY_KINDS = (
     "collapse",
     "killing",  # someone is about to kill
     "self_harm",
+    "stranded",  # left in the desert without water
+    "accident",  # hit by a car, a bone out
     "danger",  # only unsure: "we are in danger", "there is fire", "blood"
 )
 URGENT_KINDS = ("detention", "trafficking", "gbv", "threat")
@@ -87,6 +89,7 @@ _STRONG = {
     "childbirth": "childbirth",
     "collapse": "collapse",
     "kill_threat": "killing",
+    "accident": "accident",
 }
 # The order in which one emergency kind is named when several are found.
 _EMERGENCY_ORDER = (
@@ -101,6 +104,8 @@ _EMERGENCY_ORDER = (
     "killing",
     "abduction",
     "beating",
+    "accident",
+    "stranded",
 )
 _URGENT = {
     "gbv": "gbv",
@@ -108,10 +113,20 @@ _URGENT = {
     "detention": "detention",
     "raid": "detention",
     "threat": "threat",
+    "pursued": "threat",  # looked for now: not over when the person escaped
+    "passport_taken": "trafficking",
+    "torture": "threat",  # torture told as past is still a case
     "beating": "threat",  # violence that is not (said to be) going on now
 }
 _URGENT_ORDER = ("gbv", "trafficking", "detention", "threat")
-_WEAK = ("danger_general", "fire_word", "blood_word", "trapped", "injured_now", "breath")
+_WEAK = (
+    "danger_general",
+    "fire_word",
+    "blood_word",
+    "trapped",
+    "injured_now",
+    "breath",
+)
 
 _ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
 _APOSTROPHES = str.maketrans({c: " " for c in "'’‘ʼ`´ʻ"})
@@ -128,6 +143,21 @@ def _yaml(text: str) -> object:
 
 
 _MIN_GLUED = 8  # unknown words this long are looked into for glued words
+# Short spellings of Pidgin and SMS words that the lexicon writes one way: a word also counts
+# as these ("dem de beat us" = "dem dey beat us"); short words get no typo tolerance.
+_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "de": ("dey",),
+    "di": ("dey",),
+    "dy": ("dey",),
+    "dm": ("dem",),
+    "wn": ("wan",),
+    "wanna": ("wan",),
+    "u": ("you",),
+    "r": ("are",),
+    "pls": ("please",),
+    "plz": ("please",),
+    "ppl": ("people",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +315,7 @@ class DangerDetector:
     # -- one word -> the lexicon patterns it may be ----------------------------------------
     def _patterns(self, token: str) -> frozenset[str]:
         found: set[str] = set()
-        forms = [token]
+        forms = [token, *_SPELLINGS.get(token, ())]
         if not _is_latin(token):
             forms += [token[len(p) :] for p in _ARABIC_PREFIXES if token.startswith(p)]
             forms = [f for f in forms if len(f) >= 2]
@@ -378,6 +408,20 @@ class DangerDetector:
         found = {c for c, _, _ in spans}
         if _near(spans, "boat", "boat_trouble", 5):  # "the boat we are in is breaking"
             found.add("boat_in_trouble")
+        if _near(spans, "seize", "passport", 5):  # "they took my phone and my passport"
+            found.add("passport_taken")
+        if _near(spans, "hold_verb", "held_people", 3):  # "he is keeping four girls"
+            found.add("trafficking")
+        if _near(spans, "held_people", "held_word", 3):  # "my brother is still held in Zawiya"
+            found.add("detention")
+        if _near(spans, "marry", "young_girl", 6):  # "to marry my 14 year old daughter"
+            found.add("gbv")
+        signs = [(s, e) for c, s, e in spans if c == "stranded_sign"]
+        apart = [
+            x for x in signs if not any(y != x and y[0] <= x[0] <= x[1] <= y[1] for y in signs)
+        ]
+        if len(apart) >= 2:
+            found.add("desert")  # left without water, people who cannot walk: the desert
         return decide(found, now=_now_near_danger(spans))
 
 
@@ -418,6 +462,10 @@ def _drop_contained(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, i
 
 
 _DANGER_CONCEPTS = frozenset({*_STRONG, *_URGENT, *_WEAK, "birth", "self_harm", "armed"})
+# What a "lol" does not take back: anything beyond a threat to kill.
+_NOT_A_JOKE = frozenset(
+    {*_STRONG, *_URGENT, *_WEAK, "self_harm", "birth", "armed"} - {"kill_threat", "threat"}
+)
 _NEAR = 4  # words: "now" qualifies a danger this close to it
 
 
@@ -453,7 +501,11 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     elsewhere = bool(found & {"news", "hypothetical"}) and not now
     strong_now = now and bool(found & set(_STRONG))
     # "We are safe now" ends it unless an immediate danger is said to go on now.
-    over = ("safe_now" in found and not strong_now) or ("past_over" in found and not now)
+    # "I escaped but they are looking for me" is not safe: someone pursues the person now.
+    still_unsafe = "pursued" in found or "not_over" in found  # or "not released", "not safe"
+    over = ("safe_now" in found and not strong_now and not still_unsafe) or (
+        "past_over" in found and not now
+    )
     recent = "recent_past" in found and not now
     # weeks or months ago: an emergency is over, a detention or a threat may well go on
     over_emergency = over or ("past_weeks" in found and not now)
@@ -463,11 +515,13 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     # Combinations that make an emergency out of weaker signs.
     if "birth" in found and found & {"bleeding", "blood_word", "pain", "collapse"}:
         strong.add("childbirth")
-    if "fire_word" in found and found & {"building", "inside", "trapped", "help_call"}:
+    everyday = bool(found & {"work_context", "work"})  # cooking, welding, at work
+    fire_signs = {"trapped", "inside", "help_call"} | (set() if everyday else {"building"})
+    if "fire_word" in found and found & fire_signs:
         strong.add("fire")
     if "trapped" in found and found & {"explosion", "fire", "fire_word", "drowning"}:
         strong.add("fire" if found & {"fire", "fire_word"} else "explosion")
-    violent = "beating" in found or "beating_now" in found
+    violent = bool(found & {"beating", "beating_now", "torture"})
     if violent and (now or found & {"help_call", "danger_general"}) and not over:
         strong.add("beating")  # ongoing violence, in detention or anywhere
     if "armed" in found and found & {"attack_now", "now", "help_call", "inside", "building"}:
@@ -476,11 +530,26 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
         found = {*found, "injured_now"}  # hurt in an attack, calling for help: ask
     if "boat_in_trouble" in found:
         strong.add("drowning")
+    if "secret" in found and found & {"force", "beating", "beating_now"}:
+        found = {*found, "gbv"}  # "he did it by force, I never told anyone": a disclosure
     if "force" in found and "work" in found:
         found = {*found, "trafficking"}  # made to work by force
     if "kill_threat" in found and "conditional" in found:
         strong.discard("killing")  # "they will kill me if I don't pay": a threat, urgent
         found = {*found, "threat"}
+    if "desert" in found and "stranded_sign" in found:
+        strong.add("stranded")  # left in the desert, no water, people who cannot stand
+    if "unresponsive" in found and (violent or "person_down" in found):
+        strong.add("collapse")  # fell, a high fever or beaten, and does not answer
+    if "accident_word" in found and found & {"injury", "bleeding", "blood_word", "help_call"}:
+        strong.add("accident")  # an accident with someone hurt
+    if "armed" in found and "threat" in found and now:
+        strong.add("killing")  # threatened with a gun right now
+    if "armed" in found and "pursued" in found:
+        strong.add("killing")  # armed men looking for the person
+    if "joke" in found and not found & _NOT_A_JOKE:
+        # "my boss says he will kill me if I am late again lol": no threat
+        return Detection("none", None, "sure", concepts, True)
     if "self_harm" in found:
         if elsewhere and not now:
             return Detection("none", None, "sure", concepts, True)
@@ -493,6 +562,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     if strong and over_emergency:
         # The event is over ("last year", "we are safe now"): what remains may still be a
         # disclosure (sexual violence, trafficking) or a detention that goes on.
+        if "abduction" in strong and not over:
+            urgent.append("trafficking")  # kidnapped weeks ago: held for ransom, a case
         strong = set()
         hard_negative = True
     if strong:
@@ -501,12 +572,20 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
         return Detection("emergency", kind, certainty, concepts, hard_negative)
     if urgent:
         category = next(k for k in _URGENT_ORDER if k in urgent)
-        if over and category in ("detention", "threat"):
+        pursued = "pursued" in found and not ("past_over" in found and not now)
+        told = pursued or "torture" in found  # looked for now, or torture: a case anyway
+        # "they released me but my brother is still in the prison": not over for him
+        others_still = now and "held_people" in found
+        if over and category in ("detention", "threat") and not (told or others_still):
             return Detection("none", None, "sure", concepts, True)  # released, long ago
-        if hard_negative and category == "threat" and "threat" not in found:
+        if hard_negative and category == "threat" and not found & {"threat", "torture"}:
             return Detection("none", None, "sure", concepts, True)  # a beating that is over
         return Detection("urgent", category, "sure", concepts, hard_negative)
-    if any(c in found for c in _WEAK) and not over_emergency:
+    weak = {c for c in found if c in _WEAK}
+    if weak <= {"fire_word", "blood_word"} and everyday:
+        # the fire they weld with, a blood test for the job: an everyday word at work
+        return Detection("none", None, "sure", concepts, hard_negative)
+    if weak and not over_emergency:
         return Detection("emergency", "danger", "unsure", concepts, hard_negative)
     return Detection("none", None, "sure", concepts, hard_negative)
 
