@@ -175,6 +175,12 @@ class Flow(ABC):
         when asked where someone is detained). Emergencies always interrupt."""
         return frozenset()
 
+    def answer_concepts(self, step: str | None) -> frozenset[str]:
+        """Danger-detector concepts whose words are this step's plain answers (the Hausa
+        "an sace shi", "it was stolen", at the passport question, where "sace" also means
+        "kidnap"): a plain answer made only of them is the answer, not an alarm."""
+        return frozenset()
+
     async def reask(self, turn: Turn) -> None:
         """Say why the answer did not fit and ask again (called after `handle` said False)."""
         turn.say("not_understood")

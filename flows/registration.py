@@ -342,6 +342,9 @@ class RegistrationFlow(Flow):
             return sex_statement(text, self.vocab, bare=True) is not None
         return False
 
+    def answer_concepts(self, step: str | None) -> frozenset[str]:
+        return frozenset({"abduction"}) if step == "document" else frozenset()
+
     def expected_disclosures(self, step: str | None) -> frozenset[str]:
         if step in ("detained", "detention_place"):
             return frozenset({"detention"})

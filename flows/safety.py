@@ -99,6 +99,18 @@ class Triage:
         """The safety category of this message when sure, or None. Sets `turn.danger`, and
         `turn.danger_check` when it may be an emergency but is not sure (ask the person)."""
         detection = self.detector.detect(turn.text)
+        flow = self._flows.get(turn.state.flow or "")
+        # A plain answer to a closed question ("perdu", "monta8i" for the passport) is not
+        # taken for danger on the classifier's word alone; danger phrases still count, unless
+        # the words are the step's own answers ("an sace shi": the passport was stolen).
+        plain = flow is not None and flow.plain_answer(turn.state.step, turn.text)
+        if (
+            plain
+            and flow is not None
+            and detection.concepts
+            and detection.concepts <= flow.answer_concepts(turn.state.step)
+        ):
+            detection = Detection("none", None, "sure", detection.concepts, False)
         found: set[str] = set()
         unsure = False
         if detection.level == "emergency":
@@ -114,10 +126,6 @@ class Triage:
             folded = normalize(turn.text)
             found |= {name for name, pattern in self._patterns.items() if pattern.search(folded)}
             parse = turn.parse
-            flow = self._flows.get(turn.state.flow or "")
-            # A plain answer to a closed question ("perdu", "monta8i" for the passport) is not
-            # taken for danger on the classifier's word alone; danger phrases still count.
-            plain = flow is not None and flow.plain_answer(turn.state.step, turn.text)
             if (
                 not plain
                 and parse.intent in INTENT_CATEGORIES
@@ -127,7 +135,6 @@ class Triage:
                     unsure = True  # the classifier alone: ask rather than guess
                 else:
                     found.add(parse.intent)
-        flow = self._flows.get(turn.state.flow or "")
         if flow is not None:
             found -= flow.expected_disclosures(turn.state.step) - {"emergency", "self_harm"}
         if turn.state.flow == "safety" and turn.state.step != CHECK_STEP:
