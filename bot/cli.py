@@ -14,6 +14,7 @@ from rich.console import Console
 
 from bot.config import get_settings
 from bot.console.cli import operators_app
+from bot.http import LISTEN_URL_ENV
 from bot.keys_cli import keys_app
 
 app = typer.Typer(help="hotline: multilingual hotline and messaging bot", no_args_is_help=True)
@@ -91,7 +92,12 @@ def serve(
         raise typer.Exit(2) from None
     if workers > 1:
         _prepare_workers()
-    console.print(f"hotline listening on http://{host}:{port}  (web chat: /chat)")
+    url = f"http://{host}:{port}"
+    console.print(f"hotline starting on {url} (the first start trains the language model)…")
+    if workers == 1:  # the app says "listening" once it answers (server.py), not before
+        os.environ[LISTEN_URL_ENV] = url
+    else:
+        console.print(f"hotline listening on {url}  (web chat: {url}/chat)")
     uvicorn.run(
         "server:create_app",
         factory=True,
