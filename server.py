@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ from bot.channels import rest, telegram, twilio_messaging, webchat, whatsapp_clo
 from bot.channels.voice import router as voice_router  # voice hotline
 from bot.config import Settings, get_settings
 from bot.console.app import first_start, include_console
-from bot.http import LimitsAndHeaders, install_error_handling
+from bot.http import LISTEN_URL_ENV, LimitsAndHeaders, install_error_handling
 from bot.resources import package_path
 from bot.runtime import Runtime, build_runtime
 
@@ -38,6 +39,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if own and settings.telegram_polling and settings.telegram_bot_token:
             polling = telegram.TelegramPolling(app.state.runtime)
             await polling.start()
+        listen_url = os.environ.get(LISTEN_URL_ENV)
+        if own and listen_url:  # `hotline serve`: said when the app can answer, not before
+            print(f"hotline listening on {listen_url}  (web chat: {listen_url}/chat)", flush=True)
         try:
             yield
         finally:

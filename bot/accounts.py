@@ -40,6 +40,8 @@ from bot.storage.models import (
 
 CODE_WITHIN = timedelta(minutes=10)  # from the right password to the second factor's code
 MIN_PASSWORD_LENGTH = 10
+# the first administrator's name until they give their own at the first sign-in
+FIRST_ADMIN_DISPLAY_NAME = "Administrator"
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{1,63}$")
 
 
@@ -240,7 +242,7 @@ class Accounts:
             return None
         try:
             _, password = await self.create(
-                "admin", "admin", actor="system", display_name="Administrator"
+                "admin", "admin", actor="system", display_name=FIRST_ADMIN_DISPLAY_NAME
             )
         except AccountError:  # another process created it a moment ago
             return None

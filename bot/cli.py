@@ -12,8 +12,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bot.config import get_settings
+from bot.config import Settings, get_settings
 from bot.console.cli import operators_app
+from bot.http import LISTEN_URL_ENV
 from bot.keys_cli import keys_app
 
 app = typer.Typer(help="hotline: multilingual hotline and messaging bot", no_args_is_help=True)
@@ -91,7 +92,12 @@ def serve(
         raise typer.Exit(2) from None
     if workers > 1:
         _prepare_workers()
-    console.print(f"hotline listening on http://{host}:{port}  (web chat: /chat)")
+    url = f"http://{host}:{port}"
+    console.print(f"hotline starting on {url} (the first start trains the language model)…")
+    if workers == 1:  # the app says "listening" once it answers (server.py), not before
+        os.environ[LISTEN_URL_ENV] = url
+    else:
+        console.print(f"hotline listening on {url}  (web chat: {url}/chat)")
     uvicorn.run(
         "server:create_app",
         factory=True,
@@ -134,6 +140,46 @@ def _prepare_workers() -> None:
     if done.returncode != 0:
         console.print("[red]Preparing the start failed (see above); no worker started.[/red]")
         raise typer.Exit(1)
+
+
+@app.command()
+def worker(
+    log_level: Annotated[str, typer.Option(help="Log level")] = "info",
+) -> None:
+    """Send the outbox, run the handoff timers, alerts and retention, with no HTTP server: for
+    set-ups where `hotline serve` processes run with HOTLINE_ROLE=web (docs/deploying.md).
+    Several workers may run at once (messages are claimed in SQL, one person's in order)."""
+    _logging(log_level)
+    settings = get_settings()
+    if settings.database_url.startswith("sqlite") or not settings.redis_url:
+        console.print("[red]hotline worker needs DATABASE_URL (PostgreSQL) and REDIS_URL.[/red]")
+        raise typer.Exit(2)
+    from bot.storage.keys import KeysMissing, require_keys
+
+    try:
+        require_keys(settings)
+    except KeysMissing as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    asyncio.run(_work(settings))
+
+
+async def _work(settings: Settings) -> None:
+    import signal
+
+    from bot.runtime import build_runtime
+
+    runtime = await build_runtime(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for received in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(received, stop.set)
+    try:
+        await runtime.start_background(role="worker")
+        console.print("hotline worker running (outbox, timers, retention)")
+        await stop.wait()
+    finally:
+        await runtime.close()
 
 
 @app.command()

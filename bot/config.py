@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         description="Directory of the key file hotline.keys (0600); unset: keys/ beside a SQLite "
         "database, else var/keys",
     )
+    hotline_role: Literal["all", "web", "worker"] = Field(
+        default="all",
+        description="all: one process answers requests and sends (the default); web: answers "
+        "requests only, `hotline worker` processes send the outbox, run the timers and "
+        "retention (needs PostgreSQL and REDIS_URL)",
+    )
     hotline_env: Literal["development", "production"] = Field(
         default="development",
         description="production: refuse to start without keys supplied by the deployer",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -107,6 +108,8 @@ class Outbox:
         self.stale_after = stale_after  # a SENDING claim older than this was lost with a crash
         self.stats = OutboxStats()
         self._wake = asyncio.Event()
+        # set in a web process whose outbox a worker process sends: tells the worker
+        self.on_kick: Callable[[], None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._drain_lock = asyncio.Lock()
 
@@ -119,6 +122,8 @@ class Outbox:
     def kick(self) -> None:
         """Something was queued: send without waiting for the next poll."""
         self._wake.set()
+        if self.on_kick is not None:
+            self.on_kick()
 
     # -- the loop ------------------------------------------------------------------------
     def start(self) -> None:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # bot.runtime imports the channels, which import this module
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+# set by `hotline serve`: the address the app announces once its start-up is done
+LISTEN_URL_ENV = "HOTLINE_LISTEN_URL"
 
 
 class LimitsAndHeaders:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from bot.alerts import OnCallAlerts, parse_oncall
 from bot.config import Settings
@@ -27,6 +31,9 @@ from nlu.types import NLUService
 
 log = logging.getLogger(__name__)
 
+# an internal event (never shown in the console): a web process queued outbound messages
+OUTBOX_DUE = "internal.outbox_due"
+
 
 @dataclass
 class Runtime:
@@ -44,14 +51,45 @@ class Runtime:
     handoffs: Handoffs
     retention: Retention
 
-    async def start_background(self) -> None:
-        """The outbox, handoff timers and live events (the server runs them; a CLI need not)."""
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def start_background(self, role: str | None = None) -> None:
+        """Live events, and by the process's role (HOTLINE_ROLE): "all" also runs the outbox,
+        the handoff timers and retention; "web" leaves them to `hotline worker` processes and
+        tells them, through Redis, when something is due; "worker" runs them and listens."""
+        role = role or self.settings.hotline_role
         await self.events.start()
+        if role == "web":
+            self.outbox.on_kick = self._announce_due
+            return
         self.outbox.start()
         self.handoffs.start()
         self.retention.start()  # data retention, beside the timers (bot/retention.py)
+        if role == "worker":
+            self._spawn(self._send_when_due())
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._tasks.discard)
+
+    def _announce_due(self) -> None:
+        self._spawn(self.events.publish(OUTBOX_DUE))
+
+    async def _send_when_due(self) -> None:
+        """A worker: a web process queued something, send it now rather than at the next poll."""
+        async with self.events.subscription() as queue:
+            while True:
+                event = await queue.get()
+                if event.kind == OUTBOX_DUE:
+                    self.outbox.kick()
 
     async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         await self.retention.stop()
         await self.handoffs.stop()
         await self.outbox.stop()

@@ -492,25 +492,10 @@ def _now_near_danger(spans: list[tuple[str, int, int]]) -> bool:
     return False
 
 
-def decide(found: set[str], now: bool | None = None) -> Detection:
-    """The level, category and certainty the concepts of one message add up to (`now`: a
-    word saying it is happening now stands near the danger; by default, anywhere)."""
-    concepts = frozenset(found)
-    now = ("now" in found) if now is None else now
-    # In the news, hypothetical (a place far away alone is no proof: "we fled Sudan")
-    elsewhere = bool(found & {"news", "hypothetical"}) and not now
-    strong_now = now and bool(found & set(_STRONG))
-    # "We are safe now" ends it unless an immediate danger is said to go on now.
-    # "I escaped but they are looking for me" is not safe: someone pursues the person now.
-    still_unsafe = "pursued" in found or "not_over" in found  # or "not released", "not safe"
-    over = ("safe_now" in found and not strong_now and not still_unsafe) or (
-        "past_over" in found and not now
-    )
-    recent = "recent_past" in found and not now
-    # weeks or months ago: an emergency is over, a detention or a threat may well go on
-    over_emergency = over or ("past_weeks" in found and not now)
-    hard_negative = elsewhere or over
-
+def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], set[str]]:
+    """The immediate dangers a message names, with those that weaker signs make together
+    ("fire" + "people inside"), and the concepts those combinations add (a disclosure, a
+    threat). Returns (strong kinds, concepts)."""
     strong = {_STRONG[c] for c in found if c in _STRONG}
     # Combinations that make an emergency out of weaker signs.
     if "birth" in found and found & {"bleeding", "blood_word", "pain", "collapse"}:
@@ -547,6 +532,51 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
         strong.add("killing")  # threatened with a gun right now
     if "armed" in found and "pursued" in found:
         strong.add("killing")  # armed men looking for the person
+    return strong, found
+
+
+def _urgent(
+    found: set[str],
+    urgent: list[str],
+    concepts: frozenset[str],
+    *,
+    now: bool,
+    over: bool,
+    hard_negative: bool,
+) -> Detection:
+    """A case for a person (detention, trafficking, violence, threats), unless it is over."""
+    category = next(k for k in _URGENT_ORDER if k in urgent)
+    pursued = "pursued" in found and not ("past_over" in found and not now)
+    told = pursued or "torture" in found  # looked for now, or torture: a case anyway
+    # "they released me but my brother is still in the prison": not over for him
+    others_still = now and "held_people" in found
+    if over and category in ("detention", "threat") and not (told or others_still):
+        return Detection("none", None, "sure", concepts, True)  # released, long ago
+    if hard_negative and category == "threat" and not found & {"threat", "torture"}:
+        return Detection("none", None, "sure", concepts, True)  # a beating that is over
+    return Detection("urgent", category, "sure", concepts, hard_negative)
+
+
+def decide(found: set[str], now: bool | None = None) -> Detection:
+    """The level, category and certainty the concepts of one message add up to (`now`: a
+    word saying it is happening now stands near the danger; by default, anywhere)."""
+    concepts = frozenset(found)
+    now = ("now" in found) if now is None else now
+    # In the news, hypothetical (a place far away alone is no proof: "we fled Sudan")
+    elsewhere = bool(found & {"news", "hypothetical"}) and not now
+    strong_now = now and bool(found & set(_STRONG))
+    # "We are safe now" ends it unless an immediate danger is said to go on now.
+    # "I escaped but they are looking for me" is not safe: someone pursues the person now.
+    still_unsafe = "pursued" in found or "not_over" in found  # or "not released", "not safe"
+    over = ("safe_now" in found and not strong_now and not still_unsafe) or (
+        "past_over" in found and not now
+    )
+    recent = "recent_past" in found and not now
+    # weeks or months ago: an emergency is over, a detention or a threat may well go on
+    over_emergency = over or ("past_weeks" in found and not now)
+    hard_negative = elsewhere or over
+
+    strong, found = _strong_signs(found, now=now, over=over)
     if "joke" in found and not found & _NOT_A_JOKE:
         # "my boss says he will kill me if I am late again lol": no threat
         return Detection("none", None, "sure", concepts, True)
@@ -571,17 +601,9 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
         certainty = "unsure" if recent else "sure"
         return Detection("emergency", kind, certainty, concepts, hard_negative)
     if urgent:
-        category = next(k for k in _URGENT_ORDER if k in urgent)
-        pursued = "pursued" in found and not ("past_over" in found and not now)
-        told = pursued or "torture" in found  # looked for now, or torture: a case anyway
-        # "they released me but my brother is still in the prison": not over for him
-        others_still = now and "held_people" in found
-        if over and category in ("detention", "threat") and not (told or others_still):
-            return Detection("none", None, "sure", concepts, True)  # released, long ago
-        if hard_negative and category == "threat" and not found & {"threat", "torture"}:
-            return Detection("none", None, "sure", concepts, True)  # a beating that is over
-        return Detection("urgent", category, "sure", concepts, hard_negative)
+        return _urgent(found, urgent, concepts, now=now, over=over, hard_negative=hard_negative)
     weak = {c for c in found if c in _WEAK}
+    everyday = bool(found & {"work_context", "work"})  # cooking, welding, at work
     if weak <= {"fire_word", "blood_word"} and everyday:
         # the fire they weld with, a blood test for the job: an everyday word at work
         return Detection("none", None, "sure", concepts, hard_negative)

@@ -829,3 +829,44 @@ async def test_tokens_of_an_account_with_a_one_time_password_are_refused(
         data={"current": "one-time-pass-9", "new": "x" * 12, "confirm": "x" * 12},
     )
     assert answer.status_code == 403
+
+
+async def test_the_first_sign_in_asks_the_name_canned_replies_use(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    from bot.accounts import FIRST_ADMIN_DISPLAY_NAME, Accounts
+
+    operator_id = await create_operator(
+        runtime, "amal", "operator", "one-time-pass-1", must_change_password=True
+    )
+    await Accounts(runtime.db).update(
+        operator_id, actor="system", display_name=FIRST_ADMIN_DISPLAY_NAME
+    )
+    page = await client.get("/console/login")
+    await client.post(
+        "/console/login",
+        data={
+            "username": "amal",
+            "password": "one-time-pass-1",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
+    form = await client.get("/console/password")
+    assert 'name="display_name"' in form.text
+    assert f'value="{FIRST_ADMIN_DISPLAY_NAME}"' not in form.text  # a placeholder is not offered
+    changed = await client.post(
+        "/console/password",
+        data={
+            "current": "one-time-pass-1",
+            "new": "my own secret 42",
+            "confirm": "my own secret 42",
+            "display_name": "  Amal  ",
+            "csrf_token": csrf_from(form.text),
+        },
+    )
+    assert changed.status_code == 303
+    [view] = [v for v in await Accounts(runtime.db).operators() if v.id == operator_id]
+    assert view.display_name == "Amal"
+    # the name is asked once: after that the password page does not ask it
+    again = await client.get("/console/password")
+    assert 'name="display_name"' not in again.text

@@ -606,7 +606,9 @@ async def test_console_edit_stage_and_export(runtime: Runtime, client: httpx.Asy
         "/console/registrations", data={"name": "musa ali", "csrf_token": csrf}
     )
     assert search.status_code == 200 and row.reference in search.text
-    # the export form streams a CSV
+    # the export form says why phone numbers start with an apostrophe, then streams a CSV
+    form = await client.get("/console/registrations/export")
+    assert form.status_code == 200 and 'id="formula-guard"' in form.text
     today = datetime.now(TRIPOLI).date().isoformat()
     export = await client.post(
         "/console/registrations/export",
@@ -654,3 +656,16 @@ async def test_a_caller_gets_the_stage_by_sms_through_twilio(
         assert runtime.catalogs.text("fr", "case.stage.travelled") in sent["Body"]
         [message] = await outbound(runtime)
         assert message.status == MessageStatus.SENT
+
+
+def test_nationality_lists_put_the_common_nationalities_first() -> None:
+    choices = registrations.country_choices()
+    codes = [code for code, _ in choices]
+    common = registrations.COMMON_NATIONALITIES
+    first = codes[: len(common)]
+    assert set(first) == common  # Nigeria, Sudan, Eritrea … before Afghanistan
+    assert [name for code, name in choices[: len(common)]] == sorted(
+        name for code, name in choices[: len(common)]
+    )
+    assert "AQ" not in codes and "BV" not in codes  # nobody is from Antarctica
+    assert codes.index("AF") == len(common)

@@ -142,6 +142,8 @@ async def events(
                 if event is None:
                     yield ": keep-alive\n\n"
                     continue
+                if event.kind.startswith("internal."):  # between processes, not for pages
+                    continue
                 since_check += 1
                 yield f"event: {event.kind}\ndata: {event.to_json()}\n\n"
 

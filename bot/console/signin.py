@@ -24,7 +24,7 @@ from bot.access import (
     require_signed_in,
     signout_form,
 )
-from bot.accounts import AccountError, Accounts
+from bot.accounts import FIRST_ADMIN_DISPLAY_NAME, AccountError, Accounts
 from bot.console.throttle import SignInThrottle
 from bot.console.web import redirect, render
 from bot.http import runtime_of
@@ -296,7 +296,19 @@ async def logout(
 async def password_page(
     request: Request, principal: Annotated[Principal, Depends(require_signed_in)]
 ) -> Response:
-    return render(request, "password.html", principal, forced=principal.must_change_password)
+    return render(
+        request,
+        "password.html",
+        principal,
+        forced=principal.must_change_password,
+        suggested_name=_suggested_name(principal),
+    )
+
+
+def _suggested_name(principal: Principal) -> str:
+    """The name offered at the first sign-in: the account's own, not a placeholder."""
+    name = principal.display_name or ""
+    return "" if name in (FIRST_ADMIN_DISPLAY_NAME, principal.username) else name
 
 
 @router.post("/password")
@@ -306,6 +318,7 @@ async def change_password(
     current: Annotated[str, Form(max_length=256)],
     new: Annotated[str, Form(max_length=256)],
     confirm: Annotated[str, Form(max_length=256)],
+    display_name: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     error = None
     if new != confirm:
@@ -326,7 +339,12 @@ async def change_password(
             "password.html",
             principal,
             forced=principal.must_change_password,
+            suggested_name=display_name.strip() or _suggested_name(principal),
             error=error,
             status_code=400,
+        )
+    if principal.must_change_password and display_name.strip():
+        await Accounts(runtime_of(request).db).update(
+            principal.operator_id, actor=principal.actor, display_name=display_name
         )
     return redirect("/console?notice=password")

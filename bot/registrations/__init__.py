@@ -10,6 +10,7 @@ is found by its keyed hash, and a name by decrypting a bounded set of rows (`loo
 from __future__ import annotations
 
 from bot.registrations.common import (
+    COMMON_NATIONALITIES,
     MAX_PER_PAGE,
     NAME_SCAN_LIMIT,
     PRIORITIES,
@@ -42,6 +43,7 @@ from bot.registrations.lookup import (
 from bot.registrations.stage import SMS_CHANNEL, StageChange, StageResult, set_stage
 
 __all__ = [
+    "COMMON_NATIONALITIES",
     "EXPORT_COLUMNS",
     "MAX_PER_PAGE",
     "NAME_SCAN_LIMIT",

@@ -65,10 +65,24 @@ def canonical_cities() -> tuple[str, ...]:
     return tuple(doc) if isinstance(doc, dict) else ()
 
 
+# Where the people who write to the hotline in Libya mostly come from (DOMAIN.md): listed first
+# in every nationality list, by name; then every other country.
+COMMON_NATIONALITIES = frozenset(
+    {"NG", "NE", "SD", "SS", "TD", "ML", "ER", "ET", "SO", "BD", "EG", "GH", "SN", "GM", "GN",
+     "CI", "CM", "BF", "PK", "SY", "MA", "TN", "DZ"}
+)  # fmt: skip
+# Places where nobody lives: never a nationality.
+_UNINHABITED = frozenset({"AQ", "BV", "HM", "TF", "UM", "GS"})
+
+
 @lru_cache(maxsize=1)
 def country_choices() -> tuple[tuple[str, str], ...]:
-    """(ISO 3166 alpha-2 code, English name), sorted by name, for forms."""
-    return tuple(sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda x: x[1]))
+    """(ISO 3166 alpha-2 code, English name) for forms: the common nationalities first, then the
+    rest, each by name; uninhabited territories left out."""
+    countries = [(c.alpha_2, c.name) for c in pycountry.countries if c.alpha_2 not in _UNINHABITED]
+    return tuple(
+        sorted(countries, key=lambda country: (country[0] not in COMMON_NATIONALITIES, country[1]))
+    )
 
 
 def country_name(code: str | None) -> str:

@@ -73,7 +73,7 @@
     tr.appendChild(el("td", {}, row.channel_label || row.channel));
     tr.appendChild(el("td", {}, row.language || "—"));
     tr.appendChild(el("td", {}, row.city || "—"));
-    tr.appendChild(el("td", { dir: row.preview_direction }, row.preview || ""));
+    tr.appendChild(el("td", { dir: "auto" }, row.preview || ""));  // the text decides: Arabizi is left to right
     tr.appendChild(el("td", {}, row.assigned_to_name || "—"));
     const actions = el("td");
     if (row.status === "open") {
@@ -112,7 +112,7 @@
     const classes = ["msg", message.direction];
     if (message.operator_id) classes.push("by-operator");
     const li = el("li", { class: classes.join(" "), "data-id": message.id });
-    li.appendChild(el("span", { class: "text", dir: message.dir, lang: message.language || "" }, message.text));
+    li.appendChild(el("span", { class: "text", dir: "auto", lang: message.language || "" }, message.text));
     let meta = (message.author === "person" ? "the person" : message.author) + " · " + when(message.created_at);
     if (message.direction === "out") {
       meta += " · " + message.status + (message.error ? " (" + message.error + ")" : "");
