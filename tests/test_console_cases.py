@@ -167,14 +167,16 @@ async def test_conversation_direction_author_and_status(
         data={"csrf_token": csrf, "text": "Hello, I read English"},
     )
     page = (await client.get(f"/console/cases/{case_id}")).text
-    assert '<span class="text" dir="rtl" lang="ar">أنا في سبها</span>' in page
-    assert '<span class="text" dir="auto" lang="en">Hello, I read English</span>' not in page
+    # each message takes its own text's direction (dir="auto"): Arabic right to left, and
+    # Arabizi or an English reply in an Arabic case left to right
+    assert '<span class="text" dir="auto" lang="ar">أنا في سبها</span>' in page
+    assert 'dir="rtl"' not in page.split('id="conversation"')[1].split("</ol>")[0]
     reply = re.search(
         r'dir="(\w+)" lang="ar">Hello, I read English</span>\s*'
         r'<span class="meta">([^<]*)</span>',
         page,
     )
-    assert reply is not None  # sent in the case's language (Arabic): right-to-left
+    assert reply is not None and reply.group(1) == "auto"  # tagged with the case's language
     assert reply.group(2).startswith("Amina · ") and reply.group(2).endswith("queued")
     assert "bot · " in page  # the bot's earlier answers are marked as the bot's
     assert await rest_collect(client, "arabic") == ["Hello, I read English"]
