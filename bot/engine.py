@@ -32,6 +32,7 @@ from flows.base import (
     OpenHandoff,
     OptOut,
     RegistrationService,
+    RememberCity,
     Reply,
     Signal,
     Text,
@@ -314,6 +315,8 @@ class Engine:
             write.contact_language = signal.language
         elif isinstance(signal, OptOut):
             write.opted_out = True
+        elif isinstance(signal, RememberCity):
+            write.contact_city = signal.city
         elif isinstance(signal, OpenHandoff):
             handoff_id, created = await self.handoffs.open(
                 contact.id,

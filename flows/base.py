@@ -52,8 +52,16 @@ class OpenHandoff:
     kind: ClassVar[str] = "handoff"
 
 
+@dataclass(frozen=True, slots=True)
+class RememberCity:
+    """The person said where they are (a canonical city): broadcasts to that city reach them."""
+
+    city: str
+    kind: ClassVar[str] = "city"
+
+
 # what a flow asks the core to do beside its replies (carried out in the turn's write)
-Signal = ChangeLanguage | OptOut | Erase | OpenHandoff
+Signal = ChangeLanguage | OptOut | Erase | OpenHandoff | RememberCity
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from flows.answers import choice
-from flows.base import Flow, Option, Text, Turn
+from flows.base import Flow, Option, RememberCity, Text, Turn
 from nlu import resolve_city
 from nlu.normalize import normalize
 
@@ -294,6 +294,7 @@ class ServicesFlow(Flow):
             city = resolve_city(turn.text)
             if city is not None:
                 state.data["city"] = city
+                turn.signal(RememberCity(city))
         self._next(turn)
 
     async def handle(self, turn: Turn) -> bool:
@@ -328,6 +329,7 @@ class ServicesFlow(Flow):
             data["need"] = need
         if city is not None:
             data["city"] = city
+            turn.signal(RememberCity(city))
         self._next(turn)
         return True
 

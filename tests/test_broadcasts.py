@@ -115,6 +115,21 @@ async def test_a_city_alone_also_reaches_people_who_said_where_they_are(
     assert everyone.counts["targeted"] == 3
 
 
+async def test_the_city_said_in_the_services_conversation_is_kept_for_broadcasts(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    for text in ("hello", "where can I find a clinic in Sebha"):
+        answer = await client.post(
+            "/webhooks/rest/webhook", json={"sender": "asks-in-sebha", "message": text}
+        )
+        assert answer.status_code == 200
+    async with runtime.db.session() as session:
+        cities = list(await session.scalars(select(Contact.city)))
+    assert cities == ["Sebha"]
+    preview = await broadcasts.preview(runtime, Segment(city="Sebha"))
+    assert preview.counts["targeted"] == 1
+
+
 async def test_sending_queues_one_message_per_person_in_their_language(runtime: Runtime) -> None:
     ids = await seed(runtime)
     supervisor = await create_operator(runtime, "sara", "supervisor")

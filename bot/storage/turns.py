@@ -86,6 +86,7 @@ class TurnWrite:
     state_json: str | None = None  # the SQL session store's new state
     contact_language: str | None = None
     opted_out: bool | None = None
+    contact_city: str | None = None  # where the person said they are (canonical)
     case_id: int | None = None  # the active case the message went to
 
 
@@ -562,6 +563,10 @@ class TurnStore:
                 "UPDATE contacts SET opted_out = ? WHERE id = ?",
                 cursor.flag(write.opted_out),
                 write.contact_id,
+            )
+        if write.contact_city is not None:
+            await cursor.run(
+                "UPDATE contacts SET city = ? WHERE id = ?", write.contact_city, write.contact_id
             )
         if write.case_id is not None:
             # Handoffs.person_wrote's change, in the turn's transaction: a snoozed case wakes
