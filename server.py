@@ -13,8 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from bot import metrics, parse_endpoint
-from bot.channels import rest, telegram, twilio_messaging, webchat, whatsapp_cloud
-from bot.channels.voice import router as voice_router  # voice hotline
+from bot.channels import channel_routers, telegram
 from bot.config import Settings, get_settings
 from bot.console.app import first_start, include_console
 from bot.http import LISTEN_URL_ENV, LimitsAndHeaders, install_error_handling
@@ -64,13 +63,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(parse_endpoint.ParseFastPath)  # inside the limits and headers
     app.add_middleware(LimitsAndHeaders)
     install_error_handling(app)  # 4xx that never echo the input; a last-resort 500
-    app.include_router(rest.router)
+    for router in channel_routers():  # every channel declared in bot/channels
+        app.include_router(router)
     app.include_router(metrics.router)  # /metrics, behind METRICS_TOKEN
-    app.include_router(webchat.router)
-    app.include_router(whatsapp_cloud.router)
-    app.include_router(twilio_messaging.router)  # Twilio SMS and WhatsApp
-    app.include_router(telegram.router)  # Telegram
-    app.include_router(voice_router)  # voice hotline (Twilio Voice)
     include_console(app)  # the operators' side: /console, /api/v1, their docs
     app.mount("/static", StaticFiles(directory=package_path("bot", "static")), name="static")
 

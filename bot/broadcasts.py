@@ -27,9 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels import NO_LATER_MESSAGES
 from bot.channels.whatsapp_window import window_open
 from bot.i18n import isolate_in_rtl
-from bot.messages import NO_LATER_MESSAGES, OutboundMessage
+from bot.messages import OutboundMessage
 from bot.registrations import (
     SMS_CHANNEL,
     RecordError,

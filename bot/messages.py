@@ -5,10 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Channels that cannot carry a later message (a call ends): replies, notices and broadcasts go
-# to the person's SMS contact instead, or not at all.
-NO_LATER_MESSAGES = frozenset({"voice"})
-
 
 @dataclass(frozen=True, slots=True)
 class InboundMessage:

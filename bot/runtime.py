@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.alerts import OnCallAlerts, parse_oncall
+from bot.channels import register_senders
 from bot.config import Settings
 from bot.delivery import Outbox
 from bot.engine import Engine
@@ -162,20 +163,7 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         max_attempts=settings.outbox_max_attempts,
         poll_interval=settings.outbox_poll_seconds,
     )
-    # Telegram: replies leave through the Bot API (python-telegram-bot)
-    if settings.telegram_bot_token:
-        from bot.channels.telegram_sender import TelegramSender
-
-        outbox.register(TelegramSender.from_settings(settings, db))
-    # WhatsApp Cloud API: replies leave through Meta's Graph API
-    if settings.whatsapp_access_token and settings.whatsapp_phone_number_id:
-        from bot.channels.whatsapp_cloud import WhatsAppCloudSender
-
-        outbox.register(WhatsAppCloudSender.from_settings(settings, catalogs))
-    # Twilio SMS and WhatsApp: senders "sms" and "whatsapp" when Twilio is configured
-    from bot.channels.twilio_outbound import register_twilio_senders
-
-    register_twilio_senders(outbox, settings, db)
+    register_senders(outbox, settings, db, catalogs)  # each configured channel's sender
     events = EventBus(settings.redis_url)
     hours = OpeningHours(settings.operator_hours, settings.operator_timezone)
     handoffs = Handoffs(

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.channels import BY_NAME, WINDOWED_CHANNELS
 from bot.storage.models import as_utc, utcnow
 
-WHATSAPP_CHANNELS = frozenset({"whatsapp", "whatsapp_cloud"})
-WINDOW = timedelta(hours=24)
+WHATSAPP_CHANNELS = WINDOWED_CHANNELS
+WINDOW: timedelta = BY_NAME["whatsapp"].session_window or timedelta(hours=24)
 
 
 def window_open(last_inbound_at: datetime | None, now: datetime | None = None) -> bool:

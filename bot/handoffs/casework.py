@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, exists, func, or_, select
 
 from bot.access import Principal, audit
-from bot.channels import channel_label
+from bot.channels import NO_LATER_MESSAGES, channel_label
 from bot.channels.whatsapp_window import WHATSAPP_CHANNELS, window_open
 from bot.errors import DomainError
 from bot.handoffs import HandoffError, HandoffTaken
 from bot.handoffs.canned import CANNED, canned_text
-from bot.messages import NO_LATER_MESSAGES
 from bot.storage import crypto
 from bot.storage.models import (
     ACTIVE_HANDOFF,

@@ -23,11 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts import ALERTED_PRIORITIES, EmergencyNumbers, OnCallAlerts
+from bot.channels import NO_LATER_MESSAGES
 from bot.delivery import Outbox
 from bot.events import EventBus
 from bot.hours import OpeningHours
 from bot.i18n import Catalogs, isolate_in_rtl
-from bot.messages import NO_LATER_MESSAGES, OutboundMessage
+from bot.messages import OutboundMessage
 from bot.sessions import SessionStore
 from bot.storage.db import Database
 from bot.storage.models import (

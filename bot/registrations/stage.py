@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.messages import NO_LATER_MESSAGES, OutboundMessage
+from bot.channels import NO_LATER_MESSAGES
+from bot.messages import OutboundMessage
 from bot.registrations.common import NotFound, clean_stage, shown
 from bot.storage.models import (
     AuditEvent,
