@@ -293,7 +293,7 @@ async def with_rasa(messages: Sequence[Message], ordinary: Sequence[Message]) ->
     work = rc.WORK
     work.mkdir(parents=True, exist_ok=True)
     data = rc.write_rasa_data(load_examples(rc.DATA_DIR), work / "data")
-    config = rc.write_rasa_config(100, work / "config.yml")
+    config = rc.write_rasa_config(100, work)
     model, *_ = rc.train_rasa(rasa, data, config, work, retrain=False)
     port = rc.free_port()
     server = rc.start_server(
