@@ -666,6 +666,8 @@ class RegistrationFlow(Flow):
                 ),
             )
         elif step in ("detained", *VULNERABILITY_STEPS):
+            if turn.state.data.get("for_other"):  # "Are you pregnant?" is about the person
+                turn.say("registration.for_other_note")
             turn.say(f"registration.ask_{step}", options=yes_no())
         elif not again:
             turn.say(f"registration.ask_{step}")
@@ -880,7 +882,9 @@ class RegistrationFlow(Flow):
         if case.existing:
             turn.say("registration.existing", reference=case.reference)
         else:
-            turn.say("registration.done", reference=case.reference)
+            # a mobilizer is told about the person, who is not the one writing
+            done = "registration.done_for_other" if for_other else "registration.done"
+            turn.say(done, reference=case.reference)
             if priority == "high":
                 turn.say("registration.priority")
             if review:
@@ -892,7 +896,8 @@ class RegistrationFlow(Flow):
                     )
                 )
                 turn.say("registration.refugee_counselling")
-            turn.say("registration.next_steps", phone=answers.get("phone", ""))
+            if not for_other:  # the mobilizer's message already says what comes next
+                turn.say("registration.next_steps", phone=answers.get("phone", ""))
         if disclosure == "after":
             turn.say("registration.disclosure_handoff")
         if for_other:

@@ -338,13 +338,19 @@ async def test_mobilizer_registers_several_people(
         else:
             assert await chat("1") == [t(runtime, language, "mobilizer.person_consent")]
         await chat(YES[language])
+        asked: list[str] = []
         for text in [name, "2", "25", "2" if index == 0 else "1", "0923456789", "Sebha", "2",
                      "3", "0", *(["2"] * (2 if index == 0 else 3))]:  # fmt: skip
-            await chat(text)
+            asked += await chat(text)
+        # "Are you pregnant?" goes to the mobilizer about the person, not about themselves
+        assert t(runtime, language, "registration.for_other_note") in asked
         replies = await chat("1")
         found = re.search(r"LY-[A-Z0-9]{6}", replies[0])
         assert found is not None
         references.append(found.group())
+        assert replies[0] == t(
+            runtime, language, "registration.done_for_other", reference=found.group()
+        )
         assert replies[-1] == t(runtime, language, "mobilizer.next_person", reference=found.group())
     await chat("2")
     listing = await chat("3")
