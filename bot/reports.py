@@ -9,6 +9,7 @@ Handoff times are few per day and are bucketed in Python.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -17,11 +18,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.storage.db import Database
+from bot.storage.db import Database, sync_url
 from bot.storage.models import Call, Contact, Direction, Handoff, Message, Registration, as_utc
 
 MAX_REPORT_DAYS = 366
@@ -73,6 +75,9 @@ class DateRange:
     @property
     def length(self) -> int:
         return (self.end - self.start).days + 1
+
+
+_ENGINES: dict[str, Engine] = {}
 
 
 def report_range(date_from: str | None, date_to: str | None, timezone: ZoneInfo) -> DateRange:
@@ -176,7 +181,6 @@ def _ranked(counter: Counter[str], order: Iterable[str] | None = None) -> list[t
     return known + rest
 
 
-
 def _minutes(start: datetime, end: datetime) -> float:
     return max(0.0, (as_utc(end) - as_utc(start)).total_seconds() / 60)
 
@@ -202,6 +206,21 @@ def _time_stats(
 
 
 async def build_report(db: Database, dates: DateRange, timezone: ZoneInfo) -> Report:
+    """The report's figures. Built in a worker thread on a connection of its own: the rows
+    of a busy month are many, and the event loop (the bot's turns) must not wait for them."""
+    return await asyncio.to_thread(_build_report, db, dates, timezone)
+
+
+def _engine(db: Database) -> Engine:
+    """A synchronous engine for the report thread, one per database, no pooled connections."""
+    url = str(db.url)
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES[url] = create_engine(sync_url(url), poolclass=NullPool)
+    return engine
+
+
+def _build_report(db: Database, dates: DateRange, timezone: ZoneInfo) -> Report:
     from flows.case_status import STAGES
 
     start, end = dates.bounds(timezone)
@@ -213,72 +232,90 @@ async def build_report(db: Database, dates: DateRange, timezone: ZoneInfo) -> Re
     ) -> list[ColumnElement[bool]]:
         return [column >= start, column < end]
 
-    async with db.session() as session:
-        message_day = _local_day(db, Message.created_at, dates, timezone)
-        conversations = (
-            await session.execute(
-                select(message_day, Message.contact_id, Message.channel, Contact.language)
-                .join(Contact, Contact.id == Message.contact_id)
-                .where(Message.direction == Direction.INBOUND, *in_range(Message.created_at))
-                .group_by(message_day, Message.contact_id, Message.channel, Contact.language)
-            )
+    # Counted in SQL (a month of messages is many rows; only the figures come back).
+    inbound = [Message.direction == Direction.INBOUND, *in_range(Message.created_at)]
+    distinct_people = func.count(func.distinct(Message.contact_id))
+    message_day = _local_day(db, Message.created_at, dates, timezone)
+    call_day = _local_day(db, Call.started_at, dates, timezone)
+    # everyone who wrote or called in the period, and their newest registration
+    people_q = (
+        select(Message.contact_id.label("contact_id"))
+        .where(*inbound)
+        .union(
+            select(Call.contact_id).where(*in_range(Call.started_at), Call.contact_id.is_not(None))
+        )
+        .subquery()
+    )
+    newest = (
+        select(Registration.contact_id, func.max(Registration.id).label("registration_id"))
+        .where(Registration.contact_id.is_not(None))
+        .group_by(Registration.contact_id)
+        .subquery()
+    )
+    with _engine(db).connect() as session:
+        per_day = session.execute(
+            select(message_day, distinct_people).where(*inbound).group_by(message_day)
         ).all()
-        call_day = _local_day(db, Call.started_at, dates, timezone)
-        calls = (
-            await session.execute(
-                select(call_day, Call.language, Call.contact_id, func.count())
-                .where(*in_range(Call.started_at))
-                .group_by(call_day, Call.language, Call.contact_id)
-            )
+        per_channel = session.execute(
+            select(Message.channel, distinct_people).where(*inbound).group_by(Message.channel)
         ).all()
-        people = {row[1] for row in conversations} | {row[2] for row in calls if row[2]}
-        # the newest registration of each person who wrote or called
-        registered: dict[int, tuple[str | None, str]] = {}
-        if people:
-            rows = await session.execute(
-                select(Registration.contact_id, Registration.sex, Registration.country)
-                .where(Registration.contact_id.in_(people))
-                .order_by(Registration.id)
-            )
-            registered = {
-                cid: (sex, country) for cid, sex, country in rows.all() if cid is not None
-            }
-        registrations = (
-            await session.execute(
-                select(Registration.country, Registration.city, Registration.stage, func.count())
-                .where(*in_range(Registration.created_at))
-                .group_by(Registration.country, Registration.city, Registration.stage)
-            )
+        per_language = session.execute(
+            select(Contact.language, distinct_people)
+            .join(Contact, Contact.id == Message.contact_id)
+            .where(*inbound)
+            .group_by(Contact.language)
         ).all()
-        handoffs = (
-            await session.execute(
-                select(Handoff.created_at, Handoff.claimed_at, Handoff.first_response_at).where(
-                    *in_range(Handoff.created_at)
-                )
+        writers = int(session.execute(select(distinct_people).where(*inbound)).scalar_one())
+        calls = session.execute(
+            select(call_day, Call.language, func.count())
+            .where(*in_range(Call.started_at))
+            .group_by(call_day, Call.language)
+        ).all()
+        people_rows = session.execute(
+            select(
+                newest.c.registration_id.is_not(None),
+                Registration.sex,
+                Registration.country,
+                func.count(),
+            )
+            .select_from(people_q)
+            .outerjoin(newest, newest.c.contact_id == people_q.c.contact_id)
+            .outerjoin(Registration, Registration.id == newest.c.registration_id)
+            .group_by(newest.c.registration_id.is_not(None), Registration.sex, Registration.country)
+        ).all()
+        registrations = session.execute(
+            select(Registration.country, Registration.city, Registration.stage, func.count())
+            .where(*in_range(Registration.created_at))
+            .group_by(Registration.country, Registration.city, Registration.stage)
+        ).all()
+        handoffs = session.execute(
+            select(Handoff.created_at, Handoff.claimed_at, Handoff.first_response_at).where(
+                *in_range(Handoff.created_at)
             )
         ).all()
 
-    by_day: list[set[int]] = [set() for _ in days]
-    by_channel: dict[str, set[int]] = defaultdict(set)
-    by_language: dict[str, set[int]] = defaultdict(set)
-    for day, contact_id, channel, language in conversations:
+    conversations_by_day = [0] * len(days)
+    for day, count in per_day:
         if day in day_index:
-            by_day[day_index[day]].add(contact_id)
-        by_channel[channel].add(contact_id)
-        by_language[language or UNKNOWN].add(contact_id)
+            conversations_by_day[day_index[day]] = int(count)
+    by_channel = Counter({channel: int(count) for channel, count in per_channel})
+    by_language: Counter[str] = Counter()
+    for language, count in per_language:
+        by_language[language or UNKNOWN] += int(count)
     calls_by_day = [0] * len(days)
     calls_by_language: Counter[str] = Counter()
-    for day, language, _contact_id, count in calls:
+    for day, language, count in calls:
         if day in day_index:
             calls_by_day[day_index[day]] += count
         calls_by_language[language or UNKNOWN] += count
 
     sexes: Counter[str] = Counter()
     nationalities: Counter[str] = Counter()
-    for person in people:
-        sex, country = registered.get(person, (None, NOT_REGISTERED))
-        sexes[sex or (UNKNOWN if person in registered else NOT_REGISTERED)] += 1
-        nationalities[country] += 1
+    people = 0
+    for registered, sex, country, count in people_rows:
+        people += count
+        sexes[sex or (UNKNOWN if registered else NOT_REGISTERED)] += count
+        nationalities[country if registered else NOT_REGISTERED] += count
 
     reg_country: Counter[str] = Counter()
     reg_city: Counter[str] = Counter()
@@ -304,10 +341,10 @@ async def build_report(db: Database, dates: DateRange, timezone: ZoneInfo) -> Re
         dates=dates,
         timezone=timezone.key,
         days=days,
-        conversations_by_day=[len(s) for s in by_day],
+        conversations_by_day=conversations_by_day,
         calls_by_day=calls_by_day,
-        conversations_by_channel=_ranked(Counter({k: len(v) for k, v in by_channel.items()})),
-        conversations_by_language=_ranked(Counter({k: len(v) for k, v in by_language.items()})),
+        conversations_by_channel=_ranked(by_channel),
+        conversations_by_language=_ranked(by_language),
         calls_by_language=_ranked(calls_by_language),
         people_by_sex=_ranked(sexes),
         people_by_nationality=_ranked(nationalities),
@@ -317,9 +354,9 @@ async def build_report(db: Database, dates: DateRange, timezone: ZoneInfo) -> Re
         waiting=_time_stats(days, waiting, opened),
         first_response=_time_stats(days, first, opened),
         totals={
-            "conversations": len({row[1] for row in conversations}),
+            "conversations": writers,
             "calls": sum(calls_by_day),
-            "people": len(people),
+            "people": people,
             "registrations": sum(reg_country.values()),
             "handoffs": sum(opened.values()),
         },

@@ -93,6 +93,7 @@ class Message(Base):
         Index("ix_messages_contact_status", "contact_id", "direction", "status"),
         Index("ix_messages_in_reply_to", "in_reply_to_id"),
         Index("ix_messages_outbox", "direction", "status", "next_attempt_at"),
+        Index("ix_messages_direction_created", "direction", "created_at"),  # the report
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -203,6 +204,7 @@ class Handoff(Base):
     __table_args__ = (
         Index("ix_handoffs_status_priority", "status", "priority"),
         Index("ix_handoffs_contact_status", "contact_id", "status"),
+        Index("ix_handoffs_created", "created_at"),  # the report
         # one active case per person, even when two processes open one at the same moment
         Index(
             "uq_handoffs_one_active",
@@ -452,6 +454,7 @@ class Registration(Base):
         Index("ix_registrations_phone", "phone_hash"),
         Index("ix_registrations_keypad", "reference_keypad"),
         Index("ix_registrations_stage", "stage", "country"),
+        Index("ix_registrations_created", "created_at"),  # the report
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
