@@ -9,7 +9,8 @@ A fresh SQLite database (embedded defaults) is filled directly with contacts, me
 (`bot.handoffs.casework.list_cases`) and a whole REST turn (a new person's greeting, to see
 that a turn's cost does not grow with the stored messages) run several times. Wall time is the
 median; *loop held* is the longest time a ticker on the same loop waited past its 1 ms sleep
-while the page was built (what a concurrent turn would have waited). Writes its table to docs/benchmarks.md.
+while the page was built (what a concurrent turn would have waited). Writes its table to
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
