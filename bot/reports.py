@@ -1,10 +1,11 @@
 """Numbers for supervisors: conversations and calls, who the people are, registrations, and how
 long people wait for an operator — over a date range in the operators' time zone.
 
-Days are counted in SQL where rows are many (messages, calls), with a dialect-aware day
-expression: PostgreSQL converts each time to the zone exactly; SQLite adds the zone's offset at
-the start of the range (exact for zones without daylight saving, such as Africa/Tripoli).
-Handoff times are few per day and are bucketed in Python.
+People who wrote are counted from `activity_days`, one row per person and day kept as messages
+arrive (`bot.activity`), never from the messages themselves. Calls are counted in SQL with a
+dialect-aware day expression: PostgreSQL converts each time to the zone exactly; SQLite adds
+the zone's offset at the start of the range (exact for zones without daylight saving, such as
+Africa/Tripoli). Handoff times are few per day and are bucketed in Python.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, create_engine, func, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import Engine, create_engine, func, literal, select
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.activity import ensure_activity_days
 from bot.storage.db import Database, sync_url
-from bot.storage.models import Call, Contact, Direction, Handoff, Message, Registration, as_utc
+from bot.storage.models import ActivityDay, Call, Contact, Handoff, Registration, as_utc
 
 MAX_REPORT_DAYS = 366
 DEFAULT_REPORT_DAYS = 30
@@ -232,40 +234,39 @@ def _build_report(db: Database, dates: DateRange, timezone: ZoneInfo) -> Report:
     ) -> list[ColumnElement[bool]]:
         return [column >= start, column < end]
 
-    # Counted in SQL (a month of messages is many rows; only the figures come back).
-    inbound = [Message.direction == Direction.INBOUND, *in_range(Message.created_at)]
-    distinct_people = func.count(func.distinct(Message.contact_id))
-    message_day = _local_day(db, Message.created_at, dates, timezone)
+    # Counted in SQL; people per day from the activity kept as messages arrive (bot.activity)
+    first_day, after_last = dates.start, dates.end + timedelta(days=1)
+    active = [ActivityDay.day >= first_day, ActivityDay.day < after_last]
     call_day = _local_day(db, Call.started_at, dates, timezone)
-    # everyone who wrote or called in the period, and their newest registration
-    people_q = (
-        select(Message.contact_id.label("contact_id"))
-        .where(*inbound)
-        .union(
-            select(Call.contact_id).where(*in_range(Call.started_at), Call.contact_id.is_not(None))
+    # everyone who wrote or called in the period (wrote: 1 if they wrote), their newest
+    # registration found through the index on registrations' contact
+    everyone = (
+        select(ActivityDay.contact_id.label("contact_id"), literal(1).label("wrote"))
+        .where(*active)
+        .union_all(
+            select(Call.contact_id, literal(0)).where(
+                *in_range(Call.started_at), Call.contact_id.is_not(None)
+            )
         )
         .subquery()
     )
-    newest = (
-        select(Registration.contact_id, func.max(Registration.id).label("registration_id"))
-        .where(Registration.contact_id.is_not(None))
-        .group_by(Registration.contact_id)
+    people_q = (
+        select(everyone.c.contact_id, func.max(everyone.c.wrote).label("wrote"))
+        .group_by(everyone.c.contact_id)
         .subquery()
     )
+    theirs = aliased(Registration)
+    newest = (
+        select(func.max(theirs.id))
+        .where(theirs.contact_id == people_q.c.contact_id)
+        .correlate(people_q)
+        .scalar_subquery()
+    )
     with _engine(db).connect() as session:
+        ensure_activity_days(session, timezone)
         per_day = session.execute(
-            select(message_day, distinct_people).where(*inbound).group_by(message_day)
+            select(ActivityDay.day, func.count()).where(*active).group_by(ActivityDay.day)
         ).all()
-        per_channel = session.execute(
-            select(Message.channel, distinct_people).where(*inbound).group_by(Message.channel)
-        ).all()
-        per_language = session.execute(
-            select(Contact.language, distinct_people)
-            .join(Contact, Contact.id == Message.contact_id)
-            .where(*inbound)
-            .group_by(Contact.language)
-        ).all()
-        writers = int(session.execute(select(distinct_people).where(*inbound)).scalar_one())
         calls = session.execute(
             select(call_day, Call.language, func.count())
             .where(*in_range(Call.started_at))
@@ -273,15 +274,25 @@ def _build_report(db: Database, dates: DateRange, timezone: ZoneInfo) -> Report:
         ).all()
         people_rows = session.execute(
             select(
-                newest.c.registration_id.is_not(None),
+                people_q.c.wrote,
+                Contact.channel,
+                Contact.language,
+                Registration.id.is_not(None),
                 Registration.sex,
                 Registration.country,
                 func.count(),
             )
             .select_from(people_q)
-            .outerjoin(newest, newest.c.contact_id == people_q.c.contact_id)
-            .outerjoin(Registration, Registration.id == newest.c.registration_id)
-            .group_by(newest.c.registration_id.is_not(None), Registration.sex, Registration.country)
+            .join(Contact, Contact.id == people_q.c.contact_id)
+            .outerjoin(Registration, Registration.id == newest)
+            .group_by(
+                people_q.c.wrote,
+                Contact.channel,
+                Contact.language,
+                Registration.id.is_not(None),
+                Registration.sex,
+                Registration.country,
+            )
         ).all()
         registrations = session.execute(
             select(Registration.country, Registration.city, Registration.stage, func.count())
@@ -296,12 +307,9 @@ def _build_report(db: Database, dates: DateRange, timezone: ZoneInfo) -> Report:
 
     conversations_by_day = [0] * len(days)
     for day, count in per_day:
-        if day in day_index:
-            conversations_by_day[day_index[day]] = int(count)
-    by_channel = Counter({channel: int(count) for channel, count in per_channel})
-    by_language: Counter[str] = Counter()
-    for language, count in per_language:
-        by_language[language or UNKNOWN] += int(count)
+        key = day.isoformat() if isinstance(day, date) else str(day)
+        if key in day_index:
+            conversations_by_day[day_index[key]] = int(count)
     calls_by_day = [0] * len(days)
     calls_by_language: Counter[str] = Counter()
     for day, language, count in calls:
@@ -309,13 +317,19 @@ def _build_report(db: Database, dates: DateRange, timezone: ZoneInfo) -> Report:
             calls_by_day[day_index[day]] += count
         calls_by_language[language or UNKNOWN] += count
 
+    by_channel: Counter[str] = Counter()
+    by_language: Counter[str] = Counter()
     sexes: Counter[str] = Counter()
     nationalities: Counter[str] = Counter()
-    people = 0
-    for registered, sex, country, count in people_rows:
+    people = writers = 0
+    for wrote, channel, language, registered, sex, country, count in people_rows:
         people += count
         sexes[sex or (UNKNOWN if registered else NOT_REGISTERED)] += count
         nationalities[country if registered else NOT_REGISTERED] += count
+        if wrote:
+            writers += count
+            by_channel[channel] += count
+            by_language[language or UNKNOWN] += count
 
     reg_country: Counter[str] = Counter()
     reg_city: Counter[str] = Counter()

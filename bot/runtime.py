@@ -9,6 +9,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.alerts import OnCallAlerts, parse_oncall
 from bot.channels import register_senders
@@ -26,6 +27,7 @@ from bot.storage.db import Database, upgrade_schema
 from bot.storage.keys import load_keys, mark_database_checked
 from bot.storage.rekey import reencrypt
 from bot.storage.repository import Store
+from bot.storage.turns import TurnStore
 from flows import build_conversation
 from nlu import BuiltinNLU
 from nlu.types import NLUService
@@ -194,6 +196,7 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         enabled_languages=tuple(catalogs.languages),
         max_message_chars=settings.max_message_chars,
         handoffs=handoffs,
+        turns=TurnStore(db, activity_zone=ZoneInfo(settings.operator_timezone)),
     )
     log.info(
         "hotline ready: database=%s sessions=%s nlu=%s languages=%s",

@@ -9,11 +9,22 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import delete, select
 
 from bot.console.reports import day_chart, horizontal_bars, nice_ceiling
+from bot.messages import InboundMessage
 from bot.reports import DateRange, build_report, percentile, report_range
 from bot.runtime import Runtime
-from bot.storage.models import Call, Direction, Handoff, Message, MessageStatus
+from bot.storage.models import (
+    ActivityDay,
+    Call,
+    Contact,
+    Direction,
+    Handoff,
+    Message,
+    MessageStatus,
+    ReportState,
+)
 from tests.console_support import api_token, create_operator, sign_in
 from tests.test_records import person, register
 
@@ -189,3 +200,48 @@ async def test_reports_page_and_api(runtime: Runtime, client: httpx.AsyncClient)
     client.cookies.clear()  # signed out
     assert (await client.get("/api/v1/reports")).status_code == 401
     assert (await client.get("/console/reports")).status_code == 303
+
+
+async def activity(runtime: Runtime) -> list[tuple[date, int]]:
+    async with runtime.db.session() as session:
+        rows = await session.execute(
+            select(ActivityDay.day, ActivityDay.contact_id).order_by(ActivityDay.day)
+        )
+        return [(day, contact_id) for day, contact_id in rows.all()]
+
+
+async def test_a_turn_counts_the_person_once_a_day_on_the_operators_calendar(
+    runtime: Runtime,
+) -> None:
+    def said(text: str, sid: str) -> InboundMessage:
+        return InboundMessage("rest", "report-day", text, provider_message_id=sid)
+
+    await runtime.engine.handle(said("hello", "d-1"))
+    await runtime.engine.handle(said("I want to go home", "d-2"))
+    await runtime.engine.handle(said("hello", "d-1"))  # a repeated delivery
+    contact = await runtime.store.contact_for("rest", "report-day")
+    today = datetime.now(TRIPOLI).date()  # the runtime's operator_timezone
+    assert await activity(runtime) == [(today, contact.id)]
+    # the report reads what the turns kept: no rebuild from the messages
+    report = await build_report(runtime.db, DateRange(today, today), TRIPOLI)
+    assert report.conversations_by_day == [1]
+    assert report.conversations_by_channel == [("rest", 1)]
+    assert report.totals["conversations"] == 1
+    # erasing the person takes their days with them
+    async with runtime.db.session() as session, session.begin():
+        await session.execute(delete(Contact).where(Contact.id == contact.id))
+    assert await activity(runtime) == []
+
+
+async def test_the_kept_days_are_rebuilt_when_the_time_zone_changes(runtime: Runtime) -> None:
+    await seed(runtime)
+    tripoli = await build_report(runtime.db, MARCH, TRIPOLI)
+    assert tripoli.conversations_by_day == [1, 2, 1]
+    # in UTC, b's 23:30 message is on the 1st and d's 22:30 message on the 3rd
+    in_utc = await build_report(runtime.db, MARCH, ZoneInfo("UTC"))
+    assert in_utc.conversations_by_day == [2, 1, 2]
+    assert in_utc.totals["conversations"] == 4
+    with_kept = await activity(runtime)
+    async with runtime.db.session() as session:
+        zone = await session.scalar(select(ReportState.value))
+    assert zone == "UTC" and len(with_kept) == 6  # a: 1st, 2nd; b, c; d: Feb 28, Mar 3

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, overload
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -160,6 +161,29 @@ class SessionRecord(Base):
     )
     state: Mapped[str] = mapped_column(SecretText)  # JSON; holds collected answers
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ActivityDay(Base):
+    """Who wrote on which day, in the operators' time zone: one row per person and day, kept
+    as messages arrive, so the report counts people per day without reading the messages.
+    No personal data: a day and a contact id (gone with the contact when it is erased)."""
+
+    __tablename__ = "activity_days"
+    __table_args__ = (Index("ix_activity_days_contact", "contact_id"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ReportState(Base):
+    """Facts about the report's kept figures, e.g. the time zone the activity days are in."""
+
+    __tablename__ = "report_state"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64))
 
 
 class AuditEvent(Base):
@@ -451,10 +475,12 @@ class Registration(Base):
     __tablename__ = "registrations"
     __table_args__ = (
         Index("ix_registrations_dedup", "dedup_hash"),
+        Index("ix_registrations_contact", "contact_id", "id"),  # a person's newest
         Index("ix_registrations_phone", "phone_hash"),
         Index("ix_registrations_keypad", "reference_keypad"),
         Index("ix_registrations_stage", "stage", "country"),
-        Index("ix_registrations_created", "created_at"),  # the report
+        # the report counts a date range by place and stage from the index alone
+        Index("ix_registrations_created_place", "created_at", "country", "city", "stage"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

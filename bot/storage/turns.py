@@ -26,12 +26,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import psycopg
 from sqlalchemy.engine import make_url
 
+from bot.activity import activity_day
 from bot.handoffs import CaseInfo
 from bot.messages import OutboundMessage
 from bot.storage import crypto
@@ -130,6 +132,10 @@ class _Cursor:
     def flag(self, value: bool) -> Any:
         return int(value) if self.sqlite else value
 
+    def day(self, value: date) -> Any:
+        # SQLAlchemy keeps SQLite dates as ISO text; PostgreSQL takes the date
+        return value.isoformat() if self.sqlite else value
+
 
 def _drive(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine that never suspends (SQLite's transactions) to its end, here."""
@@ -188,8 +194,9 @@ def _case(row: Any) -> CaseInfo | None:
 
 
 class TurnStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, activity_zone: ZoneInfo | None = None) -> None:
         self.db = db
+        self.activity_zone = activity_zone or ZoneInfo("UTC")
         self.is_sqlite = db.is_sqlite
         target = sync_url(db.url)
         self._threads: ThreadPoolExecutor | None = None
@@ -378,6 +385,7 @@ class TurnStore:
                 text,
                 payload,
                 with_session,
+                self.activity_zone,
             )
         except (sqlite3.IntegrityError, psycopg.IntegrityError, _ContactGone):
             return None  # the message's contact is gone (erased or anonymised)
@@ -391,9 +399,11 @@ class TurnStore:
         text: str,
         payload: dict[str, Any],
         with_session: bool,
+        activity_zone: ZoneInfo,
     ) -> TurnContext | None:
         # Every statement is sent before any result is read: one round trip on PostgreSQL.
-        now = cursor.time(datetime.now(UTC))
+        moment = datetime.now(UTC)
+        now = cursor.time(moment)
         contact_row = await cursor.send(
             "SELECT id, channel, address, language, role, opted_out, address_hash FROM contacts"
             " WHERE id = ?",
@@ -418,6 +428,17 @@ class TurnStore:
             " (SELECT 1 FROM messages WHERE contact_id = ? AND direction = ? AND created_at = ?)",
             now,
             now,
+            contact_id,
+            contact_id,
+            Direction.INBOUND.value,
+            now,
+        )
+        # the report's people per day (see bot.activity), counted as the message arrives
+        await cursor.send(
+            "INSERT INTO activity_days (day, contact_id) SELECT ?, ? WHERE EXISTS"
+            " (SELECT 1 FROM messages WHERE contact_id = ? AND direction = ? AND created_at = ?)"
+            " ON CONFLICT DO NOTHING",
+            cursor.day(activity_day(moment, activity_zone)),
             contact_id,
             contact_id,
             Direction.INBOUND.value,
