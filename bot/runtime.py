@@ -168,6 +168,7 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
     register_senders(outbox, settings, db, catalogs)  # each configured channel's sender
     events = EventBus(settings.redis_url)
     hours = OpeningHours(settings.operator_hours, settings.operator_timezone)
+    turns = TurnStore(db, activity_zone=ZoneInfo(settings.operator_timezone))
     handoffs = Handoffs(
         db,
         catalogs,
@@ -180,6 +181,7 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         snooze_default=timedelta(hours=settings.handoff_snooze_hours),
         contact_lock=sessions.lock,
         sessions=sessions,
+        turns=turns,
     )
     conversation = build_conversation(
         catalogs.languages,
@@ -196,7 +198,7 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
         enabled_languages=tuple(catalogs.languages),
         max_message_chars=settings.max_message_chars,
         handoffs=handoffs,
-        turns=TurnStore(db, activity_zone=ZoneInfo(settings.operator_timezone)),
+        turns=turns,
     )
     log.info(
         "hotline ready: database=%s sessions=%s nlu=%s languages=%s",

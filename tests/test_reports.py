@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, select
 
+from bot.activity import offset_stretches
 from bot.console.reports import day_chart, horizontal_bars, nice_ceiling
 from bot.messages import InboundMessage
 from bot.reports import DateRange, build_report, percentile, report_range
@@ -245,3 +246,15 @@ async def test_the_kept_days_are_rebuilt_when_the_time_zone_changes(runtime: Run
     async with runtime.db.session() as session:
         zone = await session.scalar(select(ReportState.value))
     assert zone == "UTC" and len(with_kept) == 6  # a: 1st, 2nd; b, c; d: Feb 28, Mar 3
+
+
+def test_stretches_of_one_offset_follow_daylight_saving() -> None:
+    paris = ZoneInfo("Europe/Paris")  # +60, then +120 from 01:00 UTC on 30 March 2025
+    stretches = offset_stretches(utc(29, 12), utc(31, 12), paris)
+    assert [(start, offset) for start, _, offset in stretches] == [
+        (utc(29, 12), 60),
+        (utc(30, 1), 120),
+    ]
+    assert stretches[0][1] == utc(30, 1) and stretches[-1][1] > utc(31, 12)
+    (only,) = offset_stretches(utc(1, 10, 7), utc(1, 10, 7), TRIPOLI)
+    assert only[0] <= utc(1, 10, 7) < only[1] and only[2] == 120

@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +43,9 @@ from bot.storage.models import (
     as_utc,
     utcnow,
 )
+
+if TYPE_CHECKING:  # the turn store imports this module's CaseInfo
+    from bot.storage.turns import TurnStore
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,10 @@ class CaseInfo:
     assigned_to_id: int | None
     waiting_since: datetime | None
     created_at: datetime
+    # for the "passed on" note while the case is open: when it was last sent, and whether an
+    # operator has written (then the bot stays quiet)
+    passed_on_at: datetime | None = None
+    answered: bool = False
 
 
 def _info(row: Handoff) -> CaseInfo:
@@ -84,6 +91,8 @@ def _info(row: Handoff) -> CaseInfo:
         assigned_to_id=row.assigned_to_id,
         waiting_since=row.waiting_since,
         created_at=row.created_at,
+        passed_on_at=row.passed_on_at,
+        answered=row.first_response_at is not None,
     )
 
 
@@ -109,8 +118,10 @@ class Handoffs:
         sessions: SessionStore | None = None,
         alerts: OnCallAlerts | None = None,
         passed_on_every: timedelta = timedelta(minutes=5),
+        turns: TurnStore,
     ) -> None:
         self.db = db
+        self.turns = turns  # the hot path's statements (the queue position)
         # Read when a case closes: the notice offers CONTINUE only when a flow waits.
         self.sessions = sessions
         # on-call alerts for danger cases nobody takes (bot/alerts.py); none: not configured
@@ -148,26 +159,9 @@ class Handoffs:
             return _info(row) if row is not None else None
 
     async def queue_position(self, handoff_id: int) -> int:
-        """1 + the open cases an operator will take before this one (priority, then age)."""
-        async with self.db.session() as session:
-            row = await session.get(Handoff, handoff_id)
-            if row is None or row.status != HandoffStatus.OPEN:
-                return 0
-            rank = PRIORITY_RANK.get(row.priority, 99)
-            higher = [p for p, r in PRIORITY_RANK.items() if r < rank]
-            ahead = await session.scalar(
-                select(func.count())
-                .select_from(Handoff)
-                .where(
-                    Handoff.status == HandoffStatus.OPEN,
-                    Handoff.id != row.id,
-                    or_(
-                        Handoff.priority.in_(higher),
-                        and_(Handoff.priority == row.priority, Handoff.id < row.id),
-                    ),
-                )
-            )
-            return int(ahead or 0) + 1
+        """1 + the open cases an operator will take before this one (priority, then age);
+        0 when it is not waiting."""
+        return await self.turns.queue_position(handoff_id)
 
     # -- opening -------------------------------------------------------------------------
     async def open(
@@ -516,11 +510,8 @@ class Handoffs:
         Otherwise, until an operator has written, "passed on" with the place in the queue:
         for the first message, then at most once every `passed_on_every`."""
         now = utcnow()
-        async with self.db.session() as session:
-            row = await session.get(Handoff, case.id)
-            if row is None:
-                return []
-            noted_at, answered = row.passed_on_at, row.first_response_at is not None
+        # the case as the turn read it, in the transaction that stored the message
+        noted_at, answered = case.passed_on_at, case.answered
         if raised:
             await self._update_if(case.id, {"passed_on_at": now})
             current = await self.get(case.id)
