@@ -14,6 +14,7 @@ bot/channels/voice/studio.py); the voice line plays it on its next request.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -28,6 +29,7 @@ from bot.channels.voice.studio import (
     MAX_UPLOAD_BYTES,
     SECTIONS,
     AudioRejected,
+    Needed,
     Studio,
     has_voice,
     languages_to_record,
@@ -42,6 +44,13 @@ router = APIRouter(prefix="/console/studio", tags=["console"], include_in_schema
 
 # Room for the multipart envelope and the CSRF field around the largest accepted recording.
 MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class PromptRow:
+    item: Needed
+    url: str | None  # where the console plays the recording; None: missing
+    at: datetime | None  # when it was recorded
 
 
 def studio_of(request: Request) -> Studio:
@@ -114,13 +123,9 @@ async def _language_page(
     rows = []
     for item in items:
         path = studio.file(language, item.key)
-        recorded_at = (
-            datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) if path is not None else None
-        )
-        rows.append(
-            {"item": item, "url": _audio_url(language, item.key, studio), "at": recorded_at}
-        )
-    sections = [(name, [row for row in rows if row["item"].section == name]) for name in SECTIONS]
+        at = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) if path is not None else None
+        rows.append(PromptRow(item, _audio_url(language, item.key, studio), at))
+    sections = [(name, [row for row in rows if row.item.section == name]) for name in SECTIONS]
     return render(
         request,
         "studio_language.html",
