@@ -18,7 +18,7 @@ import pytest
 
 from bot import PROJECT_ROOT
 from bot.channels.voice.ivr import MAX_COUNTRIES, service_directory
-from bot.channels.voice.prompts import VOICE_PROFILES, load_voice_profiles
+from bot.channels.voice.prompts import VOICE_PROFILES, load_voice_profiles, valid_audio_name
 from bot.channels.voice.studio import (
     MAX_SECONDS,
     NOT_RECORDED,
@@ -130,6 +130,7 @@ async def test_every_prompt_the_voice_line_plays_is_listed(runtime: Runtime) -> 
     )
     keys = [item.key for item in items]
     assert len(keys) == len(set(keys))
+    assert all(valid_audio_name("ha", key) for key in keys)  # each can be stored and served
     source = (PROJECT_ROOT / "bot" / "channels" / "voice" / "ivr.py").read_text(encoding="utf-8")
     used = set(re.findall(r'"((?:voice|services|case)\.[a-z_.]+)"', source))
     assert "voice.menu.main" in used and "services.entry" in used
