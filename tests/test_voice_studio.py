@@ -67,7 +67,7 @@ def browser_recording(seconds: float = 1.0) -> bytes:
     """What Chromium's MediaRecorder makes: WebM with Opus at 48 kHz."""
     out = io.BytesIO()
     with (
-        av.open(io.BytesIO(wav(seconds)), format="wav") as source,
+        av.open(io.BytesIO(wav(seconds)), "r", format="wav") as source,
         av.open(out, "w", format="webm") as target,
     ):
         stream = target.add_stream("libopus", rate=48_000)
@@ -82,7 +82,7 @@ def browser_recording(seconds: float = 1.0) -> bytes:
 
 def duration_of(mp3: bytes) -> tuple[float, int, int]:
     """Seconds, sample rate and channels of an MP3, decoded."""
-    with av.open(io.BytesIO(mp3), format="mp3") as source:
+    with av.open(io.BytesIO(mp3), "r", format="mp3") as source:
         stream = source.streams.audio[0]
         samples = sum(frame.samples for frame in source.decode(stream))
         return samples / stream.rate, stream.rate, stream.channels
@@ -193,6 +193,24 @@ def test_what_cannot_be_a_prompt_is_refused(body: bytes, kind: str, status: int)
     with pytest.raises(AudioRejected) as refused:
         to_mp3(body, kind)
     assert refused.value.status == status and refused.value.message
+
+
+def test_damaged_recordings_are_refused_or_converted_never_an_error() -> None:
+    """Cut short or overwritten anywhere, an upload is converted (what is left of it) or
+    refused with a 4xx reason; FFmpeg's failures never escape as a server error."""
+    recordings = {
+        "audio/webm": browser_recording(0.6),
+        "audio/wav": wav(0.6),
+        "audio/mpeg": to_mp3(wav(0.6), "audio/wav"),
+    }
+    for kind, body in recordings.items():
+        for cut in (8, 40, 200, len(body) // 3, len(body) // 2, len(body) - 7):
+            damaged = [body[:cut], body[:cut] + bytes(range(256)) * 4 + body[cut + 1024 :]]
+            for sample in damaged:
+                try:
+                    to_mp3(sample, kind)
+                except AudioRejected as refused:
+                    assert 400 <= refused.status < 500
 
 
 # -- the console -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ installed on the server). The voice line picks a new file up on its next request
 from __future__ import annotations
 
 import io
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.i18n import Catalogs
     from flows.services import ServiceDirectory
+
+log = logging.getLogger(__name__)
 
 RECORDINGS_FOLDER = "voice_prompts"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # a minute of browser Opus is ~0.5 MB; uploads get room
@@ -316,7 +319,8 @@ def to_mp3(data: bytes, content_type: str | None) -> bytes:
                 target.mux(encoder.encode(None))
     except AudioRejected:
         raise
-    except (av.FFmpegError, ValueError, EOFError) as exc:
+    except Exception as exc:  # FFmpeg's many ways to fail on a bad file: the upload's fault
+        log.info("voice studio: an upload (%s) could not be converted: %r", kind, exc)
         raise AudioRejected(422, "The file could not be read as sound.") from exc
     if seconds < MIN_SECONDS:
         raise AudioRejected(422, "The recording has no sound in it.")
