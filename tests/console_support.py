@@ -147,8 +147,9 @@ async def live_server(runtime: Runtime) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def browser_page() -> AsyncIterator[Page]:
-    """Playwright driving Debian's chromium (installed by scripts/test.sh)."""
+async def browser_page(*extra_args: str) -> AsyncIterator[Page]:
+    """Playwright driving Debian's chromium (installed by scripts/test.sh); `extra_args` go
+    to chromium (a fake microphone, for instance)."""
     from playwright.async_api import async_playwright
 
     executable = shutil.which("chromium")
@@ -156,7 +157,7 @@ async def browser_page() -> AsyncIterator[Page]:
         raise RuntimeError("chromium is not installed; scripts/test.sh installs it")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=executable, headless=True, args=["--no-sandbox"]
+            executable_path=executable, headless=True, args=["--no-sandbox", *extra_args]
         )
         try:
             context = await browser.new_context(locale="en-GB")

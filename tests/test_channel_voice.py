@@ -284,15 +284,15 @@ async def test_language_menu_speaks_each_option_in_its_own_language(open_line: L
                 say.text == expected and say.attrib["language"] == profile.say_language
                 for say in says
             ), (code, [s.text for s in says])
-    # No Hausa voice: the Hausa option is named in English, never Hausa text in another voice.
-    english = VOICE_PROFILES["en"]
+    # No Hausa voice and no Hausa recordings: Hausa is not offered until it is recorded.
     hausa_text = spoken(runtime.catalogs.text("ha", "voice.language.choose", digit=4))
     assert all(say.text != hausa_text for say in says)
-    assert any(
-        say.text == "For Hausa, press 4." and say.attrib["language"] == english.say_language
-        for say in says
-    )
+    assert len(says) == len(SPOKEN)
+    assert not any("Hausa" in (say.text or "") for say in says)
     assert not plays(menu)
+    # Its digit is not a choice either: asked again.
+    again = await caller.press(menu, "4")
+    assert caller.gather(again).attrib["action"] == VOICE_URL + "/language"
 
 
 async def test_no_choice_asks_once_more_then_uses_the_default_language(open_line: Line) -> None:
@@ -725,9 +725,12 @@ async def test_outside_hours_a_message_opens_a_callback_case(
 async def test_hausa_without_recordings_says_so_in_english_and_offers_a_person(
     open_line: Line,
 ) -> None:
+    """Someone who chose Hausa on another channel calls before Hausa is recorded."""
     runtime, http = await open_line()
     caller = Caller(http)
-    notice = await caller.choose_language("ha", runtime.catalogs.languages)
+    contact = await runtime.store.contact_for("voice", CALLER)
+    await runtime.store.set_contact_language(contact.id, "ha")
+    notice = await caller.dial()
     english = VOICE_PROFILES["en"]
     expected = spoken(runtime.catalogs.text("en", "voice.audio_unavailable", name="Hausa"))
     says = list(notice.iter("Say"))
@@ -753,24 +756,35 @@ async def test_hausa_without_recordings_says_so_in_english_and_offers_a_person(
 
 
 async def test_hausa_recordings_are_played_and_served(open_line: Line, tmp_path: Path) -> None:
-    locales = recorded_locales(tmp_path, ["voice.language.choose", "spell.4", "voice.welcome"])
-    _, http = await open_line(locales_dir=locales)
+    locales = recorded_locales(tmp_path)
+    # Every prompt but the main menu is recorded: enough to be offered, not to get far.
+    (locales / "ha" / "audio" / "voice.menu.main.mp3").unlink()
+    runtime, http = await open_line(locales_dir=locales, data_dir=tmp_path / "data")
+    (runtime.settings.data_dir / "voice_prompts" / "ha").mkdir(parents=True)
+    (runtime.settings.data_dir / "voice_prompts" / "ha" / "voice.menu.main.mp3").write_bytes(
+        b"ID3\x04\x00\x00\x00\x00\x00\x00voice.menu.main"
+    )
     caller = Caller(http)
-    menu = await caller.dial()
-    played = plays(menu)
-    assert played == [
-        f"{VOICE_URL}/audio/ha/voice.language.choose.mp3",
-        f"{VOICE_URL}/audio/ha/spell.4.mp3",
-    ]
-    assert "For Hausa, press 4." not in said(menu)
-    audio = await http.get(played[0].removeprefix("http://testserver"))
+    offered = plays(await caller.dial())
+    choose = f"{VOICE_URL}/audio/ha/voice.language.choose.mp3"
+    assert offered[-2:] == [choose, f"{VOICE_URL}/audio/ha/spell.4.mp3"]
+    assert "For Hausa, press 4." not in said(await caller.dial())
+    welcome = await caller.press(await caller.dial(), "4")
+    assert f"{VOICE_URL}/audio/ha/voice.menu.main.mp3" in plays(welcome)
+    # Without one recording Hausa is not offered at all.
+    (runtime.settings.data_dir / "voice_prompts" / "ha" / "voice.menu.main.mp3").unlink()
+    assert not plays(await Caller(http).dial())
+
+    audio = await http.get(choose.removeprefix("http://testserver"))
     assert audio.status_code == 200
     assert audio.headers["content-type"] == "audio/mpeg"
+    assert audio.headers["cache-control"] == "no-cache"  # a new recording is heard at once
     assert audio.content.endswith(b"voice.language.choose")
-    # The main menu has no recording yet: the English notice, not a half-Hausa menu.
-    notice = await caller.press(menu, "4")
-    assert caller.gather(notice).attrib["action"] == VOICE_URL + "/unavailable"
-    assert not plays(notice)
+    # The studio's recording (in the data directory) wins over a shipped one, at once.
+    studio = runtime.settings.data_dir / "voice_prompts" / "ha" / "voice.language.choose.mp3"
+    studio.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x00from the studio")
+    audio = await http.get(choose.removeprefix("http://testserver"))
+    assert audio.content.endswith(b"from the studio")
     # Only existing recordings of enabled languages, by valid names.
     for path in (
         "/webhooks/twilio/voice/audio/ha/voice.menu.main.mp3",

@@ -18,6 +18,7 @@ from bot.api import records as api_records
 from bot.api import reports as api_reports
 from bot.api import schema as api_schema
 from bot.console import account, admin, audit, broadcasts, cases, records, reports, signin
+from bot.console import studio as voice_studio
 from bot.console.throttle import SignInThrottle
 from bot.console.web import CONSOLE_DIR, STATIC_PREFIX
 from bot.errors import install_domain_errors
@@ -43,6 +44,7 @@ def include_console(app: FastAPI) -> None:
         records.router,  # registrations, exports
         broadcasts.router,
         reports.router,
+        voice_studio.router,  # the voice line's recordings (supervisors)
         api_records.router,
         api_broadcasts.router,
         api_reports.router,

@@ -30,7 +30,7 @@ assert templates.env.autoescape, "console templates must autoescape"
 
 CONSOLE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self' https:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+    "media-src 'self' https: blob:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; "
     "base-uri 'none'; form-action 'self'"
 )
 
@@ -53,6 +53,7 @@ NAV: list[NavItem] = [
     NavItem("Registrations", "/console/registrations", "operator"),
     NavItem("Broadcasts", "/console/broadcasts", "supervisor"),
     NavItem("Reports", "/console/reports", "supervisor"),
+    NavItem("Voice studio", "/console/studio", "supervisor"),
 ]
 
 

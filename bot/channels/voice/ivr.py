@@ -41,6 +41,7 @@ from bot.channels.voice.prompts import (
     say_slug,
     value_text,
 )
+from bot.channels.voice.studio import Studio, recordings_dir
 from bot.inputs import small_int
 from bot.messages import OutboundMessage
 from bot.registrations.store import keypad_form
@@ -282,8 +283,24 @@ class IVR:
         return response
 
     # -- language ------------------------------------------------------------------------------
+    def studio(self, ctx: CallContext) -> Studio:
+        prompter = ctx.prompter
+        return Studio(
+            self.catalogs,
+            prompter.locales_dir,
+            prompter.recordings_dir or recordings_dir(self.settings),
+            self.directory,
+            self.countries,
+        )
+
+    def menu_languages(self, ctx: CallContext) -> list[str]:
+        """The languages a caller can choose: spoken by Twilio, or with every prompt recorded
+        (read at each call, so a language completed in the studio is offered at once)."""
+        studio = self.studio(ctx)
+        return [code for code in self.catalogs.languages if studio.choosable(code)]
+
     async def _ask_language(self, ctx: CallContext, response: VoiceResponse) -> None:
-        # Each option in its own language; one without voice or recordings is named in English.
+        # Each option in its own language (played from its recordings where Twilio has no voice).
         prompts = [
             Prompt(
                 "voice.language.choose",
@@ -295,7 +312,7 @@ class IVR:
                     language=ENGLISH,
                 ),
             )
-            for number, code in enumerate(self.catalogs.languages, start=1)
+            for number, code in enumerate(self.menu_languages(ctx), start=1)
         ]
         gather = ctx.prompter.gather(
             response,
@@ -307,7 +324,7 @@ class IVR:
         ctx.prompter.add(gather, ctx.language, *prompts)
 
     async def _on_language(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
-        languages = self.catalogs.languages
+        languages = self.menu_languages(ctx)
         number = got.number()
         if number is None or not 1 <= number <= len(languages):
             return None

@@ -3,9 +3,10 @@
 The one place that decides, for each prompt, between
 
 - **say**: Twilio's text-to-speech, in a voice of the prompt's language (catalog text);
-- **play**: recorded prompts from ``locales/<lang>/audio/<key>.mp3`` for languages Twilio
-  cannot speak (Hausa); a prompt's recording says its fixed words, and its values (digits,
-  countries, cities, services) follow as their own recordings (see locales/ha/audio/README.md);
+- **play**: recorded prompts for languages Twilio cannot speak (Hausa): those made in the
+  console's studio (``<data_dir>/voice_prompts/<lang>/<key>.mp3``, see studio.py), else any
+  shipped in ``locales/<lang>/audio/<key>.mp3``; a prompt's recording says its fixed words, and
+  its values (digits, countries, cities, services) follow as their own recordings;
 - **unavailable**: neither is possible. Text is never spoken in another language's voice: the
   caller hears, in English, that recorded prompts are missing and is offered an operator
   (`PromptUnavailable`, turned into that notice by the menus), or, where a prompt allows it,
@@ -21,10 +22,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import yaml
 from babel import Locale
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from bot.i18n import Catalogs
+from bot.resources import package_path
 
 ENGLISH = "en"
 AUDIO_PATH = "/webhooks/twilio/voice/audio"
@@ -40,15 +43,24 @@ class VoiceProfile:
     speech_language: str | None  # <Gather language=…> for speech input; None: keypad only
 
 
-# Twilio's text-to-speech voices and <Gather> speech recognition per language. A language
-# missing here has neither (Hausa: Twilio has no Hausa voice and no Hausa speech recognition),
-# so it is played from recordings. Twilio's speech recognition lists no Libyan Arabic; Egyptian
-# Arabic is the closest widely understood dialect it offers.
-VOICE_PROFILES: Mapping[str, VoiceProfile] = {
-    "en": VoiceProfile("en-US", "Google.en-US-Standard-C", "en-US"),
-    "fr": VoiceProfile("fr-FR", "Google.fr-FR-Standard-A", "fr-FR"),
-    "ar": VoiceProfile("ar-XA", "Google.ar-XA-Standard-A", "ar-EG"),
-}
+def load_voice_profiles(path: Path | None = None) -> dict[str, VoiceProfile]:
+    """Twilio's voice and speech recognition per language, from voices.yml (data, so a language
+    Twilio can speak needs no code). A language missing there is played from recordings."""
+    source = path or package_path("bot", "channels", "voice", "voices.yml")
+    raw = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    profiles: dict[str, VoiceProfile] = {}
+    for code, entry in (raw.get("voices") or {}).items():
+        if not _LANGUAGE.fullmatch(str(code)):
+            raise ValueError(f"voices.yml: {code!r} is not a language code")
+        profiles[str(code)] = VoiceProfile(
+            say_language=str(entry["say_language"]),
+            voice=str(entry["voice"]),
+            speech_language=entry.get("speech_language") or None,
+        )
+    return profiles
+
+
+VOICE_PROFILES: Mapping[str, VoiceProfile] = load_voice_profiles()
 
 
 class PromptUnavailable(Exception):
@@ -142,12 +154,21 @@ def say_slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
 
 
-def audio_file(locales_dir: Path, language: str, key: str) -> Path | None:
-    """The recording of `key` in `language`, when the names are valid and the file exists."""
-    if not _LANGUAGE.fullmatch(language) or not _AUDIO_KEY.fullmatch(key) or ".." in key:
+def valid_audio_name(language: str, key: str) -> bool:
+    return bool(_LANGUAGE.fullmatch(language) and _AUDIO_KEY.fullmatch(key)) and ".." not in key
+
+
+def audio_file(
+    locales_dir: Path, language: str, key: str, recordings_dir: Path | None = None
+) -> Path | None:
+    """The recording of `key` in `language`, when the names are valid and the file exists:
+    the deployment's own (made in the studio) first, then one shipped with the catalogs."""
+    if not valid_audio_name(language, key):
         return None
-    path = locales_dir / language / "audio" / f"{key}.mp3"
-    return path if path.is_file() else None
+    candidates = [locales_dir / language / "audio" / f"{key}.mp3"]
+    if recordings_dir is not None:
+        candidates.insert(0, recordings_dir / language / f"{key}.mp3")
+    return next((path for path in candidates if path.is_file()), None)
 
 
 def language_name(code: str, in_language: str) -> str:
@@ -160,9 +181,16 @@ def language_name(code: str, in_language: str) -> str:
 class Prompter:
     """Adds what the caller hears to TwiML, for one request (audio URLs need its base URL)."""
 
-    def __init__(self, catalogs: Catalogs, locales_dir: Path, base_url: str) -> None:
+    def __init__(
+        self,
+        catalogs: Catalogs,
+        locales_dir: Path,
+        base_url: str,
+        recordings_dir: Path | None = None,
+    ) -> None:
         self.catalogs = catalogs
         self.locales_dir = locales_dir
+        self.recordings_dir = recordings_dir
         self.base_url = base_url.rstrip("/")
 
     # -- what a language can do -------------------------------------------------------------
@@ -202,7 +230,7 @@ class Prompter:
                 recordings.extend(parts)
         plan: list[tuple[str, str]] = []
         for key in recordings:
-            if audio_file(self.locales_dir, language, key) is None:
+            if audio_file(self.locales_dir, language, key, self.recordings_dir) is None:
                 return None
             plan.append(("play", self.audio_url(language, key)))
         return plan

@@ -7,7 +7,8 @@ POST /webhooks/twilio/voice/queue        the <Enqueue> action (QueueResult)
 POST /webhooks/twilio/voice/message      the message <Record> action
 POST /webhooks/twilio/voice/recording    recording status callback (RecordingUrl, …)
 POST /webhooks/twilio/voice/status       call status callback (CallStatus, CallDuration)
-GET  /webhooks/twilio/voice/audio/{lang}/{key}.mp3   a recorded prompt (public, no personal data)
+GET  /webhooks/twilio/voice/audio/{lang}/{key}.mp3   a recorded prompt (public, no personal data;
+     the studio's recordings in the data directory first, then those shipped in locales/)
 
 Every POST must carry a valid X-Twilio-Signature (403 otherwise) and a CallSid (400 otherwise).
 """
@@ -26,6 +27,7 @@ from bot.channels.twilio_auth import verified_form
 from bot.channels.voice.calls import CallRecords
 from bot.channels.voice.ivr import CHANNEL, IVR, MAX_SECONDS, VOICE_PATH, CallContext
 from bot.channels.voice.prompts import Prompter, audio_file
+from bot.channels.voice.studio import recordings_dir
 from bot.http import runtime_of
 from bot.inputs import small_int
 from nlu import parse_phone
@@ -90,7 +92,9 @@ class VoiceRequest:
             call=call,
             params=self.params,
             caller=self.caller,
-            prompter=Prompter(self.runtime.catalogs, settings.locales_dir, base_url),
+            prompter=Prompter(
+                self.runtime.catalogs, settings.locales_dir, base_url, recordings_dir(settings)
+            ),
             base_url=base_url,
             default_language=settings.default_language,
         )
@@ -163,10 +167,13 @@ async def recorded_prompt(language: str, name: str, request: Request) -> FileRes
     key = name.removesuffix(".mp3")
     path = None
     if name.endswith(".mp3") and runtime.catalogs.supports(language):
-        path = audio_file(runtime.settings.locales_dir, language, key)
+        settings = runtime.settings
+        path = audio_file(settings.locales_dir, language, key, recordings_dir(settings))
     if path is None:
         raise HTTPException(404, detail="no such recorded prompt")
-    return FileResponse(path, media_type="audio/mpeg")
+    # Twilio caches what it plays: asking again each time (ETag) makes a new recording heard at
+    # once under the same URL.
+    return FileResponse(path, media_type="audio/mpeg", headers={"cache-control": "no-cache"})
 
 
 @router.post(VOICE_PATH + "/{step}")
