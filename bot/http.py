@@ -7,14 +7,14 @@ import json
 import logging
 import re
 import traceback
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy.exc
 from fastapi import FastAPI
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -337,3 +337,17 @@ def runtime_of(connection: HTTPConnection) -> Runtime:
     """The app's runtime, typed (FastAPI keeps it in ``app.state``, where it is untyped)."""
     runtime: Runtime = connection.app.state.runtime
     return runtime
+
+
+def attachment(
+    body: AsyncIterator[bytes] | AsyncIterator[str], media_type: str, filename: str
+) -> StreamingResponse:
+    """A file to download, streamed as it is made; never cached (it holds personal data)."""
+    return StreamingResponse(
+        body,
+        media_type=media_type,
+        headers={
+            "content-disposition": f'attachment; filename="{filename}"',
+            "cache-control": "no-store",
+        },
+    )

@@ -24,8 +24,7 @@ from bot.access import (
     require_supervisor,
     supervisor_form,
 )
-from bot.console.records import stream_export
-from bot.http import runtime_of
+from bot.http import attachment, runtime_of
 from bot.registrations import (
     ExportQuery,
     RegistrationDetail,
@@ -218,5 +217,9 @@ async def embassy_export(
         "date_to": date_to.isoformat(),
         "stage": stage,
     }
-    query = ExportQuery.parse(raw, _zone(request))
-    return await stream_export(request, query, principal)
+    zone = _zone(request)
+    query = ExportQuery.parse(raw, zone)
+    db = runtime_of(request).db
+    _, last_id = await registrations.start_export(db, query, zone, principal.operator_id)
+    csv = registrations.embassy_csv(db, query, zone, last_id)
+    return attachment(csv, registrations.CSV_TYPE, query.filename())

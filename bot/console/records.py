@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
@@ -27,7 +27,7 @@ from bot.access import (
     supervisor_form,
 )
 from bot.console.web import console_headers, redirect, render
-from bot.http import runtime_of
+from bot.http import attachment, runtime_of
 from bot.registrations import (
     EXPORT_COLUMNS,
     PRIORITIES,
@@ -220,16 +220,12 @@ async def export_csv(
 
 
 async def stream_export(request: Request, query: ExportQuery, principal: Principal) -> Response:
-    """Audit, then stream the CSV (shared with the API)."""
+    """Audit, then stream the CSV."""
     db = runtime_of(request).db
     zone = timezone_of(request)
     _, last_id = await registrations.start_export(db, query, zone, principal.operator_id)
-    response = StreamingResponse(
-        registrations.embassy_csv(db, query, zone, last_id),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="{query.filename()}"'},
-    )
-    return console_headers(response)
+    csv = registrations.embassy_csv(db, query, zone, last_id)
+    return console_headers(attachment(csv, registrations.CSV_TYPE, query.filename()))
 
 
 # -- one registration -----------------------------------------------------------------------

@@ -28,6 +28,7 @@ from bot.registrations.common import (
 from bot.registrations.detail import RegistrationDetail, get_registration
 from bot.registrations.editing import RegistrationEdit, edit_registration
 from bot.registrations.export import (
+    CSV_TYPE,
     EXPORT_COLUMNS,
     ExportQuery,
     csv_safe,
@@ -44,6 +45,7 @@ from bot.registrations.stage import SMS_CHANNEL, StageChange, StageResult, set_s
 
 __all__ = [
     "COMMON_NATIONALITIES",
+    "CSV_TYPE",
     "EXPORT_COLUMNS",
     "MAX_PER_PAGE",
     "NAME_SCAN_LIMIT",

@@ -28,6 +28,7 @@ EXPORT_COLUMNS = (
     "reference", "full_name", "sex", "age", "birth_year", "nationality", "city", "detained",
     "document", "passport_number", "family_count", "phone",
 )  # fmt: skip
+CSV_TYPE = "text/csv; charset=utf-8"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _EXPORT_BATCH = 500
 
