@@ -408,6 +408,8 @@ class DangerDetector:
         found = {c for c, _, _ in spans}
         if _near(spans, "boat", "boat_trouble", 5):  # "the boat we are in is breaking"
             found.add("boat_in_trouble")
+        if _only_things_taken(spans):  # Hausa "sace": steal a thing, or kidnap a person
+            found.discard("abduction")  # "an sace min fasfo": my passport was stolen
         if _near(spans, "seize", "passport", 5):  # "they took my phone and my passport"
             found.add("passport_taken")
         if _near(spans, "hold_verb", "held_people", 3):  # "he is keeping four girls"
@@ -477,6 +479,14 @@ def _near(spans: list[tuple[str, int, int]], first: str, second: str, words: int
     a = [(s, e) for c, s, e in spans if c == first]
     b = [(s, e) for c, s, e in spans if c == second]
     return any(_distance(x, y) <= words for x in a for y in b)
+
+
+def _only_things_taken(spans: list[tuple[str, int, int]]) -> bool:
+    """Every word of taking is followed at once by a thing (a phone, money, a passport), not
+    a person: a theft, which the person reports, not an abduction."""
+    taken = [(s, e) for c, s, e in spans if c == "abduction"]
+    things = [s for c, s, _ in spans if c in ("stolen_thing", "passport")]
+    return bool(taken) and all(any(0 <= t - e <= 1 for t in things) for _, e in taken)
 
 
 def _now_near_danger(spans: list[tuple[str, int, int]]) -> bool:

@@ -39,6 +39,11 @@ def level(text: str) -> str:
         ("they tortured me in the warehouse two years ago, I cannot sleep", "urgent"),
         # a kidnapping weeks ago is a case (ransom), not over
         ("my brother was kidnapped three weeks ago and they ask money", "urgent"),
+        # Hausa "sace" is to steal and to kidnap: a thing stolen is no kidnapping
+        ("an sace min fasfo da waya a kasuwa jiya", "none"),
+        ("barayi sun sace mana kudi a hanya", "none"),
+        ("an sace min yaro a kasuwa yanzu", "emergency"),
+        ("sun sace wayata kuma sun sace yata", "emergency"),
         # suicide in the third person and said indirectly
         ("my roommate says he will hang himself tonight", "emergency"),
         ("je suis fatiguée de cette vie, j'ai avalé tous les cachets", "emergency"),
