@@ -13,7 +13,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from bot import metrics, parse_endpoint
-from bot.channels import channel_routers, telegram
+from bot.channels import channel_routers
+from bot.channels.telegram.routes import TelegramPolling
 from bot.config import Settings, get_settings
 from bot.console.app import first_start, include_console
 from bot.http import LISTEN_URL_ENV, LimitsAndHeaders, install_error_handling
@@ -34,9 +35,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if own:
             await app.state.runtime.start_background()
         # Telegram polling (development): `hotline serve --telegram-polling`
-        polling: telegram.TelegramPolling | None = None
+        polling: TelegramPolling | None = None
         if own and settings.telegram_polling and settings.telegram_bot_token:
-            polling = telegram.TelegramPolling(app.state.runtime)
+            polling = TelegramPolling(app.state.runtime)
             await polling.start()
         listen_url = os.environ.get(LISTEN_URL_ENV)
         if own and listen_url:  # `hotline serve`: said when the app can answer, not before

@@ -151,7 +151,7 @@ class Settings(BaseSettings):
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_phone_number_id: str | None = None
 
-    # Telegram (bot/channels/telegram.py)
+    # Telegram (bot/channels/telegram/routes.py)
     telegram_api_base_url: str = Field(
         default="https://api.telegram.org/bot", description="Bot API base (a fake one in tests)"
     )

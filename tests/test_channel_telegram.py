@@ -23,9 +23,9 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot import PROJECT_ROOT
-from bot.channels.telegram import TelegramPolling, to_inbound
-from bot.channels.telegram_limits import SendLimiter, TokenBucket
-from bot.channels.telegram_sender import TEXT_LIMIT, TelegramSender, send_error, split_text
+from bot.channels.telegram.limits import SendLimiter, TokenBucket
+from bot.channels.telegram.routes import TelegramPolling, to_inbound
+from bot.channels.telegram.sender import TEXT_LIMIT, TelegramSender, send_error, split_text
 from bot.i18n import Catalogs
 from bot.messages import Button, OutboundMessage
 from bot.runtime import Runtime

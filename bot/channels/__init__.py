@@ -40,11 +40,11 @@ class Channel:
 
 CHANNELS: tuple[Channel, ...] = (
     Channel("web", "web chat", answers_in_response=True, buttons=True,
-            routes="bot.channels.webchat"),
+            routes="bot.channels.web.routes"),
     Channel("rest", "REST API", answers_in_response=True, buttons=True,
-            routes="bot.channels.rest"),
+            routes="bot.channels.rest.routes"),
     Channel("telegram", "Telegram", sends_later=True, buttons=True,
-            routes="bot.channels.telegram"),
+            routes="bot.channels.telegram.routes"),
     Channel("sms", "SMS", answers_in_response=True, sends_later=True,
             routes="bot.channels.twilio_messaging"),  # Twilio SMS and WhatsApp share the routes
     Channel("whatsapp", "WhatsApp", answers_in_response=True, sends_later=True,
@@ -82,7 +82,7 @@ def register_senders(
 ) -> list[str]:
     """The senders of the channels these settings configure; returns their channel names."""
     if settings.telegram_bot_token:  # replies leave through the Bot API (python-telegram-bot)
-        from bot.channels.telegram_sender import TelegramSender
+        from bot.channels.telegram.sender import TelegramSender
 
         outbox.register(TelegramSender.from_settings(settings, db))
     if settings.whatsapp_access_token and settings.whatsapp_phone_number_id:  # Meta's Graph API

@@ -2,9 +2,9 @@
 flood limits kept, and PTB's errors turned into the outbox's retry decisions.
 
 The sender owns one PTB `Application` built without an updater: its bot sends the outbox's
-messages and also answers the webhook's callback queries (bot/channels/telegram.py). The parts
-of a long text already sent are noted in the stored message (`payload["telegram"]["parts"]`),
-so a retry after a failure halfway does not send them twice, whichever process retries.
+messages and also answers the webhook's callback queries (`routes.py` beside it). The parts of
+a long text already sent are noted in the stored message (`payload["telegram"]["parts"]`), so
+a retry after a failure halfway does not send them twice, whichever process retries.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.channels.telegram_limits import SendLimiter
+from bot.channels.telegram.limits import SendLimiter
 from bot.config import Settings
 from bot.delivery import Delivery, Recipient, SendError
 from bot.messages import OutboundMessage

@@ -18,7 +18,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from bot.channels.rest import SENDER_PATTERN, RestMessage, RestReply, to_rest
+from bot.channels.rest.routes import SENDER_PATTERN, RestMessage, RestReply, to_rest
 from bot.http import runtime_of
 from bot.i18n import Catalogs
 from bot.inputs import clean_id, valid_text

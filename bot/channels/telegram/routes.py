@@ -6,7 +6,7 @@ POST /webhooks/telegram   Telegram's updates. The `X-Telegram-Bot-Api-Secret-Tok
 Text messages, captions of photos / voice notes / documents, and inline keyboard presses become
 the bot's messages; the update_id is the provider id, so an update Telegram delivers twice is
 handled once. Replies are stored as queued and sent by the outbox through `TelegramSender`
-(bot/channels/telegram_sender.py), which keeps Telegram's flood limits. Only private chats are
+(bot/channels/telegram/sender.py), which keeps Telegram's flood limits. Only private chats are
 served: in a group, one person's answers (name, nationality, city) would be read by all.
 
 Polling (`hotline serve --telegram-polling`) is for development: PTB's own updater fetches the
@@ -27,7 +27,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.channels.telegram_sender import CHANNEL, TelegramSender, build_application
+from bot.channels.telegram.sender import CHANNEL, TelegramSender, build_application
 from bot.engine import HandleResult
 from bot.http import runtime_of
 from bot.inputs import MAX_INT, BadInput, as_text, clean_id, load_json, small_int
