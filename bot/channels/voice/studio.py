@@ -26,8 +26,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import av
-
 from bot.channels.voice.prompts import ENGLISH, VOICE_PROFILES, audio_file, say_slug
 from bot.i18n import catalog_entries
 from bot.registrations.store import LETTERS
@@ -294,6 +292,8 @@ def to_mp3(data: bytes, content_type: str | None) -> bytes:
         raise AudioRejected(413, "The recording is too large.")
     if not data:
         raise AudioRejected(422, "The recording is empty.")
+    import av  # FFmpeg's libraries: loaded only when a recording is converted (~27 MB)
+
     out = io.BytesIO()
     seconds = 0.0
     try:
