@@ -134,6 +134,7 @@ class Engine:
         status = MessageStatus.ANSWERED if answered_in_response else MessageStatus.QUEUED
         delivered = answered_in_response and not confirm_later
         produced: dict[int, list[OutboundMessage]] = {}
+        released = 0  # held WhatsApp messages this message lets go
         for _ in range(3):
             contact_id = await self.turns.contact_id(inbound.channel, inbound.address)
             async with self.sessions.lock(contact_id):
@@ -151,6 +152,7 @@ class Engine:
                     self.turns.forget_contact(inbound.channel, inbound.address)
                     continue
                 message_id, duplicate = context.message_id, context.duplicate
+                released += context.released
                 if self._state_in_turn:
                     state = ConversationState.from_json(context.state_json)
                 else:
@@ -181,7 +183,7 @@ class Engine:
             replies = await self.turns.replay(message_id, delivered=delivered)
             if replies:
                 self.metrics.messages_out.labels(inbound.channel, "replayed").inc(len(replies))
-        if len(produced) > (message_id in produced):
+        if released or len(produced) > (message_id in produced):
             self.outbox_kick()
         self.metrics.messages_in.labels(inbound.channel, "duplicate" if duplicate else "new").inc()
         self.metrics.turn_seconds.observe(time.perf_counter() - started)

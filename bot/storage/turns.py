@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 import psycopg
 from sqlalchemy.engine import make_url
 
+from bot.channels import WINDOWED_CHANNELS
 from bot.handoffs import CaseInfo
 from bot.messages import OutboundMessage
 from bot.storage import crypto
@@ -67,6 +68,7 @@ class TurnContext:
     pending: list[StoredInbound]  # received, not handled, oldest first (maybe this message)
     state_json: str | None  # the SQL session store's state (None: none yet, or Redis)
     case: CaseInfo | None  # the active handoff case
+    released: int = 0  # held WhatsApp messages this message let go (its window is open)
 
 
 @dataclass(slots=True)
@@ -423,6 +425,24 @@ class TurnStore:
             Direction.INBOUND.value,
             now,
         )
+        released_rows = None
+        if channel in WINDOWED_CHANNELS:
+            # A new message opens WhatsApp's window: what waited behind a template goes back
+            # to the outbox, in the same transaction (bot/delivery.py relies on the order:
+            # the contact is updated first).
+            released_rows = await cursor.send(
+                "UPDATE messages SET status = ?, attempts = 0, next_attempt_at = NULL"
+                " WHERE contact_id = ? AND direction = ? AND status = ? AND EXISTS"
+                " (SELECT 1 FROM messages WHERE contact_id = ? AND direction = ?"
+                " AND created_at = ?) RETURNING id",
+                MessageStatus.QUEUED.value,
+                contact_id,
+                Direction.OUTBOUND.value,
+                MessageStatus.HELD.value,
+                contact_id,
+                Direction.INBOUND.value,
+                now,
+            )
         existing_row = None
         if provider_message_id is not None:
             existing_row = await cursor.send(
@@ -494,6 +514,7 @@ class TurnStore:
             pending=pending,
             state_json=state_json,
             case=_case(await cursor.first(case_row)),
+            released=len(await cursor.rows(released_rows)) if released_rows is not None else 0,
         )
 
     @staticmethod
