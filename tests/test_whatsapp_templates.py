@@ -16,7 +16,7 @@ HX_EN, HX_HA = "HX" + "e" * 32, "HX" + "4" * 32
 
 
 def settings(**values: object) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
 
 
 def test_the_settings_read_a_template_per_language(monkeypatch: pytest.MonkeyPatch) -> None:
