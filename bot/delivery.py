@@ -11,10 +11,11 @@ Channels without a sender (REST, web chat) keep their messages queued for the cl
 WhatsApp outside the 24-hour window: the sender sends an approved template instead and says
 so (`Delivery.held`); the message itself is then HELD, and so are the person's next messages
 while that template is under 24 hours old (one template, not one per message). When the person
-writes, the turn that stores their message puts the held ones back in the queue in the same
-transaction (bot/storage/turns.py), and they go out in their order, once. Marking a message
-held re-reads the person's last message under a lock on their contact row, so a message that
-arrives meanwhile is never missed: the message is queued again at once instead.
+writes, the turn that handles their message puts the held ones back in the queue, in the
+transaction that stores its replies (bot/storage/turns.py; after STOP they become
+undeliverable instead), and they go out in their order, once. Marking a message held re-reads
+the person's last message under a lock on their contact row, so a message that arrives
+meanwhile is never missed: the message is queued again at once instead.
 """
 
 from __future__ import annotations

@@ -134,7 +134,6 @@ class Engine:
         status = MessageStatus.ANSWERED if answered_in_response else MessageStatus.QUEUED
         delivered = answered_in_response and not confirm_later
         produced: dict[int, list[OutboundMessage]] = {}
-        released = 0  # held WhatsApp messages this message lets go
         for _ in range(3):
             contact_id = await self.turns.contact_id(inbound.channel, inbound.address)
             async with self.sessions.lock(contact_id):
@@ -152,7 +151,6 @@ class Engine:
                     self.turns.forget_contact(inbound.channel, inbound.address)
                     continue
                 message_id, duplicate = context.message_id, context.duplicate
-                released += context.released
                 if self._state_in_turn:
                     state = ConversationState.from_json(context.state_json)
                 else:
@@ -183,7 +181,7 @@ class Engine:
             replies = await self.turns.replay(message_id, delivered=delivered)
             if replies:
                 self.metrics.messages_out.labels(inbound.channel, "replayed").inc(len(replies))
-        if released or len(produced) > (message_id in produced):
+        if len(produced) > (message_id in produced):
             self.outbox_kick()
         self.metrics.messages_in.labels(inbound.channel, "duplicate" if duplicate else "new").inc()
         self.metrics.turn_seconds.observe(time.perf_counter() - started)
@@ -275,7 +273,10 @@ class Engine:
             write.state_json = state.to_json()
         else:
             await self.sessions.save(write.contact_id, state)
-        return await self.turns.finish_turn(write)
+        ids = await self.turns.finish_turn(write)
+        if write.released:  # held WhatsApp messages go now that the person wrote
+            self.outbox_kick()
+        return ids
 
     async def _with_operator(
         self,

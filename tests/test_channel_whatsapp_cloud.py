@@ -770,3 +770,19 @@ async def test_a_report_on_the_template_leaves_the_message_held(wa: WhatsApp) ->
     assert body_of(replies[0]) == "Your papers are ready."
     row = next(m for m in await outbound_rows(wa.runtime) if m.id == row.id)
     assert row.status == MessageStatus.SENT and row.last_error is None
+
+
+async def test_stop_instead_of_an_answer_means_the_held_message_never_goes(wa: WhatsApp) -> None:
+    person = "218912345035"
+    contact_id = await outside_the_window(wa, person)
+    message_id = await wa.runtime.engine.send_later(
+        contact_id, "whatsapp_cloud", OutboundMessage("Your papers are ready.", "en")
+    )
+    await wa.runtime.outbox.drain()
+    replies = await wa.say(text_message(person, "STOP"))
+    assert [body_of(r) for r in replies] == [wa.runtime.catalogs.text("en", "stop.confirmed")]
+    row = next(m for m in await outbound_rows(wa.runtime) if m.id == message_id)
+    assert (row.status, row.last_error) == (MessageStatus.UNDELIVERABLE, "the person opted out")
+    await wa.say(text_message(person, "hello"))  # writing again does not bring it back
+    bodies = [body_of(r) for r in wa.graph.sent_to(person)]
+    assert bodies.count("Your papers are ready.") == 1  # the template's variable only

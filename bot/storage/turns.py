@@ -43,6 +43,7 @@ from bot.storage.repository import ContactInfo, StoredInbound
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
+OPTED_OUT = "the person opted out"  # a held message's end when they send STOP
 _CONTACT_CACHE_SIZE = 50_000
 _POSTGRES_CONNECTIONS = 10  # a process's turns in flight at once
 # ACTIVE_HANDOFF and HandoffStatus, spelled out in the statements below
@@ -68,7 +69,6 @@ class TurnContext:
     pending: list[StoredInbound]  # received, not handled, oldest first (maybe this message)
     state_json: str | None  # the SQL session store's state (None: none yet, or Redis)
     case: CaseInfo | None  # the active handoff case
-    released: int = 0  # held WhatsApp messages this message let go (its window is open)
 
 
 @dataclass(slots=True)
@@ -90,6 +90,7 @@ class TurnWrite:
     opted_out: bool | None = None
     contact_city: str | None = None  # where the person said they are (canonical)
     case_id: int | None = None  # the active case the message went to
+    released: int = 0  # set by the write: held WhatsApp messages it put back in the queue
 
 
 class _Cursor:
@@ -425,24 +426,6 @@ class TurnStore:
             Direction.INBOUND.value,
             now,
         )
-        released_rows = None
-        if channel in WINDOWED_CHANNELS:
-            # A new message opens WhatsApp's window: what waited behind a template goes back
-            # to the outbox, in the same transaction (bot/delivery.py relies on the order:
-            # the contact is updated first).
-            released_rows = await cursor.send(
-                "UPDATE messages SET status = ?, attempts = 0, next_attempt_at = NULL"
-                " WHERE contact_id = ? AND direction = ? AND status = ? AND EXISTS"
-                " (SELECT 1 FROM messages WHERE contact_id = ? AND direction = ?"
-                " AND created_at = ?) RETURNING id",
-                MessageStatus.QUEUED.value,
-                contact_id,
-                Direction.OUTBOUND.value,
-                MessageStatus.HELD.value,
-                contact_id,
-                Direction.INBOUND.value,
-                now,
-            )
         existing_row = None
         if provider_message_id is not None:
             existing_row = await cursor.send(
@@ -514,7 +497,6 @@ class TurnStore:
             pending=pending,
             state_json=state_json,
             case=_case(await cursor.first(case_row)),
-            released=len(await cursor.rows(released_rows)) if released_rows is not None else 0,
         )
 
     @staticmethod
@@ -589,6 +571,33 @@ class TurnStore:
             await cursor.run(
                 "UPDATE contacts SET city = ? WHERE id = ?", write.contact_city, write.contact_id
             )
+        released = None
+        if write.channel in WINDOWED_CHANNELS:
+            # The person wrote, so WhatsApp's window is open: what waited behind a template
+            # goes back to the outbox, older than this turn's replies so it goes first; unless
+            # they opted out (now or before): then it is never sent. The contact's
+            # last_inbound_at was written by the turn's first transaction, before this one
+            # (bot/delivery.py relies on that order).
+            await cursor.run(
+                "UPDATE messages SET status = ?, last_error = ? WHERE contact_id = ?"
+                " AND direction = ? AND status = ?"
+                " AND EXISTS (SELECT 1 FROM contacts WHERE id = ? AND opted_out = ?)",
+                MessageStatus.UNDELIVERABLE.value,
+                OPTED_OUT,
+                write.contact_id,
+                Direction.OUTBOUND.value,
+                MessageStatus.HELD.value,
+                write.contact_id,
+                cursor.flag(True),
+            )
+            released = await cursor.send(
+                "UPDATE messages SET status = ?, attempts = 0, next_attempt_at = NULL"
+                " WHERE contact_id = ? AND direction = ? AND status = ? RETURNING id",
+                MessageStatus.QUEUED.value,
+                write.contact_id,
+                Direction.OUTBOUND.value,
+                MessageStatus.HELD.value,
+            )
         if write.case_id is not None:
             # Handoffs.person_wrote's change, in the turn's transaction: a snoozed case wakes
             # (back to its operator, or the open queue); it waits for an answer from now on,
@@ -606,6 +615,8 @@ class TurnStore:
                 now,
                 write.case_id,
             )
+        if released is not None:
+            write.released = len(await cursor.rows(released))
         return [int((await cursor.first(result))[0]) for result in inserted]
 
     # -- a repeated delivery ----------------------------------------------------------------
