@@ -786,3 +786,28 @@ async def test_stop_instead_of_an_answer_means_the_held_message_never_goes(wa: W
     await wa.say(text_message(person, "hello"))  # writing again does not bring it back
     bodies = [body_of(r) for r in wa.graph.sent_to(person)]
     assert bodies.count("Your papers are ready.") == 1  # the template's variable only
+
+
+async def test_a_template_unanswered_for_a_day_does_not_silence_the_next_message(
+    wa: WhatsApp,
+) -> None:
+    person = "218912345036"
+    contact_id = await outside_the_window(wa, person)
+    send_later = wa.runtime.engine.send_later
+    first = await send_later(contact_id, "whatsapp_cloud", OutboundMessage("First news.", "en"))
+    await wa.runtime.outbox.drain()
+    async with wa.runtime.db.session() as session, session.begin():  # its template is a day old
+        await session.execute(
+            update(Message)
+            .where(Message.id == first)
+            .values(sent_at=utcnow() - timedelta(hours=25))
+        )
+    await send_later(contact_id, "whatsapp_cloud", OutboundMessage("Second news.", "en"))
+    await wa.runtime.outbox.drain()
+    sent = wa.graph.sent_to(person)
+    assert [(r["type"], body_of(r)) for r in sent[-2:]] == [
+        ("template", "First news."),
+        ("template", "Second news."),
+    ]
+    replies = await wa.say(text_message(person, "hello"))
+    assert [body_of(r) for r in replies[:2]] == ["First news.", "Second news."]
