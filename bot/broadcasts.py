@@ -6,7 +6,9 @@ when their own has no text), tagged with the broadcast's id so delivery can be c
 - opted-out people get nothing;
 - WhatsApp (Twilio or Cloud API) allows free text only within 24 hours of the person's last
   message; outside it the message is queued only when an approved template is configured for
-  that channel (its sender sends the template) and counted as "template", else skipped;
+  that channel in the person's language or the default language (its sender sends the
+  template and holds the message until the person writes) and counted as "template", else
+  skipped;
 - people who only called get an SMS to the same number;
 - REST and web chat messages stay queued until the client fetches them.
 A repeated submission (same idempotency key from the same operator) returns the first broadcast.
@@ -28,6 +30,7 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import NO_LATER_MESSAGES
+from bot.channels.whatsapp_templates import template_for
 from bot.channels.whatsapp_window import window_open
 from bot.i18n import isolate_in_rtl
 from bot.messages import OutboundMessage
@@ -55,10 +58,11 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 MAX_TEXT_CHARS = 1000  # an SMS of this length is already seven Arabic segments
-# The setting naming the approved template each WhatsApp channel's sender uses outside the window
+# The settings naming the approved templates each WhatsApp channel's sender uses outside the
+# window (per language: bot/channels/whatsapp_templates.py)
 TEMPLATE_SETTINGS = {
-    "whatsapp": "twilio_whatsapp_template_sid",
-    "whatsapp_cloud": "whatsapp_template_name",
+    "whatsapp": "twilio_whatsapp_templates",
+    "whatsapp_cloud": "whatsapp_templates",
 }
 COUNT_KEYS = ("targeted", "queued", "skipped_opted_out", "skipped_window", "template")
 
@@ -142,11 +146,9 @@ class Preview:
     by_channel: dict[str, int] = field(default_factory=dict)
 
 
-def _template_configured(runtime: Runtime, channel: str) -> bool:
-    name = TEMPLATE_SETTINGS.get(channel)
-    value = getattr(runtime.settings, name, None) if name else None
-    secret = getattr(value, "get_secret_value", None)
-    return bool(secret() if secret else value)
+def _template_configured(runtime: Runtime, channel: str, language: str | None) -> bool:
+    """A template for the person's language or the default language's (whatsapp_templates)."""
+    return template_for(runtime.settings, channel, language, quiet=True) is not None
 
 
 async def _segment_people(
@@ -217,7 +219,8 @@ async def _plan(runtime: Runtime, session: AsyncSession, segment: Segment) -> li
         if contact.opted_out:
             outcome = "opted_out"
         elif contact.channel in TEMPLATE_SETTINGS and not window_open(contact.last_inbound_at, now):
-            outcome = "template" if _template_configured(runtime, contact.channel) else "window"
+            configured = _template_configured(runtime, contact.channel, contact.language)
+            outcome = "template" if configured else "window"
         plans.append(_Planned(outcome, contact.channel, contact.language, contact.id))
     for address_hash, (address, language, opted_out) in sms_wanted.items():
         sms = existing_sms.get(address_hash)
@@ -377,6 +380,7 @@ def _numbers(counts: Mapping[str, Any]) -> dict[str, int]:
 DELIVERY_GROUPS = {
     MessageStatus.QUEUED: "queued",
     MessageStatus.SENDING: "queued",
+    MessageStatus.HELD: "queued",  # a template went; the message waits for the person's answer
     MessageStatus.SENT: "sent",
     MessageStatus.DELIVERED: "delivered",
     MessageStatus.UNDELIVERABLE: "undeliverable",

@@ -9,6 +9,11 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.channels.whatsapp_templates import (
+    Template,
+    parse_cloud_templates,
+    parse_twilio_templates,
+)
 from bot.resources import package_path
 
 
@@ -182,7 +187,13 @@ class Settings(BaseSettings):
     )
     twilio_whatsapp_template_sid: str | None = Field(
         default=None,
-        description="HX… content SID of an approved WhatsApp template sent outside the 24 h window",
+        description="HX… content SID of an approved WhatsApp template sent outside the 24 h "
+        "window: the default language's (TWILIO_WHATSAPP_TEMPLATES names one per language)",
+    )
+    twilio_whatsapp_templates: Annotated[dict[str, Template], NoDecode] = Field(
+        default={},
+        description='The approved template per language outside the 24 h window: "en=HX…, '
+        'ar=HX…"; a language without one gets the default language\'s',
     )
     sms_max_segments: int = Field(
         default=3, ge=1, le=10, description="Longest SMS reply; longer ones are split"
@@ -199,10 +210,18 @@ class Settings(BaseSettings):
     whatsapp_template_name: str | None = Field(
         default=None,
         description="Approved template sent outside the 24-hour window; its body has one "
-        "variable {{1}} that carries the message",
+        "variable {{1}} that carries the message (WHATSAPP_TEMPLATES: one per language)",
     )
     whatsapp_template_language: str | None = Field(
-        default=None, description="The template's language code; unset: the person's language"
+        default=None,
+        description="The template's language code, making it the default language's "
+        "template; unset: the same name in each person's language",
+    )
+    whatsapp_templates: Annotated[dict[str, Template], NoDecode] = Field(
+        default={},
+        description='The approved template per language outside the 24-hour window: '
+        '"en=hotline_message:en, ha=hotline_message:ha" (name:Meta\'s language code); a '
+        "language without one gets the default language's",
     )
 
     # Voice hotline (bot/channels/voice/)
@@ -242,6 +261,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("whatsapp_templates", mode="before")
+    @classmethod
+    def _cloud_templates(cls, value: object) -> object:
+        return parse_cloud_templates(value) if isinstance(value, str) else value
+
+    @field_validator("twilio_whatsapp_templates", mode="before")
+    @classmethod
+    def _twilio_templates(cls, value: object) -> object:
+        return parse_twilio_templates(value) if isinstance(value, str) else value
 
     @field_validator("oncall_channel")
     @classmethod

@@ -7,6 +7,15 @@ transaction (with SKIP LOCKED on PostgreSQL), so several server processes can ru
 over the same database and each message is sent once. A person's messages go out in the order
 they were stored: a contact with an earlier message still waiting is skipped until it is sent.
 Channels without a sender (REST, web chat) keep their messages queued for the client to fetch.
+
+WhatsApp outside the 24-hour window: the sender sends an approved template instead and says
+so (`Delivery.held`); the message itself is then HELD, and so are the person's next messages
+while that template is under 24 hours old (one template, not one per message). When the person
+writes, the turn that handles their message puts the held ones back in the queue, in the
+transaction that stores its replies (bot/storage/turns.py; after STOP they become
+undeliverable instead), and they go out in their order, once. Marking a message held re-reads
+the person's last message under a lock on their contact row, so a message that arrives
+meanwhile is never missed: the message is queued again at once instead.
 """
 
 from __future__ import annotations
@@ -17,15 +26,17 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.channels.whatsapp_window import WINDOW
 from bot.messages import OutboundMessage
 from bot.storage.db import Database
-from bot.storage.models import Contact, Direction, Message, MessageStatus, utcnow
+from bot.storage.models import Contact, Direction, Message, MessageStatus, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +52,23 @@ class Recipient:
     last_inbound_at: datetime | None  # WhatsApp's 24-hour window counts from it
 
 
+def _wrote_since(last_inbound_at: datetime | None, moment: datetime | None) -> bool:
+    """The person's last message is newer than `moment` (None: before anything)."""
+    if last_inbound_at is None:
+        return False
+    return moment is None or as_utc(last_inbound_at) > as_utc(moment)
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """What a sender reports: the provider's id and how far the message got."""
+    """What a sender reports: the provider's id and how far the message got. `held`: an
+    approved template went instead of the message (WhatsApp outside the 24-hour window;
+    `template` says which), and the message waits for the person to write."""
 
     provider_message_id: str | None
     status: MessageStatus = MessageStatus.SENT
+    held: bool = False
+    template: str | None = None
 
 
 class SendError(Exception):
@@ -76,6 +98,8 @@ class Claim:
     message: OutboundMessage
     attempts: int
     lease: datetime
+    # when the template for an earlier, still held message of this person went out
+    held_since: datetime | None = None
 
 
 @dataclass
@@ -188,7 +212,18 @@ class Outbox:
                 )
                 .values(status=MessageStatus.QUEUED)
             )
-            earlier = aliased(Message)
+            earlier, held = aliased(Message), aliased(Message)
+            held_since = (
+                select(func.max(held.sent_at))
+                .where(
+                    held.contact_id == Message.contact_id,
+                    held.direction == Direction.OUTBOUND,
+                    held.id < Message.id,
+                    held.status == MessageStatus.HELD,
+                )
+                .correlate(Message)
+                .scalar_subquery()
+            )
             waiting_before = (
                 select(earlier.id)
                 .where(
@@ -200,7 +235,7 @@ class Outbox:
                 .exists()
             )
             query = (
-                select(Message, Contact)
+                select(Message, Contact, held_since)
                 .join(Contact, Contact.id == Message.contact_id)
                 .where(
                     Message.direction == Direction.OUTBOUND,
@@ -215,7 +250,7 @@ class Outbox:
             if not self.db.is_sqlite:
                 query = query.with_for_update(of=Message, skip_locked=True)
             claims: list[Claim] = []
-            for row, contact in (await session.execute(query)).all():
+            for row, contact, template_at in (await session.execute(query)).all():
                 row.status = MessageStatus.SENDING
                 row.attempts += 1
                 row.next_attempt_at = now  # the lease; renewed just before the send
@@ -227,7 +262,9 @@ class Outbox:
                     last_inbound_at=contact.last_inbound_at,
                 )
                 message = OutboundMessage.from_stored(row.text, row.language, row.payload, row.id)
-                claims.append(Claim(row.id, recipient, message, row.attempts, now))
+                claims.append(
+                    Claim(row.id, recipient, message, row.attempts, now, as_utc(template_at))
+                )
             return claims
 
     async def _renew_lease(self, claim: Claim) -> datetime | None:
@@ -257,8 +294,12 @@ class Outbox:
         attempts = claim.attempts
         sender = self.senders[recipient.channel]
         values: dict[str, object]
+        held_note: dict[str, Any] | None = None
         try:
-            delivery = await sender.send(recipient, message)
+            if self._behind_a_template(claim):
+                delivery = Delivery(provider_message_id=None, held=True)  # no second template
+            else:
+                delivery = await sender.send(recipient, message)
         except SendError as error:
             values = {"last_error": error.reason[:255]}
             if error.retry and attempts < self.max_attempts:
@@ -301,14 +342,17 @@ class Outbox:
         else:
             now = utcnow()
             values = {
-                "status": delivery.status,
+                "status": MessageStatus.HELD if delivery.held else delivery.status,
                 "provider_message_id": delivery.provider_message_id,
-                "sent_at": now,
+                # for a held message: when its template went (None: none went for it)
+                "sent_at": now if delivery.provider_message_id or not delivery.held else None,
                 "next_attempt_at": None,
                 "last_error": None,
             }
-            if delivery.status == MessageStatus.DELIVERED:
+            if delivery.status == MessageStatus.DELIVERED and not delivery.held:
                 values["delivered_at"] = now
+            if delivery.held:  # which template stood in (None: an earlier message's did)
+                held_note = {"template": delivery.template, "at": now.isoformat()}
             self.stats.sent += 1
             self.stats.by_channel[recipient.channel] = (
                 self.stats.by_channel.get(recipient.channel, 0) + 1
@@ -321,14 +365,54 @@ class Outbox:
         )
         try:
             async with self.db.session() as session, session.begin():
-                await session.execute(update(Message).where(*owned).values(**values))
+                await self._record(session, claim, owned, values, held_note)
         except IntegrityError:
             # The provider reused an id we already hold: keep the outcome, drop the id, so the
             # message is not left claimed and sent again.
             log.error("provider id collision: message=%s channel=%s", message_id, recipient.channel)
             values.pop("provider_message_id", None)
             async with self.db.session() as session, session.begin():
-                await session.execute(update(Message).where(*owned).values(**values))
+                await self._record(session, claim, owned, values, held_note)
+
+    @staticmethod
+    def _behind_a_template(claim: Claim) -> bool:
+        """An earlier message of this person is held behind a template under 24 hours old
+        that they have not answered: this one waits too, without a template of its own."""
+        if claim.held_since is None or _wrote_since(
+            claim.recipient.last_inbound_at, claim.held_since
+        ):
+            return False
+        return utcnow() - claim.held_since < WINDOW
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        claim: Claim,
+        owned: tuple[Any, ...],
+        values: dict[str, Any],
+        held_note: dict[str, Any] | None,
+    ) -> None:
+        """The send's outcome, while this outbox still holds the lease. A message just held is
+        queued again if the person wrote meanwhile (their window is open after all)."""
+        result = await session.execute(update(Message).where(*owned).values(**values))
+        if values["status"] != MessageStatus.HELD or result.rowcount != 1:  # type: ignore[attr-defined]
+            return
+        # Written first, then read under the contact's lock: the turn storing a new message
+        # updates the contact before it releases held messages, so one of the two sees the other.
+        last_inbound = select(Contact.last_inbound_at).where(
+            Contact.id == claim.recipient.contact_id
+        )
+        if not self.db.is_sqlite:
+            last_inbound = last_inbound.with_for_update()
+        # Not "is the window open by our clock": Meta's clock may say closed (131047), and
+        # queueing again would send the template again and again.
+        reopened = _wrote_since(await session.scalar(last_inbound), claim.recipient.last_inbound_at)
+        row = await session.get(Message, claim.message_id)
+        if row is None:
+            return
+        row.payload = {**(row.payload or {}), "held": held_note or {}}
+        if reopened:
+            row.status, row.attempts = MessageStatus.QUEUED, 0
 
     # -- provider reports ----------------------------------------------------------------
     async def record_status(
@@ -346,6 +430,11 @@ class Outbox:
             )
             if row is None:
                 return False
+            if row.status == MessageStatus.HELD:
+                # a report on the template that stood in: the message itself is still to go
+                if error:
+                    row.last_error = f"template: {error}"[:255]
+                return True
             current = row.status
             if current in order and order.index(MessageStatus(current)) > order.index(status):
                 return True

@@ -273,7 +273,10 @@ class Engine:
             write.state_json = state.to_json()
         else:
             await self.sessions.save(write.contact_id, state)
-        return await self.turns.finish_turn(write)
+        ids = await self.turns.finish_turn(write)
+        if write.released:  # held WhatsApp messages go now that the person wrote
+            self.outbox_kick()
+        return ids
 
     async def _with_operator(
         self,

@@ -66,6 +66,12 @@ class Metrics:
             ["channel"],
             registry=registry,
         )
+        self.held = Gauge(
+            "hotline_outbox_held",
+            "WhatsApp messages a template stood in for, waiting for the person to write",
+            ["channel"],
+            registry=registry,
+        )
         self.send_failures = Gauge(
             "hotline_outbox_undeliverable",
             "Stored messages the outbox gave up on, by channel",
@@ -103,7 +109,12 @@ class Metrics:
                 .where(Message.direction == Direction.OUTBOUND)
                 .where(
                     Message.status.in_(
-                        (*_WAITING_IN_OUTBOX, MessageStatus.UNDELIVERABLE, MessageStatus.SENT)
+                        (
+                            *_WAITING_IN_OUTBOX,
+                            MessageStatus.HELD,
+                            MessageStatus.UNDELIVERABLE,
+                            MessageStatus.SENT,
+                        )
                     )
                     | (Message.attempts > 1)
                 )
@@ -121,11 +132,14 @@ class Metrics:
                 .group_by(Handoff.status, Handoff.priority)
             )
             outbox_rows, case_rows = outbox.all(), cases.all()
-        for gauge in (self.outbox_depth, self.send_failures, self.send_retries, self.cases_open):
+        gauges = (self.outbox_depth, self.held, self.send_failures, self.send_retries)
+        for gauge in (*gauges, self.cases_open):
             gauge.clear()
         for channel, status, count, attempts in outbox_rows:
             if status in _WAITING_IN_OUTBOX:
                 self.outbox_depth.labels(channel).inc(count)
+            if status == MessageStatus.HELD:
+                self.held.labels(channel).inc(count)
             if status == MessageStatus.UNDELIVERABLE:
                 self.send_failures.labels(channel).inc(count)
             self.send_retries.labels(channel).inc(max(int(attempts or 0) - int(count), 0))

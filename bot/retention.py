@@ -114,7 +114,10 @@ class Retention:
                     payload={},
                     last_error=None,
                     status=case(
-                        (Message.status == MessageStatus.QUEUED, MessageStatus.UNDELIVERABLE),
+                        (
+                            Message.status.in_((MessageStatus.QUEUED, MessageStatus.HELD)),
+                            MessageStatus.UNDELIVERABLE,
+                        ),
                         else_=Message.status,
                     ),
                 )

@@ -25,6 +25,11 @@ def _without_password(url: str) -> str:
     return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
 
+def _item(value: Any) -> str:
+    describe = getattr(value, "describe", None)
+    return str(describe()) if callable(describe) else str(value)
+
+
 def effective_settings(settings: Settings) -> list[tuple[str, str, str | None]]:
     """(name, value, description) of every setting that is not a secret; URLs lose passwords."""
     result = []
@@ -38,6 +43,8 @@ def effective_settings(settings: Settings) -> list[tuple[str, str, str | None]]:
             shown = _without_password(value)
         elif isinstance(value, list | tuple):
             shown = ", ".join(str(v) for v in value)
+        elif isinstance(value, dict):  # the WhatsApp templates by language
+            shown = ", ".join(f"{key}={_item(item)}" for key, item in value.items())
         else:
             shown = "" if value is None else str(value)
         result.append((name, shown, info.description))

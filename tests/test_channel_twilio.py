@@ -582,7 +582,7 @@ async def test_whatsapp_inside_the_window_free_text_outside_it_the_template(
     assert template["ContentSid"] == TEMPLATE_SID and "Body" not in template
     assert "ContentVariables" not in template  # nothing personal in the template
     row = await stored(runtime, outside)
-    assert row.status == "sent" and row.payload["twilio"]["template"] == TEMPLATE_SID
+    assert row.status == "held" and row.payload["twilio"]["template"] == TEMPLATE_SID
     assert row.provider_message_id == template["Sid"]
     assert "twilio" not in (await stored(runtime, inside)).payload
 
@@ -596,7 +596,7 @@ async def test_whatsapp_window_closed_by_twilios_clock_falls_back_to_the_templat
     message_id = await runtime.engine.send_later(contact, "whatsapp", OutboundMessage("x", "fr"))
     await runtime.outbox.drain()
     assert [m.get("ContentSid") for m in fake.messages] == [TEMPLATE_SID]
-    assert (await stored(runtime, message_id)).status == "sent"
+    assert (await stored(runtime, message_id)).status == "held"
 
 
 async def test_whatsapp_outside_the_window_without_a_template_is_undeliverable(
@@ -689,3 +689,100 @@ async def test_senders_are_registered_only_for_what_is_configured(
     await service.outbox.drain()
     [sent] = fake_twilio[0].messages
     assert sent["MessagingServiceSid"] == "MG" + "b" * 32 and "From" not in sent
+
+
+# -- a template per language; held messages follow the person's answer -----------------------
+HAUSA_SID = "HX" + "4" * 32
+ENGLISH_SID = "HX" + "e" * 32
+
+
+async def whatsapp_person(
+    runtime: Runtime, http: httpx.AsyncClient, number: str, language: str
+) -> int:
+    """A WhatsApp user in `language` who last wrote 25 hours ago; their contact id."""
+    contact_id = await make_whatsapp_contact(runtime, http, number, hours_ago=25)
+    async with runtime.db.session() as session, session.begin():
+        await session.execute(
+            update(Contact).where(Contact.id == contact_id).values(language=language)
+        )
+    return contact_id
+
+
+def sent_to(fake: FakeTwilioAPI, number: str) -> list[dict[str, str]]:
+    return [m for m in fake.messages if m["To"] == "whatsapp:" + number]
+
+
+async def test_whatsapp_template_per_language_and_held_messages_follow_once(
+    make_runtime: RuntimeFactory,
+    fake_twilio: tuple[FakeTwilioAPI, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake, url = fake_twilio
+    templates = f"en={ENGLISH_SID}, ha={HAUSA_SID}"
+    settings = twilio_settings(
+        url, twilio_whatsapp_template_sid=None, twilio_whatsapp_templates=templates
+    )
+    runtime = await make_runtime(**settings)
+    hausa, french = "+218912000020", "+218912000021"
+    async for http in app_client(runtime):
+        hausa_id = await whatsapp_person(runtime, http, hausa, "ha")
+        french_id = await whatsapp_person(runtime, http, french, "fr")
+        first = await runtime.engine.send_later(
+            hausa_id, "whatsapp", OutboundMessage("Takardunku sun shirya.", "ha")
+        )
+        second = await runtime.engine.send_later(
+            hausa_id, "whatsapp", OutboundMessage("Ku zo ranar Lahadi.", "ha")
+        )
+        await runtime.engine.send_later(
+            french_id, "whatsapp", OutboundMessage("Vos papiers sont prêts.", "fr")
+        )
+        with caplog.at_level("INFO"):
+            await runtime.outbox.drain()
+        # one template each: the person's language's, or the default language's
+        [to_hausa] = sent_to(fake, hausa)
+        assert to_hausa["ContentSid"] == HAUSA_SID and "Body" not in to_hausa
+        [to_french] = sent_to(fake, french)
+        assert to_french["ContentSid"] == ENGLISH_SID
+        assert "none configured for language fr" in caplog.text and french not in caplog.text
+        assert [(await stored(runtime, i)).status for i in (first, second)] == ["held", "held"]
+
+        # the person answers: their reply comes in TwiML, the held messages right after, once
+        answer = await Phone(http, hausa, channel="whatsapp")("sannu")
+        assert answer and "Takardunku" not in " ".join(answer)
+        await runtime.outbox.drain()
+        bodies = [m.get("Body") for m in sent_to(fake, hausa)]
+        assert bodies == [None, "Takardunku sun shirya.", "Ku zo ranar Lahadi."]
+        rows = [await stored(runtime, i) for i in (first, second)]
+        assert [r.status for r in rows] == ["sent", "sent"]
+        assert rows[0].provider_message_id == sent_to(fake, hausa)[1]["Sid"]
+
+        await Phone(http, hausa, channel="whatsapp")("na gode")
+        await runtime.outbox.drain()
+        assert len(sent_to(fake, hausa)) == 3  # a second message sends nothing again
+        assert (await stored(runtime, second)).attempts == 1
+    assert [m.get("Body") for m in sent_to(fake, french)] == [None]  # still waiting for them
+
+
+async def test_whatsapp_held_message_survives_a_restart(
+    make_runtime: RuntimeFactory, fake_twilio: tuple[FakeTwilioAPI, str]
+) -> None:
+    fake, url = fake_twilio
+    first = await make_runtime(**twilio_settings(url, twilio_whatsapp_templates=f"ha={HAUSA_SID}"))
+    number = "+218912000022"
+    async for http in app_client(first):
+        contact_id = await whatsapp_person(first, http, number, "ha")
+    message_id = await first.engine.send_later(
+        contact_id, "whatsapp", OutboundMessage("Takardunku sun shirya.", "ha")
+    )
+    await first.outbox.drain()
+    assert [m.get("ContentSid") for m in sent_to(fake, number)] == [HAUSA_SID]
+    await first.close()
+
+    restarted = await make_runtime()  # the same settings and database: a new process
+    async for http in app_client(restarted):
+        await Phone(http, number, channel="whatsapp")("sannu")
+        await restarted.outbox.drain()
+        await Phone(http, number, channel="whatsapp")("na gode")
+        await restarted.outbox.drain()
+    assert [m.get("Body") for m in sent_to(fake, number)] == [None, "Takardunku sun shirya."]
+    assert (await stored(restarted, message_id)).status == "sent"

@@ -491,7 +491,10 @@ async def test_outside_the_window_the_template_carries_the_message(wa: WhatsApp)
     template = request["template"]
     assert template["name"] == TEMPLATE and template["language"] == {"code": "en"}
     assert body_of(request) == "Your papers are ready. · Come on Sunday."
-    assert (await outbound_rows(wa.runtime))[-1].status == MessageStatus.SENT
+    held = (await outbound_rows(wa.runtime))[-1]
+    assert held.status == MessageStatus.HELD  # the message itself follows the person's answer
+    assert held.provider_message_id == wa.graph.ids[-1]
+    assert held.payload["held"]["template"] == f"{TEMPLATE}:en"
 
 
 async def test_outside_the_window_without_a_template_is_undeliverable(
@@ -511,10 +514,20 @@ async def test_outside_the_window_without_a_template_is_undeliverable(
 
 
 async def test_meta_closing_the_window_first_falls_back_to_the_template(wa: WhatsApp) -> None:
+    person = "218912345014"
     wa.graph.fail_next(400, 131047, "Re-engagement message")
-    replies = await wa.say(text_message("218912345014", "hello"))
-    assert [r["type"] for r in replies] == ["template", "interactive"]
+    replies = await wa.say(text_message(person, "hello"))
+    # one template; the menu waits behind it instead of drawing a second one
+    assert [r["type"] for r in replies] == ["template"]
     assert body_of(replies[0]) == wa.runtime.catalogs.text("en", "welcome.first")
+    welcome, menu = await outbound_rows(wa.runtime)
+    assert (welcome.status, menu.status) == (MessageStatus.HELD, MessageStatus.HELD)
+    assert menu.provider_message_id is None and menu.payload["held"]["template"] is None
+    # Meta's "closed" is not our clock's: nothing goes again until the person writes
+    assert await wa.runtime.outbox.drain() == 0
+    replies = await wa.say(text_message(person, "hello"))
+    t = wa.runtime.catalogs.text
+    assert [body_of(r) for r in replies[:2]] == [t("en", "welcome.first"), t("en", "menu.main")]
 
 
 async def test_operator_reply_goes_out_after_drain(wa: WhatsApp) -> None:
@@ -608,3 +621,193 @@ def test_long_text_is_split_within_the_limits() -> None:
     assert len(body_of(requests[-1])) <= 1024
     assert " ".join(body_of(r) for r in requests).split() == text.split()
     assert split_text("short", 10) == ["short"]
+
+
+# -- a template per language; held messages follow the person's answer -----------------------
+TEMPLATES = "en=hotline_message:en, ha=hotline_sako:ha, ar=hotline_message:ar"
+
+
+async def closed_window(wa: WhatsApp, person: str, language: str) -> int:
+    """A person who wrote 25 hours ago in `language`; returns their contact id."""
+    contact_id = await outside_the_window(wa, person)
+    async with wa.runtime.db.session() as session, session.begin():
+        await session.execute(
+            update(Contact).where(Contact.id == contact_id).values(language=language)
+        )
+    return contact_id
+
+
+async def held_rows(wa: WhatsApp, contact_id: int) -> list[Message]:
+    return [m for m in await outbound_rows(wa.runtime) if m.contact_id == contact_id]
+
+
+async def test_each_language_its_template_and_the_held_messages_follow_once(
+    make_whatsapp: WhatsAppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    wa = await make_whatsapp(whatsapp_template_name=None, whatsapp_templates=TEMPLATES)
+    hausa, french = "218912345030", "218912345031"
+    hausa_id = await closed_window(wa, hausa, "ha")
+    french_id = await closed_window(wa, french, "fr")
+    before = len(wa.graph.sent)
+    send_later = wa.runtime.engine.send_later
+    first = OutboundMessage("Takardunku sun shirya.", "ha")
+    second = OutboundMessage("Ku zo ranar Lahadi.", "ha", buttons=(Button("1. To", "1"),))
+    await send_later(hausa_id, "whatsapp_cloud", first)
+    await send_later(hausa_id, "whatsapp_cloud", second)
+    await send_later(french_id, "whatsapp_cloud", OutboundMessage("Vos papiers sont prêts.", "fr"))
+    with caplog.at_level(logging.INFO):
+        await wa.runtime.outbox.drain()
+    sent = wa.graph.sent[before:]
+    # one template each, in the person's language, or the default language's when theirs has none
+    [to_hausa] = [r for r in sent if r["to"] == hausa]
+    assert to_hausa["type"] == "template"
+    assert to_hausa["template"]["name"] == "hotline_sako"
+    assert to_hausa["template"]["language"] == {"code": "ha"}
+    assert body_of(to_hausa) == "Takardunku sun shirya."
+    [to_french] = [r for r in sent if r["to"] == french]
+    assert to_french["template"]["name"] == "hotline_message"
+    assert to_french["template"]["language"] == {"code": "en"}
+    assert "none configured for language fr" in caplog.text
+    assert french not in caplog.text and "papiers" not in caplog.text  # nothing personal
+    rows = await held_rows(wa, hausa_id)
+    assert [m.status for m in rows[-2:]] == [MessageStatus.HELD] * 2
+    # the second waits behind the first's template without one of its own
+    assert rows[-1].provider_message_id is None and rows[-1].payload["held"]["template"] is None
+    assert rows[-2].payload["held"]["template"] == "hotline_sako:ha"
+
+    replies = await wa.say(text_message(hausa, "sannu"))
+    assert [body_of(r) for r in replies[:2]] == ["Takardunku sun shirya.", "Ku zo ranar Lahadi."]
+    assert replies[0]["type"] == "text" and replies[1]["type"] == "interactive"
+    assert len(replies) > 2  # then the answer to what they wrote, after the held ones
+    held_first, held_second = [
+        m for m in await held_rows(wa, hausa_id) if m.text in (first.text, second.text)
+    ]
+    assert (held_first.status, held_second.status) == (MessageStatus.SENT, MessageStatus.SENT)
+    assert held_first.provider_message_id in wa.graph.ids  # the message's own id now
+
+    again = await wa.say(text_message(hausa, "na gode"))
+    bodies = [body_of(r) for r in wa.graph.sent_to(hausa)]
+    assert bodies.count("Ku zo ranar Lahadi.") == 1 and "Ku zo ranar Lahadi." not in [
+        body_of(r) for r in again
+    ]
+    # the French person has not answered: theirs is still held, only the template went
+    assert [body_of(r) for r in wa.graph.sent_to(french)].count("Vos papiers sont prêts.") == 1
+    assert (await held_rows(wa, french_id))[-1].status == MessageStatus.HELD
+
+
+async def test_held_messages_survive_a_restart(
+    make_whatsapp: WhatsAppFactory, make_runtime: RuntimeFactory
+) -> None:
+    wa = await make_whatsapp(whatsapp_template_name=None, whatsapp_templates=TEMPLATES)
+    person = "218912345032"
+    contact_id = await closed_window(wa, person, "ha")
+    await wa.runtime.engine.send_later(
+        contact_id, "whatsapp_cloud", OutboundMessage("Takardunku sun shirya.", "ha")
+    )
+    await wa.runtime.outbox.drain()
+    assert wa.graph.sent_to(person)[-1]["type"] == "template"
+    await wa.runtime.close()
+
+    restarted = await make_runtime()  # the same settings and database: a new process
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(runtime=restarted)),
+        base_url="http://testserver",
+    ) as http:
+        again = WhatsApp(restarted, http, wa.graph)
+        replies = await again.say(text_message(person, "sannu"))
+        assert body_of(replies[0]) == "Takardunku sun shirya."
+        await again.say(text_message(person, "na gode"))
+    bodies = [body_of(r) for r in wa.graph.sent_to(person)]
+    assert bodies.count("Takardunku sun shirya.") == 2  # the template's variable, then the text
+    assert [r["type"] for r in wa.graph.sent_to(person)].count("template") == 1
+
+
+async def test_a_message_arriving_while_the_template_goes_releases_it_at_once(
+    make_whatsapp: WhatsAppFactory,
+) -> None:
+    wa = await make_whatsapp(whatsapp_template_name=None, whatsapp_templates=TEMPLATES)
+    person = "218912345033"
+    contact_id = await closed_window(wa, person, "ar")
+    sender = wa.runtime.outbox.senders["whatsapp_cloud"]
+    send = sender.send
+
+    async def person_writes_meanwhile(recipient: Any, message: OutboundMessage) -> Any:
+        delivery = await send(recipient, message)
+        if delivery.held:  # the template is out; the person writes before it is recorded
+            await wa.deliver(incoming(PHONE_ID, text_message(person, "marhaba")))
+        return delivery
+
+    sender.send = person_writes_meanwhile  # type: ignore[method-assign]
+    await wa.runtime.engine.send_later(
+        contact_id, "whatsapp_cloud", OutboundMessage("أوراقك جاهزة.", "ar")
+    )
+    await wa.runtime.outbox.drain()
+    kinds = [(r["type"], body_of(r)) for r in wa.graph.sent_to(person)]
+    template_at = kinds.index(("template", "أوراقك جاهزة."))
+    assert kinds[template_at + 1] == ("text", "أوراقك جاهزة.")  # not left held
+    assert wa.graph.sent_to(person)[template_at]["template"]["language"] == {"code": "ar"}
+
+
+async def test_a_report_on_the_template_leaves_the_message_held(wa: WhatsApp) -> None:
+    person = "218912345034"
+    contact_id = await outside_the_window(wa, person)
+    await wa.runtime.engine.send_later(
+        contact_id, "whatsapp_cloud", OutboundMessage("Your papers are ready.", "en")
+    )
+    await wa.runtime.outbox.drain()
+    template_id = wa.graph.ids[-1]
+    for status in ("sent", "delivered", "read"):
+        await wa.deliver(status_update(PHONE_ID, template_id, status, person))
+    await wa.deliver(
+        status_update(
+            PHONE_ID, template_id, "failed", person, error_code=131026, error_title="Undeliverable"
+        )
+    )
+    row = (await outbound_rows(wa.runtime))[-1]
+    assert row.status == MessageStatus.HELD
+    assert row.last_error == "template: 131026 Undeliverable"
+    replies = await wa.say(text_message(person, "hello"))
+    assert body_of(replies[0]) == "Your papers are ready."
+    row = next(m for m in await outbound_rows(wa.runtime) if m.id == row.id)
+    assert row.status == MessageStatus.SENT and row.last_error is None
+
+
+async def test_stop_instead_of_an_answer_means_the_held_message_never_goes(wa: WhatsApp) -> None:
+    person = "218912345035"
+    contact_id = await outside_the_window(wa, person)
+    message_id = await wa.runtime.engine.send_later(
+        contact_id, "whatsapp_cloud", OutboundMessage("Your papers are ready.", "en")
+    )
+    await wa.runtime.outbox.drain()
+    replies = await wa.say(text_message(person, "STOP"))
+    assert [body_of(r) for r in replies] == [wa.runtime.catalogs.text("en", "stop.confirmed")]
+    row = next(m for m in await outbound_rows(wa.runtime) if m.id == message_id)
+    assert (row.status, row.last_error) == (MessageStatus.UNDELIVERABLE, "the person opted out")
+    await wa.say(text_message(person, "hello"))  # writing again does not bring it back
+    bodies = [body_of(r) for r in wa.graph.sent_to(person)]
+    assert bodies.count("Your papers are ready.") == 1  # the template's variable only
+
+
+async def test_a_template_unanswered_for_a_day_does_not_silence_the_next_message(
+    wa: WhatsApp,
+) -> None:
+    person = "218912345036"
+    contact_id = await outside_the_window(wa, person)
+    send_later = wa.runtime.engine.send_later
+    first = await send_later(contact_id, "whatsapp_cloud", OutboundMessage("First news.", "en"))
+    await wa.runtime.outbox.drain()
+    async with wa.runtime.db.session() as session, session.begin():  # its template is a day old
+        await session.execute(
+            update(Message)
+            .where(Message.id == first)
+            .values(sent_at=utcnow() - timedelta(hours=25))
+        )
+    await send_later(contact_id, "whatsapp_cloud", OutboundMessage("Second news.", "en"))
+    await wa.runtime.outbox.drain()
+    sent = wa.graph.sent_to(person)
+    assert [(r["type"], body_of(r)) for r in sent[-2:]] == [
+        ("template", "First news."),
+        ("template", "Second news."),
+    ]
+    replies = await wa.say(text_message(person, "hello"))
+    assert [body_of(r) for r in replies[:2]] == ["First news.", "Second news."]

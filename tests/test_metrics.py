@@ -91,16 +91,22 @@ async def test_outbox_depth_and_send_failures(scraped: tuple[httpx.AsyncClient, 
     for text in ("one", "two"):
         await runtime.engine.send_later(contact.id, "rest", OutboundMessage(text, "en"))
     given_up = await runtime.engine.send_later(contact.id, "sms", OutboundMessage("x", "en"))
-    async with runtime.db.session() as session, session.begin():  # as the outbox leaves it
+    held = await runtime.engine.send_later(contact.id, "whatsapp", OutboundMessage("y", "en"))
+    async with runtime.db.session() as session, session.begin():  # as the outbox leaves them
         await session.execute(
             update(Message)
             .where(Message.id == given_up)
             .values(status=MessageStatus.UNDELIVERABLE, attempts=3)
         )
+        await session.execute(
+            update(Message).where(Message.id == held).values(status=MessageStatus.HELD)
+        )
     response = await http.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     found = samples(response.text)
     assert found[("hotline_outbox_depth", (("channel", "rest"),))] == 2
     assert found[("hotline_outbox_undeliverable", (("channel", "sms"),))] == 1
+    assert found[("hotline_outbox_held", (("channel", "whatsapp"),))] == 1
+    assert ("hotline_outbox_depth", (("channel", "whatsapp"),)) not in found  # not due
     assert found[("hotline_outbox_retries", (("channel", "sms"),))] == 2
     await runtime.store.take_queued(contact.id)  # collected by the REST client
     response = await http.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})

@@ -8,9 +8,9 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from bot.messages import InboundMessage
+from bot.messages import InboundMessage, OutboundMessage
 from bot.reports import DateRange, build_report
 from bot.runtime import Runtime
 from bot.storage.models import (
@@ -18,6 +18,7 @@ from bot.storage.models import (
     Contact,
     HandoffNote,
     Message,
+    MessageStatus,
     Registration,
     RegistrationChange,
     SessionRecord,
@@ -133,3 +134,21 @@ async def test_retention_runs_on_the_servers_timer(make_runtime: RuntimeFactory)
         if {m.text for m in await rows(runtime, Message)} == {""}:
             break
     assert {m.text for m in await rows(runtime, Message)} == {""}
+
+
+async def test_a_message_still_held_when_its_period_ends_is_never_sent(
+    make_runtime: RuntimeFactory,
+) -> None:
+    runtime = await make_runtime()
+    contact = await runtime.store.contact_for("whatsapp_cloud", "218912345099")
+    message_id = await runtime.engine.send_later(
+        contact.id, "whatsapp_cloud", OutboundMessage("Your papers are ready.", "en")
+    )
+    async with runtime.db.session() as session, session.begin():  # a template stood in for it
+        await session.execute(
+            update(Message).where(Message.id == message_id).values(status=MessageStatus.HELD)
+        )
+    await runtime.retention.run_once(utcnow() + timedelta(days=200))
+    async with runtime.db.session() as session:
+        row = await session.get(Message, message_id)
+    assert row is not None and (row.status, row.text) == (MessageStatus.UNDELIVERABLE, "")

@@ -6,10 +6,11 @@ several messages; the parts already accepted by Twilio are noted in the message'
 (`payload["twilio"]["parts"]`) so a retry after a failure does not send them twice.
 
 WhatsApp only allows free-form messages within 24 hours of the person's last message. Outside
-that window the configured approved template (`TWILIO_WHATSAPP_TEMPLATE_SID`) is sent instead,
-without variables, so nothing personal goes into it, and the message's payload records
-`payload["twilio"]["template"]` = the content SID: the console can show that the person got
-the template, not the text. Without a template the message is undeliverable.
+that window the approved template of the person's language (`TWILIO_WHATSAPP_TEMPLATES`, else
+the default language's) is sent instead, without variables, so nothing personal goes into it;
+the message's payload records `payload["twilio"]["template"]` = the content SID, and the
+message itself is held and sent when the person writes again (bot/delivery.py). Without a
+template the message is undeliverable.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from bot.channels.twilio_messaging import (
     WHATSAPP_PREFIX,
     bodies_for,
 )
+from bot.channels.whatsapp_templates import choose_template, configured_templates
 from bot.channels.whatsapp_window import window_open
 from bot.config import Settings
 from bot.delivery import Delivery, Outbox, Recipient, SendError
@@ -79,6 +81,7 @@ class TwilioMessagingSender:
         self.channel = channel
         self.settings = settings
         self.db = db
+        self.templates = configured_templates(settings, channel)  # by bot language
 
     # -- what the outbox calls -----------------------------------------------------------
     async def send(self, recipient: Recipient, message: OutboundMessage) -> Delivery:
@@ -102,13 +105,24 @@ class TwilioMessagingSender:
 
     # -- WhatsApp's 24-hour window -------------------------------------------------------
     async def _send_template(self, recipient: Recipient, message: OutboundMessage) -> Delivery:
-        template = self.settings.twilio_whatsapp_template_sid
-        if not template:
+        """The person's language's template stands in; the message is held for their answer."""
+        template = choose_template(
+            self.templates,
+            recipient.language or message.language,
+            self.settings.default_language,
+            self.channel,
+        )
+        if template is None:
             raise SendError(OUTSIDE_WINDOW, retry=False)
-        sid = await self._create(recipient, content_sid=template)
-        await self._note(message, template=template)
+        sid = await self._create(recipient, content_sid=template.name)
+        await self._note(message, template=template.name)
         log.info("whatsapp template sent outside the window: message=%s", message.message_id)
-        return Delivery(provider_message_id=sid, status=MessageStatus.SENT)
+        return Delivery(
+            provider_message_id=sid,
+            status=MessageStatus.SENT,
+            held=True,
+            template=template.describe(),
+        )
 
     # -- the Twilio call -----------------------------------------------------------------
     def _addresses(self, recipient: Recipient) -> dict[str, Any]:

@@ -29,6 +29,7 @@ import httpx
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
+from bot.channels.whatsapp_templates import Template, choose_template, configured_templates
 from bot.channels.whatsapp_window import window_open
 from bot.config import Settings
 from bot.delivery import Delivery, Recipient, SendError
@@ -260,14 +261,14 @@ class WhatsAppCloudSender:
         choose_label: Callable[[str], str],
         base_url: str = "https://graph.facebook.com",
         version: str = "v21.0",
-        template_name: str | None = None,
-        template_language: str | None = None,
+        templates: dict[str, Template] | None = None,
+        default_language: str = "en",
         timeout: float = 15.0,
     ) -> None:
         self.url = f"{base_url.rstrip('/')}/{version}/{phone_number_id}/messages"
         self.choose_label = choose_label  # the list button's text, by language
-        self.template_name = template_name
-        self.template_language = template_language
+        self.templates = templates or {}  # by bot language (whatsapp_templates.py)
+        self.default_language = default_language
         self._http = httpx.AsyncClient(
             timeout=timeout, headers={"Authorization": f"Bearer {access_token}"}
         )
@@ -280,8 +281,8 @@ class WhatsAppCloudSender:
             choose_label=lambda language: catalogs.text(language, "whatsapp.choose"),
             base_url=settings.whatsapp_graph_base_url,
             version=settings.whatsapp_graph_version,
-            template_name=settings.whatsapp_template_name,
-            template_language=settings.whatsapp_template_language,
+            templates=configured_templates(settings, CHANNEL),
+            default_language=settings.default_language,
         )
 
     async def aclose(self) -> None:
@@ -307,11 +308,19 @@ class WhatsAppCloudSender:
         return Delivery(provider_message_id=ids[-1])
 
     async def _send_template(self, recipient: Recipient, message: OutboundMessage) -> Delivery:
-        if not self.template_name:
+        """The person's language's template stands in; the message is held for their answer."""
+        template = choose_template(
+            self.templates,
+            recipient.language or message.language,
+            self.default_language,
+            CHANNEL,
+        )
+        if template is None:
             raise SendError("outside the 24-hour window and no template configured", retry=False)
-        language = self.template_language or recipient.language or message.language or "en"
-        request = template_request(recipient.address, self.template_name, language, message)
-        return Delivery(provider_message_id=await self._post(request))
+        request = template_request(recipient.address, template.name, template.language, message)
+        return Delivery(
+            provider_message_id=await self._post(request), held=True, template=template.describe()
+        )
 
     async def _post(self, request: dict[str, Any]) -> str:
         try:

@@ -60,6 +60,9 @@ class MessageStatus(enum.StrEnum):
     ANSWERED = "answered"  # delivered in the HTTP answer to the inbound request
     QUEUED = "queued"  # waiting in the outbox for the channel's sender or a fetch
     SENDING = "sending"  # claimed by an outbox worker
+    # WhatsApp outside the 24-hour window: an approved template went instead (or one had just
+    # gone for an earlier message); sent when the person writes again (bot/delivery.py)
+    HELD = "held"
     SENT = "sent"
     DELIVERED = "delivered"
     UNDELIVERABLE = "undeliverable"
@@ -84,7 +87,8 @@ class Contact(Base):
 
 
 class Message(Base):
-    """One message in or out. Outbound rows in status QUEUED are the outbox."""
+    """One message in or out. Outbound rows in status QUEUED are the outbox; HELD ones wait
+    for the person to open WhatsApp's window."""
 
     __tablename__ = "messages"
     __table_args__ = (

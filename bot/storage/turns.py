@@ -34,6 +34,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from bot.activity import activity_day
+from bot.channels import WINDOWED_CHANNELS
 from bot.handoffs import CaseInfo
 from bot.messages import OutboundMessage
 from bot.storage import crypto
@@ -44,6 +45,7 @@ from bot.storage.repository import ContactInfo, StoredInbound
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
+OPTED_OUT = "the person opted out"  # a held message's end when they send STOP
 _CONTACT_CACHE_SIZE = 50_000
 _POSTGRES_CONNECTIONS = 10  # a process's turns in flight at once
 # ACTIVE_HANDOFF and HandoffStatus, spelled out in the statements below
@@ -90,6 +92,7 @@ class TurnWrite:
     opted_out: bool | None = None
     contact_city: str | None = None  # where the person said they are (canonical)
     case_id: int | None = None  # the active case the message went to
+    released: int = 0  # set by the write: held WhatsApp messages it put back in the queue
 
 
 class _Cursor:
@@ -617,6 +620,33 @@ class TurnStore:
             await cursor.run(
                 "UPDATE contacts SET city = ? WHERE id = ?", write.contact_city, write.contact_id
             )
+        released = None
+        if write.channel in WINDOWED_CHANNELS:
+            # The person wrote, so WhatsApp's window is open: what waited behind a template
+            # goes back to the outbox, older than this turn's replies so it goes first; unless
+            # they opted out (now or before): then it is never sent. The contact's
+            # last_inbound_at was written by the turn's first transaction, before this one
+            # (bot/delivery.py relies on that order).
+            await cursor.run(
+                "UPDATE messages SET status = ?, last_error = ? WHERE contact_id = ?"
+                " AND direction = ? AND status = ?"
+                " AND EXISTS (SELECT 1 FROM contacts WHERE id = ? AND opted_out = ?)",
+                MessageStatus.UNDELIVERABLE.value,
+                OPTED_OUT,
+                write.contact_id,
+                Direction.OUTBOUND.value,
+                MessageStatus.HELD.value,
+                write.contact_id,
+                cursor.flag(True),
+            )
+            released = await cursor.send(
+                "UPDATE messages SET status = ?, attempts = 0, next_attempt_at = NULL"
+                " WHERE contact_id = ? AND direction = ? AND status = ? RETURNING id",
+                MessageStatus.QUEUED.value,
+                write.contact_id,
+                Direction.OUTBOUND.value,
+                MessageStatus.HELD.value,
+            )
         if write.case_id is not None:
             # Handoffs.person_wrote's change, in the turn's transaction: a snoozed case wakes
             # (back to its operator, or the open queue); it waits for an answer from now on,
@@ -634,6 +664,8 @@ class TurnStore:
                 now,
                 write.case_id,
             )
+        if released is not None:
+            write.released = len(await cursor.rows(released))
         return [int((await cursor.first(result))[0]) for result in inserted]
 
     # -- a repeated delivery ----------------------------------------------------------------
