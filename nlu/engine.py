@@ -13,8 +13,10 @@ import hashlib
 import json
 import os
 import re
+import struct
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -330,7 +332,11 @@ class BuiltinNLU:
     @classmethod
     def from_file(cls, path: Path, gazetteer_dir: Path | None = None) -> BuiltinNLU:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+            # the language model's 39 MB tokenizer table is mapped, not read (below)
+            arrays = {k: data[k] for k in data.files if k != MAPPED_ARRAY}
+            if MAPPED_ARRAY in data.files:
+                mapped = mapped_member(path, MAPPED_ARRAY)
+                arrays[MAPPED_ARRAY] = data[MAPPED_ARRAY] if mapped is None else mapped
         meta = json.loads(arrays["meta"].tobytes().decode())
         if meta.get("version") != MODEL_VERSION:
             raise ValueError("stale model version")
@@ -467,3 +473,34 @@ def choose_threshold(scaled_scores: np.ndarray, y: np.ndarray, reject: float = 0
 
 def _default_language(variants: Sequence[Variant]) -> str:
     return variants[0].language if variants else "en"
+
+
+# py3langid's tokenizer table: the largest array, read a few entries a message
+MAPPED_ARRAY = "lid.nextmove"
+
+
+def mapped_member(path: Path, name: str) -> np.ndarray | None:
+    """An array of an uncompressed .npz, memory-mapped in place: the operating system reads
+    the pages a message touches, and processes on one machine share them. None if the
+    member is compressed or unreadable (then it is read as usual)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo(f"{name}.npy")
+        if info.compress_type != zipfile.ZIP_STORED:
+            return None
+        with open(path, "rb") as fh:
+            fh.seek(info.header_offset)
+            header = fh.read(30)  # the zip local file header, then its name and extra field
+            name_length, extra_length = struct.unpack("<HH", header[26:30])
+            fh.seek(info.header_offset + 30 + name_length + extra_length)
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+            offset = fh.tell()
+        if fortran or dtype.hasobject:
+            return None
+        return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+    except (OSError, KeyError, ValueError, struct.error, zipfile.BadZipFile):
+        return None

@@ -302,8 +302,13 @@ def load_py3langid(arrays: dict[str, np.ndarray] | None, codes: Sequence[str]) -
         try:
             nm = arrays["lid.nextmove"]
             rw = arrays["lid.row"]
-            nextmove = array("H" if nm.dtype.itemsize == 2 else "I")
-            nextmove.frombytes(np.ascontiguousarray(nm).tobytes())
+            nextmove: memoryview | array[int]
+            if isinstance(nm, np.memmap):  # mapped from the model file: read in place
+                view = memoryview(nm.data).cast("B")
+                nextmove = view.cast("H" if nm.dtype.itemsize == 2 else "I")
+            else:
+                nextmove = array("H" if nm.dtype.itemsize == 2 else "I")
+                nextmove.frombytes(np.ascontiguousarray(nm).tobytes())
             row = array("H" if rw.dtype.itemsize == 2 else "I")
             row.frombytes(np.ascontiguousarray(rw).tobytes())
             return identifier(
