@@ -202,7 +202,7 @@ class Settings(BaseSettings):
         default=True, description="Ask Twilio for delivery reports (needs PUBLIC_BASE_URL)"
     )
 
-    # WhatsApp Cloud API (bot/channels/whatsapp_cloud.py)
+    # WhatsApp Cloud API (bot/channels/whatsapp_cloud/)
     whatsapp_graph_base_url: str = Field(
         default="https://graph.facebook.com", description="Graph API host (a fake one in tests)"
     )

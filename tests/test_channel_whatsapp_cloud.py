@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.channels.whatsapp_cloud import (
+from bot.channels.whatsapp_cloud.sender import (
     BUTTON_TITLE_LIMIT,
     ROW_DESCRIPTION_LIMIT,
     ROW_TITLE_LIMIT,

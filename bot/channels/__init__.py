@@ -50,7 +50,7 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("whatsapp", "WhatsApp", answers_in_response=True, sends_later=True,
             session_window=timedelta(hours=24)),
     Channel("whatsapp_cloud", "WhatsApp (Cloud API)", sends_later=True, buttons=True,
-            session_window=timedelta(hours=24), routes="bot.channels.whatsapp_cloud"),
+            session_window=timedelta(hours=24), routes="bot.channels.whatsapp_cloud.routes"),
     Channel("voice", "voice call", answers_in_response=True, later_messages=False,
             routes="bot.channels.voice"),
     Channel("terminal", "terminal", answers_in_response=True),
@@ -86,7 +86,7 @@ def register_senders(
 
         outbox.register(TelegramSender.from_settings(settings, db))
     if settings.whatsapp_access_token and settings.whatsapp_phone_number_id:  # Meta's Graph API
-        from bot.channels.whatsapp_cloud import WhatsAppCloudSender
+        from bot.channels.whatsapp_cloud.sender import WhatsAppCloudSender
 
         outbox.register(WhatsAppCloudSender.from_settings(settings, catalogs))
     # Twilio SMS and WhatsApp: senders "sms" and "whatsapp" when Twilio is configured

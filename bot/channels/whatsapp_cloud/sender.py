@@ -1,52 +1,28 @@
-"""WhatsApp through Meta's Cloud API, without a provider in between.
-
-In:  GET  /webhooks/whatsapp  the verification handshake (hub.mode, hub.verify_token,
-                              hub.challenge) Meta makes when the webhook is configured.
-     POST /webhooks/whatsapp  `entry[].changes[].value` with `messages[]` (text, replies to
-                              interactive buttons and lists, media) and `statuses[]`
-                              (sent / delivered / read / failed). Every request carries
-                              `X-Hub-Signature-256: sha256=<HMAC-SHA256 of the raw body, keyed
-                              with the app secret>`; it is checked on the bytes as received,
-                              before anything is parsed.
-Out: POST {graph}/{version}/{phone_number_id}/messages with the access token, from the outbox.
-
-The address of a person is their WhatsApp id (`wa_id`, digits). Their profile name is never
-read: it is personal data the hotline does not need. Meta retries a webhook until it gets a
-200, so a message id (`wamid…`) seen twice is handled once (the engine drops duplicates).
-"""
+"""Sending through the Graph API from the outbox: text, buttons and lists, templates outside
+the 24-hour window, and Graph's errors turned into retry decisions."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import PlainTextResponse
 
+from bot.channels.whatsapp_cloud import CHANNEL, secret
 from bot.channels.whatsapp_templates import Template, choose_template, configured_templates
 from bot.channels.whatsapp_window import window_open
 from bot.config import Settings
 from bot.delivery import Delivery, Recipient, SendError
-from bot.http import runtime_of
-from bot.inputs import BadInput, as_text, clean_id, load_json, small_int
-from bot.messages import Button, InboundMessage, OutboundMessage
-from bot.storage.models import MessageStatus
+from bot.messages import Button, OutboundMessage
 
 if TYPE_CHECKING:
     from bot.i18n import Catalogs
-    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "whatsapp_cloud"
 
-# Meta's limits for what it displays (characters).
 TEXT_LIMIT = 4096
 BUTTON_BODY_LIMIT = 1024
 BUTTON_TITLE_LIMIT = 20
@@ -57,197 +33,13 @@ SECTION_TITLE_LIMIT = 24
 ROW_DESCRIPTION_LIMIT = 72
 MAX_ROWS = 10
 TEMPLATE_PARAMETER_LIMIT = 900  # a template body is at most 1024 with its fixed words
-
-_WA_ID = re.compile(r"^[0-9]{5,20}$")
-_MEDIA_KINDS = ("image", "audio", "document", "video", "sticker")
-_STATUSES = {
-    "sent": MessageStatus.SENT,
-    "delivered": MessageStatus.DELIVERED,
-    "read": MessageStatus.DELIVERED,  # read implies delivered; the store has no "read"
-    "failed": MessageStatus.UNDELIVERABLE,
-}
 # Graph error codes: throttling (retry later), and refusals that will not change.
 _THROTTLED = {4, 80007, 130429, 131056}
 _OUTSIDE_WINDOW = 131047
 _UNDELIVERABLE = 131026
 _TOKEN_REFUSED = {0, 190}
 
-router = APIRouter(tags=["whatsapp cloud channel"])
 
-
-# -- the webhook ---------------------------------------------------------------------------
-def _secret(value: Any) -> str:
-    return value.get_secret_value() if value is not None else ""
-
-
-def signature_valid(app_secret: str, body: bytes, header: str | None) -> bool:
-    """True when `header` is `sha256=` + the hex HMAC-SHA256 of exactly these bytes."""
-    if not header or not header.startswith("sha256="):
-        return False
-    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest().encode()
-    given = header.removeprefix("sha256=").strip().lower().encode("utf-8", "replace")
-    return hmac.compare_digest(expected, given)
-
-
-@router.get("/webhooks/whatsapp", response_class=PlainTextResponse)
-async def verify(request: Request) -> PlainTextResponse:
-    """Meta's subscription handshake: echo the challenge when the verify token matches."""
-    settings: Settings = runtime_of(request).settings
-    expected = _secret(settings.whatsapp_verify_token)
-    if not expected:
-        raise HTTPException(503, detail="whatsapp cloud is not configured")
-    params = request.query_params
-    token = params.get("hub.verify_token", "")
-    if params.get("hub.mode") != "subscribe" or not hmac.compare_digest(
-        token.encode(), expected.encode()
-    ):
-        log.warning("whatsapp cloud verification refused")
-        raise HTTPException(403, detail="verification failed")
-    return PlainTextResponse(params.get("hub.challenge", ""))
-
-
-@router.post("/webhooks/whatsapp")
-async def receive(request: Request) -> dict[str, int]:
-    runtime: Runtime = runtime_of(request)
-    settings = runtime.settings
-    app_secret = _secret(settings.whatsapp_app_secret)
-    if not app_secret or not settings.whatsapp_phone_number_id:
-        raise HTTPException(503, detail="whatsapp cloud is not configured")
-    body = await request.body()
-    if not signature_valid(app_secret, body, request.headers.get("X-Hub-Signature-256")):
-        log.warning("whatsapp cloud request with a bad signature refused")
-        raise HTTPException(403, detail="invalid X-Hub-Signature-256")
-    try:
-        payload = load_json(body)
-    except BadInput as error:  # not UTF-8 JSON, nested too deep, a number no column keeps
-        raise HTTPException(400, detail=f"the body is not valid JSON ({error.code})") from None
-    if not isinstance(payload, dict):
-        raise HTTPException(400, detail="expected a JSON object")
-    messages, statuses = parse_notification(payload, settings.whatsapp_phone_number_id)
-    handled = 0
-    for inbound in messages:
-        result = await runtime.engine.handle(inbound, answered_in_response=False)
-        if not result.duplicate:
-            handled += 1
-    if handled:
-        runtime.outbox.kick()
-    for report in statuses:
-        await runtime.outbox.record_status(CHANNEL, report.message_id, report.status, report.error)
-    log.info(
-        "whatsapp cloud webhook: messages=%s new=%s statuses=%s",
-        len(messages),
-        handled,
-        len(statuses),
-    )
-    return {"messages": len(messages), "statuses": len(statuses)}
-
-
-# -- reading Meta's notifications ----------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class StatusReport:
-    message_id: str
-    status: MessageStatus
-    error: str | None
-
-
-def parse_notification(
-    payload: dict[str, Any], phone_number_id: str
-) -> tuple[list[InboundMessage], list[StatusReport]]:
-    """The messages and delivery reports for our number; anything else is skipped."""
-    messages: list[InboundMessage] = []
-    statuses: list[StatusReport] = []
-    if payload.get("object") != "whatsapp_business_account":
-        return messages, statuses
-    for value in _values(payload):
-        metadata = value.get("metadata")
-        if not isinstance(metadata, dict) or metadata.get("phone_number_id") != phone_number_id:
-            continue  # another number of the same business account
-        for item in _dicts(value.get("messages")):
-            inbound = _inbound(item)
-            if inbound is not None:
-                messages.append(inbound)
-        for item in _dicts(value.get("statuses")):
-            report = _status(item)
-            if report is not None:
-                statuses.append(report)
-    return messages, statuses
-
-
-def _dicts(value: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(value, list):
-        yield from (item for item in value if isinstance(item, dict))
-
-
-def _values(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for entry in _dicts(payload.get("entry")):
-        for change in _dicts(entry.get("changes")):
-            value = change.get("value")
-            if change.get("field") == "messages" and isinstance(value, dict):
-                yield value
-
-
-def _string(container: Any, key: str) -> str | None:
-    """A text field (lone surrogates and NUL bytes made storable); None if not a string."""
-    return as_text(container.get(key)) if isinstance(container, dict) else None
-
-
-def _id(container: Any, key: str, max_length: int = 128) -> str | None:
-    """An id field: printable, within `max_length`; None otherwise."""
-    value = container.get(key) if isinstance(container, dict) else None
-    return clean_id(value, max_length) if isinstance(value, str) else None
-
-
-def _inbound(item: dict[str, Any]) -> InboundMessage | None:
-    sender, wamid, kind = _id(item, "from"), _id(item, "id"), _id(item, "type", 32)
-    if not sender or not _WA_ID.fullmatch(sender) or not wamid:
-        return None
-    media: tuple[str, ...] = ()
-    if kind == "text":
-        text = _string(item.get("text"), "body")
-    elif kind == "interactive":
-        # The option's id is the payload we sent (the option number): the flows read it as text.
-        interactive = item.get("interactive")
-        reply_kind = _string(interactive, "type")
-        if not isinstance(interactive, dict) or reply_kind not in ("button_reply", "list_reply"):
-            return None
-        text = _id(interactive.get(reply_kind), "id", 256)
-    elif kind == "button":  # a quick-reply button of a template
-        button = item.get("button")
-        text = _string(button, "payload") or _string(button, "text")
-    elif kind in _MEDIA_KINDS:
-        attachment = item.get(kind)
-        media_id = _id(attachment, "id", 256)
-        if not media_id:
-            return None
-        text, media = _string(attachment, "caption") or "", (media_id,)
-    else:  # reactions, locations, contacts, orders, system notices, unsupported
-        return None
-    if text is None:
-        return None
-    return InboundMessage(
-        channel=CHANNEL,
-        address=sender,
-        text=text,
-        provider_message_id=wamid,
-        media=media,
-        metadata={"kind": kind},
-    )
-
-
-def _status(item: dict[str, Any]) -> StatusReport | None:
-    wamid, status = _id(item, "id"), _STATUSES.get(_string(item, "status") or "")
-    if not wamid or status is None:
-        return None
-    error = None
-    for problem in _dicts(item.get("errors")):
-        code = small_int(problem.get("code"))
-        title = (_string(problem, "title") or "")[:200]
-        error = f"{code if code is not None else ''} {title}".strip()
-        break
-    return StatusReport(wamid, status, error)
-
-
-# -- sending -------------------------------------------------------------------------------
 class WhatsAppCloudSender:
     """Sends the outbox's messages through the Graph API (one HTTP client, reused)."""
 
@@ -276,7 +68,7 @@ class WhatsAppCloudSender:
     @classmethod
     def from_settings(cls, settings: Settings, catalogs: Catalogs) -> WhatsAppCloudSender:
         return cls(
-            access_token=_secret(settings.whatsapp_access_token),
+            access_token=secret(settings.whatsapp_access_token),
             phone_number_id=settings.whatsapp_phone_number_id or "",
             choose_label=lambda language: catalogs.text(language, "whatsapp.choose"),
             base_url=settings.whatsapp_graph_base_url,
@@ -385,8 +177,6 @@ def _retry_after(value: str | None) -> float | None:
     except ValueError:
         return None
     return seconds if seconds is not None and seconds > 0 else None
-
-
 
 
 # -- building Graph requests ---------------------------------------------------------------
