@@ -185,6 +185,7 @@ async def caller_taken(request: Request) -> Response:
     if state is None:
         raise HTTPException(404, detail="unknown call")
     await calls.left_queue(state.id)
+    await runtime.events.publish(CALLS_EVENT, call_id=state.id)
     base = base_url(request, runtime.settings)
     response = VoiceResponse()
     response.enqueue(
