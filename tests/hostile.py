@@ -207,6 +207,9 @@ VOICE_PATHS = (
     "/webhooks/twilio/voice/people",
     "/webhooks/twilio/voice/reference",
     "/webhooks/twilio/voice/case",
+    "/webhooks/twilio/voice/operator",
+    "/webhooks/twilio/voice/operator/status",
+    "/webhooks/twilio/voice/taken",
 )
 
 
