@@ -210,6 +210,7 @@ VOICE_PATHS = (
     "/webhooks/twilio/voice/operator",
     "/webhooks/twilio/voice/operator/status",
     "/webhooks/twilio/voice/taken",
+    "/webhooks/twilio/voice/requeue",
 )
 
 

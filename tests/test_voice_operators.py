@@ -140,7 +140,8 @@ async def test_an_operator_takes_a_waiting_caller_on_their_phone(
     assert taken.status_code == 303 and taken.headers["location"] == "/console/calls?notice=ringing"
 
     # Twilio was asked for the take's own queue and to ring Amina's phone
-    queue_name = take_queue_name(runtime.settings, row.id)
+    row = await call_row(runtime, caller)
+    queue_name = take_queue_name(runtime.settings, row)
     assert list(fake.queues.values()) == [queue_name]
     (ring,) = fake.calls
     assert (ring["To"], ring["From"]) == (AMINA_PHONE, HOTLINE)
@@ -230,6 +231,27 @@ async def test_a_take_that_does_not_connect_gives_the_caller_back(
     assert machine.find("Hangup") is not None and machine.find("Dial") is None
     assert fake.dequeued == [] and (await call_row(runtime, caller)).taken_by_id is None
 
+    # she answers, then hangs up before the bridge: the caller goes back to the queue
+    await amina.post(f"/console/calls/{row.id}/take", data={"csrf_token": csrf})
+    answered = fake.calls[-1]["Sid"]
+    dial = twiml_of(await twilio_post(http, VOICE_URL + "/operator", CallSid=answered))
+    assert dial.find("Dial/Queue") is not None
+    await caller.twiml(fake.dequeued[-1]["Url"])  # into the take's queue
+    assert waiting_ids((await amina.get("/console/calls")).text) == []
+    take_queue = (await call_row(runtime, caller)).take_queue_sid
+    hung_up = await twilio_post(
+        http, VOICE_URL + "/operator/status", CallSid=answered, CallStatus="completed"
+    )
+    assert hung_up.status_code == 204
+    back = fake.dequeued[-1]
+    assert (back["QueueSid"], back["CallSid"]) == (take_queue, caller.sid)
+    assert back["Url"] == VOICE_URL + "/requeue" and take_queue in fake.deleted_queues
+    requeued = await caller.twiml(back["Url"])
+    shared = requeued.find("Enqueue")
+    assert shared is not None and shared.text == runtime.settings.voice_queue_name
+    assert waiting_ids((await amina.get("/console/calls")).text) == [row.id]
+    assert (await call_row(runtime, caller)).queue_sid == QUEUE_SID
+
     # the caller hung up while her phone rang: Twilio refuses the dequeue, nobody is dialled
     await amina.post(f"/console/calls/{row.id}/take", data={"csrf_token": csrf})
     third = fake.calls[-1]["Sid"]
@@ -283,7 +305,7 @@ async def test_taking_a_call_needs_a_phone_a_session_and_the_csrf_token(
         assert (await stranger.get("/console/calls/waiting")).status_code == 303
     assert fake.calls == [] and (await call_row(runtime, caller)).taken_by_id is None
     # unsigned, Twilio's operator webhooks are refused
-    for path in ("/operator", "/operator/status", "/taken"):
+    for path in ("/operator", "/operator/status", "/taken", "/requeue"):
         unsigned = await http.post(VOICE_URL + path, data={"CallSid": caller.sid})
         assert unsigned.status_code == 403
     await musa.aclose()

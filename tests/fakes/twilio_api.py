@@ -71,7 +71,8 @@ class FakeTwilioAPI:
         self.queues: dict[str, str] = {}  # QueueSid -> friendly name
         self.deleted_queues: list[str] = []
         self.dequeued: list[dict[str, Any]] = []
-        self.gone_members: set[str] = set()  # CallSids no longer in any queue
+        self.gone_members: set[str] = set()  # CallSids that hung up: in no queue
+        self._dequeued: set[tuple[str, str]] = set()  # (QueueSid, CallSid) dequeued already
         self.recordings: dict[str, bytes] = {}  # RecordingSid -> audio
         self.recording_requests = 0
         self.app = self._build()
@@ -212,9 +213,10 @@ class FakeTwilioAPI:
             if not params.get("Url"):
                 return twilio_error(400, 20001, "Url is required.")
             with self._lock:
-                if call_sid in self.gone_members:  # Twilio: only the first dequeue succeeds
+                # Twilio: only the first dequeue from a queue succeeds; a hung-up call is in none
+                if call_sid in self.gone_members or (queue_sid, call_sid) in self._dequeued:
                     return twilio_error(400, 20001, "Call is not in the queue.")
-                self.gone_members.add(call_sid)
+                self._dequeued.add((queue_sid, call_sid))
                 self.dequeued.append({**params, "QueueSid": queue_sid, "CallSid": call_sid})
             body = {
                 "call_sid": call_sid,

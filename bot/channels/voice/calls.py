@@ -171,7 +171,6 @@ class CallRecords:
                     Call.dequeued_at.is_(None),
                     Call.ended_at.is_(None),
                     Call.taken_by_id.is_(None),
-                    Call.queue_sid.is_not(None),
                 )
                 .values(taken_by_id=operator_id, taken_at=utcnow())
             )
@@ -183,6 +182,18 @@ class CallRecords:
     async def release(self, call_id: int) -> None:
         """The take did not connect: the caller waits for anyone again."""
         await self._set(call_id, taken_by_id=None, taken_at=None, operator_call_sid=None)
+
+    async def back_in_queue(self, call_id: int) -> None:
+        """A caller whose operator hung up before the bridge waits in the operators' queue
+        again (their QueueSid stays: it is the same queue)."""
+        await self._set(
+            call_id,
+            dequeued_at=None,
+            taken_by_id=None,
+            taken_at=None,
+            operator_call_sid=None,
+            take_queue_sid=None,
+        )
 
     async def ringing(self, call_id: int, operator_call_sid: str, take_queue_sid: str) -> None:
         await self._set(call_id, operator_call_sid=operator_call_sid, take_queue_sid=take_queue_sid)

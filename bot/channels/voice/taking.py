@@ -11,7 +11,9 @@ a queue of the take's own:
    in the take's queue; the operator's call answers <Dial><Queue> of that queue. Since the
    queue exists already, <Dial> waits for the caller instead of failing.
 3. The bridge ends: the caller's Enqueue action (`IVR.queue_result`) records QueueResult
-   "bridged"; the operator's call status callback deletes the take's queue.
+   "bridged"; the operator's call status callback deletes the take's queue. An operator who
+   hung up before the bridge leaves the caller in it: the callback dequeues them back into the
+   operators' queue (/webhooks/twilio/voice/requeue).
 
 A take that does not connect (no answer, a voicemail, a caller who hung up) is released: the
 caller waits for anyone again, still in the operators' queue. Logs carry ids only.
@@ -45,6 +47,7 @@ from bot.config import Settings
 from bot.errors import DomainError
 from bot.handoffs.service import HandoffError
 from bot.http import runtime_of
+from bot.storage.models import Call, as_utc
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -55,6 +58,7 @@ router = APIRouter(tags=["voice channel"])
 
 OPERATOR_PATH = VOICE_PATH + "/operator"
 TAKEN_PATH = VOICE_PATH + "/taken"
+REQUEUE_PATH = VOICE_PATH + "/requeue"
 RING_SECONDS = 30  # how long the operator's phone rings before the take is given up
 _CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 # Only recordings of this account on Twilio's API are fetched with its credentials.
@@ -68,8 +72,11 @@ class TakeError(DomainError):
     """The call cannot be taken (the reason is shown to the operator)."""
 
 
-def take_queue_name(settings: Settings, call_id: int) -> str:
-    return f"{settings.voice_queue_name[:40]}-take-{call_id}"
+def take_queue_name(settings: Settings, call: Call) -> str:
+    """The take's queue: Twilio wants a new name for each (a take can be retried)."""
+    taken = as_utc(call.taken_at)
+    stamp = int(taken.timestamp() * 1000) if taken else 0
+    return f"{settings.voice_queue_name[:32]}-take-{call.id}-{stamp}"
 
 
 def base_url(request: Request, settings: Settings) -> str:
@@ -89,9 +96,12 @@ async def take_call(runtime: Runtime, principal: Principal, call_id: int, base: 
     call = await calls.take(call_id, principal.operator_id)
     if call is None:
         raise TakeError("This caller is no longer waiting, or someone else is taking the call.")
+    if call.queue_sid is None:  # Twilio has not called the waitUrl yet: no QueueSid to use
+        await calls.release(call_id)
+        raise TakeError("The caller is still being put in the queue; try again in a moment.")
     client = rest_client(settings)
     try:
-        queue = await client.queues.create_async(friendly_name=take_queue_name(settings, call_id))
+        queue = await client.queues.create_async(friendly_name=take_queue_name(settings, call))
         ring = await client.calls.create_async(
             to=phone,
             from_=settings.twilio_phone_number,
@@ -172,7 +182,7 @@ async def operator_answered(request: Request) -> Response:
         return _twiml(_hangup())
     response = VoiceResponse()
     dial = response.dial(timeout=RING_SECONDS)
-    dial.queue(take_queue_name(settings, call.id))
+    dial.queue(take_queue_name(settings, call))
     return _twiml(response)
 
 
@@ -182,14 +192,37 @@ async def caller_taken(request: Request) -> Response:
     runtime, _, call_sid = await _params(request)
     calls = CallRecords(runtime.db)
     state = await calls.get(call_sid)
-    if state is None:
-        raise HTTPException(404, detail="unknown call")
+    row = await calls.row(state.id) if state is not None else None
+    if state is None or row is None or row.taken_by_id is None:
+        raise HTTPException(404, detail="no call taken by an operator")
     await calls.left_queue(state.id)
     await runtime.events.publish(CALLS_EVENT, call_id=state.id)
     base = base_url(request, runtime.settings)
     response = VoiceResponse()
     response.enqueue(
-        take_queue_name(runtime.settings, state.id),
+        take_queue_name(runtime.settings, row),
+        action=f"{base}{VOICE_PATH}/queue",
+        method="POST",
+        wait_url=f"{base}{VOICE_PATH}/wait",
+        wait_url_method="POST",
+    )
+    return _twiml(response)
+
+
+@router.post(REQUEUE_PATH)
+async def caller_requeued(request: Request) -> Response:
+    """The operator hung up before the bridge: the caller waits for anyone again."""
+    runtime, _, call_sid = await _params(request)
+    calls = CallRecords(runtime.db)
+    state = await calls.get(call_sid)
+    if state is None:
+        raise HTTPException(404, detail="unknown call")
+    await calls.back_in_queue(state.id)
+    await runtime.events.publish(CALLS_EVENT, call_id=state.id)
+    base = base_url(request, runtime.settings)
+    response = VoiceResponse()
+    response.enqueue(
+        runtime.settings.voice_queue_name,
         action=f"{base}{VOICE_PATH}/queue",
         method="POST",
         wait_url=f"{base}{VOICE_PATH}/wait",
@@ -208,12 +241,24 @@ async def operator_call_status(request: Request) -> Response:
     call = await calls.by_operator_call(operator_call)
     if call is None:
         return Response(status_code=204)
+    client = rest_client(runtime.settings)
     if call.dequeued_at is None:  # still in the operators' queue: anyone may take it again
         await calls.release(call.id)
         await runtime.events.publish(CALLS_EVENT, call_id=call.id)
+    elif call.outcome != "operator" and call.ended_at is None and call.take_queue_sid:
+        # Moved for the operator, who hung up before the bridge: back to the operators' queue.
+        # A caller already bridged is in no queue, and Twilio refuses the dequeue.
+        try:
+            await (
+                client.queues(call.take_queue_sid)
+                .members(call.call_sid)
+                .update_async(url=base_url(request, runtime.settings) + REQUEUE_PATH)
+            )
+        except TwilioException:
+            pass
     if call.take_queue_sid:
         try:
-            await rest_client(runtime.settings).queues(call.take_queue_sid).delete_async()
+            await client.queues(call.take_queue_sid).delete_async()
         except TwilioException:  # not empty yet, or gone: Twilio keeps an idle queue, harmless
             log.info("voice: the take queue of call %s was not deleted", call.id)
     return Response(status_code=204)
