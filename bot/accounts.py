@@ -37,6 +37,7 @@ from bot.storage.models import (
     as_utc,
     utcnow,
 )
+from nlu import parse_phone
 
 CODE_WITHIN = timedelta(minutes=10)  # from the right password to the second factor's code
 MIN_PASSWORD_LENGTH = 10
@@ -190,7 +191,31 @@ class Accounts:
             )
             return {i: (d or u) for i, d, u in rows.all()}
 
+    async def phone(self, operator_id: int) -> str | None:
+        """Where the console rings this operator to take a voice call (E.164), if set."""
+        async with self.db.session() as session:
+            row = await session.get(Operator, operator_id)
+            return row.phone if row and row.active else None
+
     # -- changing ------------------------------------------------------------------------
+    async def set_phone(self, operator_id: int, text: str, *, actor: str) -> str | None:
+        """The operator's own phone for taking calls; empty text removes it. Audited without
+        the number."""
+        text = text.strip()
+        phone = None
+        if text:
+            phone = parse_phone(text) if len(text) <= 32 else None
+            if phone is None:
+                raise AccountError(
+                    "Write the number with its country code, for example +218 91 234 5678.", 422
+                )
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(Operator).where(Operator.id == operator_id).values(phone=phone)
+            )
+        await self._audit(actor, "account.phone", str(operator_id), set=phone is not None)
+        return phone
+
     async def create(
         self,
         username: str,

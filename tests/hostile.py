@@ -207,6 +207,10 @@ VOICE_PATHS = (
     "/webhooks/twilio/voice/people",
     "/webhooks/twilio/voice/reference",
     "/webhooks/twilio/voice/case",
+    "/webhooks/twilio/voice/operator",
+    "/webhooks/twilio/voice/operator/status",
+    "/webhooks/twilio/voice/taken",
+    "/webhooks/twilio/voice/requeue",
 )
 
 

@@ -85,7 +85,9 @@ class CallOut(Out):
     id: int
     status: str
     outcome: str | None
-    recording_url: str | None
+    recording_url: str | None = Field(
+        description="The console's address of the call's recording (signed-in operators)"
+    )
     recording_seconds: int | None
     duration_seconds: int | None
     started_at: datetime

@@ -34,6 +34,7 @@ async def account_page(
         "account.html",
         principal,
         tokens=await accounts.tokens(principal.operator_id),
+        phone=await accounts.phone(principal.operator_id),
     )
 
 
@@ -57,6 +58,7 @@ async def create_token(
             status_code=400,
             error=str(exc),
             tokens=await accounts.tokens(principal.operator_id),
+            phone=await accounts.phone(principal.operator_id),
         )
     # shown once, in this answer only; only its hash is kept
     return render(
@@ -66,6 +68,7 @@ async def create_token(
         new_token=token,
         new_token_name=name,
         tokens=await accounts.tokens(principal.operator_id),
+        phone=await accounts.phone(principal.operator_id),
     )
 
 
@@ -77,6 +80,29 @@ async def revoke_token(
         principal.operator_id, token_id, actor=principal.actor
     )
     return redirect("/console/account")
+
+
+@router.post("/account/phone")
+async def set_phone(
+    request: Request,
+    principal: Annotated[Principal, Depends(operator_form)],
+    phone: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """The number the Calls page rings when this operator takes a caller."""
+    accounts = Accounts(runtime_of(request).db)
+    try:
+        await accounts.set_phone(principal.operator_id, phone, actor=principal.actor)
+    except AccountError as exc:
+        return render(
+            request,
+            "account.html",
+            principal,
+            status_code=exc.status,
+            error=str(exc),
+            tokens=await accounts.tokens(principal.operator_id),
+            phone=phone,
+        )
+    return redirect("/console/account#phone")
 
 
 # -- the second factor -------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from bot.api import docs as api_docs
 from bot.api import records as api_records
 from bot.api import reports as api_reports
 from bot.api import schema as api_schema
-from bot.console import account, admin, audit, broadcasts, cases, records, reports, signin
+from bot.console import account, admin, audit, broadcasts, calls, cases, records, reports, signin
 from bot.console import studio as voice_studio
 from bot.console.throttle import SignInThrottle
 from bot.console.web import CONSOLE_DIR, STATIC_PREFIX
@@ -34,6 +34,7 @@ def include_console(app: FastAPI) -> None:
         signin.router,
         account.router,
         cases.router,  # handoff cases: the queue and one case
+        calls.router,  # voice callers waiting, taking a call, messages to call back
         admin.router,
         api_cases.router,
         api_accounts.router,

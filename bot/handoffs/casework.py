@@ -462,7 +462,10 @@ async def case_detail(runtime: Runtime, handoff_id: int) -> CaseDetail | None:
                 id=call.id,
                 status=call.status,
                 outcome=call.outcome,
-                recording_url=_web_link(call.recording_url),
+                # played through the console (the server fetches it), never Twilio's URL
+                recording_url=f"/console/calls/{call.id}/recording"
+                if _web_link(call.recording_url)
+                else None,
                 recording_seconds=call.recording_seconds,
                 duration_seconds=call.duration_seconds,
                 started_at=as_utc(call.started_at) or utcnow(),

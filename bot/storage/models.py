@@ -373,6 +373,8 @@ class Operator(Base):
     totp_secret: Mapped[str | None] = mapped_column(SecretText, default=None)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(default=None)
     totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
+    # where the console rings this operator to take a voice call (E.164); personal: encrypted
+    phone: Mapped[str | None] = mapped_column(SecretText, default=None)
 
 
 class RecoveryCode(Base):
@@ -439,7 +441,11 @@ class Call(Base):
     """One voice call: its path through the menus and its outcome, for reports."""
 
     __tablename__ = "calls"
-    __table_args__ = (Index("ix_calls_started", "started_at"),)
+    __table_args__ = (
+        Index("ix_calls_started", "started_at"),
+        Index("ix_calls_waiting", "queued_at", "dequeued_at"),
+        Index("ix_calls_operator_call_sid", "operator_call_sid"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -455,6 +461,18 @@ class Call(Base):
     duration_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The operators' queue: when the caller entered and left it, and Twilio's QueueSid (the
+    # caller's CallSid is its member id). An operator taking the call from the console is
+    # rung on `operator_call_sid` and meets the caller in a queue of the take's own.
+    queued_at: Mapped[datetime | None] = mapped_column(default=None)
+    dequeued_at: Mapped[datetime | None] = mapped_column(default=None)
+    queue_sid: Mapped[str | None] = mapped_column(String(64), default=None)
+    taken_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="SET NULL", name="fk_calls_taken_by_id"), default=None
+    )
+    taken_at: Mapped[datetime | None] = mapped_column(default=None)
+    operator_call_sid: Mapped[str | None] = mapped_column(String(64), default=None)
+    take_queue_sid: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class RegistrationChange(Base):

@@ -1,4 +1,5 @@
-"""A local Twilio REST API for the Messages resource, and Twilio-style webhook signing.
+"""A local Twilio REST API for the Messages resource (and the voice resources an operator
+taking a call uses: Calls, Queues, Queue Members, Recordings), and Twilio-style webhook signing.
 
 `running_fake_twilio(account_sid, auth_token)` serves `FakeTwilioAPI` on loopback; point
 `TWILIO_API_BASE_URL` at the URL it yields and the real twilio client talks to it. It checks
@@ -24,7 +25,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from twilio.request_validator import RequestValidator
 
 from tests.fakes.http import serve_in_thread
@@ -65,6 +66,15 @@ class FakeTwilioAPI:
         self.requests = 0  # every request to the Messages resource, refused ones included
         self._failures: list[Failure] = []
         self._lock = threading.Lock()  # the server runs in another thread than the test
+        # voice: calls placed, queues created and deleted, members dequeued, recordings' audio
+        self.calls: list[dict[str, Any]] = []
+        self.queues: dict[str, str] = {}  # QueueSid -> friendly name
+        self.deleted_queues: list[str] = []
+        self.dequeued: list[dict[str, Any]] = []
+        self.gone_members: set[str] = set()  # CallSids that hung up: in no queue
+        self._dequeued: set[tuple[str, str]] = set()  # (QueueSid, CallSid) dequeued already
+        self.recordings: dict[str, bytes] = {}  # RecordingSid -> audio
+        self.recording_requests = 0
         self.app = self._build()
 
     def fail_next(
@@ -126,7 +136,113 @@ class FakeTwilioAPI:
                 self.messages.append({**params, "Sid": sid})
             return JSONResponse(self._message_json(sid, params), status_code=201)
 
+        self._add_voice(app)
         return app
+
+    def _add_voice(self, app: FastAPI) -> None:
+        base = f"/{API_VERSION}/Accounts/{{account_sid}}"
+
+        def refused(account_sid: str, request: Request) -> JSONResponse | None:
+            if not self._authorized(request):
+                return twilio_error(401, 20003, "Authenticate")
+            if account_sid != self.account_sid:
+                return twilio_error(404, 20404, "The requested resource was not found")
+            return None
+
+        @app.post(base + "/Calls.json")
+        async def create_call(account_sid: str, request: Request) -> JSONResponse:
+            form = await request.form()
+            if (answer := refused(account_sid, request)) is not None:
+                return answer
+            params = {key: str(value) for key, value in form.multi_items()}
+            if not params.get("To") or not params.get("From"):
+                return twilio_error(400, 21201, "To and From are required.")
+            if not (params.get("Url") or params.get("Twiml")):
+                return twilio_error(400, 21205, "Url or Twiml is required.")
+            sid = "CA" + secrets.token_hex(16)
+            with self._lock:
+                self.calls.append({**params, "Sid": sid})
+            body = {
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "status": "queued",
+                "to": params["To"],
+                "from": params["From"],
+                "direction": "outbound-api",
+            }
+            return JSONResponse(body, status_code=201)
+
+        @app.post(base + "/Queues.json")
+        async def create_queue(account_sid: str, request: Request) -> JSONResponse:
+            form = await request.form()
+            if (answer := refused(account_sid, request)) is not None:
+                return answer
+            name = str(form.get("FriendlyName") or "")
+            if not name or len(name) > 64 or name in self.queues.values():
+                return twilio_error(400, 22003, "A queue needs a new FriendlyName.")
+            sid = "QU" + secrets.token_hex(16)
+            with self._lock:
+                self.queues[sid] = name
+            body = {
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "friendly_name": name,
+                "current_size": 0,
+                "max_size": 100,
+            }
+            return JSONResponse(body, status_code=201)
+
+        @app.delete(base + "/Queues/{queue_sid}.json")
+        async def delete_queue(account_sid: str, queue_sid: str, request: Request) -> Response:
+            if (answer := refused(account_sid, request)) is not None:
+                return answer
+            with self._lock:
+                if self.queues.pop(queue_sid, None) is None:
+                    return twilio_error(404, 20404, "The requested resource was not found")
+                self.deleted_queues.append(queue_sid)
+            return Response(status_code=204)
+
+        @app.post(base + "/Queues/{queue_sid}/Members/{call_sid}.json")
+        async def dequeue(
+            account_sid: str, queue_sid: str, call_sid: str, request: Request
+        ) -> JSONResponse:
+            form = await request.form()
+            if (answer := refused(account_sid, request)) is not None:
+                return answer
+            params = {key: str(value) for key, value in form.multi_items()}
+            if not params.get("Url"):
+                return twilio_error(400, 20001, "Url is required.")
+            with self._lock:
+                # Twilio: only the first dequeue from a queue succeeds; a hung-up call is in none
+                if call_sid in self.gone_members or (queue_sid, call_sid) in self._dequeued:
+                    return twilio_error(400, 20001, "Call is not in the queue.")
+                self._dequeued.add((queue_sid, call_sid))
+                self.dequeued.append({**params, "QueueSid": queue_sid, "CallSid": call_sid})
+            body = {
+                "call_sid": call_sid,
+                "queue_sid": queue_sid,
+                "position": 1,
+                "wait_time": 0,
+                "date_enqueued": None,
+            }
+            return JSONResponse(body)
+
+        self._add_recordings(app, refused)
+
+    def _add_recordings(self, app: FastAPI, refused: Any) -> None:
+        base = f"/{API_VERSION}/Accounts/{{account_sid}}"
+
+        @app.get(base + "/Recordings/{name}")
+        async def recording_media(account_sid: str, name: str, request: Request) -> Response:
+            with self._lock:
+                self.recording_requests += 1
+            if (answer := refused(account_sid, request)) is not None:
+                return answer
+            sid, _, extension = name.partition(".")
+            audio = self.recordings.get(sid)
+            if audio is None or extension not in ("mp3", "wav"):
+                return twilio_error(404, 20404, "The requested resource was not found")
+            return Response(audio, media_type="audio/mpeg" if extension == "mp3" else "audio/x-wav")
 
     def _message_json(self, sid: str, params: dict[str, str]) -> dict[str, Any]:
         now = format_datetime(datetime.now(UTC), usegmt=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.db import Database
@@ -134,6 +135,82 @@ class CallRecords:
                 .where(Call.id == call_id)
                 .values(recording_url=url, recording_seconds=seconds)
             )
+
+    # -- the operators' queue (see bot/channels/voice/taking.py) ------------------------------
+    async def enter_queue(self, call_id: int) -> None:
+        """The caller is put in the operators' queue now (again, after a message: anew)."""
+        values = dict(queued_at=utcnow(), dequeued_at=None, queue_sid=None, taken_by_id=None)
+        values.update(taken_at=None, operator_call_sid=None, take_queue_sid=None)
+        await self._set(call_id, **values)
+
+    async def note_queue(self, call_id: int, queue_sid: str) -> None:
+        """Twilio's QueueSid of the operators' queue, from the first waitUrl request."""
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(Call)
+                .where(Call.id == call_id, Call.queue_sid.is_(None), Call.taken_by_id.is_(None))
+                .values(queue_sid=queue_sid[:64])
+            )
+
+    async def left_queue(self, call_id: int) -> None:
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(Call)
+                .where(Call.id == call_id, Call.dequeued_at.is_(None))
+                .values(dequeued_at=utcnow())
+            )
+
+    async def take(self, call_id: int, operator_id: int) -> Call | None:
+        """An operator takes a waiting caller: only one operator, only while the caller waits."""
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(
+                update(Call)
+                .where(
+                    Call.id == call_id,
+                    Call.queued_at.is_not(None),
+                    Call.dequeued_at.is_(None),
+                    Call.ended_at.is_(None),
+                    Call.taken_by_id.is_(None),
+                )
+                .values(taken_by_id=operator_id, taken_at=utcnow())
+            )
+            assert isinstance(result, CursorResult)
+            if result.rowcount != 1:
+                return None
+            return await session.get(Call, call_id)
+
+    async def release(self, call_id: int) -> None:
+        """The take did not connect: the caller waits for anyone again."""
+        await self._set(call_id, taken_by_id=None, taken_at=None, operator_call_sid=None)
+
+    async def back_in_queue(self, call_id: int) -> None:
+        """A caller whose operator hung up before the bridge waits in the operators' queue
+        again (their QueueSid stays: it is the same queue)."""
+        await self._set(
+            call_id,
+            dequeued_at=None,
+            taken_by_id=None,
+            taken_at=None,
+            operator_call_sid=None,
+            take_queue_sid=None,
+        )
+
+    async def ringing(self, call_id: int, operator_call_sid: str, take_queue_sid: str) -> None:
+        await self._set(call_id, operator_call_sid=operator_call_sid, take_queue_sid=take_queue_sid)
+
+    async def by_operator_call(self, operator_call_sid: str) -> Call | None:
+        async with self.db.session() as session:
+            return await session.scalar(
+                select(Call).where(Call.operator_call_sid == operator_call_sid)
+            )
+
+    async def row(self, call_id: int) -> Call | None:
+        async with self.db.session() as session:
+            return await session.get(Call, call_id)
+
+    async def _set(self, call_id: int, **values: Any) -> None:
+        async with self.db.session() as session, session.begin():
+            await session.execute(update(Call).where(Call.id == call_id).values(**values))
 
     async def end(self, call_sid: str, status: str, duration: int | None) -> CallState | None:
         """Twilio's status callback: the call's status, and its end once final.

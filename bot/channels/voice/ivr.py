@@ -82,6 +82,7 @@ CASE_TRIES = 3
 MAX_SECONDS = 86_400  # a call's or a recording's length, a wait: a day at most
 # Twilio's Enqueue results after which the caller is still on the line and no one answered.
 NOT_BRIDGED = frozenset({"leave", "hangup", "queue-full", "error", "system-error"})
+CALLS_EVENT = "call.queue"  # a caller entered or left the operators' queue (console)
 
 
 @lru_cache(maxsize=1)
@@ -753,6 +754,8 @@ class IVR:
         call.steps["handoff_id"] = handoff_id
         call.achieve("queued")
         call.visit("queue")
+        await self.calls.enter_queue(call.id)  # the console's list of waiting callers
+        await self.runtime.events.publish(CALLS_EVENT, call_id=call.id)
         response = VoiceResponse()
         ctx.prompter.add(
             response, ctx.language, *before, Prompt("voice.operator.connecting"), english=True
@@ -769,6 +772,9 @@ class IVR:
     async def wait(self, ctx: CallContext) -> VoiceResponse:
         """Twilio's waitUrl, asked again and again while the caller waits in the queue."""
         response = VoiceResponse()
+        queue_sid = ctx.params.get("QueueSid", "")
+        if queue_sid.startswith("QU"):  # an operator takes this caller by it and the CallSid
+            await self.calls.note_queue(ctx.call.id, queue_sid)
         waited = small_int(ctx.params.get("QueueTime", "0"), MAX_SECONDS)
         if waited is not None and waited > self.settings.voice_queue_wait_seconds:
             response.leave()  # the Enqueue action then offers a message
@@ -784,6 +790,8 @@ class IVR:
     async def queue_result(self, ctx: CallContext) -> VoiceResponse:
         """The Enqueue action: the caller was bridged to an operator, or left the queue."""
         result = ctx.params.get("QueueResult", "")
+        await self.calls.left_queue(ctx.call.id)
+        await self.runtime.events.publish(CALLS_EVENT, call_id=ctx.call.id)
         if result == "bridged":
             ctx.call.achieve("operator")
             return VoiceResponse()
