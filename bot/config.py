@@ -178,7 +178,7 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Messages per second over all chats (Telegram: about 30)"
     )
 
-    # Twilio SMS and WhatsApp (bot/channels/twilio_messaging.py)
+    # Twilio SMS and WhatsApp (bot/channels/twilio/routes.py)
     twilio_api_base_url: str = Field(
         default="https://api.twilio.com", description="Twilio REST API host (a fake one in tests)"
     )

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.channels.twilio_client import TwilioApiHttpClient, retry_after_seconds
-from bot.channels.twilio_messaging import bodies_for
-from bot.channels.twilio_outbound import OUTSIDE_WINDOW
-from bot.channels.twilio_segments import is_gsm7, segments, split_sms, split_whatsapp
+from bot.channels.twilio.client import TwilioApiHttpClient, retry_after_seconds
+from bot.channels.twilio.routes import bodies_for
+from bot.channels.twilio.segments import is_gsm7, segments, split_sms, split_whatsapp
+from bot.channels.twilio.sender import OUTSIDE_WINDOW
 from bot.channels.whatsapp_window import window_open as whatsapp_window_open
 from bot.messages import InboundMessage, OutboundMessage
 from bot.runtime import Runtime

@@ -46,7 +46,7 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("telegram", "Telegram", sends_later=True, buttons=True,
             routes="bot.channels.telegram.routes"),
     Channel("sms", "SMS", answers_in_response=True, sends_later=True,
-            routes="bot.channels.twilio_messaging"),  # Twilio SMS and WhatsApp share the routes
+            routes="bot.channels.twilio.routes"),  # Twilio SMS and WhatsApp share the routes
     Channel("whatsapp", "WhatsApp", answers_in_response=True, sends_later=True,
             session_window=timedelta(hours=24)),
     Channel("whatsapp_cloud", "WhatsApp (Cloud API)", sends_later=True, buttons=True,
@@ -90,7 +90,7 @@ def register_senders(
 
         outbox.register(WhatsAppCloudSender.from_settings(settings, catalogs))
     # Twilio SMS and WhatsApp: senders "sms" and "whatsapp" when Twilio is configured
-    from bot.channels.twilio_outbound import register_twilio_senders
+    from bot.channels.twilio.sender import register_twilio_senders
 
     register_twilio_senders(outbox, settings, db)
     senders = sorted(outbox.senders)

@@ -23,7 +23,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from bot.channels.twilio_auth import verified_form
+from bot.channels.twilio.auth import verified_form
 from bot.channels.voice.calls import CallRecords
 from bot.channels.voice.ivr import CHANNEL, IVR, MAX_SECONDS, VOICE_PATH, CallContext
 from bot.channels.voice.prompts import Prompter, audio_file

@@ -34,8 +34,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from bot.access import Principal, audit
 from bot.accounts import Accounts
-from bot.channels.twilio_auth import verified_form
-from bot.channels.twilio_client import (
+from bot.channels.twilio.auth import verified_form
+from bot.channels.twilio.client import (
     TWILIO_API_BASE_URL,
     TwilioApiHttpClient,
     configured,

@@ -6,8 +6,8 @@ POST /webhooks/twilio/status      Twilio's delivery reports for messages the out
 
 WhatsApp messages come from "whatsapp:+E164": channel "whatsapp", the number without the prefix
 as the address; everything else is channel "sms". Both webhooks answer only requests signed by
-Twilio (`X-Twilio-Signature`, see twilio_auth.py). Later messages (operator replies,
-broadcasts) go out through `twilio_outbound.TwilioMessagingSender`.
+Twilio (`X-Twilio-Signature`, see auth.py). Later messages (operator replies,
+broadcasts) go out through `sender.TwilioMessagingSender`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.background import BackgroundTask
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels.twilio_auth import verified_form
-from bot.channels.twilio_segments import split_sms, split_whatsapp
+from bot.channels.twilio.auth import verified_form
+from bot.channels.twilio.segments import split_sms, split_whatsapp
 from bot.http import runtime_of
 from bot.inputs import clean_id, small_int
 from bot.messages import InboundMessage, OutboundMessage

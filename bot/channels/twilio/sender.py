@@ -25,13 +25,13 @@ from twilio.base.exceptions import (
     TwilioServiceException,
 )
 
-from bot.channels.twilio_client import (
+from bot.channels.twilio.client import (
     TwilioApiHttpClient,
     configured,
     rest_client,
     retry_after_seconds,
 )
-from bot.channels.twilio_messaging import (
+from bot.channels.twilio.routes import (
     SMS,
     WHATSAPP,
     WHATSAPP_PREFIX,
