@@ -41,7 +41,7 @@ __all__ = [
     "known_words",
 ]
 
-MODEL_VERSION = "4"  # bump when features/training change: invalidates every cache
+MODEL_VERSION = "5"  # bump when features/training change: invalidates every cache
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = PACKAGE_DIR / "data"
 DEFAULT_CACHE_DIR = Path("var") / "cache" / "nlu"  # beside where it runs, not in the package
@@ -283,7 +283,9 @@ class BuiltinNLU:
         from .langid import train_variant_model
 
         own = train_variant_model(
-            [normalize(e.text) for e in examples], [e.variant for e in examples]
+            [normalize(e.text) for e in examples],
+            [e.variant for e in examples],
+            scripts={v.name: v.script for v in variants},
         )
         codes = sorted({c for v in variants for c in v.langid})
         lid_arrays = py3langid_arrays(codes) if codes else {}

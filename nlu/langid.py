@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -332,11 +332,27 @@ LANGID_FEATURIZER = Featurizer(char_min=1, char_max=4, word_max=1)
 
 
 def train_variant_model(
-    texts: Sequence[str], labels: Sequence[str], alpha: float = 0.1
+    texts: Sequence[str],
+    labels: Sequence[str],
+    alpha: float = 0.1,
+    scripts: Mapping[str, str] | None = None,
 ) -> LinearModel:
-    """Multinomial naive Bayes over char 1-4-grams + words, uniform class prior."""
+    """Multinomial naive Bayes over char 1-4-grams + words, uniform class prior.
+
+    ``scripts`` (variant -> script): a variant is only ever weighed against the variants of
+    the message's script, so its examples in another script (Tigrinya typed in Latin letters,
+    kept in ti.yml for the intent model) would only dilute its n-gram counts: they are left out.
+    """
     from .features import count_matrix
 
+    if scripts:
+        kept = [
+            (t, lab)
+            for t, lab in zip(texts, labels, strict=True)
+            if scripts.get(lab) is None or detect_script(t)[0] in (scripts[lab], "Zyyy")
+        ]
+        if {lab for _, lab in kept} == set(labels):
+            texts, labels = [t for t, _ in kept], [lab for _, lab in kept]
     classes = sorted(set(labels))
     segment_counts = count_matrix(LANGID_FEATURIZER, texts)
     matrix, names = segment_counts.texts(), segment_counts.names

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["LANGUAGES_FILE", "Language", "Variant", "load_languages"]
+__all__ = ["LANGUAGES_FILE", "Language", "Variant", "available_languages", "load_languages"]
 
 LANGUAGES_FILE = Path(__file__).with_name("languages.yml")
 
@@ -50,3 +50,14 @@ def load_languages(path: Path | None = None) -> list[Language]:
         )
         result.append(Language(code, str(entry.get("name", code)), variants, months))
     return result
+
+
+def available_languages(locales_dir: Path, data_dir: Path, path: Path | None = None) -> list[str]:
+    """Codes of the table's languages that have both a catalog and a training file, in the
+    table's order: a new language switches on by adding its data, not by editing code."""
+    return [
+        language.code
+        for language in load_languages(path)
+        if (locales_dir / language.code / "LC_MESSAGES" / "messages.po").is_file()
+        and any((data_dir / f"{v.name}.yml").is_file() for v in language.variants)
+    ]
