@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--max-words", type=int, default=6)
     parser.add_argument("--script", action="store_true", help="only messages in their own script")
+    parser.add_argument("--latin", action="store_true", help="only messages in Latin letters")
     parser.add_argument("--errors", action="store_true")
     parser.add_argument("--languages", help="train on these languages only, e.g. en,ar,fr,ha")
     args = parser.parse_args()
@@ -58,14 +59,20 @@ def main() -> None:
         test = set(order[k :: args.folds])
         train = [examples[i] for i in order if i not in test] + aux
         own = train_variant_model(
-            [normalize(e.text) for e in train], [e.variant for e in train], scripts=script_of
+            [normalize(e.text) for e in train],
+            [e.variant for e in train],
+            scripts=script_of,
+            also={v.name: v.also for v in variants},
         )
         identifier = LanguageIdentifier(variants, own, lid)
         for i in sorted(test):
             e = examples[i]
             if e.variant not in scored or len(e.text.split()) > args.max_words:
                 continue
-            if args.script and detect_script(e.text)[0] != script_of[e.variant]:
+            script = detect_script(e.text)[0]
+            if args.script and script != script_of[e.variant]:
+                continue
+            if args.latin and script != "Latn":
                 continue
             guess = identifier.identify(e.text, normalize(e.text))
             total[e.variant] += 1

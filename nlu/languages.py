@@ -20,6 +20,13 @@ class Variant:
     language: str  # e.g. "ar"
     script: str  # ISO 15924, e.g. "Latn"
     langid: tuple[str, ...] = ()
+    # Other scripts people also write it in without a keyboard for its own (Tigrinya typed in
+    # Latin letters): the language model learns them apart; the training file stays one.
+    also: tuple[str, ...] = ()
+
+    def model_class(self, script: str) -> str:
+        """The language model's class for this variant written in ``script``."""
+        return self.name if script == self.script else f"{self.name}@{script}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,7 @@ def load_languages(path: Path | None = None) -> list[Language]:
                 language=code,
                 script=str(v.get("script", "Latn")),
                 langid=tuple(str(c) for c in (v.get("langid") or ())),
+                also=tuple(str(c) for c in (v.get("also") or ())),
             )
             for v in entry.get("variants", []) or [{"data": code}]
         )
