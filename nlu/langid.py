@@ -344,18 +344,23 @@ def train_variant_model(
     the message's script, so its examples in another script would only dilute its n-gram
     counts. Those in a script of ``also`` (variant -> other scripts: Tigrinya typed in Latin
     letters, kept in ti.yml for the intent model) form a class of their own ("ti@Latn", see
-    ``Variant.model_class``); the others are left out.
+    ``Variant.model_class``), except those another variant has too (loanwords: "help", "ok");
+    the others are left out.
     """
     from .features import count_matrix
 
     if scripts:
+        # "help", "ok", "operator" in ti.yml are the other variants' words: not Tigrinya's
+        labels_of: dict[str, set[str]] = {}
+        for t, lab in zip(texts, labels, strict=True):
+            labels_of.setdefault(t, set()).add(lab)
         kept: list[tuple[str, str]] = []
         for t, lab in zip(texts, labels, strict=True):
             script = scripts.get(lab)
             found = detect_script(t)[0]
             if script is None or found in (script, "Zyyy"):
                 kept.append((t, lab))
-            elif also and found in also.get(lab, ()):
+            elif also and found in also.get(lab, ()) and not labels_of[t] - {lab}:
                 kept.append((t, f"{lab}@{found}"))
         if {lab for _, lab in kept} >= set(labels):
             texts, labels = [t for t, _ in kept], [lab for _, lab in kept]
