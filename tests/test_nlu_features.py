@@ -17,10 +17,12 @@ import pytest
 from nlu import BuiltinNLU
 from nlu.classifier import INTENT_FEATURIZER, TrainParams, train_intent_model
 from nlu.features import (
+    SKEL,
     Featurizer,
     LinearModel,
     count_matrix,
     segment_values,
+    skeleton,
     tfidf_fit,
     tfidf_transform,
 )
@@ -204,3 +206,14 @@ def test_py3langid_probabilities_as_floats_match_its_decide(builtin_nlu: Builtin
             continue
         fast = lid.probabilities(text.lower())  # type: ignore[attr-defined]
         np.testing.assert_allclose(fast, lid._decide(text.lower()), rtol=1e-5, atol=1e-6)  # type: ignore[attr-defined]
+
+
+def test_geez_skeletons_fold_vowels_and_letters_spelt_alike() -> None:
+    """Amharic spells one sound with several letters (ሀኪም, ሐኪም) and Tigrinya words carry
+    their root's consonants with other vowels (ምምላስ, ክምለስ): the skeleton sees one word."""
+    assert skeleton("ሀኪም") == skeleton("ሐኪም") == skeleton("ሓኪም")
+    assert skeleton("ዕርዳታ") == skeleton("እርዳታ")
+    assert skeleton("ምላስ") == skeleton("ምለስ") != skeleton("ምላሽ")
+    assert skeleton("ኣ") == ""
+    counts = Featurizer(char_min=1, char_max=2, word_max=1, skeleton=True).word_counts("ምምላስ")
+    assert SKEL + "መለሰ" in counts and counts[SKEL + "ለሰ "] == 1
