@@ -70,7 +70,11 @@ class Featurizer:
                 grams.append(SKEL + sk)
                 if sk[0] >= "\u1200":  # Ge'ez: the root's consonants inside prefixes/suffixes
                     padded_sk = f" {sk} "
-                    grams.extend(SKEL + padded_sk[i : i + 3] for i in range(len(padded_sk) - 2))
+                    grams.extend(
+                        SKEL + padded_sk[i : i + n]
+                        for n in (2, 3)
+                        for i in range(len(padded_sk) - n + 1)
+                    )
         return Counter(grams)
 
     def phrases(self, words: Sequence[str]) -> list[str]:
