@@ -15,6 +15,7 @@ from bot.channels.whatsapp_templates import (
     parse_twilio_templates,
 )
 from bot.resources import package_path
+from nlu.languages import available_languages
 
 
 class Settings(BaseSettings):
@@ -67,7 +68,8 @@ class Settings(BaseSettings):
 
     # Languages
     default_language: str = "en"
-    enabled_languages: Annotated[list[str], NoDecode] = ["en", "ar", "fr", "ha"]
+    # Default: every language of nlu/languages.yml with a catalog and a training file.
+    enabled_languages: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Paths
     # Paths: catalogs and training data ship inside the package; a deployment may point
@@ -289,6 +291,8 @@ class Settings(BaseSettings):
     def _data_dir_defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'hotline.db'}"
+        if "enabled_languages" not in self.model_fields_set:
+            self.enabled_languages = available_languages(self.locales_dir, self.nlu_data_dir)
         return self
 
     @property

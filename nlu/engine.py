@@ -43,7 +43,7 @@ __all__ = [
     "known_words",
 ]
 
-MODEL_VERSION = "4"  # bump when features/training change: invalidates every cache
+MODEL_VERSION = "6"  # bump when features/training change: invalidates every cache
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = PACKAGE_DIR / "data"
 DEFAULT_CACHE_DIR = Path("var") / "cache" / "nlu"  # beside where it runs, not in the package
@@ -285,7 +285,10 @@ class BuiltinNLU:
         from .langid import train_variant_model
 
         own = train_variant_model(
-            [normalize(e.text) for e in examples], [e.variant for e in examples]
+            [normalize(e.text) for e in examples],
+            [e.variant for e in examples],
+            scripts={v.name: v.script for v in variants},
+            also={v.name: v.also for v in variants},
         )
         codes = sorted({c for v in variants for c in v.langid})
         lid_arrays = py3langid_arrays(codes) if codes else {}
@@ -295,7 +298,9 @@ class BuiltinNLU:
         )
         meta: dict[str, object] = {
             "version": MODEL_VERSION,
-            "variants": [[v.name, v.language, v.script, list(v.langid)] for v in variants],
+            "variants": [
+                [v.name, v.language, v.script, list(v.langid), list(v.also)] for v in variants
+            ],
             "temperature": intent.temperature,
             "threshold": threshold,
             "examples": len(examples),
@@ -340,7 +345,9 @@ class BuiltinNLU:
         meta = json.loads(arrays["meta"].tobytes().decode())
         if meta.get("version") != MODEL_VERSION:
             raise ValueError("stale model version")
-        variants = [Variant(n, lang, s, tuple(c)) for n, lang, s, c in meta["variants"]]
+        variants = [
+            Variant(n, lang, s, tuple(c), tuple(a)) for n, lang, s, c, a in meta["variants"]
+        ]
         intent = IntentModel(LinearModel.from_arrays(arrays, "intent"), float(meta["temperature"]))
         own = LinearModel.from_arrays(arrays, "own") if "own.vocab" in arrays else None
         codes = list(meta.get("lid_codes") or [])

@@ -49,7 +49,8 @@ class Featurizer:
     char_max: int = 5
     word_max: int = 2
     word_weight: float = 1.0
-    skeleton: bool = False  # also a consonant-skeleton feature per Latin word ("pls" = "please")
+    # also a consonant-skeleton feature per word ("pls" = "please"; Ge'ez: and its trigrams)
+    skeleton: bool = False
 
     def word_counts(self, word: str) -> Counter[str]:
         """The features of one word's segment -> count. Character n-grams are bare strings
@@ -67,6 +68,13 @@ class Featurizer:
             sk = skeleton(word)
             if sk:
                 grams.append(SKEL + sk)
+                if sk[0] >= "\u1200":  # Ge'ez: the root's consonants inside prefixes/suffixes
+                    padded_sk = f" {sk} "
+                    grams.extend(
+                        SKEL + padded_sk[i : i + n]
+                        for n in (2, 3)
+                        for i in range(len(padded_sk) - n + 1)
+                    )
         return Counter(grams)
 
     def phrases(self, words: Sequence[str]) -> list[str]:
@@ -131,12 +139,41 @@ _SKELETON_TABLE = str.maketrans(
     }
 )
 
+# Ge'ez rows spelt alike: ሐ ኀ -> ሀ, ሠ -> ሰ, ዐ -> አ, ፀ -> ጸ, ቐ -> ቀ, ኸ -> ከ
+_ETHIOPIC_SAME = {
+    0x1210: 0x1200,
+    0x1280: 0x1200,
+    0x1220: 0x1230,
+    0x12D0: 0x12A0,
+    0x1340: 0x1338,
+    0x1250: 0x1240,
+    0x12B8: 0x12A8,
+}
+
 _AR_SKELETON_TABLE = str.maketrans({"ا": None, "و": None, "ي": None, "ء": None, "ه": None})
+
+
+def _ethiopic_skeleton(word: str) -> str:
+    """Consonant rows of a Ge'ez word ("ኣለኹ", "አለሁ"...): each syllable to the first order of
+    its row (a row is 8 code points), sounds spelt with two letters to one (Amharic writes
+    ሀ/ሐ/ኀ, ሰ/ሠ, አ/ዐ, ጸ/ፀ at will; Tigrinya ቐ/ኸ are often typed ቀ/ከ)."""
+    out: list[int] = []
+    for ch in word:
+        cp = ord(ch)
+        if not 0x1200 <= cp <= 0x1357:
+            return ""
+        base = _ETHIOPIC_SAME.get(cp & ~7, cp & ~7)
+        if not out or out[-1] != base:
+            out.append(base)
+    return "".join(map(chr, out)) if len(out) >= 2 else ""
 
 
 def skeleton(word: str) -> str:
     """Consonant skeleton of a Latin / Arabizi word: "ma7jouz" and "mahjooz" -> "mhjs",
-    "please" and "plz" -> "pls". Empty for non-Latin words and very short skeletons."""
+    "please" and "plz" -> "pls"; of an Arabic or Ge'ez word its consonants. Empty for other
+    words and very short skeletons."""
+    if "\u1200" <= word[:1] <= "\u1357":
+        return _ethiopic_skeleton(word)
     if len(word) < 3 or not word.isalnum() or word.isdigit():
         return ""
     if not word.isascii():

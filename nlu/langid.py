@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -337,11 +337,38 @@ LANGID_FEATURIZER = Featurizer(char_min=1, char_max=4, word_max=1)
 
 
 def train_variant_model(
-    texts: Sequence[str], labels: Sequence[str], alpha: float = 0.1
+    texts: Sequence[str],
+    labels: Sequence[str],
+    alpha: float = 0.1,
+    scripts: Mapping[str, str] | None = None,
+    also: Mapping[str, Sequence[str]] | None = None,
 ) -> LinearModel:
-    """Multinomial naive Bayes over char 1-4-grams + words, uniform class prior."""
+    """Multinomial naive Bayes over char 1-4-grams + words, uniform class prior.
+
+    ``scripts`` (variant -> script): a variant is only ever weighed against the variants of
+    the message's script, so its examples in another script would only dilute its n-gram
+    counts. Those in a script of ``also`` (variant -> other scripts: Tigrinya typed in Latin
+    letters, kept in ti.yml for the intent model) form a class of their own ("ti@Latn", see
+    ``Variant.model_class``), except those another variant has too (loanwords: "help", "ok");
+    the others are left out.
+    """
     from .features import count_matrix
 
+    if scripts:
+        # "help", "ok", "operator" in ti.yml are the other variants' words: not Tigrinya's
+        labels_of: dict[str, set[str]] = {}
+        for t, lab in zip(texts, labels, strict=True):
+            labels_of.setdefault(t, set()).add(lab)
+        kept: list[tuple[str, str]] = []
+        for t, lab in zip(texts, labels, strict=True):
+            script = scripts.get(lab)
+            found = detect_script(t)[0]
+            if script is None or found in (script, "Zyyy"):
+                kept.append((t, lab))
+            elif also and found in also.get(lab, ()) and not labels_of[t] - {lab}:
+                kept.append((t, f"{lab}@{found}"))
+        if {lab for _, lab in kept} >= set(labels):
+            texts, labels = [t for t, _ in kept], [lab for _, lab in kept]
     classes = sorted(set(labels))
     segment_counts = count_matrix(LANGID_FEATURIZER, texts)
     matrix, names = segment_counts.texts(), segment_counts.names
@@ -386,7 +413,8 @@ class LanguageIdentifier:
         self.variants = {v.name: v for v in variants}
         self.by_script: dict[str, list[Variant]] = {}
         for v in variants:
-            self.by_script.setdefault(v.script, []).append(v)
+            for script in (v.script, *v.also):
+                self.by_script.setdefault(script, []).append(v)
         self.languages = {v.language for v in variants}
         self.own = own
         if own is not None:
@@ -484,7 +512,9 @@ class LanguageIdentifier:
         if len(candidates) == 1:
             v = candidates[0]
             return LangGuess(v.language, v.name, script, 1.0, ((v.name, 1.0),))
-        names = [v.name for v in candidates]
+        # the model's class of each candidate in this script: "ti@Latn" is Tigrinya in Latin
+        names = [v.model_class(script) for v in candidates]
+        variant_of = {n: v for n, v in zip(names, candidates, strict=True)}
         p = self.params
         arabizi = [v for v in candidates if v.language == "ar" and not v.langid]
         n_arabizi = len(arabizi_tokens(norm)) if arabizi else 0
@@ -493,7 +523,8 @@ class LanguageIdentifier:
             return LangGuess(v.language, v.name, script, 0.99, ((v.name, 0.99),))
 
         own = self.own_probs(norm, names)
-        lid = self.lid_probs(text, candidates)
+        # py3langid's codes are for a variant's own script
+        lid = self.lid_probs(text, [v for v in candidates if v.script == script])
         probs = dict(own)
         if lid:
             covered = list(lid)
@@ -510,27 +541,25 @@ class LanguageIdentifier:
                 probs[n] = mass * mix[n] / z
         if n_arabizi:
             for v in arabizi:
-                probs[v.name] *= p.arabizi_boost**n_arabizi
+                probs[v.model_class(script)] *= p.arabizi_boost**n_arabizi
         if hint_lang is not None and len(norm.split()) == 1:
             # one word ("ok", "merci", "stop", "yes"): loanwords everyone uses; the session's
             # language stays unless the word is in another script or is Arabizi (above)
-            hinted = [v for v in candidates if v.language == hint_lang]
+            hinted = [n for n in names if variant_of[n].language == hint_lang]
             if hinted:
-                best_hint = max(hinted, key=lambda v: probs[v.name])
-                return LangGuess(
-                    hint_lang,
-                    best_hint.name,
-                    script,
-                    max(probs[best_hint.name], 0.5),
-                    ((best_hint.name, max(probs[best_hint.name], 0.5)),),
-                )
+                best_hint = max(hinted, key=lambda n: probs[n])
+                conf = max(probs[best_hint], 0.5)
+                v = variant_of[best_hint]
+                return LangGuess(hint_lang, v.name, script, conf, ((v.name, conf),))
         if hint_lang is not None:
             boost = math.exp(p.prior / math.sqrt(max(n_letters, 1)))
-            for v in candidates:
-                if v.language == hint_lang:
-                    probs[v.name] *= boost
+            for n in names:
+                if variant_of[n].language == hint_lang:
+                    probs[n] *= boost
         z = sum(probs.values())
-        ranked = sorted(((n, q / z) for n, q in probs.items()), key=lambda kv: -kv[1])
+        ranked = sorted(
+            ((variant_of[n].name, q / z) for n, q in probs.items()), key=lambda kv: -kv[1]
+        )
         best, conf = ranked[0]
         return LangGuess(self.variants[best].language, best, script, conf, tuple(ranked))
 

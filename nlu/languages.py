@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["LANGUAGES_FILE", "Language", "Variant", "load_languages"]
+__all__ = ["LANGUAGES_FILE", "Language", "Variant", "available_languages", "load_languages"]
 
 LANGUAGES_FILE = Path(__file__).with_name("languages.yml")
 
@@ -20,6 +20,13 @@ class Variant:
     language: str  # e.g. "ar"
     script: str  # ISO 15924, e.g. "Latn"
     langid: tuple[str, ...] = ()
+    # Other scripts people also write it in without a keyboard for its own (Tigrinya typed in
+    # Latin letters): the language model learns them apart; the training file stays one.
+    also: tuple[str, ...] = ()
+
+    def model_class(self, script: str) -> str:
+        """The language model's class for this variant written in ``script``."""
+        return self.name if script == self.script else f"{self.name}@{script}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,7 @@ def load_languages(path: Path | None = None) -> list[Language]:
                 language=code,
                 script=str(v.get("script", "Latn")),
                 langid=tuple(str(c) for c in (v.get("langid") or ())),
+                also=tuple(str(c) for c in (v.get("also") or ())),
             )
             for v in entry.get("variants", []) or [{"data": code}]
         )
@@ -50,3 +58,14 @@ def load_languages(path: Path | None = None) -> list[Language]:
         )
         result.append(Language(code, str(entry.get("name", code)), variants, months))
     return result
+
+
+def available_languages(locales_dir: Path, data_dir: Path, path: Path | None = None) -> list[str]:
+    """Codes of the table's languages that have both a catalog and a training file, in the
+    table's order: a new language switches on by adding its data, not by editing code."""
+    return [
+        language.code
+        for language in load_languages(path)
+        if (locales_dir / language.code / "LC_MESSAGES" / "messages.po").is_file()
+        and any((data_dir / f"{v.name}.yml").is_file() for v in language.variants)
+    ]

@@ -275,7 +275,7 @@ async def test_language_menu_speaks_each_option_in_its_own_language(open_line: L
     assert gather.attrib["action"] == VOICE_URL + "/language"
     says = list(gather.iter("Say"))
     languages = runtime.catalogs.languages
-    assert languages == list(LANGUAGES)
+    assert languages[: len(LANGUAGES)] == list(LANGUAGES)  # then every language added as data
     for number, code in enumerate(languages, start=1):
         if code in SPOKEN:
             profile = VOICE_PROFILES[code]

@@ -170,3 +170,43 @@ def test_arabic_replies_isolate_their_values_and_other_languages_do_not(
 def test_operator_text_in_arabic_is_isolated_and_latin_text_is_not() -> None:
     assert isolate_in_rtl("اتصل على +218912223344") == f"اتصل على {FSI}+218912223344{PDI}"
     assert isolate_in_rtl("Call +218912223344") == "Call +218912223344"
+
+
+def test_every_catalog_found_is_complete() -> None:
+    # Every catalog in locales/, enabled or not, has every key with the same placeholders.
+    english = _catalog("en")
+    found = sorted(p.parent.parent.name for p in LOCALES.glob("*/LC_MESSAGES/messages.po"))
+    assert {"ti", "am"} <= set(found)
+    for language in found:
+        entries = _catalog(language)
+        assert set(entries) == set(english), language
+        for key, forms in entries.items():
+            assert all(f.strip() for f in forms), f"{language}: {key} is empty"
+            wanted = set().union(*(placeholders(f) for f in english[key]))
+            assert set().union(*(placeholders(f) for f in forms)) == wanted, f"{language}: {key}"
+
+
+def test_languages_with_catalog_and_training_data_are_enabled_by_default(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from nlu.languages import available_languages
+
+    default = Settings(_env_file=None).enabled_languages
+    assert default[:4] == ["en", "ar", "fr", "ha"] and {"ti", "am"} <= set(default)
+    # a language switches on when both its catalog and its training file exist, and not before
+    locales, data = tmp_path / "locales", tmp_path / "data"
+    for code in ("en", "so"):
+        (locales / code / "LC_MESSAGES").mkdir(parents=True)
+        (locales / code / "LC_MESSAGES" / "messages.po").write_text("", encoding="utf-8")
+    data.mkdir()
+    (data / "en.yml").write_text("", encoding="utf-8")
+    assert available_languages(locales, data) == ["en"]
+    (data / "so.yml").write_text("", encoding="utf-8")
+    assert available_languages(locales, data) == ["en", "so"]
+    explicit = Settings(_env_file=None, enabled_languages="en,fr").enabled_languages
+    assert explicit == ["en", "fr"]
+
+
+def test_tigrinya_and_amharic_plurals(catalogs: Catalogs) -> None:
+    for language in ("ti", "am"):
+        one = catalogs.text(language, "registration.family_count", count=1)
+        many = catalogs.text(language, "registration.family_count", count=3)
+        assert one != many and "1" in one and "3" in many

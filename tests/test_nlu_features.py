@@ -19,10 +19,12 @@ from nlu import BuiltinNLU
 from nlu.classifier import INTENT_FEATURIZER, TrainParams, train_intent_model
 from nlu.engine import MAPPED_ARRAY, mapped_member
 from nlu.features import (
+    SKEL,
     Featurizer,
     LinearModel,
     count_matrix,
     segment_values,
+    skeleton,
     tfidf_fit,
     tfidf_transform,
 )
@@ -219,3 +221,14 @@ def test_a_model_read_from_its_file_maps_the_tokenizer_table(builtin_nlu: Builti
         assert np.array_equal(np.asarray(mapped_member(path, MAPPED_ARRAY)), data[MAPPED_ARRAY])
     for text in ("hello my friend", "أريد العودة إلى بلدي", "ina so in koma gida", "je veux"):
         assert lid.probabilities(text) == reference.probabilities(text)  # type: ignore[attr-defined]
+
+
+def test_geez_skeletons_fold_vowels_and_letters_spelt_alike() -> None:
+    """Amharic spells one sound with several letters (ሀኪም, ሐኪም) and Tigrinya words carry
+    their root's consonants with other vowels (ምምላስ, ክምለስ): the skeleton sees one word."""
+    assert skeleton("ሀኪም") == skeleton("ሐኪም") == skeleton("ሓኪም")
+    assert skeleton("ዕርዳታ") == skeleton("እርዳታ")
+    assert skeleton("ምላስ") == skeleton("ምለስ") != skeleton("ምላሽ")
+    assert skeleton("ኣ") == ""
+    counts = Featurizer(char_min=1, char_max=2, word_max=1, skeleton=True).word_counts("ምምላስ")
+    assert SKEL + "መለሰ" in counts and counts[SKEL + "ለሰ "] == 1

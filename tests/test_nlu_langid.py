@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nlu import BuiltinNLU
-from nlu.langid import arabizi_tokens, detect_script
+from nlu.langid import LanguageIdentifier, arabizi_tokens, detect_script, train_variant_model
+from nlu.languages import Variant
 from nlu.normalize import normalize
 
 
@@ -47,12 +48,57 @@ def test_language_of_typical_messages(
     assert (r.language, r.script) == (language, script)
 
 
-@pytest.mark.parametrize("hint", ["en", "fr", "ha", "ar"])
+@pytest.mark.parametrize("hint", ["en", "fr", "ha", "ar", "ti", "am"])
 @pytest.mark.parametrize("text", ["ok", "1", "2", "OK", "yes", "merci", "non", "stop"])
 def test_session_language_is_kept_for_short_messages(
     builtin_nlu: BuiltinNLU, text: str, hint: str
 ) -> None:
     assert builtin_nlu.parse_sync(text, hint).language == hint
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("selam kemey aleka", "ti"),
+        ("kemei haderki haftey", "ti"),
+        ("yekenyeley hawey", "ti"),
+        ("hagez yedeli eye", "ti"),
+        ("selam endet neh", "am"),
+        ("ameseginalehu wendeme", "am"),
+        ("erdata yasfelegnal", "am"),
+        ("ene ityopiawi negn", "am"),
+    ],
+)
+def test_tigrinya_and_amharic_in_latin_letters(
+    builtin_nlu: BuiltinNLU, text: str, language: str
+) -> None:
+    """Typed without an Ethiopic keyboard: the language model has a Latin-letter class for each
+    (``also: [Latn]`` in languages.yml), reported as the language's own variant."""
+    guess = builtin_nlu.identify_language(text)
+    assert (guess.language, guess.variant, guess.script) == (language, language, "Latn")
+
+
+def test_a_variant_learns_its_other_script_as_a_class_of_its_own() -> None:
+    texts = [
+        "selam kemey aleka",
+        "ሰላም ከመይ ኣለኻ",
+        "hello how are you",
+        "selam endet neh",
+        "ሰላም እንዴት ነህ",
+    ]
+    labels = ["ti", "ti", "en", "am", "am"]
+    scripts = {"ti": "Ethi", "am": "Ethi", "en": "Latn"}
+    own = train_variant_model(
+        [normalize(t) for t in texts], labels, scripts=scripts, also={"ti": ("Latn",)}
+    )
+    assert set(own.classes) == {"ti", "ti@Latn", "en", "am"}  # Latin Amharic: left out
+    variants = [
+        Variant("en", "en", "Latn"),
+        Variant("ti", "ti", "Ethi", also=("Latn",)),
+        Variant("am", "am", "Ethi"),
+    ]
+    guess = LanguageIdentifier(variants, own, None).identify("kemey aleka", "kemey aleka")
+    assert (guess.language, guess.variant, guess.script) == ("ti", "ti", "Latn")
 
 
 def test_hint_does_not_hide_a_real_switch(builtin_nlu: BuiltinNLU) -> None:
