@@ -147,8 +147,9 @@ async def live_server(runtime: Runtime) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def browser_page() -> AsyncIterator[Page]:
-    """Playwright driving Debian's chromium (installed by scripts/test.sh)."""
+async def browser_page(locale: str = "en-GB") -> AsyncIterator[Page]:
+    """Playwright driving Debian's chromium (installed by scripts/test.sh); `locale` is the
+    browser's language (its Accept-Language)."""
     from playwright.async_api import async_playwright
 
     executable = shutil.which("chromium")
@@ -159,7 +160,7 @@ async def browser_page() -> AsyncIterator[Page]:
             executable_path=executable, headless=True, args=["--no-sandbox"]
         )
         try:
-            context = await browser.new_context(locale="en-GB")
+            context = await browser.new_context(locale=locale)
             page = await context.new_page()
             try:
                 yield page
