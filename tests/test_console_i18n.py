@@ -286,7 +286,7 @@ async def test_the_deployments_default_console_language(make_runtime: object) ->
         assert '<html lang="fr"' in login.text  # no Accept-Language: the deployment's choice
         await sign_in(client, "yanis", DEFAULT_PASSWORD)
         queue = await client.get("/console")
-        assert "<h1>File d&#39;attente</h1>" in queue.text
+        assert "<h1>File d'attente</h1>" in queue.text
 
 
 def test_every_value_the_console_shows_is_in_the_vocabulary() -> None:
@@ -310,3 +310,17 @@ def test_every_value_the_console_shows_is_in_the_vocabulary() -> None:
     ]  # fmt: skip
     missing = sorted({value.replace("_", " ") for value in values} - vocabulary)
     assert not missing, f"add to VOCABULARY in bot/console/i18n.py: {missing}"
+
+
+async def test_values_inside_translated_texts_stay_escaped(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    """Catalog texts are trusted markup; what fills their placeholders is not."""
+    await create_operator(runtime, "nour", "operator")
+    csrf = await sign_in(client, "nour", "correct horse battery 1")
+    await client.post("/console/account/language", data={"language": "ar", "csrf_token": csrf})
+    page = await client.post(
+        "/console/account/tokens", data={"name": "<b>x</b>", "csrf_token": csrf}
+    )
+    assert "رمز جديد «&lt;b&gt;x&lt;/b&gt;»" in page.text
+    assert "<b>x</b>" not in page.text

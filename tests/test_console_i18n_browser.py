@@ -83,7 +83,7 @@ async def test_an_operator_works_a_case_in_the_arabic_console(runtime: Runtime, 
         await expect(page.locator("h1")).to_have_text(f"الحالة #{case_id}")
         await expect(page.locator("#live")).to_have_text("مباشر")
         await expect(page.locator("#case-assigned")).to_have_text("Hana")
-        await expect(page.locator("#case-status")).to_have_text("قيد المتابعة")
+        await expect(page.locator("#case-status")).to_have_text("مستلمة")
 
         # she reads what the person writes; Arabizi keeps its own direction
         await rest_say(person, "arabic-migrant", "ana fi Sebha", "ar")
