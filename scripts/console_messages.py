@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +27,12 @@ OPTIONS = {
     "templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"},
 }
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+# Domains' refusals the console shows as they are (str(exc)): their fixed messages are
+# translated when the page renders; messages built with values stay English.
+DOMAIN_ERRORS = {
+    "bot/accounts.py": {"AccountError": None},
+    "bot/handoffs/casework.py": {"CaseError": None},
+}
 
 
 def extract() -> Catalog:
@@ -42,6 +48,11 @@ def extract() -> Catalog:
             auto_comments=comments,
             context=context,
         )
+    for path, keywords in DOMAIN_ERRORS.items():
+        for lineno, message, comments, context in extract_from_file(
+            "python", ROOT / path, keywords=keywords
+        ):
+            catalog.add(message, None, [(path, lineno)], auto_comments=comments, context=context)
     return catalog
 
 

@@ -16,6 +16,7 @@ from jinja2 import Environment
 from sqlalchemy import select
 
 from bot import PROJECT_ROOT
+from bot.accounts import AccountError
 from bot.console import i18n
 from bot.console.web import CONSOLE_DIR, templates
 from bot.runtime import Runtime
@@ -324,3 +325,16 @@ async def test_values_inside_translated_texts_stay_escaped(
     )
     assert "رمز جديد «&lt;b&gt;x&lt;/b&gt;»" in page.text
     assert "<b>x</b>" not in page.text
+
+
+async def test_a_domains_refusal_reads_in_the_console_language(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    await create_operator(runtime, "rim", "operator")
+    csrf = await sign_in(client, "rim", "correct horse battery 1")
+    await client.post("/console/account/language", data={"language": "fr", "csrf_token": csrf})
+    page = await client.post("/console/account/tokens", data={"name": "  ", "csrf_token": csrf})
+    assert page.status_code == 400
+    assert '<p class="error" role="alert">donnez un nom au jeton</p>' in page.text
+    # the API keeps answering in English (scripts read it)
+    assert str(AccountError("give the token a name")) == "give the token a name"
