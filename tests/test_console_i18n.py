@@ -21,7 +21,7 @@ from bot.console import i18n
 from bot.console.web import CONSOLE_DIR, templates
 from bot.runtime import Runtime
 from bot.storage.models import AuditEvent
-from tests.console_support import create_operator, csrf_from, sign_in
+from tests.console_support import create_operator, csrf_from, rest_ask_for_person, sign_in
 
 sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
 import console_messages
@@ -297,17 +297,18 @@ def test_every_value_the_console_shows_is_in_the_vocabulary() -> None:
     from bot.channels import CHANNEL_LABELS
     from bot.console.records import choices
     from bot.contacts import CONTACT_ROLES
+    from bot.handoffs.canned import TITLES
     from bot.handoffs.casework import OUTCOMES, PRIORITIES, STATUS_VIEWS
-    from bot.storage.models import HandoffStatus
+    from bot.storage.models import HandoffStatus, MessageStatus
     from flows.safety import CATEGORIES
 
     vocabulary = set(i18n.VOCABULARY)
     forms = choices()
     values = [
         *ROLES, *CONTACT_ROLES, *CHANNEL_LABELS.values(), *OUTCOMES, *PRIORITIES, *STATUS_VIEWS,
-        *(status.value for status in HandoffStatus), *CATEGORIES, *forms["stages"],
+        *(status.value for status in HandoffStatus), *CATEGORIES, *MessageStatus, *forms["stages"],
         *forms["priorities"], *forms["sexes"], *forms["documents"], *forms["flags"],
-        *forms["cities"],
+        *forms["cities"], *TITLES.values(),
     ]  # fmt: skip
     missing = sorted({value.replace("_", " ") for value in values} - vocabulary)
     assert not missing, f"add to VOCABULARY in bot/console/i18n.py: {missing}"
@@ -338,3 +339,86 @@ async def test_a_domains_refusal_reads_in_the_console_language(
     assert '<p class="error" role="alert">donnez un nom au jeton</p>' in page.text
     # the API keeps answering in English (scripts read it)
     assert str(AccountError("give the token a name")) == "give the token a name"
+
+
+class _PageText(HTMLParser):
+    """What a person reads on a rendered page: text and read attributes, leaving out code,
+    scripts, and what the page marks as not in its language (lang="en", dir="ltr"/"auto":
+    names, numbers, keys, what people wrote)."""
+
+    VOID = frozenset({"input", "br", "meta", "link", "img", "hr", "rect", "line", "circle"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+        self._stack: list[bool] = []  # per open element: is its content left out?
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        outside = bool(self._stack and self._stack[-1])
+        skip = (
+            outside
+            or tag in ("code", "script", "style", "option", "title", "textarea")
+            or values.get("lang") not in (None, "ar")
+            or values.get("dir") in ("ltr", "auto")
+            or "secret" in (values.get("class") or "")
+            or values.get("id") == "address"  # an address, left to right by the style sheet
+        )
+        if not skip:
+            self.found.extend(str(values[name]) for name in READ_ATTRIBUTES if values.get(name))
+        if tag not in self.VOID:
+            self._stack.append(skip)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in self.VOID and self._stack:
+            self._stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not (self._stack and self._stack[-1]):
+            self.found.append(data)
+
+
+# paths, links and file names ("/api/v1/openapi.json", "docs/configuration.md", "ONCALL_*")
+PATH = re.compile(r"\S*[/.*]\S*")
+LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z_]+")  # "ONCALL_CHANNEL" is one token
+# Words that stay Latin in the Arabic console: names of products and standards, settings, the
+# people's language codes, and the test's own accounts.
+LATIN_IN_ARABIC = {
+    "SMS", "API", "REST", "CSV", "WhatsApp", "Telegram", "Cloud", "QR", "FreeOTP", "Aegis",
+    "Google", "Authenticator", "Excel", "LibreOffice", "STOP", "ONCALL_CHANNEL",
+    "ONCALL_CONTACTS", "en", "ar", "fr", "ha", "Layla", "layla",
+}  # fmt: skip
+
+
+async def test_every_page_reads_in_arabic(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    """An administrator's whole console in Arabic: every page renders, right to left, and
+    shows no English word outside names, codes and what people wrote."""
+    await create_operator(runtime, "layla", "admin", display_name="Layla")
+    csrf = await sign_in(client, "layla", "correct horse battery 1")
+    await client.post("/console/account/language", data={"language": "ar", "csrf_token": csrf})
+    pages = [
+        "/console", "/console/cases/new", "/console/account", "/console/second-factor",
+        "/console/password", "/console/admin/operators", "/console/admin/mobilizers",
+        "/console/admin/settings", "/console/audit", "/console/registrations",
+        "/console/registrations/export", "/console/broadcasts", "/console/broadcasts/new",
+        "/console/reports",
+    ]  # fmt: skip
+    await rest_ask_for_person(client, "arabic-reader", "ar")
+    cases = (await client.get("/api/v1/cases")).json()
+    pages.append(f"/console/cases/{cases[0]['id']}")
+    english: dict[str, list[str]] = {}
+    for path in pages:
+        page = await client.get(path)
+        assert page.status_code == 200, (path, page.text[:300])
+        assert '<html lang="ar" dir="rtl">' in page.text, path
+        parser = _PageText()
+        parser.feed(page.text)
+        words = {
+            f"{word} in {text.strip()[:60]!r}"
+            for text in parser.found
+            for word in LATIN_TOKEN.findall(PATH.sub(" ", ENTITY.sub(" ", text)))
+            if word not in LATIN_IN_ARABIC
+        }
+        if words:
+            english[path] = sorted(words)
+    assert not english, f"English on Arabic pages: {english}"

@@ -27,7 +27,7 @@ from bot.access import (
 )
 from bot.accounts import Accounts
 from bot.console.i18n import N_
-from bot.console.web import console_headers, redirect, render
+from bot.console.web import console_headers, page_language, redirect, render
 from bot.handoffs import casework
 from bot.handoffs.canned import canned_replies
 from bot.handoffs.casework import OUTCOMES, PRIORITIES, STATUS_VIEWS, CaseError, CaseFilters
@@ -229,7 +229,9 @@ async def case_page(
         "case.html",
         principal,
         case=detail,
-        canned=canned_replies(runtime.catalogs, canned_language, **values),
+        canned=canned_replies(
+            runtime.catalogs, canned_language, reader=page_language(request, principal), **values
+        ),
         outcomes=OUTCOMES,
         operators=operators,
         error=error,

@@ -150,7 +150,8 @@ VOCABULARY = (
     N_("operator"), N_("supervisor"), N_("admin"), N_("migrant"), N_("mobilizer"),
     # message delivery
     N_("queued"), N_("sent"), N_("delivered"), N_("failed"), N_("undeliverable"),
-    N_("received"), N_("read"),
+    N_("received"), N_("read"), N_("processed"), N_("answered"), N_("sending"),
+    N_("broadcast"),
     # people and their registrations
     N_("female"), N_("male"), N_("unknown"), N_("not registered"),
     N_("screening"), N_("document issued"), N_("fit to travel"), N_("flight scheduled"),
@@ -169,6 +170,12 @@ VOCABULARY = (
     N_("Alkufra"), N_("Ghat"), N_("Algatroun"), N_("Ghadamis"), N_("Azzintan"), N_("Ghiryan"),
     N_("Murzuq"), N_("Brak-Alshati"), N_("Ajdabiya"), N_("Khoms"), N_("Zliten"), N_("Tarhuna"),
     N_("Ubari"), N_("Janzour"), N_("Tajoura"),
+    # who did something, when it was not an operator (the audit trail)
+    N_("bot"), N_("system"), N_("cli"), N_("contact"), N_("retention"),
+    # canned replies' titles (bot/handoffs/canned.py, TITLES)
+    N_("Greeting"), N_("Ask where they are"), N_("Ask if they are safe now"),
+    N_("How return registration works"), N_("Office hours"), N_("Medical referral"),
+    N_("We will call you back"), N_("Closing"),
     # a secret setting on the settings page (bot/shown_settings.py)
     N_("(set)"), N_("(not set)"),
     # channels (their console labels)

@@ -131,7 +131,9 @@
     if (message.operator_id) classes.push("by-operator");
     const li = el("li", { class: classes.join(" "), "data-id": message.id });
     li.appendChild(el("span", { class: "text", dir: "auto", lang: message.language || "" }, message.text));
-    let meta = (message.author === "person" ? t("the person") : message.author) + " · " + when(message.created_at);
+    const author = message.author === "person" ? t("the person")
+      : (message.author === "bot" || message.author === "broadcast") ? term(message.author) : message.author;
+    let meta = author + " · " + when(message.created_at);
     if (message.direction === "out") {
       meta += " · " + term(message.status) + (message.error ? " (" + message.error + ")" : "");
     }
