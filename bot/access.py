@@ -74,6 +74,7 @@ class Principal:
     # account has none yet (only the enrolment and password pages)
     second_factor: str = "ok"
     second_factor_enabled: bool = False
+    console_language: str | None = None  # None: the deployment's CONSOLE_LANGUAGE
 
     @property
     def actor(self) -> str:
@@ -243,6 +244,7 @@ def _principal(operator: Operator, via: str, csrf: str | None, verified: bool = 
         languages=tuple(str(code) for code in languages),
         second_factor=state,
         second_factor_enabled=operator.totp_enabled_at is not None,
+        console_language=operator.console_language,
     )
 
 

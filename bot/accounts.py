@@ -46,6 +46,10 @@ FIRST_ADMIN_DISPLAY_NAME = "Administrator"
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{1,63}$")
 
 
+# the languages the console is translated into (bot/console/i18n.py, locales/*/console.po)
+CONSOLE_LANGUAGES = ("en", "ar", "fr")
+
+
 class AccountError(DomainError, ValueError):
     """The request cannot be done (taken username, unknown account, weak password)."""
 
@@ -314,6 +318,27 @@ class Accounts:
                     AuditEvent(actor=actor, action=action, subject=str(row.id), details=changes)
                 )
             return _view(row)
+
+    async def set_console_language(
+        self, operator_id: int, language: str | None, *, actor: str
+    ) -> None:
+        """The console's language for this operator (None: the deployment's default)."""
+        if language is not None and language not in CONSOLE_LANGUAGES:
+            raise AccountError("the console language must be en, ar or fr")
+        async with self.db.session() as session, session.begin():
+            row = await session.get(Operator, operator_id)
+            if row is None:
+                raise AccountError("no such operator", 404)
+            if row.console_language != language:
+                row.console_language = language
+                session.add(
+                    AuditEvent(
+                        actor=actor,
+                        action="operator.console_language",
+                        subject=str(row.id),
+                        details={"language": language},
+                    )
+                )
 
     async def reset_password(self, operator_id: int, *, actor: str) -> str:
         """A new one-time password; the account's sessions end, its API tokens are revoked

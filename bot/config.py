@@ -89,6 +89,10 @@ class Settings(BaseSettings):
         description='When operators answer, e.g. "sun-thu 08:00-17:00; sat 09:00-13:00", "always"',
     )
     operator_timezone: str = "Africa/Tripoli"
+    console_language: str = Field(
+        default="en",
+        description="The console's language (en, ar or fr) for operators who have not chosen one",
+    )
     handoff_escalate_minutes: float = Field(
         default=15, description="A person left unanswered this long escalates the case"
     )
@@ -286,6 +290,14 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: str) -> str:
         return value.strip().lower()
+
+    @field_validator("console_language")
+    @classmethod
+    def _console_language(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("en", "ar", "fr"):
+            raise ValueError("CONSOLE_LANGUAGE must be en, ar or fr")
+        return value
 
     @model_validator(mode="after")
     def _data_dir_defaults(self) -> Settings:

@@ -147,9 +147,10 @@ async def live_server(runtime: Runtime) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def browser_page(*extra_args: str) -> AsyncIterator[Page]:
+async def browser_page(*extra_args: str, locale: str = "en-GB") -> AsyncIterator[Page]:
     """Playwright driving Debian's chromium (installed by scripts/test.sh); `extra_args` go
-    to chromium (a fake microphone, for instance)."""
+    to chromium (a fake microphone, for instance); `locale` is the browser's language (its
+    Accept-Language)."""
     from playwright.async_api import async_playwright
 
     executable = shutil.which("chromium")
@@ -160,7 +161,7 @@ async def browser_page(*extra_args: str) -> AsyncIterator[Page]:
             executable_path=executable, headless=True, args=["--no-sandbox", *extra_args]
         )
         try:
-            context = await browser.new_context(locale="en-GB")
+            context = await browser.new_context(locale=locale)
             page = await context.new_page()
             try:
                 yield page

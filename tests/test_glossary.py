@@ -35,8 +35,9 @@ CONCEPTS = (
     "mobilizer",
     "address",
 )
-# Catalogs the glossary applies to: what the person writing to the hotline reads.
-CATALOGS = ("messages.po",)
+# Catalogs the glossary applies to: what the person writing to the hotline reads, and the
+# operators' console (one term for each thing for the staff too).
+CATALOGS = ("messages.po", "console.po")
 
 APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'"})
 # Arabic short vowels, shadda, sukun, dagger alif and tatweel do not change the word.
@@ -71,7 +72,10 @@ def load_glossary(language: str) -> dict[str, dict[str, Any]]:
 def catalog_texts(language: str) -> list[tuple[str, str]]:
     texts: list[tuple[str, str]] = []
     for name in CATALOGS:
-        with (LOCALES / language / "LC_MESSAGES" / name).open("rb") as handle:
+        path = LOCALES / language / "LC_MESSAGES" / name
+        if name != "messages.po" and not path.exists():  # the console is in en, ar and fr
+            continue
+        with path.open("rb") as handle:
             catalog = read_po(handle, locale=language)
         for message in catalog:
             if not message.id:

@@ -18,24 +18,57 @@ from bot.access import (
     require_operator,
 )
 from bot.accounts import AccountError, Accounts
+from bot.console.i18n import N_
 from bot.console.web import redirect, render
 from bot.http import runtime_of
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 
 
+NOTICES = {
+    "language": N_("The console's language is changed."),
+    "second-factor-off": N_("The second factor is off."),
+}
+
+
 @router.get("/account")
 async def account_page(
-    request: Request, principal: Annotated[Principal, Depends(require_operator)]
+    request: Request,
+    principal: Annotated[Principal, Depends(require_operator)],
+    notice: str | None = None,
 ) -> Response:
     accounts = Accounts(runtime_of(request).db)
     return render(
         request,
         "account.html",
         principal,
+        notice=NOTICES.get(notice or ""),
         tokens=await accounts.tokens(principal.operator_id),
         phone=await accounts.phone(principal.operator_id),
     )
+
+
+@router.post("/account/language")
+async def set_language(
+    request: Request,
+    principal: Annotated[Principal, Depends(operator_form)],
+    language: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """The console's language for this operator; empty: the deployment's default."""
+    try:
+        await Accounts(runtime_of(request).db).set_console_language(
+            principal.operator_id, language.strip().lower() or None, actor=principal.actor
+        )
+    except AccountError as exc:
+        return render(
+            request,
+            "account.html",
+            principal,
+            status_code=400,
+            error=str(exc),
+            tokens=await Accounts(runtime_of(request).db).tokens(principal.operator_id),
+        )
+    return redirect("/console/account?notice=language")
 
 
 @router.post("/account/tokens")
@@ -144,7 +177,7 @@ async def second_factor_page(
     notice: str | None = None,
 ) -> Response:
     text = (
-        "You signed in with a recovery code; it cannot be used again."
+        N_("You signed in with a recovery code; it cannot be used again.")
         if notice == "recovery"
         else None
     )

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from bot.access import ROLES, Principal, admin_form, require_admin
 from bot.accounts import AccountError, Accounts, parse_languages
 from bot.alerts import DEFAULT_CITY, NumbersError, OnCallError, read_oncall_lines
+from bot.console.i18n import N_
 from bot.console.web import redirect, render
 from bot.contacts import CONTACT_ROLES, find_contact, mobilizers
 from bot.handoffs.canned import canned_replies
@@ -80,7 +81,7 @@ async def disable_operator(
 ) -> Response:
     if operator_id == principal.operator_id:
         return await _accounts_page(
-            request, principal, status_code=400, error="You cannot disable your own account."
+            request, principal, status_code=400, error=N_("You cannot disable your own account.")
         )
     return await _update(request, principal, operator_id, active=False)
 
@@ -157,11 +158,13 @@ async def set_contact_role(
     runtime = runtime_of(request)
     error = None
     if role not in CONTACT_ROLES:
-        error = "The role must be migrant or mobilizer."
+        error = N_("The role must be migrant or mobilizer.")
     else:
         contact = await find_contact(runtime, channel, address)
         if contact is None:
-            error = "No contact with that address on that channel (they must have written once)."
+            error = N_(
+                "No contact with that address on that channel (they must have written once)."
+            )
         else:
             await runtime.store.set_role(contact.id, role, actor=principal.actor)
     if error:

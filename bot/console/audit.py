@@ -21,11 +21,12 @@ from bot.audit import (
     actor_names,
     read_audit,
 )
+from bot.console.i18n import N_
 from bot.console.web import NAV, NavItem, render
 from bot.http import runtime_of
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
-NAV.append(NavItem("Audit", "/console/audit", "supervisor"))
+NAV.append(NavItem(N_("Audit"), "/console/audit", "supervisor"))
 
 
 @router.get("/audit")

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 from bot import broadcasts
 from bot.access import Principal, new_secret, require_supervisor, supervisor_form
 from bot.broadcasts import Segment
+from bot.console.i18n import N_
 from bot.console.records import choices, field_errors, local_time
 from bot.console.web import redirect, render
 from bot.http import runtime_of
@@ -152,7 +153,7 @@ async def broadcast_page(
             "broadcast.html",
             principal,
             status_code=404,
-            error="No such broadcast.",
+            error=N_("No such broadcast."),
             **context,
         )
     return render(

@@ -23,6 +23,7 @@ from bot.access import Principal, audit, operator_form, require_operator
 from bot.accounts import Accounts
 from bot.channels.voice.prompts import language_name
 from bot.channels.voice.taking import TakeError, base_url, open_recording, take_call
+from bot.console.i18n import N_
 from bot.console.web import NAV, NavItem, console_headers, redirect, render
 from bot.http import runtime_of
 from bot.storage.models import ACTIVE_HANDOFF, Call, Handoff, as_utc, utcnow
@@ -34,8 +35,8 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 
-NAV.insert(1, NavItem("Calls", "/console/calls", "operator"))
-NOTICES = {"ringing": "Your phone is ringing: answer it to talk with the caller."}
+NAV.insert(1, NavItem(N_("Calls"), "/console/calls", "operator"))
+NOTICES = {"ringing": N_("Your phone is ringing: answer it to talk with the caller.")}
 MAX_CALLBACKS = 100
 
 

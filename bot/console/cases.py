@@ -26,7 +26,8 @@ from bot.access import (
     supervisor_form,
 )
 from bot.accounts import Accounts
-from bot.console.web import console_headers, redirect, render
+from bot.console.i18n import N_
+from bot.console.web import console_headers, page_language, redirect, render
 from bot.handoffs import casework
 from bot.handoffs.canned import canned_replies
 from bot.handoffs.casework import OUTCOMES, PRIORITIES, STATUS_VIEWS, CaseError, CaseFilters
@@ -45,9 +46,11 @@ router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 SESSION_CHECK_SECONDS = 15.0
 SESSION_CHECK_EVENTS = 50
 NOTICES = {
-    "password": "Your password is changed.",
-    "closed": "The case is closed; the bot answers this person again.",
-    "snoozed": "The case is snoozed; it comes back when the person writes or the time comes.",
+    "password": N_("Your password is changed."),
+    "closed": N_("The case is closed; the bot answers this person again."),
+    "snoozed": N_(
+        "The case is snoozed; it comes back when the person writes or the time comes."
+    ),
 }
 
 
@@ -226,7 +229,9 @@ async def case_page(
         "case.html",
         principal,
         case=detail,
-        canned=canned_replies(runtime.catalogs, canned_language, **values),
+        canned=canned_replies(
+            runtime.catalogs, canned_language, reader=page_language(request, principal), **values
+        ),
         outcomes=OUTCOMES,
         operators=operators,
         error=error,
@@ -362,7 +367,7 @@ async def snooze(
                 principal,
                 handoff_id,
                 status_code=422,
-                error="The snooze time is not a valid date and time.",
+                error=N_("The snooze time is not a valid date and time."),
             )
     return await _act(
         request,

@@ -26,6 +26,7 @@ from bot.access import (
     require_supervisor,
     supervisor_form,
 )
+from bot.console.i18n import N_
 from bot.console.web import console_headers, redirect, render
 from bot.http import attachment, runtime_of
 from bot.registrations import (
@@ -244,7 +245,7 @@ async def _detail_page(
         detail = await registrations.get_registration(runtime.db, registration_id)
     except NotFound:
         return render(request, "registration.html", principal, status_code=404, detail=None,
-                      error="No such registration.")  # fmt: skip
+                      error=N_("No such registration."))  # fmt: skip
     await audit(runtime, principal, "registration.viewed", detail.reference)
     context.setdefault("form", {})
     context.setdefault("errors", {})
@@ -269,11 +270,13 @@ async def registration_page(
     principal: Annotated[Principal, Depends(require_operator)],
 ) -> Response:
     notice = {
-        "saved": "Saved.",
-        "unchanged": "Nothing was changed.",
-        "queued": "Stage set; the person is being told in their language.",
-        "opted_out": "Stage set; the person opted out of messages and was not told.",
-        "no_channel": "Stage set; there is no way to reach the person, so they were not told.",
+        "saved": N_("Saved."),
+        "unchanged": N_("Nothing was changed."),
+        "queued": N_("Stage set; the person is being told in their language."),
+        "opted_out": N_("Stage set; the person opted out of messages and was not told."),
+        "no_channel": N_(
+            "Stage set; there is no way to reach the person, so they were not told."
+        ),
     }.get(request.query_params.get("done", ""))
     return await _detail_page(request, principal, registration_id, notice=notice)
 
@@ -314,7 +317,7 @@ async def edit_registration(
         return redirect(f"/console/registrations/{registration_id}?done={done}")
     return await _detail_page(
         request, principal, registration_id, status_code=422, form=shown, errors=errors,
-        error="Not saved: please correct the marked fields.",
+        error=N_("Not saved: please correct the marked fields."),
     )  # fmt: skip
 
 
@@ -344,5 +347,5 @@ async def set_stage(
         return redirect(f"/console/registrations/{registration_id}?done={result.notification}")
     return await _detail_page(
         request, principal, registration_id, status_code=422, stage_errors=errors,
-        error="The stage was not changed: please correct the marked fields.",
+        error=N_("The stage was not changed: please correct the marked fields."),
     )  # fmt: skip

@@ -9,7 +9,7 @@ chart has its numbers in a table beside it, for screen readers and for copying.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated
@@ -20,9 +20,9 @@ from fastapi.responses import Response
 
 from bot.access import Principal, require_supervisor
 from bot.channels import channel_label
-from bot.console.web import render
+from bot.console import i18n
+from bot.console.web import page_language, render
 from bot.http import runtime_of
-from bot.registrations import country_name
 from bot.reports import NOT_REGISTERED, Report, TimeStats, build_report, report_range
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
@@ -167,6 +167,8 @@ def day_chart(
     *,
     kind: str = "bars",
     unit: str = "",
+    day_column: str = "Day",
+    day_label: Callable[[date], str] = lambda day: day.strftime("%d %b"),
 ) -> Chart:
     """Days along the bottom: grouped bars (counts) or lines with dots (times; gaps stay gaps)."""
     left, right, top, bottom, height = 48, 12, 24, 36, 260
@@ -179,7 +181,7 @@ def day_chart(
         width=WIDTH,
         height=height,
         legend=[(name, PALETTE[i % len(PALETTE)]) for i, (name, _) in enumerate(series)],
-        columns=["Day", *(f"{name}{f' ({unit})' if unit else ''}" for name, _ in series)],
+        columns=[day_column, *(f"{name}{f' ({unit})' if unit else ''}" for name, _ in series)],
         rows=[
             [day.isoformat(), *(_number(values[i]) for _, values in series)]
             for i, day in enumerate(days)
@@ -196,7 +198,7 @@ def day_chart(
     for i, day in enumerate(days):
         if i % every == 0:
             chart.texts.append(
-                Text(left + slot * (i + 0.5), height - 14, day.strftime("%d %b"), "middle")
+                Text(left + slot * (i + 0.5), height - 14, day_label(day), "middle")
             )
 
     def y_of(value: float) -> float:
@@ -239,17 +241,44 @@ def day_chart(
     return chart
 
 
-def _named(items: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    return [(label if label == NOT_REGISTERED else country_name(label), n) for label, n in items]
+_day_chart = day_chart  # charts_for's own day_chart adds the words of the page's language
 
 
-def charts_for(report: Report) -> list[Chart]:
+def _named(items: list[tuple[str, int]], language: str = "en") -> list[tuple[str, int]]:
+    term = i18n.term_translator(language)
+    return [
+        (term(label) if label == NOT_REGISTERED else i18n.country_name(label, language), n)
+        for label, n in items
+    ]
+
+
+def charts_for(report: Report, language: str = "en") -> list[Chart]:
+    """The report's charts, their words in the console's `language`."""
     days = report.days
+    _ = i18n.gettext(language)
+    term = i18n.term_translator(language)
 
     def bars(chart_id: str, title: str, items: list[tuple[str, int]], name: str) -> Chart:
-        items = _top(items)
+        items = [(term(k), n) for k, n in _top(items)]
         return horizontal_bars(
             chart_id, title, [k for k, _ in items], [(name, [n for _, n in items])]
+        )
+
+    def day_chart(
+        chart_id: str,
+        title: str,
+        days: Sequence[date],
+        series: Sequence[tuple[str, Sequence[float | None]]],
+        **options: str,
+    ) -> Chart:
+        return _day_chart(
+            chart_id,
+            title,
+            days,
+            series,
+            day_column=_("Day"),
+            day_label=lambda day: i18n.day_label(day, language),
+            **options,
         )
 
     languages = sorted(
@@ -260,75 +289,80 @@ def charts_for(report: Report) -> list[Chart]:
 
     def times(stats: list[TimeStats]) -> list[tuple[str, list[float | None]]]:
         return [
-            ("median", [t.median_minutes for t in stats]),
-            ("90th percentile", [t.p90_minutes for t in stats]),
+            (_("median"), [t.median_minutes for t in stats]),
+            (_("90th percentile"), [t.p90_minutes for t in stats]),
         ]
 
     return [
         day_chart(
             "by-day",
-            "Conversations (people who wrote) and calls, by day",
+            _("Conversations (people who wrote) and calls, by day"),
             days,
             [
-                ("conversations", [float(v) for v in report.conversations_by_day]),
-                ("calls", [float(v) for v in report.calls_by_day]),
+                (_("conversations"), [float(v) for v in report.conversations_by_day]),
+                (_("calls"), [float(v) for v in report.calls_by_day]),
             ],
         ),
         bars(
             "by-channel",
-            "Conversations by channel",
+            _("Conversations by channel"),
             [(channel_label(code), n) for code, n in report.conversations_by_channel],
-            "people",
+            _("people"),
         ),
         horizontal_bars(
             "by-language",
-            "Conversations and calls by language",
+            _("Conversations and calls by language"),
             languages,
             [
-                ("conversations", [conversations.get(k, 0) for k in languages]),
-                ("calls", [calls.get(k, 0) for k in languages]),
+                (_("conversations"), [conversations.get(k, 0) for k in languages]),
+                (_("calls"), [calls.get(k, 0) for k in languages]),
             ],
         ),
-        bars("people-sex", "People who wrote or called, by sex", report.people_by_sex, "people"),
+        bars(
+            "people-sex",
+            _("People who wrote or called, by sex"),
+            report.people_by_sex,
+            _("people"),
+        ),
         bars(
             "people-nationality",
-            "People who wrote or called, by nationality",
-            _named(report.people_by_nationality),
-            "people",
+            _("People who wrote or called, by nationality"),
+            _named(report.people_by_nationality, language),
+            _("people"),
         ),
         bars(
             "registrations-nationality",
-            "Registrations by nationality",
-            _named(report.registrations_by_nationality),
-            "registrations",
+            _("Registrations by nationality"),
+            _named(report.registrations_by_nationality, language),
+            _("registrations"),
         ),
         bars(
             "registrations-city",
-            "Registrations by city",
+            _("Registrations by city"),
             report.registrations_by_city,
-            "registrations",
+            _("registrations"),
         ),
         bars(
             "registrations-stage",
-            "Registrations by stage",
+            _("Registrations by stage"),
             report.registrations_by_stage,
-            "registrations",
+            _("registrations"),
         ),
         day_chart(
             "waiting",
-            "Waiting for an operator (opened → taken or answered), by day",
+            _("Waiting for an operator (opened → taken or answered), by day"),
             days,
             times(report.waiting),
             kind="lines",
-            unit="minutes",
+            unit=_("minutes"),
         ),
         day_chart(
             "first-response",
-            "First response (opened → first answer), by day",
+            _("First response (opened → first answer), by day"),
             days,
             times(report.first_response),
             kind="lines",
-            unit="minutes",
+            unit=_("minutes"),
         ),
     ]
 
@@ -362,7 +396,7 @@ async def reports_page(
         "reports.html",
         principal,
         report=report,
-        charts=charts_for(report),
+        charts=charts_for(report, page_language(request, principal)),
         date_from=dates.start.isoformat(),
         date_to=dates.end.isoformat(),
     )

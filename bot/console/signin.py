@@ -25,8 +25,9 @@ from bot.access import (
     signout_form,
 )
 from bot.accounts import FIRST_ADMIN_DISPLAY_NAME, AccountError, Accounts
+from bot.console.i18n import N_
 from bot.console.throttle import SignInThrottle
-from bot.console.web import redirect, render
+from bot.console.web import redirect, render, translated
 from bot.http import runtime_of
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
@@ -80,7 +81,7 @@ async def login_page(
     if principal is not None and principal.via == "session" and principal.second_factor != "code":
         return redirect(safe_next(next))
     return _login_form(
-        request, next, notice="Your session ended; sign in again." if expired else None
+        request, next, notice=N_("Your session ended; sign in again.") if expired else None
     )
 
 
@@ -148,12 +149,12 @@ async def login(
             request,
             next,
             wait,
-            "Too many sign-in attempts from your address; wait a minute and try again.",
+            N_("Too many sign-in attempts from your address; wait a minute and try again."),
         )
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not csrf_token or not expected or not secrets.compare_digest(csrf_token, expected):
         return _login_form(
-            request, next, error="The form expired; please sign in again.", status_code=403
+            request, next, error=N_("The form expired; please sign in again."), status_code=403
         )
     # this account from this address only: the same account elsewhere is not slowed
     wait = await throttle.pair_wait(username, address)
@@ -162,15 +163,22 @@ async def login(
             request,
             next,
             wait,
-            "Too many sign-in attempts for this account from your address; "
-            f"try again in {max(1, math.ceil(wait))} seconds.",
+            translated(
+                request,
+                None,
+                N_(
+                    "Too many sign-in attempts for this account from your address; "
+                    "try again in %(seconds)s seconds."
+                ),
+            )
+            % {"seconds": max(1, math.ceil(wait))},
         )
     runtime = runtime_of(request)
     accounts = Accounts(runtime.db)
     result = await accounts.sign_in(username, password, address=address)
     if result.operator_id is None:
         await throttle.failed(username, address)
-        return _login_form(request, next, error="Wrong username or password.", status_code=401)
+        return _login_form(request, next, error=N_("Wrong username or password."), status_code=401)
     if result.second_factor:  # the code is due: a session that reaches only the code page
         token, _csrf = await accounts.start_session(
             result.operator_id, runtime.settings.console_session_hours, second_factor_due=True
@@ -237,7 +245,10 @@ async def submit_code(
             request,
             principal,
             next,
-            error=f"Too many attempts; try again in {max(1, math.ceil(wait))} seconds.",
+            error=translated(
+                request, principal, N_("Too many attempts; try again in %(seconds)s seconds.")
+            )
+            % {"seconds": max(1, math.ceil(wait))},
             status_code=429,
         )
         response.headers["retry-after"] = str(max(1, math.ceil(wait)))
@@ -259,7 +270,7 @@ async def submit_code(
             request,
             principal,
             next,
-            error="That code is wrong or was already used; wait for the next one.",
+            error=N_("That code is wrong or was already used; wait for the next one."),
             status_code=401,
         )
     await throttle.succeeded(principal.username, address)
@@ -322,7 +333,7 @@ async def change_password(
 ) -> Response:
     error = None
     if new != confirm:
-        error = "The two new passwords differ."
+        error = N_("The two new passwords differ.")
     else:
         try:
             await Accounts(runtime_of(request).db).change_password(

@@ -8,9 +8,7 @@ into the page with textContent only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,15 +16,19 @@ from fastapi.templating import Jinja2Templates
 
 from bot.access import ROLE_RANK, Principal
 from bot.channels import channel_label
+from bot.console import i18n
+from bot.console.i18n import N_
 from bot.http import runtime_of
 from bot.resources import package_path
-from bot.storage.models import as_utc
 
 CONSOLE_DIR = package_path("bot", "console")
 STATIC_PREFIX = "/console/static"
 
 templates = Jinja2Templates(directory=CONSOLE_DIR / "templates")
 assert templates.env.autoescape, "console templates must autoescape"
+templates.env.add_extension("jinja2.ext.i18n")
+# {% trans %} blocks lose their line breaks and indentation: one message id per sentence
+templates.env.policies["ext.i18n.trimmed"] = True
 
 CONSOLE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -37,23 +39,23 @@ CONSOLE_CSP = (
 
 @dataclass(frozen=True)
 class NavItem:
-    title: str
+    title: str  # English, marked with N_; the page shows it in the operator's language
     href: str
     min_role: str
 
 
 # Other console modules append their pages (Registrations, Broadcasts, Reports, …).
 NAV: list[NavItem] = [
-    NavItem("Queue", "/console", "operator"),
-    NavItem("New case", "/console/cases/new", "operator"),
-    NavItem("Accounts", "/console/admin/operators", "admin"),
-    NavItem("Mobilizers", "/console/admin/mobilizers", "admin"),
-    NavItem("Content & settings", "/console/admin/settings", "admin"),
+    NavItem(N_("Queue"), "/console", "operator"),
+    NavItem(N_("New case"), "/console/cases/new", "operator"),
+    NavItem(N_("Accounts"), "/console/admin/operators", "admin"),
+    NavItem(N_("Mobilizers"), "/console/admin/mobilizers", "admin"),
+    NavItem(N_("Content & settings"), "/console/admin/settings", "admin"),
     # console records (embassy exports live inside Registrations, for supervisors)
-    NavItem("Registrations", "/console/registrations", "operator"),
-    NavItem("Broadcasts", "/console/broadcasts", "supervisor"),
-    NavItem("Reports", "/console/reports", "supervisor"),
-    NavItem("Voice studio", "/console/studio", "supervisor"),
+    NavItem(N_("Registrations"), "/console/registrations", "operator"),
+    NavItem(N_("Broadcasts"), "/console/broadcasts", "supervisor"),
+    NavItem(N_("Reports"), "/console/reports", "supervisor"),
+    NavItem(N_("Voice studio"), "/console/studio", "supervisor"),
 ]
 
 
@@ -75,16 +77,18 @@ def console_headers(response: Response) -> Response:
     return response
 
 
-def when_formatter(timezone: str) -> Any:
-    """`when(moment)` for templates: a stored UTC time in the operators' time zone."""
-    zone = ZoneInfo(timezone)
+def page_language(request: Request, principal: Principal | None) -> str:
+    """The console's language for this page: the operator's choice, else the deployment's
+    CONSOLE_LANGUAGE; before sign-in, what the browser asks for (Accept-Language)."""
+    default = i18n.supported(runtime_of(request).settings.console_language) or "en"
+    if principal is None:
+        return i18n.from_accept_language(request.headers.get("accept-language"), default)
+    return i18n.supported(principal.console_language) or default
 
-    def when(moment: datetime | None, pattern: str = "%d %b, %H:%M") -> str:
-        if moment is None:
-            return ""
-        return as_utc(moment).astimezone(zone).strftime(pattern)
 
-    return when
+def translated(request: Request, principal: Principal | None, text: str) -> str:
+    """A text marked with N_ in the page's language (for texts outside a rendered page)."""
+    return i18n.gettext(page_language(request, principal))(text)
 
 
 def render(
@@ -96,18 +100,34 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     runtime = runtime_of(request)
+    language = page_language(request, principal)
+    translations = i18n.translations(language)
+    # notices and errors set in Python are English message ids (N_ or a domain's message)
+    for key in ("notice", "error"):
+        if isinstance(context.get(key), str):
+            context[key] = translations.gettext(context[key])
     values = {
         "principal": principal,
+        "language": language,
+        "direction": i18n.direction(language),
+        "console_languages": i18n.language_choices(),
         "csrf_token": principal.csrf_token if principal else context.pop("csrf_token", None),
         "nav": nav_for(principal),
         "languages": runtime.catalogs.languages,
         "static": static,
         "channel_label": channel_label,
         "current_path": request.url.path,
-        "when": when_formatter(runtime.settings.operator_timezone),
+        "when": i18n.when_formatter(runtime.settings.operator_timezone, language),
+        "term": i18n.term_translator(language),
         "timezone": runtime.settings.operator_timezone,
+        "js_strings": i18n.js_strings(language),
         **context,
     }
+    if language != "en" and "country_name" in values:  # nationalities in the page's language
+        values["country_name"] = lambda code: i18n.country_name(code, language)
+    # installed and used without an await in between (the template renders inside
+    # TemplateResponse), so concurrent requests in other languages cannot interleave
+    templates.env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     response = templates.TemplateResponse(request, template, values, status_code=status_code)
     console_headers(response)
     return response

@@ -40,7 +40,7 @@ class CannedReply:
     title: str
     language: str
     text: str  # in `language`
-    english: str
+    english: str  # its text in the language the operator reads (English by default)
     direction: str
 
 
@@ -55,11 +55,17 @@ def canned_text(catalogs: Catalogs, canned: str, language: str, /, **values: Any
     return catalogs.text(language, key(canned), **values)
 
 
-def canned_replies(catalogs: Catalogs, language: str | None, **values: Any) -> list[CannedReply]:
-    """Every canned reply in `language` (the default language when it is not enabled)."""
+def canned_replies(
+    catalogs: Catalogs, language: str | None, *, reader: str | None = None, **values: Any
+) -> list[CannedReply]:
+    """Every canned reply in `language` (the default language when it is not enabled), each
+    beside its text in `reader`, the language the operator reads the console in (English
+    unless given)."""
     code = language if catalogs.supports(language) else catalogs.default_language
     assert code is not None
     english = "en" if catalogs.supports("en") else catalogs.default_language
+    if reader is not None and catalogs.supports(reader):
+        english = reader
     return [
         CannedReply(
             name=name,

@@ -361,6 +361,8 @@ class Operator(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default=OperatorRole.OPERATOR)
     languages: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"read": ["en", "ar"]}
+    # the console's language for this operator (en, ar, fr); None: the deployment's default
+    console_language: Mapped[str | None] = mapped_column(String(8), default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)

@@ -4,6 +4,16 @@
 "use strict";
 
 (function () {
+  // the page's language: its texts come translated in <body data-strings> (English: none)
+  let strings = {};
+  try { strings = JSON.parse(document.body.dataset.strings || "{}"); } catch (error) { strings = {}; }
+  function t(text, values) {
+    let result = strings[text] || text;
+    for (const [name, value] of Object.entries(values || {})) {
+      result = result.split("%(" + name + ")s").join(String(value));
+    }
+    return result;
+  }
   const table = document.getElementById("calls");
   const rows = document.getElementById("calls-rows");
   const empty = document.getElementById("calls-empty");
@@ -22,7 +32,7 @@
 
   function waited(seconds) {
     const s = Math.max(0, Math.floor(seconds));
-    return Math.floor(s / 60) + " min " + String(s % 60).padStart(2, "0") + " s";
+    return t("%(minutes)s min %(seconds)s s", { minutes: Math.floor(s / 60), seconds: String(s % 60).padStart(2, "0") });
   }
 
   function row(caller) {
@@ -42,7 +52,7 @@
     } else if (canTake) {
       const form = el("form", { method: "post", action: "/console/calls/" + caller.id + "/take", class: "inline" });
       form.append(el("input", { type: "hidden", name: "csrf_token", value: csrf }));
-      form.append(el("button", { type: "submit" }, "Take this call"));
+      form.append(el("button", { type: "submit" }, t("Take this call")));
       action.append(form);
     }
     tr.append(action);
@@ -81,11 +91,11 @@
   setInterval(tick, 1000);
   const source = new EventSource("/console/events");
   source.addEventListener("open", () => {
-    if (live) { live.textContent = "live"; live.classList.add("on"); }
+    if (live) { live.textContent = t("live"); live.classList.add("on"); }
     soon();
   });
   source.addEventListener("error", () => {
-    if (live) { live.textContent = "reconnecting…"; live.classList.remove("on"); }
+    if (live) { live.textContent = t("reconnecting…"); live.classList.remove("on"); }
   });
   source.addEventListener("call.queue", soon);
   source.addEventListener("signed-out", () => { source.close(); window.location.reload(); });

@@ -11,6 +11,21 @@
   const casePage = document.getElementById("case");
   if (!queue && !casePage) return;
 
+  // the page's language: its texts come translated in <body data-strings> (English: none)
+  let strings = {};
+  try { strings = JSON.parse(document.body.dataset.strings || "{}"); } catch (error) { strings = {}; }
+  function t(text, values) {
+    let result = strings[text] || text;
+    for (const [name, value] of Object.entries(values || {})) {
+      result = result.split("%(" + name + ")s").join(String(value));
+    }
+    return result;
+  }
+  // a stored value ("open", "callback_done") as the page shows it
+  function term(value) {
+    return value ? t(String(value).split("_").join(" ")) : "";
+  }
+
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
     for (const [name, value] of Object.entries(attrs || {})) {
@@ -48,11 +63,14 @@
     };
   }
 
-  // times in the operators' time zone, as the server writes them ("21 Nov, 13:49")
+  // times in the operators' time zone, as the server writes them ("21 Nov, 13:49"), with the
+  // month in the page's language and Western digits
   const timeZone = document.body.dataset.timezone || undefined;
+  const pageLanguage = document.documentElement.lang || "en";
+  const dateLocale = { ar: "ar-LY-u-nu-latn", fr: "fr-FR" }[pageLanguage] || "en-GB";
   function when(iso) {
     if (!iso) return "";
-    return new Date(iso).toLocaleString("en-GB", {
+    return new Date(iso).toLocaleString(dateLocale, {
       day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone,
     });
   }
@@ -61,25 +79,25 @@
   function queueRow(row) {
     const tr = el("tr", { "data-case": row.id, class: row.escalation_level ? "escalated" : "" });
     const priority = el("td");
-    priority.appendChild(el("span", { class: "badge " + row.priority }, row.priority));
+    priority.appendChild(el("span", { class: "badge " + row.priority }, term(row.priority)));
     tr.appendChild(priority);
     const link = el("td");
     link.appendChild(el("a", { href: "/console/cases/" + row.id }, "#" + row.id));
     link.appendChild(document.createTextNode(" "));
-    link.appendChild(el("span", { class: "muted" }, row.reason));
+    link.appendChild(el("span", { class: "muted" }, term(row.reason)));
     tr.appendChild(link);
-    tr.appendChild(el("td", {}, row.status + (row.escalation_level ? " · escalated" : "")));
-    tr.appendChild(el("td", {}, row.waiting_minutes === null ? "—" : row.waiting_minutes + " min"));
-    tr.appendChild(el("td", {}, row.channel_label || row.channel));
+    tr.appendChild(el("td", {}, term(row.status) + (row.escalation_level ? " · " + t("escalated") : "")));
+    tr.appendChild(el("td", {}, row.waiting_minutes === null ? "—" : t("%(minutes)s min", { minutes: row.waiting_minutes })));
+    tr.appendChild(el("td", {}, t(row.channel_label || row.channel)));
     tr.appendChild(el("td", {}, row.language || "—"));
-    tr.appendChild(el("td", {}, row.city || "—"));
+    tr.appendChild(el("td", {}, term(row.city) || "—"));
     tr.appendChild(el("td", { dir: "auto" }, row.preview || ""));  // the text decides: Arabizi is left to right
     tr.appendChild(el("td", {}, row.assigned_to_name || "—"));
     const actions = el("td");
     if (row.status === "open") {
       const form = el("form", { method: "post", action: "/console/cases/" + row.id + "/claim", class: "inline" });
       form.appendChild(el("input", { type: "hidden", name: "csrf_token", value: csrf }));
-      form.appendChild(el("button", { type: "submit" }, "Take"));
+      form.appendChild(el("button", { type: "submit" }, t("Take")));
       actions.appendChild(form);
     }
     tr.appendChild(actions);
@@ -94,7 +112,7 @@
     const fresh = document.createDocumentFragment();
     if (rows.length === 0) {
       const empty = el("tr", { class: "empty" });
-      empty.appendChild(el("td", { colspan: "10", class: "muted" }, "No cases here."));
+      empty.appendChild(el("td", { colspan: "10", class: "muted" }, t("No cases here.")));
       fresh.appendChild(empty);
     }
     for (const row of rows) fresh.appendChild(queueRow(row));
@@ -113,9 +131,11 @@
     if (message.operator_id) classes.push("by-operator");
     const li = el("li", { class: classes.join(" "), "data-id": message.id });
     li.appendChild(el("span", { class: "text", dir: "auto", lang: message.language || "" }, message.text));
-    let meta = (message.author === "person" ? "the person" : message.author) + " · " + when(message.created_at);
+    const author = message.author === "person" ? t("the person")
+      : (message.author === "bot" || message.author === "broadcast") ? term(message.author) : message.author;
+    let meta = author + " · " + when(message.created_at);
     if (message.direction === "out") {
-      meta += " · " + message.status + (message.error ? " (" + message.error + ")" : "");
+      meta += " · " + term(message.status) + (message.error ? " (" + message.error + ")" : "");
     }
     li.appendChild(el("span", { class: "meta" }, meta));
     return li;
@@ -137,9 +157,9 @@
     const status = document.getElementById("case-status");
     const priority = document.getElementById("case-priority");
     const assigned = document.getElementById("case-assigned");
-    if (status) status.textContent = detail.status;
-    if (priority) { priority.textContent = detail.priority; priority.className = "badge " + detail.priority; }
-    if (assigned) assigned.textContent = detail.assigned_to_name || "nobody";
+    if (status) status.textContent = term(detail.status);
+    if (priority) { priority.textContent = term(detail.priority); priority.className = "badge " + detail.priority; }
+    if (assigned) assigned.textContent = detail.assigned_to_name || t("nobody");
     const notes = document.getElementById("notes");
     if (notes) {
       const fresh = document.createDocumentFragment();
@@ -150,14 +170,14 @@
         li.appendChild(el("span", { class: "muted" }, note.author + " · " + when(note.created_at)));
         fresh.appendChild(li);
       }
-      if (detail.notes.length === 0) fresh.appendChild(el("li", { class: "muted" }, "No notes."));
+      if (detail.notes.length === 0) fresh.appendChild(el("li", { class: "muted" }, t("No notes.")));
       notes.replaceChildren(fresh);
     }
   }
 
   function showTyping(name) {
     if (!typingLine) return;
-    typingLine.textContent = name + " is typing…";
+    typingLine.textContent = t("%(name)s is typing…", { name });
     if (typingTimer) clearTimeout(typingTimer);
     typingTimer = setTimeout(() => { typingLine.textContent = ""; }, 4000);
   }
@@ -185,19 +205,19 @@
     if (queueSoon && (kind.startsWith("handoff.") || kind === "message")) queueSoon();
     if (!casePage || Number(data.handoff_id) !== caseId) return;
     if (kind === "message") messagesSoon();
-    else if (kind === "typing") { if (Number(data.operator_id) !== me) showTyping(data.name || "Someone"); }
+    else if (kind === "typing") { if (Number(data.operator_id) !== me) showTyping(data.name || t("Someone")); }
     else if (kind.startsWith("handoff.")) { caseSoon(); messagesSoon(); }
   }
 
   const source = new EventSource("/console/events");
   source.addEventListener("open", () => {
-    if (live) { live.textContent = "live"; live.classList.add("on"); }
+    if (live) { live.textContent = t("live"); live.classList.add("on"); }
     // catch up with whatever happened while connecting
     if (queueSoon) queueSoon();
     if (messagesSoon) { messagesSoon(); caseSoon(); }
   });
   source.addEventListener("error", () => {
-    if (live) { live.textContent = "reconnecting…"; live.classList.remove("on"); }
+    if (live) { live.textContent = t("reconnecting…"); live.classList.remove("on"); }
   });
   for (const kind of ["handoff.opened", "handoff.updated", "handoff.closed", "handoff.escalated",
                       "handoff.note", "message", "typing"]) {

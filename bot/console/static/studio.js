@@ -13,6 +13,17 @@
   const language = studio.dataset.language;
   let busy = false; // one recording at a time: one microphone
 
+  // the page's language: its texts come translated in <body data-strings> (English: none)
+  let strings = {};
+  try { strings = JSON.parse(document.body.dataset.strings || "{}"); } catch (error) { strings = {}; }
+  function t(text, values) {
+    let result = strings[text] || text;
+    for (const [name, value] of Object.entries(values || {})) {
+      result = result.split("%(" + name + ")s").join(String(value));
+    }
+    return result;
+  }
+
   function show(node, visible) { node.hidden = !visible; }
 
   function recordingType() {
@@ -27,10 +38,10 @@
     bar.max = answer.total;
     bar.value = answer.recorded;
     document.getElementById("studio-count").textContent =
-      `${answer.recorded} of ${answer.total} recorded (${answer.percent}%)`;
+      t("%(recorded)s of %(total)s recorded (%(percent)s%%)", { recorded: answer.recorded, total: answer.total, percent: answer.percent }).split("%%").join("%");
     if (answer.complete) {
       document.getElementById("studio-offered").textContent =
-        "Every prompt is recorded: callers can choose this language on the voice line.";
+        t("Every prompt is recorded: callers can choose this language on the voice line.");
     }
   }
 
@@ -60,14 +71,14 @@
     }
 
     async function start() {
-      if (busy) { message.textContent = "Finish the other recording first."; return; }
+      if (busy) { message.textContent = t("Finish the other recording first."); return; }
       reset();
       message.textContent = "";
       let stream;
       try {
         stream = await navigator.mediaDevices.getUserMedia({ audio: true });
       } catch (error) {
-        message.textContent = "The microphone is not available: upload a file instead.";
+        message.textContent = t("The microphone is not available: upload a file instead.");
         return;
       }
       busy = true;
@@ -84,11 +95,11 @@
         take.src = URL.createObjectURL(blob);
         show(take, true); show(keep, true); show(redo, true); show(stop, false);
         show(record, false);
-        message.textContent = "Listen back, then keep it or redo it.";
+        message.textContent = t("Listen back, then keep it or redo it.");
       });
       media.start();
       show(record, false); show(stop, true);
-      message.textContent = "Recording…";
+      message.textContent = t("Recording…");
     }
 
     async function upload() {
@@ -97,7 +108,7 @@
       const extension = blob.type.includes("ogg") ? "ogg" : "webm";
       body.append("audio", blob, `${row.dataset.prompt}.${extension}`);
       keep.disabled = true;
-      message.textContent = "Saving…";
+      message.textContent = t("Saving…");
       try {
         const answer = await fetch(row.dataset.upload, {
           method: "POST",
@@ -107,19 +118,19 @@
         });
         const result = await answer.json().catch(() => ({}));
         if (!answer.ok) {
-          message.textContent = result.detail || `Not kept (HTTP ${answer.status}).`;
+          message.textContent = result.detail || t("Not kept (HTTP %(status)s).", { status: answer.status });
           return;
         }
         kept.src = result.url;
         show(kept, true);
-        badge.textContent = "Recorded";
+        badge.textContent = t("Recorded");
         badge.className = "badge recorded";
-        when.textContent = "just now";
+        when.textContent = t("just now");
         updateProgress(result);
         reset();
-        message.textContent = "Kept: callers hear it from now on.";
+        message.textContent = t("Kept: callers hear it from now on.");
       } catch (error) {
-        message.textContent = "Not kept: the connection failed. Try again.";
+        message.textContent = t("Not kept: the connection failed. Try again.");
       } finally {
         keep.disabled = false;
       }
@@ -127,7 +138,7 @@
 
     if (!canRecord) {
       record.disabled = true;
-      message.textContent = "This browser cannot record: upload a file instead.";
+      message.textContent = t("This browser cannot record: upload a file instead.");
       return;
     }
     record.addEventListener("click", start);
