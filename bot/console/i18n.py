@@ -149,7 +149,7 @@ VOCABULARY = (
     # console and contact roles
     N_("operator"), N_("supervisor"), N_("admin"), N_("migrant"), N_("mobilizer"),
     # message delivery
-    N_("queued"), N_("sent"), N_("delivered"), N_("failed"), N_("undeliverable"),
+    N_("queued"), N_("sent"), N_("delivered"), N_("failed"), N_("undeliverable"), N_("held"),
     N_("received"), N_("read"), N_("processed"), N_("answered"), N_("sending"),
     N_("broadcast"),
     # people and their registrations

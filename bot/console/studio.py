@@ -130,7 +130,7 @@ async def _language_page(
         request,
         "studio_language.html",
         principal,
-        language=runtime.catalogs.info(language),
+        recorded_language=runtime.catalogs.info(language),
         progress=studio.progress(language),
         sections=[(name, section) for name, section in sections if section],
         max_mb=MAX_UPLOAD_BYTES // 2**20,
