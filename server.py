@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -14,12 +15,14 @@ from sqlalchemy import text
 
 from bot import metrics, parse_endpoint
 from bot.channels import channel_routers
-from bot.channels.telegram.routes import TelegramPolling
 from bot.config import Settings, get_settings
 from bot.console.app import first_start, include_console
 from bot.http import LISTEN_URL_ENV, LimitsAndHeaders, install_error_handling
 from bot.resources import package_path
 from bot.runtime import Runtime, build_runtime
+
+if TYPE_CHECKING:  # python-telegram-bot is imported only when polling is on
+    from bot.channels.telegram.updates import TelegramPolling
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -37,6 +40,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # Telegram polling (development): `hotline serve --telegram-polling`
         polling: TelegramPolling | None = None
         if own and settings.telegram_polling and settings.telegram_bot_token:
+            from bot.channels.telegram.updates import TelegramPolling
+
             polling = TelegramPolling(app.state.runtime)
             await polling.start()
         listen_url = os.environ.get(LISTEN_URL_ENV)

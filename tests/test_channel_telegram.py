@@ -24,8 +24,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot import PROJECT_ROOT
 from bot.channels.telegram.limits import SendLimiter, TokenBucket
-from bot.channels.telegram.routes import TelegramPolling, to_inbound
 from bot.channels.telegram.sender import TEXT_LIMIT, TelegramSender, send_error, split_text
+from bot.channels.telegram.updates import TelegramPolling, to_inbound
 from bot.i18n import Catalogs
 from bot.messages import Button, OutboundMessage
 from bot.runtime import Runtime
