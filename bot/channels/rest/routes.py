@@ -51,14 +51,14 @@ def to_rest(sender: str, message: OutboundMessage) -> RestReply:
     )
 
 
-@router.post("/webhooks/rest/webhook", response_model=list[RestReply])
-async def receive(
-    body: RestMessage, request: Request, background: BackgroundTasks
-) -> list[RestReply]:
+async def answer(
+    body: RestMessage, request: Request, background: BackgroundTasks, channel: str
+) -> list[OutboundMessage]:
+    """One JSON message through the engine, answered in the response (REST and web chat)."""
     engine = runtime_of(request).engine
     metadata = body.metadata
     inbound = InboundMessage(
-        channel=CHANNEL,
+        channel=channel,
         address=body.sender,
         text=valid_text(body.message),
         # any other id (an object, a lone surrogate, 2**70) is no id: the message still counts
@@ -69,7 +69,22 @@ async def receive(
     # is known to have gone out.
     result = await engine.handle(inbound, confirm_later=True)
     background.add_task(engine.confirm_answered, result)
-    return [to_rest(body.sender, reply) for reply in result.replies]
+    return list(result.replies)
+
+
+async def queued(request: Request, channel: str, sender: str) -> list[OutboundMessage]:
+    """Messages queued for this sender since its last collect; each is returned once."""
+    store = runtime_of(request).store
+    contact = await store.contact_for(channel, sender)
+    return list(await store.take_queued(contact.id))
+
+
+@router.post("/webhooks/rest/webhook", response_model=list[RestReply])
+async def receive(
+    body: RestMessage, request: Request, background: BackgroundTasks
+) -> list[RestReply]:
+    replies = await answer(body, request, background, CHANNEL)
+    return [to_rest(body.sender, reply) for reply in replies]
 
 
 @router.get("/webhooks/rest/messages", response_model=list[RestReply])
@@ -77,6 +92,4 @@ async def collect(
     request: Request, sender: Annotated[str, Query(pattern=SENDER_PATTERN)]
 ) -> list[RestReply]:
     """Messages queued for this sender since its last collect; each is returned once."""
-    store = runtime_of(request).store
-    contact = await store.contact_for(CHANNEL, sender)
-    return [to_rest(sender, message) for message in await store.take_queued(contact.id)]
+    return [to_rest(sender, message) for message in await queued(request, CHANNEL, sender)]

@@ -18,11 +18,17 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from bot.channels.rest.routes import SENDER_PATTERN, RestMessage, RestReply, to_rest
+from bot.channels.rest.routes import (
+    SENDER_PATTERN,
+    RestMessage,
+    RestReply,
+    answer,
+    queued,
+    to_rest,
+)
 from bot.http import runtime_of
 from bot.i18n import Catalogs
-from bot.inputs import clean_id, valid_text
-from bot.messages import InboundMessage, OutboundMessage
+from bot.messages import OutboundMessage
 from bot.resources import package_path
 
 CHANNEL = "web"
@@ -107,19 +113,8 @@ async def chat_page(
 async def receive(
     body: RestMessage, request: Request, background: BackgroundTasks
 ) -> list[WebReply]:
-    engine = runtime_of(request).engine
-    metadata = body.metadata
-    inbound = InboundMessage(
-        channel=CHANNEL,
-        address=body.sender,
-        text=valid_text(body.message),
-        provider_message_id=clean_id(metadata.get("message_id")),
-        language_hint=clean_id(metadata.get("language"), 16),
-    )
-    # as on the REST channel: a retry after a lost answer gets the same replies
-    result = await engine.handle(inbound, confirm_later=True)
-    background.add_task(engine.confirm_answered, result)
-    return [to_web(body.sender, reply) for reply in result.replies]
+    replies = await answer(body, request, background, CHANNEL)
+    return [to_web(body.sender, reply) for reply in replies]
 
 
 @router.get(MESSAGES_PATH, response_model=list[WebReply])
@@ -127,6 +122,4 @@ async def collect(
     request: Request, sender: Annotated[str, Query(pattern=SENDER_PATTERN)]
 ) -> list[WebReply]:
     """Messages queued for this page's sender since its last collect; each is returned once."""
-    store = runtime_of(request).store
-    contact = await store.contact_for(CHANNEL, sender)
-    return [to_web(sender, message) for message in await store.take_queued(contact.id)]
+    return [to_web(sender, message) for message in await queued(request, CHANNEL, sender)]
