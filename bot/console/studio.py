@@ -36,6 +36,7 @@ from bot.channels.voice.studio import (
     recordings_dir,
     to_mp3,
 )
+from bot.console.i18n import N_
 from bot.console.web import console_headers, redirect, render
 from bot.http import runtime_of
 from flows.registration import vocabulary
@@ -145,8 +146,12 @@ async def language_page(
     principal: Annotated[Principal, Depends(require_supervisor)],
 ) -> Response:
     _language_or_404(request, language)
-    saved = request.query_params.get("saved", "")
-    notice = f"Recording kept: {saved}." if saved else None
+    # the kept prompt is marked "Recorded" in the list; the notice names no value
+    notice = (
+        N_("Recording kept: callers hear it from now on.")
+        if request.query_params.get("saved")
+        else None
+    )
     return await _language_page(request, principal, language, notice=notice)
 
 
