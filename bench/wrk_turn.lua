@@ -15,7 +15,7 @@ local messages = {
 }
 local senders = 500  -- per wrk thread: 1,000 with -t2
 local counter = 0
-local thread_name = "t0"
+thread_name = "t0"  -- a global: setup() gives each thread its own with thread:set
 local next_thread_id = 0
 
 function setup(thread)
