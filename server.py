@@ -15,8 +15,11 @@ from sqlalchemy import text
 
 from bot import metrics, parse_endpoint
 from bot.channels import channel_routers
+from bot.channels.rest import routes as rest_routes
+from bot.channels.web import routes as web_routes
 from bot.config import Settings, get_settings
 from bot.console.app import first_start, include_console
+from bot.fastpath import FastPaths
 from bot.http import LISTEN_URL_ENV, LimitsAndHeaders, install_error_handling
 from bot.resources import package_path
 from bot.runtime import Runtime, build_runtime
@@ -66,7 +69,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     if runtime is not None:
         app.state.runtime = runtime
-    app.add_middleware(parse_endpoint.ParseFastPath)  # inside the limits and headers
+    # the hot JSON endpoints answered before routing, inside the limits and headers
+    app.add_middleware(
+        FastPaths,
+        routes={
+            parse_endpoint.PATH: parse_endpoint.fast_parse,
+            rest_routes.WEBHOOK_PATH: rest_routes.fast_receive,
+            web_routes.MESSAGES_PATH: web_routes.fast_receive,
+        },
+    )
     app.add_middleware(LimitsAndHeaders)
     install_error_handling(app)  # 4xx that never echo the input; a last-resort 500
     for router in channel_routers():  # every channel declared in bot/channels

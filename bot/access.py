@@ -133,7 +133,6 @@ def generate_password() -> str:
     return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
 
 
-
 # -- answering the unauthorised ----------------------------------------------------------------
 def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")

@@ -49,7 +49,6 @@ ALERTED_PRIORITIES = (HandoffPriority.EMERGENCY.value, HandoffPriority.URGENT.va
 _NUMBERS = re.compile(r"^[0-9+()\-/ ,]{2,128}$")
 
 
-
 # -- emergency numbers ------------------------------------------------------------------------
 class NumbersError(ValueError):
     """Not a list of phone numbers."""

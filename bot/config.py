@@ -199,7 +199,7 @@ class Settings(BaseSettings):
     twilio_whatsapp_templates: Annotated[dict[str, Template], NoDecode] = Field(
         default={},
         description='The approved template per language outside the 24 h window: "en=HX…, '
-        'ar=HX…"; a language without one gets the default language\'s',
+        "ar=HX…\"; a language without one gets the default language's",
     )
     sms_max_segments: int = Field(
         default=3, ge=1, le=10, description="Longest SMS reply; longer ones are split"
@@ -225,7 +225,7 @@ class Settings(BaseSettings):
     )
     whatsapp_templates: Annotated[dict[str, Template], NoDecode] = Field(
         default={},
-        description='The approved template per language outside the 24-hour window: '
+        description="The approved template per language outside the 24-hour window: "
         '"en=hotline_message:en, ha=hotline_message:ha" (name:Meta\'s language code); a '
         "language without one gets the default language's",
     )

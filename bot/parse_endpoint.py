@@ -1,10 +1,8 @@
 """`POST /model/parse`: the NLU over HTTP, in Rasa's parse shape — the server's hot path.
 
-The answer is made by a small ASGI middleware in front of the router: the body is validated
-straight from its JSON bytes and the answer written directly, without routing through the
-app's ~150 console and channel routes or FastAPI's request handling. The same function backs
-a documented route, so the endpoint is in the OpenAPI schema and works without the middleware.
-The body-size limit and security headers (bot/http.py) still wrap it.
+The answer is made by bot/fastpath.py in front of the router: the body is validated straight
+from its JSON bytes and the answer written directly. The same function backs a documented
+route, so the endpoint is in the OpenAPI schema and works without the middleware.
 """
 
 from __future__ import annotations
@@ -16,8 +14,8 @@ import orjson
 from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.fastpath import FastAnswer
 from bot.http import MAX_REPORTED_ERRORS, runtime_of, safe_error
 from bot.inputs import valid_text
 
@@ -63,31 +61,7 @@ async def parse_route(request: Request) -> Response:
     return Response(payload, status_code=status, media_type="application/json")
 
 
-class ParseFastPath:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        status, payload = await answer(scope["app"].state.runtime, b"".join(chunks))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+async def fast_parse(runtime: Runtime, body: bytes, content_type: bytes) -> FastAnswer:
+    """The route's work for bot/fastpath.py (any content type, as the route reads its body)."""
+    status, payload = await answer(runtime, body)
+    return FastAnswer(status, payload)

@@ -39,7 +39,6 @@ def _accounts(request: Request) -> Accounts:
     return Accounts(runtime_of(request).db)
 
 
-
 @router.get("/me", response_model=Me)
 async def me(principal: Operator) -> Me:
     return Me(

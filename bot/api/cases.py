@@ -36,7 +36,6 @@ Operator = Annotated[Principal, Depends(require_operator)]
 OperatorAction = Annotated[Principal, Depends(operator_form)]
 
 
-
 async def _detail(request: Request, handoff_id: int) -> CaseOut:
     runtime = runtime_of(request)
     detail = await casework.case_detail(runtime, handoff_id)

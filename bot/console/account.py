@@ -223,9 +223,7 @@ async def disable_second_factor(
     code: Annotated[str, Form(max_length=64)],
 ) -> Response:
     try:
-        await Accounts(runtime_of(request).db).disable_second_factor(
-            principal.operator_id, code
-        )
+        await Accounts(runtime_of(request).db).disable_second_factor(principal.operator_id, code)
     except AccountError as exc:
         return await _second_factor_page(request, principal, error=str(exc), status_code=400)
     return redirect("/console/account?notice=second-factor-off")

@@ -48,9 +48,7 @@ SESSION_CHECK_EVENTS = 50
 NOTICES = {
     "password": N_("Your password is changed."),
     "closed": N_("The case is closed; the bot answers this person again."),
-    "snoozed": N_(
-        "The case is snoozed; it comes back when the person writes or the time comes."
-    ),
+    "snoozed": N_("The case is snoozed; it comes back when the person writes or the time comes."),
 }
 
 
@@ -68,7 +66,6 @@ async def _choices(runtime: Runtime) -> dict[str, list[str]]:
             "channels": sorted(c for c in channels if c),
             "cities": sorted({*contact_cities, *registration_cities} - {None, ""}),
         }
-
 
 
 Filter = Annotated[str | None, Query(max_length=32)]

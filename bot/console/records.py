@@ -274,9 +274,7 @@ async def registration_page(
         "unchanged": N_("Nothing was changed."),
         "queued": N_("Stage set; the person is being told in their language."),
         "opted_out": N_("Stage set; the person opted out of messages and was not told."),
-        "no_channel": N_(
-            "Stage set; there is no way to reach the person, so they were not told."
-        ),
+        "no_channel": N_("Stage set; there is no way to reach the person, so they were not told."),
     }.get(request.query_params.get("done", ""))
     return await _detail_page(request, principal, registration_id, notice=notice)
 

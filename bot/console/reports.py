@@ -197,9 +197,7 @@ def day_chart(
     every = max(1, math.ceil(len(days) / 10))
     for i, day in enumerate(days):
         if i % every == 0:
-            chart.texts.append(
-                Text(left + slot * (i + 0.5), height - 14, day_label(day), "middle")
-            )
+            chart.texts.append(Text(left + slot * (i + 0.5), height - 14, day_label(day), "middle"))
 
     def y_of(value: float) -> float:
         return top + plot_h - (value / ceiling) * plot_h

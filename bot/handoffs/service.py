@@ -96,7 +96,6 @@ def _info(row: Handoff) -> CaseInfo:
     )
 
 
-
 @asynccontextmanager
 async def _no_lock(contact_id: int) -> AsyncIterator[None]:
     yield

@@ -72,6 +72,7 @@ _ring: _Ring | None = None
 # prefix of the hash columns of anonymised rows (retention): never a real lookup hash
 ANONYMOUS_HASH_PREFIX = "anon:"
 
+
 def _stamp(path: Path) -> tuple[int, int, int] | None:
     try:
         info = os.stat(path)

@@ -9,14 +9,22 @@ The sender id is the contact's identity on this channel: clients use long random
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any
 
+import orjson
 from fastapi import APIRouter, BackgroundTasks, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
+from bot.fastpath import FastAnswer, is_json
 from bot.http import runtime_of
 from bot.inputs import clean_id, valid_text
 from bot.messages import InboundMessage, OutboundMessage
+
+if TYPE_CHECKING:
+    from bot.engine import HandleResult
+    from bot.runtime import Runtime
 
 CHANNEL = "rest"
 SENDER_PATTERN = r"^[A-Za-z0-9_.:@+\-]{1,128}$"
@@ -42,20 +50,23 @@ class RestReply(BaseModel):
     metadata: dict[str, str] = {}
 
 
+def rest_dict(sender: str, message: OutboundMessage) -> dict[str, Any]:
+    """A reply in RestReply's shape, as plain data (the fast path writes it directly)."""
+    return {
+        "recipient_id": sender,
+        "text": message.text,
+        "buttons": [button.to_dict() for button in message.buttons],
+        "metadata": {"language": message.language, "direction": message.direction},
+    }
+
+
 def to_rest(sender: str, message: OutboundMessage) -> RestReply:
-    return RestReply(
-        recipient_id=sender,
-        text=message.text,
-        buttons=[RestButton(title=b.title, payload=b.payload) for b in message.buttons],
-        metadata={"language": message.language, "direction": message.direction},
-    )
+    return RestReply.model_validate(rest_dict(sender, message))
 
 
-async def answer(
-    body: RestMessage, request: Request, background: BackgroundTasks, channel: str
-) -> list[OutboundMessage]:
-    """One JSON message through the engine, answered in the response (REST and web chat)."""
-    engine = runtime_of(request).engine
+async def handle_json(runtime: Runtime, body: RestMessage, channel: str) -> HandleResult:
+    """One JSON message through the engine, answered in the response (REST and web chat).
+    The caller confirms the answer once it went out (`engine.confirm_answered`)."""
     metadata = body.metadata
     inbound = InboundMessage(
         channel=channel,
@@ -67,9 +78,37 @@ async def answer(
     )
     # A retry of this message (the answer was lost) gets the same replies, until the answer
     # is known to have gone out.
-    result = await engine.handle(inbound, confirm_later=True)
-    background.add_task(engine.confirm_answered, result)
+    return await runtime.engine.handle(inbound, confirm_later=True)
+
+
+async def answer(
+    body: RestMessage, request: Request, background: BackgroundTasks, channel: str
+) -> list[OutboundMessage]:
+    """The route's way: the confirmation runs as a background task after the response."""
+    runtime = runtime_of(request)
+    result = await handle_json(runtime, body, channel)
+    background.add_task(runtime.engine.confirm_answered, result)
     return list(result.replies)
+
+
+def fast_handler(
+    channel: str, shape: Callable[[str, OutboundMessage], dict[str, Any]]
+) -> Callable[[Runtime, bytes, bytes], Any]:
+    """The route's work for bot/fastpath.py: a well-formed JSON message is answered there;
+    anything else goes to the route, whose validation answers it."""
+
+    async def handle(runtime: Runtime, raw: bytes, content_type: bytes) -> FastAnswer | None:
+        if not is_json(content_type):
+            return None
+        try:
+            body = RestMessage.model_validate_json(raw)
+        except ValidationError:
+            return None
+        result = await handle_json(runtime, body, channel)
+        payload = orjson.dumps([shape(body.sender, reply) for reply in result.replies])
+        return FastAnswer(200, payload, partial(runtime.engine.confirm_answered, result))
+
+    return handle
 
 
 async def queued(request: Request, channel: str, sender: str) -> list[OutboundMessage]:
@@ -79,7 +118,11 @@ async def queued(request: Request, channel: str, sender: str) -> list[OutboundMe
     return list(await store.take_queued(contact.id))
 
 
-@router.post("/webhooks/rest/webhook", response_model=list[RestReply])
+WEBHOOK_PATH = "/webhooks/rest/webhook"
+fast_receive = fast_handler(CHANNEL, rest_dict)
+
+
+@router.post(WEBHOOK_PATH, response_model=list[RestReply])
 async def receive(
     body: RestMessage, request: Request, background: BackgroundTasks
 ) -> list[RestReply]:

@@ -43,7 +43,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 ALLOWED_UPDATES = ("message", "callback_query")
 
 
-
 # -- updates → messages ------------------------------------------------------------------
 def _language_hint(code: object, languages: tuple[str, ...]) -> str | None:
     """Telegram's language_code ("ha", "en-US") as a hint, only for an enabled language."""

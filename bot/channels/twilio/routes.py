@@ -55,8 +55,6 @@ TWILIO_IN_FLIGHT = {"queued", "accepted", "scheduled", "sending", "receiving", "
 router = APIRouter(tags=["twilio sms and whatsapp"])
 
 
-
-
 def channel_and_address(sender: str) -> tuple[str, str]:
     """("whatsapp", "+218…") for "whatsapp:+218…", ("sms", "+218…") otherwise."""
     if sender.startswith(WHATSAPP_PREFIX):
