@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts import ALERTED_PRIORITIES, EmergencyNumbers, OnCallAlerts
@@ -30,7 +29,7 @@ from bot.hours import OpeningHours
 from bot.i18n import Catalogs, isolate_in_rtl
 from bot.messages import OutboundMessage
 from bot.sessions import SessionStore
-from bot.storage.db import Database
+from bot.storage.db import DRIVER_INTEGRITY_ERRORS, Database
 from bot.storage.models import (
     ACTIVE_HANDOFF,
     AuditEvent,
@@ -188,7 +187,7 @@ class Handoffs:
                     registration_id=registration_id,
                     call_id=call_id,
                 )
-            except IntegrityError:  # another process opened this person's case just now
+            except DRIVER_INTEGRITY_ERRORS:  # another process opened this person's case just now
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
@@ -205,51 +204,18 @@ class Handoffs:
         registration_id: int | None,
         call_id: int | None,
     ) -> tuple[int, bool]:
-        now = utcnow()
-        async with self.db.session() as session, session.begin():
-            current = await session.scalar(
-                select(Handoff)
-                .where(Handoff.contact_id == contact_id, Handoff.status.in_(ACTIVE_HANDOFF))
-                .order_by(Handoff.id.desc())
-                .limit(1)
-            )
-            if current is not None:
-                raised = PRIORITY_RANK.get(priority, 99) < PRIORITY_RANK.get(current.priority, 99)
-                if raised:
-                    current.priority = priority
-                    current.reason = reason
-                if current.status == HandoffStatus.SNOOZED:
-                    current.status = self._awake_status(current)
-                    current.snoozed_until = None
-                if registration_id and current.registration_id is None:
-                    current.registration_id = registration_id
-                if call_id and current.call_id is None:
-                    current.call_id = call_id
-                current.waiting_since = current.waiting_since or now
-                handoff_id, created = current.id, False
-            else:
-                row = Handoff(
-                    contact_id=contact_id,
-                    reason=reason,
-                    priority=priority,
-                    channel=channel,
-                    language=language,
-                    opened_by_id=opened_by,
-                    registration_id=registration_id,
-                    call_id=call_id,
-                    waiting_since=now,
-                )
-                session.add(row)
-                await session.flush()
-                handoff_id, created = row.id, True
-                session.add(
-                    AuditEvent(
-                        actor=f"operator:{opened_by}" if opened_by else "bot",
-                        action="handoff.opened",
-                        subject=str(handoff_id),
-                        details={"reason": reason, "priority": priority, "channel": channel},
-                    )
-                )
+        # on the turns' connection: opened inside a person's turn, on the hot path
+        handoff_id, created = await self.turns.open_case(
+            contact_id,
+            reason=reason,
+            priority=priority,
+            channel=channel,
+            language=language,
+            opened_by=opened_by,
+            registration_id=registration_id,
+            call_id=call_id,
+            now=utcnow(),
+        )
         if priority in ALERTED_PRIORITIES:
             self._wake.set()
         kind = "handoff.opened" if created else "handoff.updated"
@@ -512,7 +478,7 @@ class Handoffs:
         # the case as the turn read it, in the transaction that stored the message
         noted_at, answered = case.passed_on_at, case.answered
         if raised:
-            await self._update_if(case.id, {"passed_on_at": now})
+            await self.turns.note_passed_on(case.id, noted_at, now, always=True)
             current = await self.get(case.id)
             texts = await self.danger_notice(current or case, language)
         else:
@@ -520,7 +486,7 @@ class Handoffs:
             if answered or (last is not None and now < last + self.passed_on_every):
                 return []
             # only one turn wins the note when several messages arrive together
-            if not await self._update_if(case.id, {"passed_on_at": now}, passed_on_at=noted_at):
+            if not await self.turns.note_passed_on(case.id, noted_at, now):
                 return []
             position = await self.queue_position(case.id)
             texts = [

@@ -7,12 +7,12 @@ replies, processed mark, contact changes, the case's waiting mark) in one transa
 
 This is the hot path, so it speaks to the database driver directly, with a handful of fixed
 statements: building and caching SQLAlchemy statements cost ten times the database's own
-work per turn (measured, docs/benchmarks.md). Each transaction runs in a worker thread on a
-connection of its own (one thread hop per transaction instead of one per statement): SQLite
-in one thread (one writer at a time anyway; transactions begin IMMEDIATE so a writer waits on
-the busy timeout instead of failing a lock upgrade), PostgreSQL in a few. The ORM models stay
-the schema's description and serve everything else. Values are written the way the models
-write them: `SecretText` encrypted, JSON as text, SQLite times as SQLAlchemy stores them.
+work per turn (measured, docs/benchmarks.md). SQLite's transactions run on the event loop
+(tens of microseconds; they begin IMMEDIATE, and a turn that finds another writer waits on the
+loop and tries again); PostgreSQL's on a few async connections, each transaction's statements
+pipelined in one round trip. The ORM models stay the schema's description and serve
+everything else. Values are written the way the models write them: `SecretText` encrypted,
+JSON as text, SQLite times as SQLAlchemy stores them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -35,10 +34,10 @@ from sqlalchemy.engine import make_url
 
 from bot.activity import activity_day
 from bot.channels import WINDOWED_CHANNELS
-from bot.handoffs import CaseInfo
+from bot.handoffs import PRIORITY_RANK, CaseInfo
 from bot.messages import OutboundMessage
 from bot.storage import crypto
-from bot.storage.db import Database, sync_url
+from bot.storage.db import DRIVER_INTEGRITY_ERRORS, Database, sync_url
 from bot.storage.models import ACTIVE_HANDOFF, Direction, HandoffStatus, MessageStatus
 from bot.storage.repository import ContactInfo, StoredInbound
 
@@ -48,6 +47,8 @@ log = logging.getLogger(__name__)
 OPTED_OUT = "the person opted out"  # a held message's end when they send STOP
 _CONTACT_CACHE_SIZE = 50_000
 _POSTGRES_CONNECTIONS = 10  # a process's turns in flight at once
+_SQLITE_WAIT_SECONDS = 10.0  # for another writer to release SQLite's lock
+_SQLITE_FIRST_PAUSE, _SQLITE_LAST_PAUSE = 0.0005, 0.004
 # ACTIVE_HANDOFF and HandoffStatus, spelled out in the statements below
 assert {s.value for s in ACTIVE_HANDOFF} == {"open", "claimed", "snoozed"}
 assert (HandoffStatus.OPEN, HandoffStatus.CLAIMED, HandoffStatus.SNOOZED) == (
@@ -220,19 +221,16 @@ class TurnStore:
         self.activity_zone = activity_zone or ZoneInfo("UTC")
         self.is_sqlite = db.is_sqlite
         target = sync_url(db.url)
-        self._threads: ThreadPoolExecutor | None = None
         self._loop_connection: sqlite3.Connection | None = None
         self._idle: list[Any] = []  # PostgreSQL connections (psycopg, async) not in use
         # at most this many at once: a burst of turns waits here, not at the server's limit
         self._connections = asyncio.Semaphore(_POSTGRES_CONNECTIONS)
         if self.is_sqlite:
             self._path = target.database or ":memory:"
-            self._threads = ThreadPoolExecutor(1, thread_name_prefix="hotline-turns")
         else:
             self._conninfo = make_url(str(target.set(drivername="postgresql"))).render_as_string(
                 hide_password=False
             )
-        self._local = threading.local()
         self._opened: list[Any] = []
         self._opened_lock = threading.Lock()
         # (channel, address hash) → contact id: ids never change; an erased contact is noticed
@@ -268,28 +266,35 @@ class TurnStore:
             connection.rollback()
             raise
 
-    def _in_thread(self, work: Callable[..., Coroutine[Any, Any, T]], args: tuple[Any, ...]) -> T:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = self._sqlite(10_000)
-        return self._sqlite_transaction(connection, work, args)
-
     async def _run(self, work: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
         if self.is_sqlite:
-            # On the event loop while nobody else writes: a transaction takes tens of
-            # microseconds, less than a hop to a thread (which then waits for the GIL behind
-            # the busy loop). When another writer holds the database, wait for it in the thread.
-            if self._loop_connection is None:
-                self._loop_connection = self._sqlite(0)
+            return await self._run_sqlite(work, args)
+        async with self._connections:
+            return await self._postgres_transaction(work, args)
+
+    async def _run_sqlite(
+        self, work: Callable[..., Coroutine[Any, Any, T]], args: tuple[Any, ...]
+    ) -> T:
+        """On the event loop: a transaction takes tens of microseconds, less than a hop to a
+        thread. When another connection (the ORM's, another process) holds the write lock,
+        the turn waits on the loop and tries again within milliseconds of its release; SQLite's
+        own busy wait (sleeps growing to 100 ms, no queue) let waiting turns starve behind the
+        ones that kept finding the lock free (p99 near a second under load, measured)."""
+        if self._loop_connection is None:
+            self._loop_connection = self._sqlite(0)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _SQLITE_WAIT_SECONDS
+        pause = _SQLITE_FIRST_PAUSE
+        while True:
             try:
                 return self._sqlite_transaction(self._loop_connection, work, args)
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._threads, self._in_thread, work, args)
-        async with self._connections:
-            return await self._postgres_transaction(work, args)
+                if loop.time() + pause > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _SQLITE_LAST_PAUSE)
 
     async def _postgres_transaction(
         self, work: Callable[..., Coroutine[Any, Any, T]], args: tuple[Any, ...]
@@ -327,8 +332,6 @@ class TurnStore:
     async def close(self) -> None:
         while self._idle:
             await self._discard(self._idle.pop())
-        if self._threads is not None:
-            self._threads.shutdown(wait=True)
         with self._opened_lock:
             for connection in self._opened:
                 try:
@@ -408,7 +411,7 @@ class TurnStore:
                 with_session,
                 self.activity_zone,
             )
-        except (sqlite3.IntegrityError, psycopg.IntegrityError, _ContactGone):
+        except (*DRIVER_INTEGRITY_ERRORS, _ContactGone):
             return None  # the message's contact is gone (erased or anonymised)
 
     @staticmethod
@@ -554,6 +557,135 @@ class TurnStore:
 
     async def active_case(self, contact_id: int) -> CaseInfo | None:
         return await self._run(self._active_case, contact_id)
+
+    # -- handoff cases opened and noted by a turn ----------------------------------------
+    async def open_case(
+        self,
+        contact_id: int,
+        *,
+        reason: str,
+        priority: str,
+        channel: str,
+        language: str | None,
+        opened_by: int | None = None,
+        registration_id: int | None = None,
+        call_id: int | None = None,
+        now: datetime | None = None,
+    ) -> tuple[int, bool]:
+        """Open a case, or raise the priority of the person's active one: (id, newly opened).
+        Here rather than through the ORM: a write held across the ORM's thread hops kept
+        SQLite's lock for tens of milliseconds under load and stalled every turn (measured).
+        A second active case for the person (another process just opened one) raises the
+        driver's IntegrityError."""
+        return await self._run(
+            self._open_case,
+            contact_id,
+            reason,
+            priority,
+            channel,
+            language,
+            opened_by,
+            registration_id,
+            call_id,
+            now or datetime.now(UTC),
+        )
+
+    @staticmethod
+    async def _open_case(
+        cursor: _Cursor,
+        contact_id: int,
+        reason: str,
+        priority: str,
+        channel: str,
+        language: str | None,
+        opened_by: int | None,
+        registration_id: int | None,
+        call_id: int | None,
+        moment: datetime,
+    ) -> tuple[int, bool]:
+        now = cursor.time(moment)
+        current = await cursor.one(
+            "SELECT id, priority FROM handoffs WHERE contact_id = ?"
+            " AND status IN ('open', 'claimed', 'snoozed') ORDER BY id DESC LIMIT 1",
+            contact_id,
+        )
+        if current is not None:
+            raised = PRIORITY_RANK.get(priority, 99) < PRIORITY_RANK.get(current[1], 99)
+            # a snoozed case wakes (back to its operator, or the open queue) and waits again
+            await cursor.run(
+                "UPDATE handoffs SET"
+                " priority = CASE WHEN ? THEN ? ELSE priority END,"
+                " reason = CASE WHEN ? THEN ? ELSE reason END,"
+                " status = CASE WHEN status = 'snoozed' THEN CASE WHEN assigned_to_id IS NULL"
+                " THEN 'open' ELSE 'claimed' END ELSE status END,"
+                " snoozed_until = CASE WHEN status = 'snoozed' THEN NULL"
+                " ELSE snoozed_until END,"
+                " registration_id = COALESCE(registration_id, ?),"
+                " call_id = COALESCE(call_id, ?),"
+                " waiting_since = COALESCE(waiting_since, ?), updated_at = ? WHERE id = ?",
+                cursor.flag(raised),
+                priority,
+                cursor.flag(raised),
+                reason,
+                registration_id,
+                call_id,
+                now,
+                now,
+                current[0],
+            )
+            return int(current[0]), False
+        inserted = await cursor.one(
+            "INSERT INTO handoffs (contact_id, status, priority, reason, channel, language,"
+            " opened_by_id, registration_id, call_id, waiting_since, escalation_level,"
+            " created_at, updated_at) VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)"
+            " RETURNING id",
+            contact_id,
+            priority,
+            reason,
+            channel,
+            language,
+            opened_by,
+            registration_id,
+            call_id,
+            now,
+            now,
+            now,
+        )
+        handoff_id = int(inserted[0])
+        await cursor.run(
+            "INSERT INTO audit_events (actor, action, subject, details, created_at)"
+            " VALUES (?, 'handoff.opened', ?, ?, ?)",
+            f"operator:{opened_by}" if opened_by else "bot",
+            str(handoff_id),
+            json.dumps({"reason": reason, "priority": priority, "channel": channel}),
+            now,
+        )
+        return handoff_id, True
+
+    async def note_passed_on(
+        self, handoff_id: int, seen: datetime | None, now: datetime, *, always: bool = False
+    ) -> bool:
+        """Mark that the waiting person was told their message was passed on: `always`, or
+        only if the mark is still `seen` (what the turn read), so one of several turns
+        arriving together wins. True when marked."""
+        return await self._run(self._note_passed_on, handoff_id, seen, now, always)
+
+    @staticmethod
+    async def _note_passed_on(
+        cursor: _Cursor, handoff_id: int, seen: datetime | None, moment: datetime, always: bool
+    ) -> bool:
+        now = cursor.time(moment)
+        sql = "UPDATE handoffs SET passed_on_at = ?, updated_at = ? WHERE id = ?"
+        params: list[Any] = [now, now, handoff_id]
+        if always:
+            pass
+        elif seen is None:
+            sql += " AND passed_on_at IS NULL"
+        else:
+            sql += " AND passed_on_at = ?"
+            # SQLite's times come back naive: they are UTC
+            params.append(cursor.time(seen if seen.tzinfo else seen.replace(tzinfo=UTC)))
+        return (await cursor.one(sql + " RETURNING id", *params)) is not None
 
     # -- transaction 2: everything the turn decided -----------------------------------------
     async def finish_turn(self, write: TurnWrite) -> list[int]:
