@@ -348,20 +348,26 @@ class Engine:
     async def confirm_answered(self, result: HandleResult) -> None:
         """The channel's HTTP answer carrying `result.replies` went out: a retry of the message
         will not repeat them. Written in batches: requests confirming meanwhile share one."""
-        self._confirming.extend(r.message_id for r in result.replies if r.message_id)
-        await self._flush_confirmations()
+        ids = [r.message_id for r in result.replies if r.message_id]
+        if ids:
+            self._confirming.extend(ids)
+            await self._flush_confirmations()
 
     async def _flush_confirmations(self) -> None:
-        while True:
-            running = self._confirm_task
-            if running is not None and not running.done():
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(running)
-                continue
+        """Until every confirmation asked for so far is written."""
+        task = self._confirm_task
+        if task is None or task.done():
             if not self._confirming:
                 return
+            task = self._confirm_task = asyncio.ensure_future(self._confirm_all())
+        # the task writes until nothing is left, so it covers what was added meanwhile
+        with contextlib.suppress(Exception):
+            await asyncio.shield(task)
+
+    async def _confirm_all(self) -> None:
+        while self._confirming:
             batch, self._confirming = self._confirming, []
-            self._confirm_task = asyncio.ensure_future(self._confirm(batch))
+            await self._confirm(batch)
 
     async def _confirm(self, reply_ids: list[int]) -> None:
         try:
