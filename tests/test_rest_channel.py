@@ -161,3 +161,42 @@ async def test_a_retry_after_a_lost_answer_gets_the_same_replies(
     contact = await runtime.store.contact_for("rest", "kim")
     transcript = await runtime.store.transcript(contact.id)
     assert [d for d, _, _ in transcript] == ["in"] + ["out"] * len(lost.replies)
+
+
+@pytest.mark.parametrize("path", ["/webhooks/rest/webhook", "/chat/messages"])
+async def test_the_fast_path_answers_as_the_route_does(runtime: Runtime, path: str) -> None:
+    """A conversation through bot/fastpath.py and the same one through the FastAPI route (the
+    middleware taken out) get the same answers, byte for byte but for the sender's id; a body
+    the fast path does not take (not JSON, invalid) gets the route's own answer."""
+    from bot.fastpath import FastPaths
+    from server import create_app
+
+    fast_app = create_app(runtime=runtime)
+    route_app = create_app(runtime=runtime)
+    route_app.user_middleware = [m for m in route_app.user_middleware if m.cls is not FastPaths]
+    conversation = ["hello", "1", "I want to go home", "0", "clinic in tripoli"]
+    answers: dict[str, list[tuple[int, bytes]]] = {}
+    for name, app in (("fast", fast_app), ("route", route_app)):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            sender = f"same-{name}-{path.count('chat')}"
+            answers[name] = []
+            for number, text in enumerate(conversation):
+                metadata = {"message_id": f"{sender}-{number}"}
+                body = {"sender": sender, "message": text, "metadata": metadata}
+                response = await http.post(path, json=body)
+                answers[name].append(
+                    (response.status_code, response.content.replace(sender.encode(), b"S"))
+                )
+            for raw, content_type in (
+                (b'{"sender": "x y", "message": "hi"}', "application/json"),
+                (b'{"sender": "plain", "message": "hi"}', "text/plain"),
+                (b"{not json", "application/json"),
+            ):
+                response = await http.post(
+                    path, content=raw, headers={"content-type": content_type}
+                )
+                answers[name].append((response.status_code, response.content))
+    assert answers["fast"] == answers["route"]
+    assert [status for status, _ in answers["fast"]] == [200] * 5 + [422] * 3
+    assert all(b'"recipient_id":"S"' in body for _, body in answers["fast"][:5])
