@@ -439,7 +439,7 @@ class Handoffs:
         position = await self.queue_position(handoff_id)
         if position:
             texts.append(self.catalogs.text(language, "handoff.position", position=position))
-        case = await self.get(handoff_id)
+        case = await self.turns.case(handoff_id)
         if case is not None and case.priority in ALERTED_PRIORITIES:
             texts += await self.danger_notice(case, language)
         elif not self.hours.is_open(utcnow()):
@@ -479,7 +479,7 @@ class Handoffs:
         noted_at, answered = case.passed_on_at, case.answered
         if raised:
             await self.turns.note_passed_on(case.id, noted_at, now, always=True)
-            current = await self.get(case.id)
+            current = await self.turns.case(case.id)
             texts = await self.danger_notice(current or case, language)
         else:
             last = as_utc(noted_at)

@@ -170,12 +170,15 @@ def _decrypt(value: str | None) -> str:
     return crypto.decrypt(value) if value else ""
 
 
-_ACTIVE_CASE = (
+_CASE_COLUMNS = (
     "SELECT id, contact_id, status, priority, reason, channel, language, assigned_to_id,"
     " waiting_since, created_at, passed_on_at, first_response_at FROM handoffs"
-    " WHERE contact_id = ?"
+)
+_ACTIVE_CASE = (
+    _CASE_COLUMNS + " WHERE contact_id = ?"
     " AND status IN ('open', 'claimed', 'snoozed') ORDER BY id DESC LIMIT 1"
 )
+_CASE_BY_ID = _CASE_COLUMNS + " WHERE id = ?"
 
 
 # 1 + the open cases an operator will take before this one (priority, then age); 0 if it is
@@ -557,6 +560,14 @@ class TurnStore:
 
     async def active_case(self, contact_id: int) -> CaseInfo | None:
         return await self._run(self._active_case, contact_id)
+
+    async def case(self, handoff_id: int) -> CaseInfo | None:
+        """A case as a turn sees it (read on the hot path, after opening or raising it)."""
+        return await self._run(self._case_by_id, handoff_id)
+
+    @staticmethod
+    async def _case_by_id(cursor: _Cursor, handoff_id: int) -> CaseInfo | None:
+        return _case(await cursor.one(_CASE_BY_ID, handoff_id))
 
     # -- handoff cases opened and noted by a turn ----------------------------------------
     async def open_case(
