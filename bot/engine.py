@@ -152,7 +152,10 @@ class Engine:
                     continue
                 message_id, duplicate = context.message_id, context.duplicate
                 if self._state_in_turn:
-                    state = ConversationState.from_json(context.state_json)
+                    raw = context.state_json
+                    if raw is None:  # none yet, or one an earlier version kept elsewhere
+                        raw = await self.sessions.legacy_state(contact_id)
+                    state = ConversationState.from_json(raw)
                 else:
                     state = await self.sessions.load(contact_id)
                 for pending in context.pending:

@@ -149,7 +149,9 @@ async def build_runtime(settings: Settings, *, builtin_nlu: BuiltinNLU | None = 
     store.erase_hooks.append(registrations.erase_for)
     sessions: SessionStore
     if settings.redis_url:
-        sessions = RedisSessionStore(settings.redis_url, lock_timeout=settings.lock_timeout_seconds)
+        sessions = RedisSessionStore(
+            settings.redis_url, db, lock_timeout=settings.lock_timeout_seconds
+        )
     else:
         sessions = SqlSessionStore(db)
     builtin = builtin_nlu or load_nlu(settings)

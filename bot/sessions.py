@@ -1,7 +1,10 @@
 """Conversation state per contact, and the per-contact lock that keeps one person's turns in order.
 
-Default: state in the SQL database (survives restarts) with in-process locks (one server
-process). With `REDIS_URL`: state and locks in Redis, shared by several processes.
+State is always in the SQL database (survives restarts; the turn reads and writes it inside
+its own transactions, bot/storage/turns.py). Locks are in-process by default (one server
+process); with `REDIS_URL`, Redis locks shared by several processes. Earlier versions kept the
+state in Redis with `REDIS_URL`: such a state is still read, once, until the turn writes it to
+the database.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class SessionStore(Protocol):
     async def load(self, contact_id: int) -> ConversationState: ...
     async def save(self, contact_id: int, state: ConversationState) -> None: ...
     async def clear(self, contact_id: int) -> None: ...
+    async def legacy_state(self, contact_id: int) -> str | None: ...  # kept elsewhere before
     def lock(self, contact_id: int) -> Any: ...  # async context manager
     async def close(self) -> None: ...
 
@@ -116,7 +120,13 @@ class SqlSessionStore:
             raw = await session.scalar(
                 select(SessionRecord.state).where(SessionRecord.contact_id == contact_id)
             )
+        if raw is None:
+            raw = await self.legacy_state(contact_id)
         return ConversationState.from_json(raw)
+
+    async def legacy_state(self, contact_id: int) -> str | None:
+        """A state kept outside the database by an earlier version (none here)."""
+        return None
 
     async def save(self, contact_id: int, state: ConversationState) -> None:
         async with self._db.session() as session, session.begin():
@@ -140,15 +150,21 @@ class SqlSessionStore:
         return None
 
 
-class RedisSessionStore:
-    """State as (encrypted when configured) JSON under one key per contact; a Redis lock."""
+class RedisSessionStore(SqlSessionStore):
+    """State in the database as SqlSessionStore keeps it; a Redis lock per contact, shared by
+    every process. (State in Redis cost a turn two more round trips, measured.)"""
 
     def __init__(
-        self, url: str, *, prefix: str = "hotline", ttl_days: int = 90, lock_timeout: float = 30.0
+        self,
+        url: str,
+        db: Database,
+        *,
+        prefix: str = "hotline",
+        lock_timeout: float = 30.0,
     ) -> None:
+        super().__init__(db)
         self._redis: Redis = Redis.from_url(url, decode_responses=True)
         self._prefix = prefix
-        self._ttl = ttl_days * 86400
         self._lock_timeout = lock_timeout
         self._local = _LocalLocks()  # keeps this process's waiters in arrival order
 
@@ -160,15 +176,14 @@ class RedisSessionStore:
     def _key(self, contact_id: int) -> str:
         return f"{self._prefix}:session:{contact_id}"
 
-    async def load(self, contact_id: int) -> ConversationState:
+    async def legacy_state(self, contact_id: int) -> str | None:
+        """A state an earlier version kept in Redis (encrypted); it expires there by itself."""
         # the client decodes responses (decode_responses=True): a str, typed loosely by redis-py
         raw = cast("str | None", await self._redis.get(self._key(contact_id)))
-        return ConversationState.from_json(crypto.decrypt(raw) if raw else None)
-
-    async def save(self, contact_id: int, state: ConversationState) -> None:
-        await self._redis.set(self._key(contact_id), crypto.encrypt(state.to_json()), ex=self._ttl)
+        return crypto.decrypt(raw) if raw else None
 
     async def clear(self, contact_id: int) -> None:
+        await super().clear(contact_id)
         await self._redis.delete(self._key(contact_id))
 
     @asynccontextmanager

@@ -349,19 +349,55 @@ def test_no_key_is_written_in_the_code() -> None:
 
 
 @pytest.mark.parametrize("backend", ["postgres+redis"])
-async def test_redis_sessions_are_encrypted_and_erased(make_runtime: RuntimeFactory) -> None:
+async def test_sessions_with_redis_are_in_the_database_encrypted_and_erased(
+    make_runtime: RuntimeFactory,
+) -> None:
     runtime = await make_runtime()
     redis: Any = runtime.sessions._redis  # type: ignore[attr-defined]
     for text in ["hello", "1", "yes", "Amina Bello"]:
         await runtime.engine.handle(InboundMessage(channel="rest", address="r1", text=text))
     contact = await runtime.store.contact_for("rest", "r1")
-    raw = await redis.get(f"hotline:session:{contact.id}")
+    async with runtime.db.engine.connect() as connection:
+        raw = (
+            await connection.exec_driver_sql(
+                "SELECT state FROM sessions WHERE contact_id = %(id)s", {"id": contact.id}
+            )
+        ).scalar_one()
     assert raw.startswith(crypto.PREFIX) and "Amina" not in raw
+    assert [k async for k in redis.scan_iter(match="hotline:session:*")] == []  # only locks
     assert (await runtime.sessions.load(contact.id)).data["answers"]["name"] == "Amina Bello"
     for text in ["delete my data", "1"]:
         await runtime.engine.handle(InboundMessage(channel="rest", address="r1", text=text))
+    async with runtime.db.engine.connect() as connection:
+        left = (await connection.exec_driver_sql("SELECT count(*) FROM sessions")).scalar_one()
+    assert left == 0
+
+
+@pytest.mark.parametrize("backend", ["postgres+redis"])
+async def test_a_state_an_earlier_version_kept_in_redis_is_carried_on(
+    make_runtime: RuntimeFactory,
+) -> None:
+    """Before, with REDIS_URL the state lived in Redis: a person in the middle of a flow then
+    goes on where they were after the upgrade, and erasure removes the old key too."""
+    runtime = await make_runtime()
+    redis: Any = runtime.sessions._redis  # type: ignore[attr-defined]
+    for text in ["hello", "1", "yes"]:
+        await runtime.engine.handle(InboundMessage(channel="rest", address="r2", text=text))
+    contact = await runtime.store.contact_for("rest", "r2")
+    state = await runtime.sessions.load(contact.id)
+    assert state.flow == "registration"
+    # as the earlier version kept it: encrypted under the contact's key, nothing in SQL
+    await redis.set(f"hotline:session:{contact.id}", crypto.encrypt(state.to_json()))
+    async with runtime.db.engine.begin() as connection:
+        await connection.exec_driver_sql("DELETE FROM sessions")
+    replies = await runtime.engine.handle(
+        InboundMessage(channel="rest", address="r2", text="Amina Bello")
+    )
+    assert replies.replies  # answered as the next step of the registration, not a restart
+    assert (await runtime.sessions.load(contact.id)).data["answers"]["name"] == "Amina Bello"
+    for text in ["delete my data", "1"]:
+        await runtime.engine.handle(InboundMessage(channel="rest", address="r2", text=text))
     assert await redis.get(f"hotline:session:{contact.id}") is None
-    assert [k async for k in redis.scan_iter(match="hotline:session:*")] == []
 
 
 async def stored_values(runtime: Runtime) -> list[str]:
@@ -379,7 +415,7 @@ async def stored_values(runtime: Runtime) -> list[str]:
 async def test_keys_rotate_while_the_bot_keeps_writing(
     make_runtime: RuntimeFactory, tmp_path: Path
 ) -> None:
-    """On SQLite, and on PostgreSQL with the sessions in Redis."""
+    """On SQLite, and on PostgreSQL with Redis."""
     runtime = await make_runtime(hotline_key_dir=tmp_path / "keys")
     settings = runtime.settings
     path = key_file(settings)
@@ -423,11 +459,9 @@ async def test_keys_rotate_while_the_bot_keeps_writing(
     # every stored value opens with the new key alone; nothing was lost or doubled
     only_new = Fernet(new["encryption_keys"][0].encode())
     raw = await stored_values(runtime)
-    if settings.redis_url:
-        redis: Any = runtime.sessions._redis  # type: ignore[attr-defined]
-        in_redis = [await redis.get(k) async for k in redis.scan_iter(match="hotline:session:*")]
-        assert len(in_redis) == len(senders)
-        raw += in_redis
+    async with runtime.db.engine.connect() as connection:
+        sessions = (await connection.exec_driver_sql("SELECT count(*) FROM sessions")).scalar()
+    assert sessions == len(senders)  # every person's state, in the database on both set-ups
     assert raw and all(only_new.decrypt(v.removeprefix(crypto.PREFIX).encode()) for v in raw if v)
     async with runtime.db.session() as session:
         inbound = await session.scalar(
