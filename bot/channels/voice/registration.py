@@ -128,7 +128,8 @@ class VoiceRegistration:
     async def answer(self, ctx: CallContext, name: str, got: Answer) -> VoiceResponse | None:
         """What the caller pressed (or recorded) at question `name`; None: asked again."""
         if name == "name" and "registration" in ctx.call.steps:  # Twilio repeated the request
-            return await self.ivr.ask(ctx, "reference")
+            said = [Prompt(key) for key in ctx.call.steps.get("registration_said", [])]
+            return await self.ivr.ask(ctx, "reference", *said)
         state = self._state(ctx)
         if state is None:  # nothing started (or it is over): from the consent
             return await self.start(ctx)
@@ -197,7 +198,12 @@ class VoiceRegistration:
             response = VoiceResponse()
             self.ivr.gather(ctx, response, "no_consent", *said)
             return response
-        call.steps.update(registration=case.reference, registration_existing=case.existing)
+        call.steps.update(
+            registration=case.reference,
+            registration_existing=case.existing,
+            # what the flow said (message keys only), said again if Twilio repeats the request
+            registration_said=[reply.key for reply in turn.replies if not reply.values],
+        )
         call.achieve("already_registered" if case.existing else "registered")
         return await self.ivr.ask(ctx, "reference", *said)
 
