@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from bot.channels.voice.calls import CallRecords, CallState
+from bot.channels.voice.calls import CallRecords
+from bot.channels.voice.context import CHANNEL, MAX_SECONDS, Answer, CallContext
 from bot.channels.voice.prompts import (
     ENGLISH,
     Label,
     Named,
     Prompt,
-    Prompter,
     PromptUnavailable,
     Spell,
     Value,
@@ -51,7 +51,12 @@ from bot.messages import OutboundMessage
 from bot.registrations.store import keypad_form
 from bot.storage.models import HandoffPriority
 from flows.case_status import STAGES
-from flows.registration import KEYPAD_COUNTRIES, keypad_countries, vocabulary
+from flows.registration import (
+    KEYPAD_COUNTRIES,
+    RegistrationFlow,
+    keypad_countries,
+    vocabulary,
+)
 from flows.registration import NAME_PLACEHOLDER as NAME_PLACEHOLDER  # the cases' marker
 from flows.services import MAX_ELSEWHERE, MAX_ENTRIES, ServiceDirectory
 from nlu import find_case_ref, parse_number, resolve_city
@@ -61,8 +66,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "voice"
-VOICE_PATH = "/webhooks/twilio/voice"
 # A voice caller cannot type a name: the case is stored with NAME_PLACEHOLDER (flows/registration
 # .py), marked for review, and the recording of the name is kept on the call for an operator.
 # Main-menu choices a caller may say instead of pressing (NLU intents → the key they stand for).
@@ -81,7 +84,6 @@ MENU_INTENTS: Mapping[str, str] = {
 SPEECH_CONFIDENCE = 0.5
 MAX_COUNTRIES = KEYPAD_COUNTRIES  # one keypad digit each; the next is "another country"
 CASE_TRIES = 3
-MAX_SECONDS = 86_400  # a call's or a recording's length, a wait: a day at most
 # Twilio's Enqueue results after which the caller is still on the line and no one answered.
 NOT_BRIDGED = frozenset({"leave", "hangup", "queue-full", "error", "system-error"})
 CALLS_EVENT = "call.queue"  # a caller entered or left the operators' queue (console)
@@ -90,56 +92,6 @@ CALLS_EVENT = "call.queue"  # a caller entered or left the operators' queue (con
 @lru_cache(maxsize=1)
 def service_directory() -> ServiceDirectory:
     return ServiceDirectory.load()
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """What Twilio posted back to a step."""
-
-    digits: str
-    speech: str
-    recording_url: str
-    recording_sid: str
-    recording_seconds: int | None
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> Answer:
-        digits = params.get("Digits", "").strip()
-        seconds = params.get("RecordingDuration", "").strip()
-        return cls(
-            digits="" if digits == "hangup" else digits,
-            speech=params.get("SpeechResult", "").strip(),
-            recording_url=params.get("RecordingUrl", "").strip(),
-            recording_sid=params.get("RecordingSid", "").strip(),
-            recording_seconds=small_int(seconds, MAX_SECONDS),
-        )
-
-    @property
-    def empty(self) -> bool:
-        return not (self.digits or self.speech or self.recording_url)
-
-    def number(self) -> int | None:
-        keyed = self.digits.rstrip("#*")
-        return small_int(keyed) if len(keyed) <= 6 else None
-
-
-@dataclass(slots=True)
-class CallContext:
-    """One webhook of one call."""
-
-    call: CallState
-    params: Mapping[str, str]
-    caller: str | None  # the caller's number in E.164, when Twilio gave a real one
-    prompter: Prompter
-    base_url: str
-    default_language: str
-
-    @property
-    def language(self) -> str:
-        return self.call.language or self.default_language
-
-    def url(self, step: str) -> str:
-        return f"{self.base_url}{VOICE_PATH}/{step}"
 
 
 Asker = Callable[[CallContext, VoiceResponse], Awaitable[None]]
@@ -189,7 +141,9 @@ class IVR:
             "case_failed": Step(self._ask_case_failed, self._on_person_or_menu),
         }
         # The registration's questions are the flow's (flows/registration.py, by keypad).
-        self.registration = VoiceRegistration(self)
+        self.registration = VoiceRegistration(
+            self, RegistrationFlow(city_name=self.directory.city_name)
+        )
         for name in REGISTRATION_STEPS:
             self.steps[name] = Step(self.registration.ask_again, self.registration.answering(name))
         # one more try at recording the name, then the case is stored without it

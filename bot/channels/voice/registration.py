@@ -12,12 +12,13 @@ call's end), never in a URL.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from bot.channels.voice.context import CHANNEL, Answer, CallContext
 from bot.channels.voice.prompts import Label, Named, Prompt, option
 from bot.sessions import ConversationState
 from flows.base import Contact, OpenHandoff, Reply, Turn
@@ -30,11 +31,32 @@ from flows.registration import (
 from nlu.types import FALLBACK_INTENT, ParseResult
 
 if TYPE_CHECKING:
-    from bot.channels.voice.ivr import IVR, Answer, CallContext
+    from bot.config import Settings
+    from bot.runtime import Runtime
 
-CHANNEL = "voice"
 STEPS = ("consent", *KEYPAD_STEPS)
 STATE = "answers"  # the call's steps key CallRecords.end drops with the call
+
+
+class VoiceLine(Protocol):
+    """What the registration uses of the voice line's menus (ivr.IVR): the steps around it
+    (the reference, the main menu, "a person or the menu"), a person, a recording kept."""
+
+    runtime: Runtime
+    settings: Settings
+
+    async def ask(self, ctx: CallContext, name: str, *before: Prompt) -> VoiceResponse: ...
+
+    def gather(
+        self, ctx: CallContext, response: VoiceResponse, step: str, *prompts: Prompt,
+        several: bool = False,
+    ) -> None: ...  # fmt: skip
+
+    async def operator(
+        self, ctx: CallContext, *, priority: str = ..., before: Sequence[Prompt] = ()
+    ) -> VoiceResponse: ...
+
+    async def keep_recording(self, ctx: CallContext, got: Answer, *, kind: str) -> bool: ...
 
 
 class KeptCase:
@@ -82,9 +104,9 @@ def reply_prompts(reply: Reply) -> list[Prompt]:
 
 
 class VoiceRegistration:
-    def __init__(self, ivr: IVR) -> None:
+    def __init__(self, ivr: VoiceLine, flow: RegistrationFlow) -> None:
         self.ivr = ivr
-        self.flow = RegistrationFlow(city_name=ivr.directory.city_name)
+        self.flow = flow
 
     def answering(
         self, name: str
