@@ -21,7 +21,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from bot.channels.voice.context import CHANNEL, Answer, CallContext
 from bot.channels.voice.prompts import Label, Named, Prompt, option
 from bot.sessions import ConversationState
-from flows.base import Contact, OpenHandoff, Reply, Turn
+from flows.base import Contact, OpenHandoff, RegistrationService, Reply, Turn
 from flows.registration import (
     KEYPAD_NUMBERS,
     KEYPAD_SPOKEN,
@@ -62,9 +62,9 @@ class VoiceLine(Protocol):
 class KeptCase:
     """The case service, remembering the case the flow stored (its reference is read out)."""
 
-    def __init__(self, service: Any) -> None:
+    def __init__(self, service: RegistrationService) -> None:
         self.service = service
-        self.case: Any = None
+        self.case: Any = None  # .reference, .existing
 
     async def register(self, **fields: Any) -> Any:
         self.case = await self.service.register(**fields)
@@ -213,7 +213,7 @@ class VoiceRegistration:
         if handoff is not None:
             return await self.ivr.operator(ctx, priority=handoff.priority, before=said)
         case = turn.registrations.case if isinstance(turn.registrations, KeptCase) else None
-        if case is None:  # refused: nothing kept; a person or the main menu
+        if case is None:  # the keypad flow's one other way out: consent refused, nothing kept
             call.achieve("no_consent")
             call.reset_tries()
             call.visit("no_consent")
