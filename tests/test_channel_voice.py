@@ -365,6 +365,7 @@ async def test_keypad_registration_stores_the_case_and_reads_the_reference(
     age = await caller.press(countries, "1")  # Nigeria, the first of the list
     assert caller.gather(age).attrib["finishOnKey"] == "#"
     people = await caller.press(age, "25#")
+    assert caller.gather(people).attrib["action"] == VOICE_URL + "/people"  # as before the flow
     detained = await caller.press(people, "2#")
     name = await caller.press(detained, "1")
     assert heard(runtime, name, language, "voice.registration.name")

@@ -6,8 +6,9 @@ the caller's own words) and the caller's keys into its input. The flow's progres
 call's steps under "answers" (dropped once the case is stored, on a refusal, and with the
 call's end), never in a URL.
 
-    consent ─▶ country ─▶ age ─▶ family ─▶ detained ─▶ name (recorded) ─▶ reference (ivr.py)
-       └─ 2: no_consent (a person or the menu)   country "other": a person
+    consent ─▶ country ─▶ age ─▶ family (URL /people) ─▶ detained ─▶ name (recorded)
+       │          └─ "other": a person                              ─▶ reference (ivr.py)
+       └─ 2: no_consent (a person or the menu)
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.runtime import Runtime
 
-STEPS = ("consent", *KEYPAD_STEPS)
+QUESTIONS = ("consent", *KEYPAD_STEPS)  # the flow's steps by keypad
+# A question's name in the call's URLs and path, where it is not the flow's: kept as it was
+# before the flow asked it, so a call in progress across an upgrade goes on.
+URL_NAMES = {"family": "people"}
+FLOW_STEPS = {url: step for step, url in URL_NAMES.items()}
+STEPS = tuple(URL_NAMES.get(step, step) for step in QUESTIONS)  # the IVR's steps
 STATE = "answers"  # the call's steps key CallRecords.end drops with the call
 
 
@@ -121,7 +127,7 @@ class VoiceRegistration:
     # -- the flow's state on the call --------------------------------------------------------
     def _state(self, ctx: CallContext) -> ConversationState | None:
         saved = ctx.call.steps.get(STATE)
-        if not isinstance(saved, dict) or saved.get("step") not in STEPS:
+        if not isinstance(saved, dict) or saved.get("step") not in QUESTIONS:
             return None
         state = ConversationState(language=ctx.language)
         state.enter(self.flow.name, saved["step"])
@@ -148,21 +154,22 @@ class VoiceRegistration:
         return await self._respond(ctx, turn)
 
     async def answer(self, ctx: CallContext, name: str, got: Answer) -> VoiceResponse | None:
-        """What the caller pressed (or recorded) at question `name`; None: asked again."""
-        if name == "name" and "registration" in ctx.call.steps:  # Twilio repeated the request
+        """What the caller pressed (or recorded) at step `name`; None: asked again."""
+        step = FLOW_STEPS.get(name, name)
+        if step == "name" and "registration" in ctx.call.steps:  # Twilio repeated the request
             said = [Prompt(key) for key in ctx.call.steps.get("registration_said", [])]
             return await self.ivr.ask(ctx, "reference", *said)
         state = self._state(ctx)
         if state is None:  # nothing started (or it is over): from the consent
             return await self.start(ctx)
-        if state.step != name:  # an earlier question's answer again: the current question
+        if state.step != step:  # an earlier question's answer again: the current question
             turn = self._turn(ctx, state, "")
             await self.flow.repeat_question(turn)
             return await self._respond(ctx, turn)
-        if name in KEYPAD_SPOKEN:
+        if step in KEYPAD_SPOKEN:
             if not got.recording_url:
                 return None
-            await self.ivr.keep_recording(ctx, got, kind=name)
+            await self.ivr.keep_recording(ctx, got, kind=step)
             text = ""
         else:
             keys = got.digits.rstrip("#*")
@@ -203,7 +210,7 @@ class VoiceRegistration:
         if state.flow is not None:  # a question: asked at its own URL
             self._save(ctx, state)
             call.reset_tries()
-            call.visit(str(state.step))
+            call.visit(URL_NAMES.get(str(state.step), str(state.step)))
             response = VoiceResponse()
             self._question(ctx, response, str(state.step), turn.replies)
             return response
@@ -233,12 +240,13 @@ class VoiceRegistration:
         self, ctx: CallContext, response: VoiceResponse, step: str, replies: list[Reply]
     ) -> None:
         prompts = [prompt for reply in replies for prompt in reply_prompts(reply)]
+        url_name = URL_NAMES.get(step, step)
         if step not in KEYPAD_SPOKEN:
-            self.ivr.gather(ctx, response, step, *prompts, several=step in KEYPAD_NUMBERS)
+            self.ivr.gather(ctx, response, url_name, *prompts, several=step in KEYPAD_NUMBERS)
             return
         ctx.prompter.add(response, ctx.language, *prompts)
         response.record(
-            action=ctx.url(step),
+            action=ctx.url(url_name),
             method="POST",
             max_length=self.ivr.settings.voice_name_recording_seconds,
             finish_on_key="#",
@@ -247,4 +255,4 @@ class VoiceRegistration:
             trim="trim-silence",
         )
         # Twilio goes on to the next verb when nothing was recorded: that is "no input".
-        response.redirect(ctx.url(step), method="POST")
+        response.redirect(ctx.url(url_name), method="POST")
