@@ -72,6 +72,7 @@ class Option:
     key: str | None = None  # catalog key of the label
     label: str | None = None  # a literal label (a language's own name, a country name)
     values: Mapping[str, Any] = field(default_factory=dict)
+    recording: str | None = None  # a literal label's recorded name ("country.NG"): voice line
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,9 @@ class Turn:
     danger_check: bool = False  # triage is unsure: ask "are you in danger right now?"
     command: str | None = None  # the global command this text is (menu, yes, back, …), if any
     registrations: RegistrationService | None = None
+    # The channel takes keys (and speech) only, a phone call's menus: flows ask what a keypad
+    # can answer, in words that say which key to press.
+    keypad: bool = False
     replies: list[Reply] = field(default_factory=list)
     signals: list[Signal] = field(default_factory=list)  # for the core: handoff, opt-out
 

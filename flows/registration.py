@@ -236,6 +236,43 @@ NEEDS = {"detention_place": "detained", "passport_number": "document"}
 # Questions whose parser takes any text: a statement about oneself is checked first there.
 FREE_TEXT_STEPS = ("name", "detention_place")
 
+# -- by keypad (Turn.keypad: a phone call) ---------------------------------------------------
+# A caller is asked only what keys answer, in this order. What a keypad cannot give (the name
+# spelled, sex, city, documents, who travels along) an operator completes from the call, so the
+# case is stored at once for review, without a summary to confirm.
+KEYPAD_STEPS = ("country", "age", "family", "detained", "name")
+KEYPAD_COUNTRIES = 8  # one key each; the next key is "another country"
+# Answered with several keys ended by the hash key (a number) instead of one key.
+KEYPAD_NUMBERS = frozenset({"age", "family"})
+# Answered in the caller's own words, which the channel keeps for an operator (the voice line
+# records them): the case holds this placeholder until an operator completes it.
+KEYPAD_SPOKEN = frozenset({"name"})
+NAME_PLACEHOLDER = "[name recorded on the call: to be completed by an operator]"
+# The keypad wording of each question: it says which keys to press.
+KEYPAD_QUESTIONS = {
+    "consent": "voice.registration.consent",
+    "country": "voice.registration.country",
+    "age": "voice.registration.age",
+    "family": "voice.registration.people",
+    "detained": "voice.registration.detained",
+    "name": "voice.registration.name",
+}
+KEYPAD_COUNTRY_OTHER = "voice.registration.country_other"
+# Everything the keypad registration can say (the voice studio lists each to be recorded).
+KEYPAD_PROMPTS = (
+    *KEYPAD_QUESTIONS.values(),
+    KEYPAD_COUNTRY_OTHER,
+    "voice.registration.no_consent",
+    "voice.registration.other_country",
+    "voice.registration.done",
+    "voice.registration.review",
+    "voice.registration.existing",
+)
+
+
+def keypad_countries(vocab: Vocabulary) -> tuple[str, ...]:
+    return vocab.common_countries[:KEYPAD_COUNTRIES]
+
 
 def changeable(answers: dict[str, Any]) -> list[str]:
     return [field for field in FIELDS if applicable(field, answers)]
@@ -251,7 +288,9 @@ def drop_inapplicable(answers: dict[str, Any]) -> None:
         answers["members"] = answers["members"][: int(answers.get("family", 0))]
 
 
-def next_step(answers: dict[str, Any]) -> str:
+def next_step(answers: dict[str, Any], *, keypad: bool = False) -> str:
+    if keypad:
+        return next((step for step in KEYPAD_STEPS if step not in answers), "confirm")
     for step in STEPS:
         if step == "member":
             if applicable(step, answers):
@@ -310,6 +349,10 @@ class RegistrationFlow(Flow):
     # -- entering --------------------------------------------------------------------------
     async def start(self, turn: Turn) -> None:
         state = turn.state
+        if turn.keypad:  # a call starts afresh: nothing is paused on a phone line
+            state.enter(self.name, "consent")
+            self._ask_keypad(turn)
+            return
         saved = state.paused.pop(self.name, None)
         if saved and saved.get("data", {}).get("consent"):
             state.flow, state.step, state.data = self.name, "resume", saved["data"]
@@ -354,6 +397,8 @@ class RegistrationFlow(Flow):
 
     # -- answering -------------------------------------------------------------------------
     async def handle(self, turn: Turn) -> bool:
+        if turn.keypad:
+            return await self._handle_keypad(turn)
         state = turn.state
         if turn.command == "cancel":
             state.enter(None)
@@ -411,7 +456,9 @@ class RegistrationFlow(Flow):
 
     async def repeat_question(self, turn: Turn) -> None:
         step = turn.state.step
-        if step == "consent":
+        if turn.keypad:
+            self._ask_keypad(turn)
+        elif step == "consent":
             turn.say("registration.consent", options=yes_no())
         elif step == "no_consent":
             turn.say(
@@ -457,6 +504,66 @@ class RegistrationFlow(Flow):
             )
         else:
             turn.say("answer.yes_no", options=yes_no())
+
+    # -- by keypad -------------------------------------------------------------------------
+    async def _handle_keypad(self, turn: Turn) -> bool:
+        """A caller's keys: the same answers read and stored the same way, fewer questions.
+        False when the keys answer nothing (the channel asks again its own way)."""
+        state = turn.state
+        step = str(state.step)
+        if step == "consent":
+            answer = yes_or_no(turn)
+            if answer is None:
+                return False
+            if not answer:  # nothing was asked yet, so nothing is kept
+                state.enter(None)
+                turn.say("voice.registration.no_consent")
+                return True
+            state.data.update(consent=True, history=[])
+        elif step == "country":
+            countries = keypad_countries(self.vocab)
+            picked = choice(turn, len(countries) + 1)
+            if picked is None:
+                return False
+            if picked > len(countries):  # a country not in the list: a person asks it
+                state.enter(None)
+                turn.say("voice.registration.other_country")
+                turn.signal(OpenHandoff(reason="registration_other_country"))
+                return True
+            self._store(turn, step, countries[picked - 1])
+        elif step in KEYPAD_SPOKEN:
+            self._store(turn, step, NAME_PLACEHOLDER)
+        elif step in KEYPAD_STEPS:
+            value = self._parsers[step](turn)
+            if value is None:
+                return False
+            self._store(turn, step, value)
+        else:
+            return False
+        state.step = next_step(self.answers(turn), keypad=True)
+        if state.step == "confirm":
+            await self._confirm(turn)
+        else:
+            self._ask_keypad(turn)
+        return True
+
+    def _ask_keypad(self, turn: Turn) -> None:
+        step = str(turn.state.step)
+        options: tuple[Option, ...] = ()
+        if step == "country":
+            countries = keypad_countries(self.vocab)
+            options = (
+                *(
+                    Option(
+                        str(i),
+                        label=country_name(code, turn.language),
+                        recording=f"country.{code}",
+                    )
+                    for i, code in enumerate(countries, 1)
+                ),
+                Option(str(len(countries) + 1), KEYPAD_COUNTRY_OTHER),
+            )
+        turn.say(KEYPAD_QUESTIONS[step], options=options)
 
     # -- steps -----------------------------------------------------------------------------
     def answers(self, turn: Turn) -> dict[str, Any]:
@@ -858,19 +965,31 @@ class RegistrationFlow(Flow):
         for_other = bool(turn.state.data.get("for_other"))
         record = dict(answers)
         record["family"] = answers.get("members", [])
+        if turn.keypad:
+            record["phone"] = self._channel_phone(turn) or turn.contact.address
+            # only how many travel along is asked by keypad; operators complete the rest
+            family = int(answers.get("family", 0))
+            record["family"] = [{"relation": "", "age": None} for _ in range(family)]
         case = await turn.registrations.register(
             answers=record,
             contact_id=None if for_other else turn.contact.id,
             collected_by=turn.contact.id if for_other else None,
             priority=priority,
             vulnerabilities=flags,
-            needs_review=review,
+            needs_review=review or turn.keypad,  # by keypad the name is only on the recording
             language=turn.language,
             channel=turn.contact.channel,
         )
         disclosure = turn.state.data.get("disclosure")
         turn.state.paused.pop(self.name, None)
         turn.state.enter(None)
+        if turn.keypad:  # the channel reads the reference out its own way (spelled)
+            if case.existing:
+                turn.say("voice.registration.existing")
+            else:
+                turn.say("voice.registration.done")
+                turn.say("voice.registration.review")
+            return
         if disclosure == "after":  # as the person chose: a person now, with the registration
             turn.signal(
                 OpenHandoff(

@@ -7,6 +7,7 @@ names, pressing keys, speaking or recording as a real caller would.
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 import xml.etree.ElementTree as ET
@@ -364,6 +365,7 @@ async def test_keypad_registration_stores_the_case_and_reads_the_reference(
     age = await caller.press(countries, "1")  # Nigeria, the first of the list
     assert caller.gather(age).attrib["finishOnKey"] == "#"
     people = await caller.press(age, "25#")
+    assert caller.gather(people).attrib["action"] == VOICE_URL + "/people"  # as before the flow
     detained = await caller.press(people, "2#")
     name = await caller.press(detained, "1")
     assert heard(runtime, name, language, "voice.registration.name")
@@ -438,6 +440,78 @@ async def test_registering_twice_from_the_same_number_gives_the_same_case(open_l
     assert references[0] == references[1]
     assert heard(runtime, done, "en", "voice.registration.existing")
     assert await runtime.registrations.count() == 1
+
+
+async def test_a_repeated_name_request_reads_the_same_case_again(open_line: Line) -> None:
+    """Twilio repeats a webhook it got no answer to: the case is stored once."""
+    runtime, http = await open_line()
+    caller = Caller(http)
+    step = await caller.choose_language("en", runtime.catalogs.languages)
+    for digits in ("1", "1", "2", "40#", "1#", "2"):
+        step = await caller.press(step, digits)
+    record = step.find("Record")
+    assert record is not None
+    params = {"RecordingUrl": "https://api.twilio.com/r/RE1", "RecordingSid": "RE" + "1" * 32}
+    first = await caller.twiml(record.attrib["action"], RecordingDuration="3", **params)
+    again = await caller.twiml(record.attrib["action"], RecordingDuration="3", **params)
+    for answer in (first, again):
+        assert heard(runtime, answer, "en", "voice.registration.done")
+        assert heard(runtime, answer, "en", "voice.registration.review")
+        assert caller.gather(answer).attrib["action"] == VOICE_URL + "/reference"
+    assert await runtime.registrations.count() == 1
+    row = await call_row(runtime, caller)
+    assert row.steps["outcomes"] == ["registered"]
+    assert [r["sid"] for r in row.steps["recordings"]] == [params["RecordingSid"]]
+
+
+async def test_a_call_and_a_chat_store_the_same_registration(open_line: Line) -> None:
+    """The same person registered by keypad and by text: one flow, the same record, except
+    what a keypad cannot ask (left for an operator, so the call's case waits for review)."""
+    runtime, http = await open_line()
+    caller = Caller(http)
+    step = await caller.choose_language("en", runtime.catalogs.languages)
+    for digits in ("1", "1", "1", "25#", "2#", "1"):  # Nigeria, 25, two along, detained
+        step = await caller.press(step, digits)
+    await caller.record(step)
+
+    async def chat(number: int, text: str) -> list[str]:
+        response = await http.post(
+            "/webhooks/rest/webhook",
+            json={"sender": "same-person", "message": text, "metadata": {"message_id": number}},
+        )
+        assert response.status_code == 200, response.text
+        return [reply["text"] for reply in response.json()]
+
+    for number, text in enumerate((
+        "hello", "1", "yes", "Musa Bello", "1", "25", "2", "0912345678", "Sabha",
+        "1", "Tariq al Sikka", "3", "2", "wife 30", "son 4", "2", "2", "2", "1",
+    )):  # fmt: skip
+        replies = await chat(number, text)
+    async with runtime.db.session() as session:
+        by_call, by_text = list(await session.scalars(select(Registration).order_by("id")))
+    done = runtime.catalogs.text("en", "registration.done", reference=by_text.reference)
+    assert replies[0] == done
+    assert (by_call.channel, by_text.channel) == ("voice", "rest")
+    columns = [column.key for column in Registration.__table__.columns]
+    call_fields = {name: getattr(by_call, name) for name in columns}
+    text_fields = {name: getattr(by_text, name) for name in columns}
+    differ = {name for name in columns if call_fields[name] != text_fields[name]}
+    # each case's own (ids, reference, when, who wrote) and what only text asks
+    assert differ == {
+        "id", "reference", "reference_keypad", "contact_id", "dedup_hash", "created_at",
+        "updated_at", "channel", "needs_review",
+        "full_name", "sex", "city", "detention_place", "document", "family",
+    }  # fmt: skip
+    assert (by_call.country, by_call.age, by_call.detained) == ("NG", 25, True)
+    assert by_call.phone == by_text.phone == CALLER
+    assert by_call.priority == "high" and by_call.vulnerabilities["flags"] == ["detained"]
+    assert by_call.full_name == NAME_PLACEHOLDER and by_call.needs_review
+    assert (by_call.sex, by_call.city, by_call.detention_place, by_call.document) == (None,) * 4
+    assert (by_text.full_name, by_text.sex, by_text.city) == ("Musa Bello", "male", "Sebha")
+    assert not by_text.needs_review
+    # the same number of people along: the keypad keeps only how many
+    assert json.loads(by_call.family) == [{"relation": "", "age": None}] * 2
+    assert [member["age"] for member in json.loads(by_text.family)] == [30, 4]
 
 
 async def test_a_name_never_recorded_still_registers_the_case_for_review(open_line: Line) -> None:

@@ -28,7 +28,7 @@ from bot.channels.voice.studio import (
     to_mp3,
 )
 from bot.runtime import Runtime
-from flows.registration import vocabulary
+from flows.registration import KEYPAD_PROMPTS, vocabulary
 from tests.console_support import DEFAULT_PASSWORD, create_operator, sign_in
 from tests.test_channel_voice import (
     VOICE_URL,
@@ -131,9 +131,15 @@ async def test_every_prompt_the_voice_line_plays_is_listed(runtime: Runtime) -> 
     keys = [item.key for item in items]
     assert len(keys) == len(set(keys))
     assert all(valid_audio_name("ha", key) for key in keys)  # each can be stored and served
-    source = (PROJECT_ROOT / "bot" / "channels" / "voice" / "ivr.py").read_text(encoding="utf-8")
+    voice = PROJECT_ROOT / "bot" / "channels" / "voice"
+    source = "".join(
+        (voice / name).read_text(encoding="utf-8") for name in ("ivr.py", "registration.py")
+    )
     used = set(re.findall(r'"((?:voice|services|case)\.[a-z_.]+)"', source))
     assert "voice.menu.main" in used and "services.entry" in used
+    # the registration's prompts are the flow's keypad wording (flows/registration.py)
+    used |= set(KEYPAD_PROMPTS)
+    assert {"voice.registration.consent", "voice.registration.name"} <= used
     # services.entry is played as each service's own recording (service.<id>)
     missing = used - set(keys) - NOT_RECORDED - {"services.entry"}
     assert not missing, missing

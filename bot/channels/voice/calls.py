@@ -75,12 +75,6 @@ class CallState:
         self.outcome = outcome
         self.steps.setdefault("outcomes", []).append(outcome)
 
-    @property
-    def answers(self) -> dict[str, Any]:
-        """Registration answers so far (kept only after consent, dropped once registered)."""
-        answers: dict[str, Any] = self.steps.setdefault("answers", {})
-        return answers
-
 
 def _state(row: Call) -> CallState:
     return CallState(
@@ -215,8 +209,9 @@ class CallRecords:
     async def end(self, call_sid: str, status: str, duration: int | None) -> CallState | None:
         """Twilio's status callback: the call's status, and its end once final.
 
-        A call that ends before achieving anything is counted as abandoned. Registration
-        answers of a call that did not finish registering are dropped with the call's end."""
+        A call that ends before achieving anything is counted as abandoned. The
+        registration's progress ("answers": the flow's step and answers, see registration.py)
+        of a call that did not finish registering is dropped with the call's end."""
         async with self.db.session() as session, session.begin():
             row = await session.scalar(select(Call).where(Call.call_sid == call_sid))
             if row is None:

@@ -7,8 +7,9 @@ unexpected answer is asked again ("I did not get that"); after the allowed re-as
 goes back to the main menu (the language menu falls back to the default language, the main
 menu says goodbye).
 
-    incoming ─▶ language ─▶ menu ─┬─ 1 consent ─▶ country ─▶ age ─▶ people ─▶ detained ─▶ name
-                                  │                 (register) ─▶ reference (1: SMS)
+    incoming ─▶ language ─▶ menu ─┬─ 1 registration: flows/registration.py by keypad (consent,
+                                  │   country, age, family, detained, name; see registration.py)
+                                  │   ─▶ reference (1: SMS)
                                   ├─ 2 city ─▶ need ─▶ services (1: SMS)
                                   ├─ 3 case (reference keyed in; 3 tries)
                                   ├─ 0 operator: <Enqueue> within hours, else a message <Record>
@@ -20,34 +21,43 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from bot.channels.voice.calls import CallRecords, CallState
+from bot.channels.voice.calls import CallRecords
+from bot.channels.voice.context import CHANNEL, MAX_SECONDS, Answer, CallContext
 from bot.channels.voice.prompts import (
     ENGLISH,
     Label,
     Named,
     Prompt,
-    Prompter,
     PromptUnavailable,
     Spell,
     Value,
     language_name,
     notice_prompt,
+    option,
     say_slug,
     value_text,
 )
+from bot.channels.voice.registration import STEPS as REGISTRATION_STEPS
+from bot.channels.voice.registration import VoiceRegistration
 from bot.channels.voice.studio import Studio, recordings_dir
 from bot.inputs import small_int
 from bot.messages import OutboundMessage
 from bot.registrations.store import keypad_form
 from bot.storage.models import HandoffPriority
 from flows.case_status import STAGES
-from flows.registration import country_name, priority_of, vocabulary
+from flows.registration import (
+    KEYPAD_COUNTRIES,
+    RegistrationFlow,
+    keypad_countries,
+    vocabulary,
+)
+from flows.registration import NAME_PLACEHOLDER as NAME_PLACEHOLDER  # the cases' marker
 from flows.services import MAX_ELSEWHERE, MAX_ENTRIES, ServiceDirectory
 from nlu import find_case_ref, parse_number, resolve_city
 
@@ -56,11 +66,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "voice"
-VOICE_PATH = "/webhooks/twilio/voice"
-# A voice caller cannot type a name: the case is stored with this placeholder, marked for review,
-# and the recording of the name is kept on the call for an operator to complete it.
-NAME_PLACEHOLDER = "[name recorded on the call: to be completed by an operator]"
+# A voice caller cannot type a name: the case is stored with NAME_PLACEHOLDER (flows/registration
+# .py), marked for review, and the recording of the name is kept on the call for an operator.
 # Main-menu choices a caller may say instead of pressing (NLU intents → the key they stand for).
 MENU_INTENTS: Mapping[str, str] = {
     "register_return": "1",
@@ -75,11 +82,8 @@ MENU_INTENTS: Mapping[str, str] = {
     "change_language": "9",
 }
 SPEECH_CONFIDENCE = 0.5
-MAX_COUNTRIES = 8  # one keypad digit each; 9 is "another country"
-MAX_PEOPLE = 20
-MAX_AGE = 110
+MAX_COUNTRIES = KEYPAD_COUNTRIES  # one keypad digit each; the next is "another country"
 CASE_TRIES = 3
-MAX_SECONDS = 86_400  # a call's or a recording's length, a wait: a day at most
 # Twilio's Enqueue results after which the caller is still on the line and no one answered.
 NOT_BRIDGED = frozenset({"leave", "hangup", "queue-full", "error", "system-error"})
 CALLS_EVENT = "call.queue"  # a caller entered or left the operators' queue (console)
@@ -88,56 +92,6 @@ CALLS_EVENT = "call.queue"  # a caller entered or left the operators' queue (con
 @lru_cache(maxsize=1)
 def service_directory() -> ServiceDirectory:
     return ServiceDirectory.load()
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """What Twilio posted back to a step."""
-
-    digits: str
-    speech: str
-    recording_url: str
-    recording_sid: str
-    recording_seconds: int | None
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> Answer:
-        digits = params.get("Digits", "").strip()
-        seconds = params.get("RecordingDuration", "").strip()
-        return cls(
-            digits="" if digits == "hangup" else digits,
-            speech=params.get("SpeechResult", "").strip(),
-            recording_url=params.get("RecordingUrl", "").strip(),
-            recording_sid=params.get("RecordingSid", "").strip(),
-            recording_seconds=small_int(seconds, MAX_SECONDS),
-        )
-
-    @property
-    def empty(self) -> bool:
-        return not (self.digits or self.speech or self.recording_url)
-
-    def number(self) -> int | None:
-        keyed = self.digits.rstrip("#*")
-        return small_int(keyed) if len(keyed) <= 6 else None
-
-
-@dataclass(slots=True)
-class CallContext:
-    """One webhook of one call."""
-
-    call: CallState
-    params: Mapping[str, str]
-    caller: str | None  # the caller's number in E.164, when Twilio gave a real one
-    prompter: Prompter
-    base_url: str
-    default_language: str
-
-    @property
-    def language(self) -> str:
-        return self.call.language or self.default_language
-
-    def url(self, step: str) -> str:
-        return f"{self.base_url}{VOICE_PATH}/{step}"
 
 
 Asker = Callable[[CallContext, VoiceResponse], Awaitable[None]]
@@ -153,14 +107,6 @@ class Step:
     reprompt: bool = True  # "I did not get that" before asking again
 
 
-def option(label: Label | Named, digit: int) -> Prompt:
-    """A numbered choice, "<label>: press <digit>"; played as the label, "press", the digit."""
-    label_audio = label.audio()
-    digits = Spell(str(digit)).audio() or []
-    recordings = None if label_audio is None else (*label_audio, "voice.option", *digits)
-    return Prompt("voice.option", {"label": label, "digit": digit}, recordings=recordings)
-
-
 def reference_core(reference: str) -> str:
     return reference.upper().removeprefix("LY-")
 
@@ -172,7 +118,7 @@ class IVR:
         self.catalogs = runtime.catalogs
         self.calls = CallRecords(runtime.db)
         self.directory = service_directory()
-        self.countries = vocabulary().common_countries[:MAX_COUNTRIES]
+        self.countries = keypad_countries(vocabulary())
         self.steps: dict[str, Step] = {
             "language": Step(
                 self._ask_language,
@@ -185,14 +131,8 @@ class IVR:
             "unavailable": Step(
                 self._ask_unavailable, self._on_unavailable, retries=1, exhausted=self._goodbye
             ),
-            "consent": Step(self._ask_consent, self._on_consent),
             "no_consent": Step(self._ask_no_consent, self._on_person_or_menu),
             "no_phone": Step(self._ask_no_phone, self._on_person_or_menu),
-            "country": Step(self._ask_country, self._on_country),
-            "age": Step(self._ask_age, self._on_age),
-            "people": Step(self._ask_people, self._on_people),
-            "detained": Step(self._ask_detained, self._on_detained),
-            "name": Step(self._ask_name, self._on_name, retries=1, exhausted=self._register),
             "reference": Step(self._ask_reference, self._on_reference),
             "city": Step(self._ask_city, self._on_city),
             "need": Step(self._ask_need, self._on_need),
@@ -200,6 +140,19 @@ class IVR:
             "case": Step(self._ask_case, self._on_case),
             "case_failed": Step(self._ask_case_failed, self._on_person_or_menu),
         }
+        # The registration's questions are the flow's (flows/registration.py, by keypad).
+        self.registration = VoiceRegistration(
+            self, RegistrationFlow(city_name=self.directory.city_name)
+        )
+        for name in REGISTRATION_STEPS:
+            self.steps[name] = Step(self.registration.ask_again, self.registration.answering(name))
+        # one more try at recording the name, then the case is stored without it
+        self.steps["name"] = Step(
+            self.registration.ask_again,
+            self.registration.answering("name"),
+            retries=1,
+            exhausted=self.registration.without_name,
+        )
 
     # -- entry points (the router calls these) ------------------------------------------------
     def knows(self, step: str) -> bool:
@@ -254,7 +207,7 @@ class IVR:
         await step.ask(ctx, response)
         return response
 
-    def _gather(
+    def gather(
         self,
         ctx: CallContext,
         response: VoiceResponse,
@@ -350,7 +303,7 @@ class IVR:
 
     async def _on_unavailable(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         if got.digits == "0":
-            return await self._operator(ctx)
+            return await self.operator(ctx)
         if got.digits == "9":
             return await self.ask(ctx, "language")
         return None
@@ -360,7 +313,7 @@ class IVR:
         prompts = [Prompt("voice.menu.main")]
         if ctx.prompter.speech_language(ctx.language):
             prompts.append(Prompt("voice.menu.speech"))
-        self._gather(ctx, response, "menu", *prompts, speech=True)
+        self.gather(ctx, response, "menu", *prompts, speech=True)
 
     async def _on_menu(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         choice, priority = got.digits[:1], HandoffPriority.NORMAL.value
@@ -371,13 +324,13 @@ class IVR:
                 return await self.ask(ctx, "no_phone")
             if "registration" in ctx.call.steps:  # registered earlier in this call
                 return await self.ask(ctx, "reference", Prompt("voice.registration.existing"))
-            return await self.ask(ctx, "consent")
+            return await self.registration.start(ctx)
         if choice == "2":
             return await self.ask(ctx, "city")
         if choice == "3":
             return await self.ask(ctx, "case")
         if choice == "0":
-            return await self._operator(ctx, priority=priority)
+            return await self.operator(ctx, priority=priority)
         if choice == "9":
             return await self.ask(ctx, "language")
         return None
@@ -394,160 +347,17 @@ class IVR:
 
     async def _on_person_or_menu(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         if got.digits == "0":
-            return await self._operator(ctx)
+            return await self.operator(ctx)
         if got.digits == "1":
             return await self.ask(ctx, "menu")
         return None
 
-    # -- return registration -------------------------------------------------------------------
-    async def _ask_consent(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather(ctx, response, "consent", Prompt("voice.registration.consent"))
-
-    async def _on_consent(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
-        if got.digits == "1":
-            ctx.call.steps["consent"] = True
-            return await self.ask(ctx, "country")
-        if got.digits == "2":  # nothing was asked yet, so nothing is kept
-            ctx.call.steps.pop("answers", None)
-            ctx.call.achieve("no_consent")
-            return await self.ask(ctx, "no_consent")
-        return None
-
+    # -- return registration (bot/channels/voice/registration.py asks it) ----------------------
     async def _ask_no_consent(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather(ctx, response, "no_consent", Prompt("voice.registration.no_consent"))
+        self.gather(ctx, response, "no_consent", Prompt("voice.registration.no_consent"))
 
     async def _ask_no_phone(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather(ctx, response, "no_phone", Prompt("voice.registration.no_phone"))
-
-    def _consented(self, ctx: CallContext) -> bool:
-        return bool(ctx.call.steps.get("consent"))
-
-    async def _ask_country(self, ctx: CallContext, response: VoiceResponse) -> None:
-        prompts = [Prompt("voice.registration.country")]
-        for number, code in enumerate(self.countries, start=1):
-            name = Named(partial(country_name, code), f"country.{code}")
-            prompts.append(option(name, number))
-        prompts.append(option(Label("voice.registration.country_other"), len(self.countries) + 1))
-        self._gather(ctx, response, "country", *prompts)
-
-    async def _on_country(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
-        if not self._consented(ctx):
-            return await self.ask(ctx, "consent")
-        number = got.number()
-        if number is not None and 1 <= number <= len(self.countries):
-            ctx.call.answers["country"] = self.countries[number - 1]
-            return await self.ask(ctx, "age")
-        if number == len(self.countries) + 1:  # a country not in the list: a person asks it
-            return await self._operator(ctx, before=(Prompt("voice.registration.other_country"),))
-        return None
-
-    async def _ask_age(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather(ctx, response, "age", Prompt("voice.registration.age"), several=True)
-
-    async def _on_age(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
-        if not self._consented(ctx):
-            return await self.ask(ctx, "consent")
-        number = got.number()
-        this_year = date.today().year
-        if number is None:
-            return None
-        if 1900 < number <= this_year:  # a year of birth
-            age, born = this_year - number, number
-        elif 0 < number <= MAX_AGE:
-            age, born = number, this_year - number
-        else:
-            return None
-        ctx.call.answers.update(age=age, birth_year=born)
-        return await self.ask(ctx, "people")
-
-    async def _ask_people(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather(ctx, response, "people", Prompt("voice.registration.people"), several=True)
-
-    async def _on_people(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
-        if not self._consented(ctx):
-            return await self.ask(ctx, "consent")
-        number = got.number()
-        if number is None or number > MAX_PEOPLE:
-            return None
-        ctx.call.answers["family"] = number
-        return await self.ask(ctx, "detained")
-
-    async def _ask_detained(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather(ctx, response, "detained", Prompt("voice.registration.detained"))
-
-    async def _on_detained(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
-        if not self._consented(ctx):
-            return await self.ask(ctx, "consent")
-        if got.digits not in ("1", "2"):
-            return None
-        ctx.call.answers["detained"] = got.digits == "1"
-        return await self.ask(ctx, "name")
-
-    async def _ask_name(self, ctx: CallContext, response: VoiceResponse) -> None:
-        ctx.prompter.add(response, ctx.language, Prompt("voice.registration.name"))
-        response.record(
-            action=ctx.url("name"),
-            method="POST",
-            max_length=self.settings.voice_name_recording_seconds,
-            finish_on_key="#",
-            play_beep=True,
-            timeout=4,
-            trim="trim-silence",
-        )
-        # Twilio goes on to the next verb when nothing was recorded: that is "no input".
-        response.redirect(ctx.url("name"), method="POST")
-
-    async def _on_name(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
-        if not got.recording_url:
-            return None
-        await self._keep_recording(ctx, got, kind="name")
-        return await self._register(ctx)
-
-    async def _register(self, ctx: CallContext) -> VoiceResponse:
-        """Store the case (once, however often Twilio repeats the request); read it out."""
-        call = ctx.call
-        reference = call.steps.get("registration")
-        existing = bool(call.steps.get("registration_existing"))
-        if reference is None:
-            answers = call.answers
-            if (
-                not self._consented(ctx)
-                or ctx.caller is None
-                or not ({"country", "age", "family", "detained"} <= answers.keys())
-            ):
-                return await self.ask(ctx, "menu", Prompt("voice.not_understood"))
-            family = int(answers["family"])
-            priority, flags = priority_of(
-                {"age": answers["age"], "detained": answers["detained"], "family": family}
-            )
-            case = await self.runtime.registrations.register(
-                answers={
-                    "name": NAME_PLACEHOLDER,
-                    "country": answers["country"],
-                    "age": answers["age"],
-                    "birth_year": answers["birth_year"],
-                    "phone": ctx.caller,
-                    "detained": answers["detained"],
-                    # Only how many travel along is asked by keypad; operators complete the rest.
-                    "family": [{"relation": "", "age": None} for _ in range(family)],
-                },
-                contact_id=call.contact_id,
-                collected_by=None,
-                priority=priority,
-                vulnerabilities=flags,
-                needs_review=True,  # the name is only on the recording
-                language=ctx.language,
-                channel=CHANNEL,
-            )
-            reference, existing = case.reference, case.existing
-            call.steps.update(registration=reference, registration_existing=existing)
-            call.steps.pop("answers", None)  # stored in the case now; the call keeps no copy
-            call.achieve("already_registered" if existing else "registered")
-        if existing:
-            return await self.ask(ctx, "reference", Prompt("voice.registration.existing"))
-        return await self.ask(
-            ctx, "reference", Prompt("voice.registration.done"), Prompt("voice.registration.review")
-        )
+        self.gather(ctx, response, "no_phone", Prompt("voice.registration.no_phone"))
 
     def _reference_prompts(self, reference: str) -> list[Prompt]:
         return [
@@ -557,7 +367,7 @@ class IVR:
 
     async def _ask_reference(self, ctx: CallContext, response: VoiceResponse) -> None:
         reference = str(ctx.call.steps.get("registration", ""))
-        self._gather(
+        self.gather(
             ctx,
             response,
             "reference",
@@ -597,7 +407,7 @@ class IVR:
         if ctx.prompter.speech_language(ctx.language):
             prompts.append(Prompt("voice.services.city_speech"))
         hints = ", ".join(self.directory.city_name(city, ctx.language) for city in cities)
-        self._gather(ctx, response, "city", *prompts, speech=True, hints=hints, several=True)
+        self.gather(ctx, response, "city", *prompts, speech=True, hints=hints, several=True)
 
     async def _on_city(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         cities = self.directory.cities
@@ -618,7 +428,7 @@ class IVR:
         prompts += [
             option(Label(f"services.need.{need}"), number) for number, need in enumerate(needs, 1)
         ]
-        self._gather(ctx, response, "need", *prompts)
+        self.gather(ctx, response, "need", *prompts)
 
     async def _on_need(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         needs = self.directory.needs
@@ -659,7 +469,7 @@ class IVR:
             return
         ctx.prompter.add(response, ctx.language, *self._service_prompts(need, city))
         choices = "voice.services.options" if ctx.caller else "voice.services.options_no_sms"
-        self._gather(ctx, response, "services", Prompt(choices))
+        self.gather(ctx, response, "services", Prompt(choices))
 
     async def _on_services(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         need, city = ctx.call.steps.get("need"), ctx.call.steps.get("city")
@@ -698,7 +508,7 @@ class IVR:
 
     # -- case status ---------------------------------------------------------------------------
     async def _ask_case(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather(ctx, response, "case", Prompt("voice.case.ask"), speech=True, several=True)
+        self.gather(ctx, response, "case", Prompt("voice.case.ask"), speech=True, several=True)
 
     async def _on_case(self, ctx: CallContext, got: Answer) -> VoiceResponse | None:
         keyed = "".join(c for c in got.digits if c.isdigit())
@@ -729,10 +539,10 @@ class IVR:
         return await self.ask(ctx, "menu", status)
 
     async def _ask_case_failed(self, ctx: CallContext, response: VoiceResponse) -> None:
-        self._gather(ctx, response, "case_failed", Prompt("voice.case.failed"))
+        self.gather(ctx, response, "case_failed", Prompt("voice.case.failed"))
 
     # -- a person: the queue, or a message ---------------------------------------------------
-    async def _operator(
+    async def operator(
         self,
         ctx: CallContext,
         *,
@@ -854,7 +664,7 @@ class IVR:
 
     async def _keep_message(self, ctx: CallContext, got: Answer) -> None:
         """The message on the call and a callback case (both once per recording)."""
-        if not await self._keep_recording(ctx, got, kind="message"):
+        if not await self.keep_recording(ctx, got, kind="message"):
             return
         call = ctx.call
         if call.contact_id is None:
@@ -870,7 +680,7 @@ class IVR:
         call.steps["callback_handoff_id"] = handoff_id
         call.achieve("callback")
 
-    async def _keep_recording(self, ctx: CallContext, got: Answer, *, kind: str) -> bool:
+    async def keep_recording(self, ctx: CallContext, got: Answer, *, kind: str) -> bool:
         """Store a recording's URL on the call; False when this recording was already kept.
 
         The call has one recording column: a message to call back takes it over a name, and

@@ -149,6 +149,14 @@ class Prompt:
     recordings: tuple[str, ...] | None = None
 
 
+def option(label: Label | Named, digit: int) -> Prompt:
+    """A numbered choice, "<label>: press <digit>"; played as the label, "press", the digit."""
+    label_audio = label.audio()
+    digits = Spell(str(digit)).audio() or []
+    recordings = None if label_audio is None else (*label_audio, "voice.option", *digits)
+    return Prompt("voice.option", {"label": label, "digit": digit}, recordings=recordings)
+
+
 def say_slug(text: str) -> str:
     """A name as part of a recording's file name ("Bani Waleed" → "Bani_Waleed")."""
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")

@@ -25,7 +25,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from bot.channels.twilio.auth import verified_form
 from bot.channels.voice.calls import CallRecords
-from bot.channels.voice.ivr import CHANNEL, IVR, MAX_SECONDS, VOICE_PATH, CallContext
+from bot.channels.voice.context import CHANNEL, MAX_SECONDS, VOICE_PATH, CallContext
+from bot.channels.voice.ivr import IVR
 from bot.channels.voice.prompts import Prompter, audio_file
 from bot.channels.voice.studio import recordings_dir
 from bot.http import runtime_of

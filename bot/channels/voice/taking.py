@@ -42,7 +42,8 @@ from bot.channels.twilio.client import (
     rest_client,
 )
 from bot.channels.voice.calls import FINAL_STATUSES, CallRecords
-from bot.channels.voice.ivr import CALLS_EVENT, VOICE_PATH
+from bot.channels.voice.context import VOICE_PATH
+from bot.channels.voice.ivr import CALLS_EVENT
 from bot.config import Settings
 from bot.errors import DomainError
 from bot.handoffs.service import HandoffError
