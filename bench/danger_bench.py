@@ -4,6 +4,7 @@
     .venv/bin/python bench/danger_bench.py --data DIR           # another directory of eval files
     .venv/bin/python bench/danger_bench.py --dev                # the detector's own dev set
     .venv/bin/python bench/danger_bench.py --rasa               # also with Rasa's intents
+    .venv/bin/python bench/danger_bench.py --variant ti --variant am   # only these variants
 
 Each message goes through the safety triage the conversation uses (flows/safety.py: the danger
 detector nlu/danger.py, the staff's danger phrases and the NLU intent) as the first message of a
@@ -26,6 +27,9 @@ Eval file format (``bench/data/danger_eval/<variant>.yml``)::
     language: en
     messages:
       - {text: "...", label: emergency, kind: stabbing}   # emergency | urgent | none
+
+Variants whose bot language is not switched on (no training file or catalog yet, e.g. a new
+language whose evaluation file was written first) are skipped and named in the notes.
 
 ``--rasa`` re-runs the triage with intents from a Rasa 3.6 server (the project's Rasa backend,
 nlu/rasa_backend.py) trained as bench/rasa_compare.py trains it (Python 3.10 venv, DIET; slow).
@@ -67,7 +71,6 @@ HELDOUT_DIRS = (ROOT / "bench" / "data" / "heldout", ROOT / "bench" / "data" / "
 DANGER_INTENTS = frozenset({"emergency", "detention", "protection"})
 DOC = ROOT / "docs" / "benchmarks.md"
 START_MARK, END_MARK = "<!-- danger-bench:start -->", "<!-- danger-bench:end -->"
-LANGUAGES = ("en", "ar", "fr", "ha")
 VARIANT_LANGUAGE = {
     "en": "en",
     "pcm": "en",
@@ -78,6 +81,10 @@ VARIANT_LANGUAGE = {
     "ar_latn": "ar",
     "fr": "fr",
     "ha": "ha",
+    "ti": "ti",
+    "am": "am",
+    "so": "so",
+    "bn": "bn",
 }
 
 
@@ -150,7 +157,25 @@ def ordinary_heldout() -> list[Message]:
     return out
 
 
-async def outcome(triage: Triage, nlu: NLUService, message: Message) -> str:
+def enabled_languages() -> tuple[str, ...]:
+    """The bot's languages as a server started here would have them (nlu/languages.yml entries
+    with a catalog and a training file)."""
+    return tuple(Settings(_env_file=None).enabled_languages)
+
+
+def keep(
+    messages: Sequence[Message], languages: Sequence[str], variants: Sequence[str] = ()
+) -> tuple[list[Message], list[str]]:
+    """The messages of switched-on languages (and of ``variants``, if given), and the variants
+    skipped because their language is not switched on."""
+    chosen = [m for m in messages if not variants or m.variant in variants]
+    skipped = sorted({m.variant for m in chosen if m.language not in languages})
+    return [m for m in chosen if m.language in languages], skipped
+
+
+async def outcome(
+    triage: Triage, nlu: NLUService, message: Message, languages: tuple[str, ...]
+) -> str:
     """emergency | urgent | ask | none: what the person gets for this message."""
     parse = await nlu.parse(message.text, message.language)
     turn = Turn(
@@ -159,7 +184,7 @@ async def outcome(triage: Triage, nlu: NLUService, message: Message) -> str:
         text=message.text,
         parse=parse,
         default_language="en",
-        enabled_languages=LANGUAGES,
+        enabled_languages=languages,
     )
     danger = triage.assess(turn)
     if danger in ("emergency", "self_harm"):
@@ -186,9 +211,10 @@ async def run(
     nlu: NLUService, messages: Sequence[Message], ordinary: Sequence[Message]
 ) -> dict[str, Tally]:
     triage = Triage.load(build_flows())
+    languages = enabled_languages()
     tallies: dict[str, Tally] = defaultdict(Tally)
     for m in messages:
-        o = await outcome(triage, nlu, m)
+        o = await outcome(triage, nlu, m, languages)
         tally = tallies[m.variant]
         getattr(tally, m.label if m.label in ("emergency", "urgent") else "none").append(o)
         wrong = (
@@ -199,7 +225,7 @@ async def run(
         if wrong:
             tally.misses.append((m.label, o, m.text))
     for m in ordinary:
-        tallies[m.variant].ordinary.append(await outcome(triage, nlu, m))
+        tallies[m.variant].ordinary.append(await outcome(triage, nlu, m, languages))
     return dict(tallies)
 
 
@@ -325,6 +351,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="all",
         help="a: the half whose misses may be read; b: the sealed half (figures only)",
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="only this variant (repeat for several); ordinary held-out messages too",
+    )
     args = parser.parse_args(argv)
 
     if args.dev:
@@ -340,15 +372,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.misses and not args.dev and args.half != "a":
         print("only half a's misses are shown (half b stays sealed): use --half a", file=sys.stderr)
         return 2
+    languages = enabled_languages()
+    messages, skipped = keep(messages, languages, args.variant)
+    ordinary, skipped_ordinary = keep(ordinary_heldout(), languages, args.variant)
     if not messages:
-        print(f"no messages in {args.data}", file=sys.stderr)
+        print(f"no messages of a switched-on language in {args.data}", file=sys.stderr)
         return 2
-    ordinary = ordinary_heldout()
     nlu = load_nlu(Settings(_env_file=None, cache_dir=ROOT / "var" / "cache"))
     results: dict[str, dict[str, Tally]] = {
         "the built-in NLU": asyncio.run(run(nlu, messages, ordinary))
     }
     notes: list[str] = []
+    if args.variant:
+        notes.append(f"Variants measured: {', '.join(sorted(set(args.variant)))} only.")
+    if skipped or skipped_ordinary:
+        notes.append(
+            "Skipped, language not switched on yet: "
+            + ", ".join(sorted({*skipped, *skipped_ordinary}))
+            + "."
+        )
     if args.rasa:
         results["Rasa 3.6 (DIET)"] = asyncio.run(with_rasa(messages, ordinary))
     else:

@@ -1,7 +1,9 @@
 """The danger evaluation set (bench/data/danger_eval/<variant>.yml) judges the danger detector on
 language it has not seen: every file has the agreed format and enough messages of each label,
 and no message of it occurs in the training data (nlu/data), in any danger training file there,
-or as a whole phrase of the danger gazetteer (nlu/gazetteers/danger.yml)."""
+or as a whole phrase of the danger gazetteer (nlu/gazetteers/danger.yml). Files of languages the
+bot does not speak yet (no training file) are checked all the same: format, counts, parallel
+labels and overlap do not depend on the language being switched on."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from nlu.languages import load_languages
 from nlu.normalize import normalize
 from nlu.training_data import load_examples, parse_rasa_yaml
 
@@ -32,11 +35,20 @@ VARIANTS: dict[str, str] = {
     "ar_latn": "ar",
     "fr": "fr",
     "ha": "ha",
+    "ti": "ti",
+    "am": "am",
+    "so": "so",
+    "bn": "bn",
 }
 LABELS = ("emergency", "urgent", "none")
 MINIMUM = {"emergency": 45, "urgent": 30, "none": 35}
 MIN_TOTAL = 110
-MIN_PARALLEL_SITUATIONS = 8
+# The files written after the first eight are larger: they are held to their own figures.
+MINIMUM_BY_VARIANT = {
+    v: {"emergency": 50, "urgent": 36, "none": 40} for v in ("ti", "am", "so", "bn")
+}
+MIN_TOTAL_BY_VARIANT = dict.fromkeys(("ti", "am", "so", "bn"), 132)
+MIN_PARALLEL_SITUATIONS = 12
 PARALLEL = "parallel_"
 
 
@@ -126,6 +138,12 @@ def test_every_variant_has_its_file_and_nothing_else() -> None:
     assert {p.stem for p in EVAL_DIR.glob("*.yml")} == set(VARIANTS)
 
 
+def test_every_bot_language_is_a_language_of_the_languages_table() -> None:
+    """A variant's bot language must be one the bot can switch on by adding data."""
+    codes = {language.code for language in load_languages()}
+    assert set(VARIANTS.values()) <= codes, sorted(set(VARIANTS.values()) - codes)
+
+
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_file_has_the_format(variant: str) -> None:
     doc = _load(variant)
@@ -147,9 +165,9 @@ def test_file_has_the_format(variant: str) -> None:
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_each_variant_has_enough_messages_of_each_label(variant: str) -> None:
     messages = _messages(variant)
-    assert len(messages) >= MIN_TOTAL, (variant, len(messages))
+    assert len(messages) >= MIN_TOTAL_BY_VARIANT.get(variant, MIN_TOTAL), (variant, len(messages))
     labels = Counter(m["label"] for m in messages)
-    for label, minimum in MINIMUM.items():
+    for label, minimum in MINIMUM_BY_VARIANT.get(variant, MINIMUM).items():
         assert labels[label] >= minimum, (variant, label, labels[label])
 
 
