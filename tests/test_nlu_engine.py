@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from nlu import FALLBACK_INTENT, BuiltinNLU, ParseResult
-from nlu.evaluation import evaluate, heldout_examples
+from nlu.evaluation import EvalReport, evaluate, heldout_examples
+from nlu.training_data import Example
 from nlu.types import NLUService
 
 REPO = Path(__file__).resolve().parent.parent
@@ -182,16 +183,34 @@ HELDOUT = heldout_examples()
 needs_heldout = pytest.mark.skipif(not HELDOUT, reason="bench/data/heldout is missing")
 
 
+# The overall gate is the first four languages' (issue 15: they must not drop as languages are
+# added); every variant, new ones included, must reach 0.90 on its own.
+FIRST_LANGUAGES = {"en", "ar", "fr", "ha"}
+
+
+def trained_only(nlu: BuiltinNLU, examples: list[Example]) -> list[Example]:
+    """The held-out messages of the variants this model was trained on (a held-out set can
+    land before its language's training data; tests/test_nlu_heldout.py requires one for
+    every trained variant)."""
+    variants = {v for v, *_ in nlu.meta["variants"]}  # type: ignore[union-attr]
+    return [e for e in examples if e.variant in variants]
+
+
+def gate(report: EvalReport) -> None:
+    first = [p for p in report.predictions if p.language in FIRST_LANGUAGES]
+    assert report.accuracy(first) >= 0.95
+    for variant, preds in report.by_variant().items():
+        assert report.accuracy(preds) >= 0.90, variant
+
+
 @pytest.fixture(scope="module")
 def heldout_report(builtin_nlu: BuiltinNLU):  # type: ignore[no-untyped-def]
-    return evaluate(builtin_nlu, HELDOUT)
+    return evaluate(builtin_nlu, trained_only(builtin_nlu, HELDOUT))
 
 
 @needs_heldout
 def test_heldout_intent_accuracy(heldout_report) -> None:  # type: ignore[no-untyped-def]
-    assert heldout_report.accuracy() >= 0.95
-    for variant, preds in heldout_report.by_variant().items():
-        assert heldout_report.accuracy(preds) >= 0.90, variant
+    gate(heldout_report)
 
 
 @needs_heldout
@@ -207,10 +226,8 @@ LONG = heldout_examples(Path(__file__).resolve().parent.parent / "bench" / "data
 def test_longer_real_style_messages(builtin_nlu: BuiltinNLU) -> None:
     """The second held-out set (explanations of 8-30 words; tests/test_nlu_heldout.py fails if
     it is missing): the same targets, and the language of every message, not only short ones."""
-    report = evaluate(builtin_nlu, LONG)
-    assert report.accuracy() >= 0.95
-    for variant, preds in report.by_variant().items():
-        assert report.accuracy(preds) >= 0.90, variant
+    report = evaluate(builtin_nlu, trained_only(builtin_nlu, LONG))
+    gate(report)
     right = sum(p.predicted_language == p.language for p in report.predictions)
     assert right / len(report.predictions) >= 0.97
 
