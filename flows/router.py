@@ -17,24 +17,12 @@ from bot.sessions import ConversationState
 from flows.answers import yes_or_no
 from flows.base import ChangeLanguage, Flow, Option, Turn
 from flows.commands import Commands, Meant, intent_words, meant_command
+from flows.intents import INTENT_FLOWS
 from flows.language import choose_language
 from flows.menu import menu_flows, show_main_menu, yes_no
 from flows.safety import Triage
 from nlu.types import FALLBACK_INTENT
 
-# Which flow an intent starts when nothing else is going on.
-INTENT_FLOWS: Mapping[str, str] = {
-    "register_return": "registration",
-    "return_info": "return_info",
-    "ask_services": "services",
-    "health": "services",
-    "basic_needs": "services",
-    "case_status": "case_status",
-    "talk_to_human": "handoff",
-    "change_language": "language",
-    "delete_data": "erase",
-    "stop": "stop",
-}
 SMALL_TALK = {"greet": "reply.greet", "thanks": "reply.thanks", "goodbye": "reply.goodbye"}
 # Inside a flow, only a clear intent may take the conversation elsewhere.
 SWITCH_CONFIDENCE = 0.8

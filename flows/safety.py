@@ -20,6 +20,7 @@ import yaml
 from bot.resources import package_path
 from flows.answers import yes_or_no
 from flows.base import Flow, OpenHandoff, Turn
+from flows.intents import INTENT_FLOWS
 from flows.menu import show_main_menu, yes_no
 from nlu.danger import DangerDetector, Detection, default_detector
 from nlu.normalize import normalize
@@ -228,8 +229,6 @@ class SafetyFlow(Flow):
             turn.command = "continue"
             await self._flows[resume].start(turn)
             return True
-        from flows.router import INTENT_FLOWS  # the router imports this module
-
         intent = str(asked.get("intent") or "")
         target = INTENT_FLOWS.get(intent)
         if target in self._flows and float(asked.get("confidence") or 0) >= 0.5:

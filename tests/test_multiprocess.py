@@ -154,8 +154,12 @@ async def test_two_web_processes_and_a_worker_are_one_bot(
                 for turn, text in enumerate(["0", "3"], start=len(CONVERSATION)):
                     await say(text, turn)
                 await _until(
-                    lambda: len(_texts(fake)) == len(_outbound(settings.database_url))
-                    and all(s == MessageStatus.SENT for _, s in _outbound(settings.database_url)),
+                    lambda: (
+                        len(_texts(fake)) == len(_outbound(settings.database_url))
+                        and all(
+                            s == MessageStatus.SENT for _, s in _outbound(settings.database_url)
+                        )
+                    ),
                     "not every reply was sent",
                     logs,
                 )

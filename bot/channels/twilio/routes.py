@@ -21,10 +21,10 @@ from starlette.background import BackgroundTask
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels.twilio.auth import verified_form
-from bot.channels.twilio.segments import split_sms, split_whatsapp
+from bot.channels.twilio.segments import SMS, WHATSAPP, WHATSAPP_PREFIX, bodies_for
 from bot.http import runtime_of
 from bot.inputs import clean_id, small_int
-from bot.messages import InboundMessage, OutboundMessage
+from bot.messages import InboundMessage
 from bot.storage.models import MessageStatus
 
 if TYPE_CHECKING:  # the runtime registers this channel's sender: no import at run time
@@ -32,9 +32,6 @@ if TYPE_CHECKING:  # the runtime registers this channel's sender: no import at r
 
 log = logging.getLogger(__name__)
 
-SMS = "sms"
-WHATSAPP = "whatsapp"
-WHATSAPP_PREFIX = "whatsapp:"
 MAX_MEDIA = 10  # Twilio sends at most ten media items with one message
 MAX_URL = 2048
 
@@ -60,14 +57,6 @@ def channel_and_address(sender: str) -> tuple[str, str]:
     if sender.startswith(WHATSAPP_PREFIX):
         return WHATSAPP, sender[len(WHATSAPP_PREFIX) :]
     return SMS, sender
-
-
-def bodies_for(channel: str, message: OutboundMessage, sms_max_segments: int) -> list[str]:
-    """The message as text bodies for `channel`: options numbered, long texts split."""
-    text = message.as_plain_text()
-    if channel == WHATSAPP:
-        return split_whatsapp(text)
-    return split_sms(text, sms_max_segments)
 
 
 def _bad_request(detail: str) -> HTTPException:

@@ -10,6 +10,15 @@ one segment, 67 per segment when several. A character never straddles two segmen
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.messages import OutboundMessage
+
+# Twilio's two messaging channels, as stored (WhatsApp addresses come as "whatsapp:+E164")
+SMS = "sms"
+WHATSAPP = "whatsapp"
+WHATSAPP_PREFIX = "whatsapp:"
 
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -99,3 +108,11 @@ def _by_characters(text: str, fits: Callable[[str], bool]) -> list[str]:
             current = ""
         current += ch
     return [*parts, current]
+
+
+def bodies_for(channel: str, message: OutboundMessage, sms_max_segments: int) -> list[str]:
+    """The message as text bodies for `channel`: options numbered, long texts split."""
+    text = message.as_plain_text()
+    if channel == WHATSAPP:
+        return split_whatsapp(text)
+    return split_sms(text, sms_max_segments)

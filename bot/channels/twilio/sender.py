@@ -31,7 +31,7 @@ from bot.channels.twilio.client import (
     rest_client,
     retry_after_seconds,
 )
-from bot.channels.twilio.routes import (
+from bot.channels.twilio.segments import (
     SMS,
     WHATSAPP,
     WHATSAPP_PREFIX,
