@@ -204,9 +204,46 @@ def _is_latin(word: str) -> bool:
     return word.isascii()
 
 
+def _ethiopic_fold() -> dict[int, int]:
+    """Ge'ez letters spelt alike, to one letter each: the h-rows (ሀ ሐ ኀ), s (ሰ ሠ), the glottal
+    rows (አ ዐ), ts (ጸ ፀ), and in the h- and glottal rows the first and fourth orders (ሀ/ሃ,
+    አ/ኣ), which are said alike; ቐ and ኸ are often typed as ቀ and ከ. Tigrinya and Amharic write
+    the same word every one of these ways, so the lexicon need not list them all."""
+    table: dict[int, int] = {}
+
+    def row(src: int, dst: int, orders: int = 8) -> None:
+        for k in range(orders):
+            if src + k != dst + k:
+                table[src + k] = dst + k
+
+    row(0x1210, 0x1200)  # ሐ -> ሀ
+    row(0x1280, 0x1200, 7)  # ኀ -> ሀ (its eighth slot is a labialised form)
+    row(0x1220, 0x1230)  # ሠ -> ሰ
+    row(0x12D0, 0x12A0, 7)  # ዐ -> አ
+    row(0x1340, 0x1338, 7)  # ፀ -> ጸ
+    row(0x1250, 0x1240, 7)  # ቐ -> ቀ
+    row(0x12B8, 0x12A8, 7)  # ኸ -> ከ
+    for base in (0x1200, 0x12A0):  # ሃ -> ሀ, ኣ -> አ (after the rows are folded)
+        table[base + 3] = base
+    for src, dst in list(table.items()):  # a fourth order reached through a row fold
+        if dst in (0x1203, 0x12A3):
+            table[src] = dst - 3
+    return table
+
+
+_ETHIOPIC = _ethiopic_fold()
+_ETHIOPIC_PREFIXES = ("እንደ", "ካብ", "ናብ", "አብ", "ብ", "ን", "የ", "በ", "ለ", "ከ", "ስለ", "ወደ")
+_ETHIOPIC_SUFFIXES = ("ን", "ና", "ውን", "ስ")
+
+
+def _is_ethiopic(word: str) -> bool:
+    return bool(word) and "\u1200" <= word[0] <= "\u139f"
+
+
 def fold(text: str) -> str:
-    """The text as the detector reads it (apostrophes are word breaks here)."""
-    return normalize(text.translate(_APOSTROPHES))
+    """The text as the detector reads it (apostrophes are word breaks here; Ge'ez letters
+    spelt alike are one)."""
+    return normalize(text.translate(_APOSTROPHES)).translate(_ETHIOPIC)
 
 
 class _Node:
@@ -316,7 +353,15 @@ class DangerDetector:
     def _patterns(self, token: str) -> frozenset[str]:
         found: set[str] = set()
         forms = [token, *_SPELLINGS.get(token, ())]
-        if not _is_latin(token):
+        if _is_ethiopic(token):
+            # attached prepositions and conjunctions: ብ-, ን-, ካብ-, ኣብ-, የ-, በ-, ለ-, -ን, -ና
+            peeled = [token[len(p) :] for p in _ETHIOPIC_PREFIXES if token.startswith(p)]
+            forms += peeled
+            forms += [
+                f[: -len(x)] for f in [token, *peeled] for x in _ETHIOPIC_SUFFIXES if f.endswith(x)
+            ]
+            forms = [f for f in forms if len(f) >= 2]
+        elif not _is_latin(token):
             forms += [token[len(p) :] for p in _ARABIC_PREFIXES if token.startswith(p)]
             forms = [f for f in forms if len(f) >= 2]
         for form in forms:

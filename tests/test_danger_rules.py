@@ -58,3 +58,38 @@ def test_hausa_last_year_does_not_take_arabizi_outside() -> None:
     """'bara' is last year in Hausa and outside in Arabizi: only Hausa phrases count."""
     assert level("an kama shi bara a Kano amma yanzu yana lafiya") == "none"
     assert level("el 7ouch cha3el w ennas msakrin mn bara") == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Tigrinya: ሐ/ሓ, ዐ/ዓ and ቐ/ቀ spelt either way; ብ-, ኣብ-, ናብ- and -ን attached
+        ("ሐዊ ተላዒሉ ኣብ ገዛና ቆልዑ ኣብ ውሽጢ ኣለዉ", "emergency"),
+        ("ሓዊ ተላኢሉ አብ ገዛና ቆልዑ ውሽጢ ኣለዉ", "emergency"),
+        ("ኣብ ቤት ማእሰርቲ ይወቅዑና ኣለዉ ሕጂ ሓግዙና", "emergency"),
+        ("ብካራ ወጊኦምዎ ደሙ ኣይጠጠወን", "emergency"),
+        ("ጀልባና ትጥሕል ኣላ ማይ ይኣቱና", "emergency"),
+        ("ሓወይ ኣብ ማእሰርቲ ተኣሲሩ ኣሎ", "urgent"),
+        ("ነብሰይ ክቐትል ደልየ", "emergency"),
+        ("ሰላም ከመይ ኣለኹም ሓበሬታ ምምላስ እደሊ", "none"),
+        ("ጉዳየይ ተዓጽዩ ዶ", "none"),
+        # Amharic: ሀ/ሐ/ኀ and ሰ/ሠ spelt either way; በ-, የ-, ለ- attached
+        ("ቤታችን እየተቃጠለ ነው ልጆቹ ውስጥ ናቸው", "emergency"),
+        ("በቢላ ወጉት ደሙ አልቆመም", "emergency"),
+        ("አሁን እየደበደቡን ነው እርዱን", "emergency"),
+        ("ከወለደች በኋላ ደሟ አልቆመም", "emergency"),
+        ("ፖሊሶች ወሰዷቸው የት እንዳሉ አናውቅም", "urgent"),
+        ("ራሴን ማጥፋት እፈልጋለሁ", "emergency"),
+        ("ከሁለት ወር በፊት ደፈረኝ ለማንም አልነገርኩም", "urgent"),
+        ("ሰላም የመመለሻ ምዝገባ እፈልጋለሁ", "none"),
+    ],
+)
+def test_geez(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+def test_geez_letters_spelt_alike_are_one() -> None:
+    from nlu.danger import fold
+
+    assert fold("ሐዊ ሓዊ ኀዊ ሀዊ ሃዊ") == " ".join(["ሀዊ"] * 5)
+    assert fold("ሠ ሰ ዐ አ ዓ ኣ ፀ ጸ") == "ሰ ሰ አ አ አ አ ጸ ጸ"
