@@ -106,6 +106,7 @@ _EMERGENCY_ORDER = (
     "beating",
     "accident",
     "stranded",
+    "danger",
 )
 _URGENT = {
     "gbv": "gbv",
@@ -240,6 +241,12 @@ def _is_ethiopic(word: str) -> bool:
     return bool(word) and "\u1200" <= word[0] <= "\u139f"
 
 
+def _sixth(letter: str) -> str:
+    """A Ge'ez letter in its sixth order (the consonant without a vowel): ቴ, ታ, ቱ -> ት."""
+    cp = ord(letter)
+    return chr((cp & ~7) + 5) if 0x1200 <= cp <= 0x1357 else letter
+
+
 def fold(text: str) -> str:
     """The text as the detector reads it (apostrophes are word breaks here; Ge'ez letters
     spelt alike are one)."""
@@ -360,16 +367,21 @@ class DangerDetector:
             forms += [
                 f[: -len(x)] for f in [token, *peeled] for x in _ETHIOPIC_SUFFIXES if f.endswith(x)
             ]
-            forms = [f for f in forms if len(f) >= 2]
+            forms = [token, *(f for f in forms[1:] if len(f) >= 2)]
         elif not _is_latin(token):
+            # the word itself, however short ("ههه" is "ه" once folded), and what is left of
+            # it behind a prefix when that is a word still
             forms += [token[len(p) :] for p in _ARABIC_PREFIXES if token.startswith(p)]
-            forms = [f for f in forms if len(f) >= 2]
+            forms = [token, *(f for f in forms[1:] if len(f) >= 2)]
+        ethiopic = _is_ethiopic(token)
         for form in forms:
             if form in self._exact:
                 found.add("w:" + form)
             for end in range(2, min(len(form), self._max_stem) + 1):
                 if form[:end] in self._stems:
                     found.add("s:" + form[:end])
+                elif ethiopic and (stem := form[: end - 1] + _sixth(form[end - 1])) in self._stems:
+                    found.add("s:" + stem)  # ግፊት* is ግፊቴን: the stem's last letter takes a vowel
         if found or token in self._known:
             return frozenset(found)
         # one typo: the symmetric-delete look-up, for the word and for its beginnings
@@ -577,6 +589,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
     if "kill_threat" in found and "conditional" in found:
         strong.discard("killing")  # "they will kill me if I don't pay": a threat, urgent
         found = {*found, "threat"}
+    if "danger_general" in found and "help_call" in found and not over:
+        strong.add("danger")  # "help us, we are in danger": said outright, no need to ask
     if "desert" in found and "stranded_sign" in found:
         strong.add("stranded")  # left in the desert, no water, people who cannot stand
     if "unresponsive" in found and (violent or "person_down" in found):
@@ -585,6 +599,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("accident")  # an accident with someone hurt
     if "armed" in found and "threat" in found and now:
         strong.add("killing")  # threatened with a gun right now
+    if "attack_now" in found and "threat" in found and "now" in found and not over:
+        strong.add("abduction")  # intruders inside now, the person hiding from them
     if "armed" in found and "pursued" in found:
         strong.add("killing")  # armed men looking for the person
     return strong, found
@@ -602,7 +618,8 @@ def _urgent(
     """A case for a person (detention, trafficking, violence, threats), unless it is over."""
     category = next(k for k in _URGENT_ORDER if k in urgent)
     pursued = "pursued" in found and not ("past_over" in found and not now)
-    told = pursued or "torture" in found  # looked for now, or torture: a case anyway
+    # looked for now, or torture (unless the person says they are safe now): a case anyway
+    told = pursued or ("torture" in found and "safe_now" not in found)
     # "they released me but my brother is still in the prison": not over for him
     others_still = now and "held_people" in found
     if over and category in ("detention", "threat") and not (told or others_still):
