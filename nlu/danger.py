@@ -584,8 +584,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("drowning")
     if "secret" in found and found & {"force", "beating", "beating_now"}:
         found = {*found, "gbv"}  # "he did it by force, I never told anyone": a disclosure
-    if "force" in found and "work" in found:
-        found = {*found, "trafficking"}  # made to work by force
+    if found & {"force", "debt"} and "work" in found:
+        found = {*found, "trafficking"}  # made to work by force, or until a debt is paid
     if "kill_threat" in found and "conditional" in found:
         strong.discard("killing")  # "they will kill me if I don't pay": a threat, urgent
         found = {*found, "threat"}
