@@ -172,7 +172,7 @@ class Detection:
     @property
     def everyday(self) -> bool:
         """Words that only look like danger ("fired me", "police station for my papers")."""
-        return "work_context" in self.concepts
+        return bool(self.concepts & {"work_context", "idiom"})
 
     @property
     def is_danger(self) -> bool:
@@ -462,7 +462,11 @@ class DangerDetector:
 
     def detect(self, text: str) -> Detection:
         spans = self.spans(text)
-        found = {c for c, _, _ in spans}
+        kept = _drop_idioms(spans)
+        found = {c for c, _, _ in kept}
+        if len(kept) < len(spans):
+            found.add("idiom")  # "drowning in debt": everyday words, as much as "fired me"
+        spans = kept
         if _near(spans, "boat", "boat_trouble", 5):  # "the boat we are in is breaking"
             found.add("boat_in_trouble")
         if _only_things_taken(spans):  # Hausa "sace": steal a thing, or kidnap a person
@@ -536,6 +540,25 @@ def _near(spans: list[tuple[str, int, int]], first: str, second: str, words: int
     a = [(s, e) for c, s, e in spans if c == first]
     b = [(s, e) for c, s, e in spans if c == second]
     return any(_distance(x, y) <= words for x in a for y in b)
+
+
+# Danger words said of an everyday cause are idioms: "the prices are killing us", "drowning in
+# debt", "burning from the cold", "farashi ya kashe mu", "غرقان في الديون", "a polio shot".
+_IDIOM_PRONE = frozenset(
+    {"kill_threat", "killing", "drowning", "fire", "fire_word", "explosion", "shooting", "danger_general"}
+)
+_IDIOM_NEAR = 2  # words between the cause and the danger word
+
+
+def _drop_idioms(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    causes = [(s, e) for c, s, e in spans if c == "idiom_cause"]
+    if not causes:
+        return spans
+    return [
+        (c, s, e)
+        for c, s, e in spans
+        if not (c in _IDIOM_PRONE and any(_distance((s, e), x) <= _IDIOM_NEAR for x in causes))
+    ]
 
 
 def _only_things_taken(spans: list[tuple[str, int, int]]) -> bool:
@@ -675,7 +698,7 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     if urgent:
         return _urgent(found, urgent, concepts, now=now, over=over, hard_negative=hard_negative)
     weak = {c for c in found if c in _WEAK}
-    everyday = bool(found & {"work_context", "work"})  # cooking, welding, at work
+    everyday = bool(found & {"work_context", "work", "idiom"})  # cooking, welding, at work
     if weak <= {"fire_word", "blood_word"} and everyday:
         # the fire they weld with, a blood test for the job: an everyday word at work
         return Detection("none", None, "sure", concepts, hard_negative)
