@@ -93,3 +93,63 @@ def test_geez_letters_spelt_alike_are_one() -> None:
 
     assert fold("ሐዊ ሓዊ ኀዊ ሀዊ ሃዊ") == " ".join(["ሀዊ"] * 5)
     assert fold("ሠ ሰ ዐ አ ዓ ኣ ፀ ጸ") == "ሰ ሰ አ አ አ አ ጸ ጸ"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Arabic verb forms, prefixes and suffixes
+        ("قاعدين يضربوا فينا توا والدم طالع", "emergency"),
+        ("بيضربونا هسع في الحراسة بالسياط", "emergency"),
+        ("ضربوه مطواه وبينزف جامد", "emergency"),
+        ("الشقة بتولع والعيال جوه", "emergency"),
+        ("انفجرت انبوبة والبيت ولع وفي ناس محبوسين", "emergency"),
+        ("المركب بيغرق والمويه دخلت", "emergency"),
+        ("قالولي كان ما دفعتش نقتلوك", "urgent"),
+        ("شرب كلور وبيرجع", "emergency"),
+        ("مراتي بتولد من امبارح والعيل مش عايز ينزل", "emergency"),
+        ("عربية نقل خبطت صاحبي ورجله اتفرمت", "emergency"),
+        ("ناس غرب دخلوا علينا البيت دلوقتي وانا مستخبي في الحمام", "emergency"),
+        ("يبوا يعرسوا اختي عمرها 14 سنة لراجل كبير", "urgent"),
+        ("عليا فلوس للسمسار وبيقول لازم اشتغل عنده لحد ما اسدد", "urgent"),
+        ("المدام تجبر البنات يباتوا مع الرجالة", "urgent"),
+        ("قبل عامين خطفوني في الصحرا لكن توا نحمد الله لاباس ونبي نروح", "none"),
+        ("كنت في السجن وعذبوني بس دلوقتي في مصر ومبسوط", "none"),
+        ("المعلم قالي لو تتأخر مرة تانية نذبحك ههههه", "none"),
+        ("انا غرقان في الديون", "none"),
+        # Arabizi
+        ("charb javel w 9a3ed yraje3", "emergency"),
+        ("yebbi y3arsou o5ti 3andha 14 sna l rajel kbir", "urgent"),
+        ("rasasi fel 7ouma taw w 7ad mdarrab", "emergency"),
+        ("3liya flous lel mouharrib w y9oul lazem nekhdem 3andou 7atta nkhalles", "urgent"),
+        ("el jou3 9atelna, fama tawzi3 mekla?", "none"),
+        # English and Pidgin
+        ("her labour started yesterday and the baby still hasn't come, she is very weak", "emergency"),
+        ("a truck ran over my friend on the coastal road, his leg is crushed", "emergency"),
+        ("the ceiling came down on the workers at the site, two are under it", "emergency"),
+        ("my guy just dey lie down for floor, im eye open but e no dey hear us", "emergency"),
+        ("I owe the connection man 2000 and he says I must work for him until I pay", "urgent"),
+        ("madam say i must pay before she release my passport, she dey use me do ashawo work", "urgent"),
+        ("we make a small fire to cook rice in the evening", "none"),
+        ("the prices in the market are killing us", "none"),
+        ("where can my son get his polio shot", "none"),
+        ("this jollof na fire o", "none"),
+        # French and Hausa
+        ("je n'en peux plus, j'ai les médicaments dans la main, adieu", "emergency"),
+        ("je me noie dans les dettes", "none"),
+        ("yarinya ta sha maganin kwari tana amai", "emergency"),
+        ("ina bin dillali kudi yace sai na yi masa aiki har in biya", "urgent"),
+        ("farashin abinci ya kashe mu", "none"),
+        ("yunwa za ta kashe mu, akwai abinci?", "none"),
+        # said outright, no need to ask
+        ("ku taimaka mana muna cikin hatsari", "emergency"),
+    ],
+)
+def test_forms_combinations_and_idioms(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+def test_help_we_are_in_danger_is_sure() -> None:
+    detection = default_detector().detect("help us please we are in danger")
+    assert (detection.level, detection.certainty) == ("emergency", "sure")
+    assert default_detector().detect("we are in danger").certainty == "unsure"
