@@ -477,6 +477,10 @@ class DangerDetector:
             found.add("trafficking")
         if _near(spans, "held_people", "held_word", 3):  # "my brother is still held in Zawiya"
             found.add("detention")
+        if _near(spans, "release_for", "held_people", 3):  # "2000 dollars to release my brother"
+            found.add("trafficking")
+        if _near(spans, "force", "held_people", 2):  # "she forces the girls to ..."
+            found.add("trafficking")
         if _near(spans, "marry", "young_girl", 6):  # "to marry my 14 year old daughter"
             found.add("gbv")
         signs = [(s, e) for c, s, e in spans if c == "stranded_sign"]

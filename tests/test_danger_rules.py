@@ -141,6 +141,14 @@ def test_geez_letters_spelt_alike_are_one() -> None:
         ("ina bin dillali kudi yace sai na yi masa aiki har in biya", "urgent"),
         ("farashin abinci ya kashe mu", "none"),
         ("yunwa za ta kashe mu, akwai abinci?", "none"),
+        # money "to release" a person held: a ransom; forcing the girls: trafficking
+        ("they want 2000 dollars before they release my brother", "urgent"),
+        ("عايزين 2000 دولار عشان يفكوا اخوي", "urgent"),
+        ("ytalbou 2000 dollar bech yatl9ou khouya", "urgent"),
+        ("she forces the girls to go to hotels with men every night", "urgent"),
+        ("yara kanana suna aiki a gona duk rana ba makaranta", "urgent"),
+        ("ماسك ولدي في يدي ونستنى في الطابور قدام المكتب", "none"),
+        ("the office kept my passport copy, when will my case be ready", "none"),
         # said outright, no need to ask
         ("ku taimaka mana muna cikin hatsari", "emergency"),
     ],
