@@ -144,6 +144,11 @@ def _yaml(text: str) -> object:
 
 
 _MIN_GLUED = 8  # unknown words this long are looked into for glued words
+_SENTENCE = re.compile(r"(?<!\d)[.!?؟\n]+|[.!?؟\n]+(?!\d)")  # not the point in "3.5"
+_GAP = "\x00"  # stands between sentences: no pattern, only distance
+_SENTENCE_GAP = 13  # farther than any rule looks (_near, _NEAR, _PAST_NEAR)
+_CLAUSE = re.compile(r"(?<!\d)[,،؛;]+|[,،؛;]+(?!\d)")  # not the comma in "3,000"
+_CLAUSE_GAP = 2
 # Short spellings of Pidgin and SMS words that the lexicon writes one way: a word also counts
 # as these ("dem de beat us" = "dem dey beat us"); short words get no typo tolerance.
 _SPELLINGS: dict[str, tuple[str, ...]] = {
@@ -435,12 +440,26 @@ class DangerDetector:
     # -- a message ---------------------------------------------------------------------------
     def spans(self, text: str) -> list[tuple[str, int, int]]:
         """(concept, first word, end word) of every lexicon term found in the text."""
+        return self._read(text)[0]
+
+    def _read(self, text: str) -> tuple[list[tuple[str, int, int]], list[int]]:
+        """The spans, and where sentences begin (word positions)."""
         tokens: list[str] = []
-        for token in fold(text).split():
-            if not self.patterns(token) and len(token) >= _MIN_GLUED:
-                tokens.extend(self.split_glued(token))
-            else:
-                tokens.append(token)
+        starts: list[int] = []
+        for n, sentence in enumerate(_SENTENCE.split(text)):
+            if n and tokens:
+                # a sentence break puts words apart: "... they shot a man. Now I am in
+                # Tripoli" does not say the shooting is now; no rule reaches over it
+                tokens.extend([_GAP] * _SENTENCE_GAP)
+                starts.append(len(tokens))
+            for m, clause in enumerate(_CLAUSE.split(sentence)):
+                if m and tokens:
+                    tokens.extend([_GAP] * _CLAUSE_GAP)  # a comma: a little apart
+                for token in fold(clause).split():
+                    if not self.patterns(token) and len(token) >= _MIN_GLUED:
+                        tokens.extend(self.split_glued(token))
+                    else:
+                        tokens.append(token)
         per_token = [self.patterns(t) for t in tokens]
         found: list[tuple[str, int, int]] = []
         for i in range(len(tokens)):
@@ -455,13 +474,13 @@ class DangerDetector:
                 if not nodes:
                     break
                 found.extend((concept, i, k + 1) for node in nodes for concept in node.concepts)
-        return _drop_contained(found)
+        return _drop_contained(found), starts
 
     def concepts(self, text: str) -> set[str]:
         return {concept for concept, _, _ in self.spans(text)}
 
     def detect(self, text: str) -> Detection:
-        spans = self.spans(text)
+        spans, starts = self._read(text)
         kept = _drop_idioms(spans)
         found = {c for c, _, _ in kept}
         if len(kept) < len(spans):
@@ -481,8 +500,10 @@ class DangerDetector:
             found.add("trafficking")
         if _near(spans, "force", "held_people", 2):  # "she forces the girls to ..."
             found.add("trafficking")
-        if _near(spans, "marry", "young_girl", 6):  # "to marry my 14 year old daughter"
+        if _near(spans, "marry", "young_girl", 10):  # "to marry my 14 year old daughter"
             found.add("gbv")
+        if _background_past(spans, starts):
+            found.discard("past_over")  # "I came last year ... tonight they stabbed him"
         signs = [(s, e) for c, s, e in spans if c == "stranded_sign"]
         apart = [
             x for x in signs if not any(y != x and y[0] <= x[0] <= x[1] <= y[1] for y in signs)
@@ -549,7 +570,16 @@ def _near(spans: list[tuple[str, int, int]], first: str, second: str, words: int
 # Danger words said of an everyday cause are idioms: "the prices are killing us", "drowning in
 # debt", "burning from the cold", "farashi ya kashe mu", "غرقان في الديون", "a polio shot".
 _IDIOM_PRONE = frozenset(
-    {"kill_threat", "killing", "drowning", "fire", "fire_word", "explosion", "shooting", "danger_general"}
+    {
+        "kill_threat",
+        "killing",
+        "drowning",
+        "fire",
+        "fire_word",
+        "explosion",
+        "shooting",
+        "danger_general",
+    }
 )
 _IDIOM_NEAR = 2  # words between the cause and the danger word
 
@@ -571,6 +601,27 @@ def _only_things_taken(spans: list[tuple[str, int, int]]) -> bool:
     taken = [(s, e) for c, s, e in spans if c == "abduction"]
     things = [s for c, s, _ in spans if c in ("stolen_thing", "passport")]
     return bool(taken) and all(any(0 <= t - e <= 1 for t in things) for _, e in taken)
+
+
+_PAST_NEAR = 6  # words: a past farther than this from every danger is the story's background
+
+
+def _background_past(spans: list[tuple[str, int, int]], starts: list[int]) -> bool:
+    """A story that starts in the past ("I came from Niger last year") and tells a danger of
+    today ("tonight ..."): the past is background, not the danger's time. Only when a word
+    says now in the same sentence as a danger, and no past word stands near any danger."""
+    pasts = [(s, e) for c, s, e in spans if c == "past_over"]
+    if not pasts or not any(c == "now" for c, _, _ in spans):
+        return False
+    nows = [(s, e) for c, s, e in spans if c == "now"]
+    dangers = [(s, e) for c, s, e in spans if c in _DANGER_CONCEPTS]
+    far_from_past = all(_distance(d, p) > _PAST_NEAR for d in dangers for p in pasts)
+
+    def sentence(at: int) -> int:
+        return sum(start <= at for start in starts)
+
+    now_near = any(sentence(d[0]) == sentence(n[0]) for d in dangers for n in nows)
+    return bool(dangers) and far_from_past and now_near
 
 
 def _now_near_danger(spans: list[tuple[str, int, int]]) -> bool:

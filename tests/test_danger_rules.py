@@ -124,12 +124,18 @@ def test_geez_letters_spelt_alike_are_one() -> None:
         ("3liya flous lel mouharrib w y9oul lazem nekhdem 3andou 7atta nkhalles", "urgent"),
         ("el jou3 9atelna, fama tawzi3 mekla?", "none"),
         # English and Pidgin
-        ("her labour started yesterday and the baby still hasn't come, she is very weak", "emergency"),
+        (
+            "her labour started yesterday and the baby still hasn't come, she is very weak",
+            "emergency",
+        ),
         ("a truck ran over my friend on the coastal road, his leg is crushed", "emergency"),
         ("the ceiling came down on the workers at the site, two are under it", "emergency"),
         ("my guy just dey lie down for floor, im eye open but e no dey hear us", "emergency"),
         ("I owe the connection man 2000 and he says I must work for him until I pay", "urgent"),
-        ("madam say i must pay before she release my passport, she dey use me do ashawo work", "urgent"),
+        (
+            "madam say i must pay before she release my passport, she dey use me do ashawo work",
+            "urgent",
+        ),
         ("we make a small fire to cook rice in the evening", "none"),
         ("the prices in the market are killing us", "none"),
         ("where can my son get his polio shot", "none"),
@@ -149,6 +155,38 @@ def test_geez_letters_spelt_alike_are_one() -> None:
         ("yara kanana suna aiki a gona duk rana ba makaranta", "urgent"),
         ("ماسك ولدي في يدي ونستنى في الطابور قدام المكتب", "none"),
         ("the office kept my passport copy, when will my case be ready", "none"),
+        # a story begun in the past with a danger of tonight; a past story and a calm "now"
+        (
+            "salam, I came from Niger last year and worked in Sebha, now I'm in Tripoli with my"
+            " cousin, tonight the landlord's sons came drunk and one of them cut my cousin's arm"
+            " with a broken bottle, it won't stop",
+            "emergency",
+        ),
+        (
+            "السلام عليكم، جيت من النيجر العام اللي فات، الليلة ولاد صاحب الحوش جو سكارى وواحد"
+            " جرح ولد عمي بقزازة مكسورة والدم ما وقفش",
+            "emergency",
+        ),
+        (
+            "l'année dernière à Sabha les passeurs nous frappaient et ils ont tiré sur un homme."
+            " Maintenant je suis à Tripoli et je veux m'inscrire pour rentrer.",
+            "none",
+        ),
+        (
+            "العام اللي فات في سبها المهربين كانوا يضربوا فينا وقتلوا واحد قدامنا. توا انا في"
+            " طرابلس ونبي نسجل للرجوع",
+            "none",
+        ),
+        (
+            "a bara a Sabha masu fasa kauri suna dukanmu kuma sun harbe wani mutum. yanzu ina"
+            " Tripoli ina son in yi rajista in koma gida",
+            "none",
+        ),
+        (
+            "we are 40 in the truck since 3 days, the driver ran away, the children are not"
+            " waking up",
+            "emergency",
+        ),
         # said outright, no need to ask
         ("ku taimaka mana muna cikin hatsari", "emergency"),
     ],
