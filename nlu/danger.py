@@ -106,6 +106,7 @@ _EMERGENCY_ORDER = (
     "beating",
     "accident",
     "stranded",
+    "danger",
 )
 _URGENT = {
     "gbv": "gbv",
@@ -143,6 +144,11 @@ def _yaml(text: str) -> object:
 
 
 _MIN_GLUED = 8  # unknown words this long are looked into for glued words
+_SENTENCE = re.compile(r"(?<!\d)[.!?؟\n]+|[.!?؟\n]+(?!\d)")  # not the point in "3.5"
+_GAP = "\x00"  # stands between sentences: no pattern, only distance
+_SENTENCE_GAP = 13  # farther than any rule looks (_near, _NEAR, _PAST_NEAR)
+_CLAUSE = re.compile(r"(?<!\d)[,،؛;]+|[,،؛;]+(?!\d)")  # not the comma in "3,000"
+_CLAUSE_GAP = 2
 # Short spellings of Pidgin and SMS words that the lexicon writes one way: a word also counts
 # as these ("dem de beat us" = "dem dey beat us"); short words get no typo tolerance.
 _SPELLINGS: dict[str, tuple[str, ...]] = {
@@ -171,7 +177,7 @@ class Detection:
     @property
     def everyday(self) -> bool:
         """Words that only look like danger ("fired me", "police station for my papers")."""
-        return "work_context" in self.concepts
+        return bool(self.concepts & {"work_context", "idiom"})
 
     @property
     def is_danger(self) -> bool:
@@ -204,9 +210,52 @@ def _is_latin(word: str) -> bool:
     return word.isascii()
 
 
+def _ethiopic_fold() -> dict[int, int]:
+    """Ge'ez letters spelt alike, to one letter each: the h-rows (ሀ ሐ ኀ), s (ሰ ሠ), the glottal
+    rows (አ ዐ), ts (ጸ ፀ), and in the h- and glottal rows the first and fourth orders (ሀ/ሃ,
+    አ/ኣ), which are said alike; ቐ and ኸ are often typed as ቀ and ከ. Tigrinya and Amharic write
+    the same word every one of these ways, so the lexicon need not list them all."""
+    table: dict[int, int] = {}
+
+    def row(src: int, dst: int, orders: int = 8) -> None:
+        for k in range(orders):
+            if src + k != dst + k:
+                table[src + k] = dst + k
+
+    row(0x1210, 0x1200)  # ሐ -> ሀ
+    row(0x1280, 0x1200, 7)  # ኀ -> ሀ (its eighth slot is a labialised form)
+    row(0x1220, 0x1230)  # ሠ -> ሰ
+    row(0x12D0, 0x12A0, 7)  # ዐ -> አ
+    row(0x1340, 0x1338, 7)  # ፀ -> ጸ
+    row(0x1250, 0x1240, 7)  # ቐ -> ቀ
+    row(0x12B8, 0x12A8, 7)  # ኸ -> ከ
+    for base in (0x1200, 0x12A0):  # ሃ -> ሀ, ኣ -> አ (after the rows are folded)
+        table[base + 3] = base
+    for src, dst in list(table.items()):  # a fourth order reached through a row fold
+        if dst in (0x1203, 0x12A3):
+            table[src] = dst - 3
+    return table
+
+
+_ETHIOPIC = _ethiopic_fold()
+_ETHIOPIC_PREFIXES = ("እንደ", "ካብ", "ናብ", "አብ", "ብ", "ን", "የ", "በ", "ለ", "ከ", "ስለ", "ወደ")
+_ETHIOPIC_SUFFIXES = ("ን", "ና", "ውን", "ስ")
+
+
+def _is_ethiopic(word: str) -> bool:
+    return bool(word) and "\u1200" <= word[0] <= "\u139f"
+
+
+def _sixth(letter: str) -> str:
+    """A Ge'ez letter in its sixth order (the consonant without a vowel): ቴ, ታ, ቱ -> ት."""
+    cp = ord(letter)
+    return chr((cp & ~7) + 5) if 0x1200 <= cp <= 0x1357 else letter
+
+
 def fold(text: str) -> str:
-    """The text as the detector reads it (apostrophes are word breaks here)."""
-    return normalize(text.translate(_APOSTROPHES))
+    """The text as the detector reads it (apostrophes are word breaks here; Ge'ez letters
+    spelt alike are one)."""
+    return normalize(text.translate(_APOSTROPHES)).translate(_ETHIOPIC)
 
 
 class _Node:
@@ -316,15 +365,28 @@ class DangerDetector:
     def _patterns(self, token: str) -> frozenset[str]:
         found: set[str] = set()
         forms = [token, *_SPELLINGS.get(token, ())]
-        if not _is_latin(token):
+        if _is_ethiopic(token):
+            # attached prepositions and conjunctions: ብ-, ን-, ካብ-, ኣብ-, የ-, በ-, ለ-, -ን, -ና
+            peeled = [token[len(p) :] for p in _ETHIOPIC_PREFIXES if token.startswith(p)]
+            forms += peeled
+            forms += [
+                f[: -len(x)] for f in [token, *peeled] for x in _ETHIOPIC_SUFFIXES if f.endswith(x)
+            ]
+            forms = [token, *(f for f in forms[1:] if len(f) >= 2)]
+        elif not _is_latin(token):
+            # the word itself, however short ("ههه" is "ه" once folded), and what is left of
+            # it behind a prefix when that is a word still
             forms += [token[len(p) :] for p in _ARABIC_PREFIXES if token.startswith(p)]
-            forms = [f for f in forms if len(f) >= 2]
+            forms = [token, *(f for f in forms[1:] if len(f) >= 2)]
+        ethiopic = _is_ethiopic(token)
         for form in forms:
             if form in self._exact:
                 found.add("w:" + form)
             for end in range(2, min(len(form), self._max_stem) + 1):
                 if form[:end] in self._stems:
                     found.add("s:" + form[:end])
+                elif ethiopic and (stem := form[: end - 1] + _sixth(form[end - 1])) in self._stems:
+                    found.add("s:" + stem)  # ግፊት* is ግፊቴን: the stem's last letter takes a vowel
         if found or token in self._known:
             return frozenset(found)
         # one typo: the symmetric-delete look-up, for the word and for its beginnings
@@ -378,12 +440,26 @@ class DangerDetector:
     # -- a message ---------------------------------------------------------------------------
     def spans(self, text: str) -> list[tuple[str, int, int]]:
         """(concept, first word, end word) of every lexicon term found in the text."""
+        return self._read(text)[0]
+
+    def _read(self, text: str) -> tuple[list[tuple[str, int, int]], list[int]]:
+        """The spans, and where sentences begin (word positions)."""
         tokens: list[str] = []
-        for token in fold(text).split():
-            if not self.patterns(token) and len(token) >= _MIN_GLUED:
-                tokens.extend(self.split_glued(token))
-            else:
-                tokens.append(token)
+        starts: list[int] = []
+        for n, sentence in enumerate(_SENTENCE.split(text)):
+            if n and tokens:
+                # a sentence break puts words apart: "... they shot a man. Now I am in
+                # Tripoli" does not say the shooting is now; no rule reaches over it
+                tokens.extend([_GAP] * _SENTENCE_GAP)
+                starts.append(len(tokens))
+            for m, clause in enumerate(_CLAUSE.split(sentence)):
+                if m and tokens:
+                    tokens.extend([_GAP] * _CLAUSE_GAP)  # a comma: a little apart
+                for token in fold(clause).split():
+                    if not self.patterns(token) and len(token) >= _MIN_GLUED:
+                        tokens.extend(self.split_glued(token))
+                    else:
+                        tokens.append(token)
         per_token = [self.patterns(t) for t in tokens]
         found: list[tuple[str, int, int]] = []
         for i in range(len(tokens)):
@@ -398,14 +474,18 @@ class DangerDetector:
                 if not nodes:
                     break
                 found.extend((concept, i, k + 1) for node in nodes for concept in node.concepts)
-        return _drop_contained(found)
+        return _drop_contained(found), starts
 
     def concepts(self, text: str) -> set[str]:
         return {concept for concept, _, _ in self.spans(text)}
 
     def detect(self, text: str) -> Detection:
-        spans = self.spans(text)
-        found = {c for c, _, _ in spans}
+        spans, starts = self._read(text)
+        kept = _drop_idioms(spans)
+        found = {c for c, _, _ in kept}
+        if len(kept) < len(spans):
+            found.add("idiom")  # "drowning in debt": everyday words, as much as "fired me"
+        spans = kept
         if _near(spans, "boat", "boat_trouble", 5):  # "the boat we are in is breaking"
             found.add("boat_in_trouble")
         if _only_things_taken(spans):  # Hausa "sace": steal a thing, or kidnap a person
@@ -416,8 +496,14 @@ class DangerDetector:
             found.add("trafficking")
         if _near(spans, "held_people", "held_word", 3):  # "my brother is still held in Zawiya"
             found.add("detention")
-        if _near(spans, "marry", "young_girl", 6):  # "to marry my 14 year old daughter"
+        if _near(spans, "release_for", "held_people", 3):  # "2000 dollars to release my brother"
+            found.add("trafficking")
+        if _near(spans, "force", "held_people", 2):  # "she forces the girls to ..."
+            found.add("trafficking")
+        if _near(spans, "marry", "young_girl", 10):  # "to marry my 14 year old daughter"
             found.add("gbv")
+        if _background_past(spans, starts):
+            found.discard("past_over")  # "I came last year ... tonight they stabbed him"
         signs = [(s, e) for c, s, e in spans if c == "stranded_sign"]
         apart = [
             x for x in signs if not any(y != x and y[0] <= x[0] <= x[1] <= y[1] for y in signs)
@@ -481,12 +567,61 @@ def _near(spans: list[tuple[str, int, int]], first: str, second: str, words: int
     return any(_distance(x, y) <= words for x in a for y in b)
 
 
+# Danger words said of an everyday cause are idioms: "the prices are killing us", "drowning in
+# debt", "burning from the cold", "farashi ya kashe mu", "غرقان في الديون", "a polio shot".
+_IDIOM_PRONE = frozenset(
+    {
+        "kill_threat",
+        "killing",
+        "drowning",
+        "fire",
+        "fire_word",
+        "explosion",
+        "shooting",
+        "danger_general",
+    }
+)
+_IDIOM_NEAR = 2  # words between the cause and the danger word
+
+
+def _drop_idioms(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    causes = [(s, e) for c, s, e in spans if c == "idiom_cause"]
+    if not causes:
+        return spans
+    return [
+        (c, s, e)
+        for c, s, e in spans
+        if not (c in _IDIOM_PRONE and any(_distance((s, e), x) <= _IDIOM_NEAR for x in causes))
+    ]
+
+
 def _only_things_taken(spans: list[tuple[str, int, int]]) -> bool:
     """Every word of taking is followed at once by a thing (a phone, money, a passport), not
     a person: a theft, which the person reports, not an abduction."""
     taken = [(s, e) for c, s, e in spans if c == "abduction"]
     things = [s for c, s, _ in spans if c in ("stolen_thing", "passport")]
     return bool(taken) and all(any(0 <= t - e <= 1 for t in things) for _, e in taken)
+
+
+_PAST_NEAR = 6  # words: a past farther than this from every danger is the story's background
+
+
+def _background_past(spans: list[tuple[str, int, int]], starts: list[int]) -> bool:
+    """A story that starts in the past ("I came from Niger last year") and tells a danger of
+    today ("tonight ..."): the past is background, not the danger's time. Only when a word
+    says now in the same sentence as a danger, and no past word stands near any danger."""
+    pasts = [(s, e) for c, s, e in spans if c == "past_over"]
+    if not pasts or not any(c == "now" for c, _, _ in spans):
+        return False
+    nows = [(s, e) for c, s, e in spans if c == "now"]
+    dangers = [(s, e) for c, s, e in spans if c in _DANGER_CONCEPTS]
+    far_from_past = all(_distance(d, p) > _PAST_NEAR for d in dangers for p in pasts)
+
+    def sentence(at: int) -> int:
+        return sum(start <= at for start in starts)
+
+    now_near = any(sentence(d[0]) == sentence(n[0]) for d in dangers for n in nows)
+    return bool(dangers) and far_from_past and now_near
 
 
 def _now_near_danger(spans: list[tuple[str, int, int]]) -> bool:
@@ -527,11 +662,13 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("drowning")
     if "secret" in found and found & {"force", "beating", "beating_now"}:
         found = {*found, "gbv"}  # "he did it by force, I never told anyone": a disclosure
-    if "force" in found and "work" in found:
-        found = {*found, "trafficking"}  # made to work by force
+    if found & {"force", "debt"} and "work" in found:
+        found = {*found, "trafficking"}  # made to work by force, or until a debt is paid
     if "kill_threat" in found and "conditional" in found:
         strong.discard("killing")  # "they will kill me if I don't pay": a threat, urgent
         found = {*found, "threat"}
+    if "danger_general" in found and "help_call" in found and not over:
+        strong.add("danger")  # "help us, we are in danger": said outright, no need to ask
     if "desert" in found and "stranded_sign" in found:
         strong.add("stranded")  # left in the desert, no water, people who cannot stand
     if "unresponsive" in found and (violent or "person_down" in found):
@@ -540,6 +677,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("accident")  # an accident with someone hurt
     if "armed" in found and "threat" in found and now:
         strong.add("killing")  # threatened with a gun right now
+    if "attack_now" in found and "threat" in found and "now" in found and not over:
+        strong.add("abduction")  # intruders inside now, the person hiding from them
     if "armed" in found and "pursued" in found:
         strong.add("killing")  # armed men looking for the person
     return strong, found
@@ -557,7 +696,8 @@ def _urgent(
     """A case for a person (detention, trafficking, violence, threats), unless it is over."""
     category = next(k for k in _URGENT_ORDER if k in urgent)
     pursued = "pursued" in found and not ("past_over" in found and not now)
-    told = pursued or "torture" in found  # looked for now, or torture: a case anyway
+    # looked for now, or torture (unless the person says they are safe now): a case anyway
+    told = pursued or ("torture" in found and "safe_now" not in found)
     # "they released me but my brother is still in the prison": not over for him
     others_still = now and "held_people" in found
     if over and category in ("detention", "threat") and not (told or others_still):
@@ -613,7 +753,7 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     if urgent:
         return _urgent(found, urgent, concepts, now=now, over=over, hard_negative=hard_negative)
     weak = {c for c in found if c in _WEAK}
-    everyday = bool(found & {"work_context", "work"})  # cooking, welding, at work
+    everyday = bool(found & {"work_context", "work", "idiom"})  # cooking, welding, at work
     if weak <= {"fire_word", "blood_word"} and everyday:
         # the fire they weld with, a blood test for the job: an everyday word at work
         return Detection("none", None, "sure", concepts, hard_negative)

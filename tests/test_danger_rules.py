@@ -58,3 +58,144 @@ def test_hausa_last_year_does_not_take_arabizi_outside() -> None:
     """'bara' is last year in Hausa and outside in Arabizi: only Hausa phrases count."""
     assert level("an kama shi bara a Kano amma yanzu yana lafiya") == "none"
     assert level("el 7ouch cha3el w ennas msakrin mn bara") == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Tigrinya: ሐ/ሓ, ዐ/ዓ and ቐ/ቀ spelt either way; ብ-, ኣብ-, ናብ- and -ን attached
+        ("ሐዊ ተላዒሉ ኣብ ገዛና ቆልዑ ኣብ ውሽጢ ኣለዉ", "emergency"),
+        ("ሓዊ ተላኢሉ አብ ገዛና ቆልዑ ውሽጢ ኣለዉ", "emergency"),
+        ("ኣብ ቤት ማእሰርቲ ይወቅዑና ኣለዉ ሕጂ ሓግዙና", "emergency"),
+        ("ብካራ ወጊኦምዎ ደሙ ኣይጠጠወን", "emergency"),
+        ("ጀልባና ትጥሕል ኣላ ማይ ይኣቱና", "emergency"),
+        ("ሓወይ ኣብ ማእሰርቲ ተኣሲሩ ኣሎ", "urgent"),
+        ("ነብሰይ ክቐትል ደልየ", "emergency"),
+        ("ሰላም ከመይ ኣለኹም ሓበሬታ ምምላስ እደሊ", "none"),
+        ("ጉዳየይ ተዓጽዩ ዶ", "none"),
+        # Amharic: ሀ/ሐ/ኀ and ሰ/ሠ spelt either way; በ-, የ-, ለ- attached
+        ("ቤታችን እየተቃጠለ ነው ልጆቹ ውስጥ ናቸው", "emergency"),
+        ("በቢላ ወጉት ደሙ አልቆመም", "emergency"),
+        ("አሁን እየደበደቡን ነው እርዱን", "emergency"),
+        ("ከወለደች በኋላ ደሟ አልቆመም", "emergency"),
+        ("ፖሊሶች ወሰዷቸው የት እንዳሉ አናውቅም", "urgent"),
+        ("ራሴን ማጥፋት እፈልጋለሁ", "emergency"),
+        ("ከሁለት ወር በፊት ደፈረኝ ለማንም አልነገርኩም", "urgent"),
+        ("ሰላም የመመለሻ ምዝገባ እፈልጋለሁ", "none"),
+    ],
+)
+def test_geez(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+def test_geez_letters_spelt_alike_are_one() -> None:
+    from nlu.danger import fold
+
+    assert fold("ሐዊ ሓዊ ኀዊ ሀዊ ሃዊ") == " ".join(["ሀዊ"] * 5)
+    assert fold("ሠ ሰ ዐ አ ዓ ኣ ፀ ጸ") == "ሰ ሰ አ አ አ አ ጸ ጸ"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Arabic verb forms, prefixes and suffixes
+        ("قاعدين يضربوا فينا توا والدم طالع", "emergency"),
+        ("بيضربونا هسع في الحراسة بالسياط", "emergency"),
+        ("ضربوه مطواه وبينزف جامد", "emergency"),
+        ("الشقة بتولع والعيال جوه", "emergency"),
+        ("انفجرت انبوبة والبيت ولع وفي ناس محبوسين", "emergency"),
+        ("المركب بيغرق والمويه دخلت", "emergency"),
+        ("قالولي كان ما دفعتش نقتلوك", "urgent"),
+        ("شرب كلور وبيرجع", "emergency"),
+        ("مراتي بتولد من امبارح والعيل مش عايز ينزل", "emergency"),
+        ("عربية نقل خبطت صاحبي ورجله اتفرمت", "emergency"),
+        ("ناس غرب دخلوا علينا البيت دلوقتي وانا مستخبي في الحمام", "emergency"),
+        ("يبوا يعرسوا اختي عمرها 14 سنة لراجل كبير", "urgent"),
+        ("عليا فلوس للسمسار وبيقول لازم اشتغل عنده لحد ما اسدد", "urgent"),
+        ("المدام تجبر البنات يباتوا مع الرجالة", "urgent"),
+        ("قبل عامين خطفوني في الصحرا لكن توا نحمد الله لاباس ونبي نروح", "none"),
+        ("كنت في السجن وعذبوني بس دلوقتي في مصر ومبسوط", "none"),
+        ("المعلم قالي لو تتأخر مرة تانية نذبحك ههههه", "none"),
+        ("انا غرقان في الديون", "none"),
+        # Arabizi
+        ("charb javel w 9a3ed yraje3", "emergency"),
+        ("yebbi y3arsou o5ti 3andha 14 sna l rajel kbir", "urgent"),
+        ("rasasi fel 7ouma taw w 7ad mdarrab", "emergency"),
+        ("3liya flous lel mouharrib w y9oul lazem nekhdem 3andou 7atta nkhalles", "urgent"),
+        ("el jou3 9atelna, fama tawzi3 mekla?", "none"),
+        # English and Pidgin
+        (
+            "her labour started yesterday and the baby still hasn't come, she is very weak",
+            "emergency",
+        ),
+        ("a truck ran over my friend on the coastal road, his leg is crushed", "emergency"),
+        ("the ceiling came down on the workers at the site, two are under it", "emergency"),
+        ("my guy just dey lie down for floor, im eye open but e no dey hear us", "emergency"),
+        ("I owe the connection man 2000 and he says I must work for him until I pay", "urgent"),
+        (
+            "madam say i must pay before she release my passport, she dey use me do ashawo work",
+            "urgent",
+        ),
+        ("we make a small fire to cook rice in the evening", "none"),
+        ("the prices in the market are killing us", "none"),
+        ("where can my son get his polio shot", "none"),
+        ("this jollof na fire o", "none"),
+        # French and Hausa
+        ("je n'en peux plus, j'ai les médicaments dans la main, adieu", "emergency"),
+        ("je me noie dans les dettes", "none"),
+        ("yarinya ta sha maganin kwari tana amai", "emergency"),
+        ("ina bin dillali kudi yace sai na yi masa aiki har in biya", "urgent"),
+        ("farashin abinci ya kashe mu", "none"),
+        ("yunwa za ta kashe mu, akwai abinci?", "none"),
+        # money "to release" a person held: a ransom; forcing the girls: trafficking
+        ("they want 2000 dollars before they release my brother", "urgent"),
+        ("عايزين 2000 دولار عشان يفكوا اخوي", "urgent"),
+        ("ytalbou 2000 dollar bech yatl9ou khouya", "urgent"),
+        ("she forces the girls to go to hotels with men every night", "urgent"),
+        ("yara kanana suna aiki a gona duk rana ba makaranta", "urgent"),
+        ("ماسك ولدي في يدي ونستنى في الطابور قدام المكتب", "none"),
+        ("the office kept my passport copy, when will my case be ready", "none"),
+        # a story begun in the past with a danger of tonight; a past story and a calm "now"
+        (
+            "salam, I came from Niger last year and worked in Sebha, now I'm in Tripoli with my"
+            " cousin, tonight the landlord's sons came drunk and one of them cut my cousin's arm"
+            " with a broken bottle, it won't stop",
+            "emergency",
+        ),
+        (
+            "السلام عليكم، جيت من النيجر العام اللي فات، الليلة ولاد صاحب الحوش جو سكارى وواحد"
+            " جرح ولد عمي بقزازة مكسورة والدم ما وقفش",
+            "emergency",
+        ),
+        (
+            "l'année dernière à Sabha les passeurs nous frappaient et ils ont tiré sur un homme."
+            " Maintenant je suis à Tripoli et je veux m'inscrire pour rentrer.",
+            "none",
+        ),
+        (
+            "العام اللي فات في سبها المهربين كانوا يضربوا فينا وقتلوا واحد قدامنا. توا انا في"
+            " طرابلس ونبي نسجل للرجوع",
+            "none",
+        ),
+        (
+            "a bara a Sabha masu fasa kauri suna dukanmu kuma sun harbe wani mutum. yanzu ina"
+            " Tripoli ina son in yi rajista in koma gida",
+            "none",
+        ),
+        (
+            "we are 40 in the truck since 3 days, the driver ran away, the children are not"
+            " waking up",
+            "emergency",
+        ),
+        # said outright, no need to ask
+        ("ku taimaka mana muna cikin hatsari", "emergency"),
+    ],
+)
+def test_forms_combinations_and_idioms(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+def test_help_we_are_in_danger_is_sure() -> None:
+    detection = default_detector().detect("help us please we are in danger")
+    assert (detection.level, detection.certainty) == ("emergency", "sure")
+    assert default_detector().detect("we are in danger").certainty == "unsure"
