@@ -174,10 +174,11 @@ class Handoffs:
         registration_id: int | None = None,
         call_id: int | None = None,
     ) -> tuple[int, bool]:
-        """Open a case, or raise the priority of the active one. (id, newly opened)."""
+        """Open a case, or raise the priority of the active one. (id, newly opened). On the
+        turns' connection: a case is opened inside a person's turn, on the hot path."""
         for attempt in range(3):
             try:
-                return await self._open(
+                handoff_id, created = await self.turns.open_case(
                     contact_id,
                     reason=reason,
                     priority=priority,
@@ -186,36 +187,14 @@ class Handoffs:
                     opened_by=opened_by,
                     registration_id=registration_id,
                     call_id=call_id,
+                    now=utcnow(),
                 )
+                break
             except DRIVER_INTEGRITY_ERRORS:  # another process opened this person's case just now
                 if attempt == 2:
                     raise
-        raise AssertionError("unreachable")
-
-    async def _open(
-        self,
-        contact_id: int,
-        *,
-        reason: str,
-        priority: str,
-        channel: str,
-        language: str | None,
-        opened_by: int | None,
-        registration_id: int | None,
-        call_id: int | None,
-    ) -> tuple[int, bool]:
-        # on the turns' connection: opened inside a person's turn, on the hot path
-        handoff_id, created = await self.turns.open_case(
-            contact_id,
-            reason=reason,
-            priority=priority,
-            channel=channel,
-            language=language,
-            opened_by=opened_by,
-            registration_id=registration_id,
-            call_id=call_id,
-            now=utcnow(),
-        )
+        else:
+            raise AssertionError("unreachable")
         if priority in ALERTED_PRIORITIES:
             self._wake.set()
         kind = "handoff.opened" if created else "handoff.updated"
