@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/danger_bench.py                      # bench/data/danger_eval/*.yml
     .venv/bin/python bench/danger_bench.py --data DIR           # another directory of eval files
+    .venv/bin/python bench/danger_bench.py --data nlu/data/danger/probes --misses   # dev probes
     .venv/bin/python bench/danger_bench.py --dev                # the detector's own dev set
     .venv/bin/python bench/danger_bench.py --rasa               # also with Rasa's intents
     .venv/bin/python bench/danger_bench.py --variant ti --variant am   # only these variants
@@ -369,7 +370,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         source = f"the evaluation set ({args.data.name}/*.yml, never used to build the detector)"
         if args.half != "all":
             source += f", half {args.half} only"
-    if args.misses and not args.dev and args.half != "a":
+    sealed = args.data.resolve() == EVAL_DIR.resolve()
+    if args.misses and not args.dev and sealed and args.half != "a":
         print("only half a's misses are shown (half b stays sealed): use --half a", file=sys.stderr)
         return 2
     languages = enabled_languages()
