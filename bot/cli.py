@@ -90,10 +90,10 @@ def serve(
     except KeysMissing as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    if workers > 1:
-        _prepare_workers()
     url = f"http://{host}:{port}"
     console.print(f"hotline starting on {url} (the first start trains the language model)…")
+    if workers > 1 or not _ready(settings):
+        _prepare_apart()
     if workers == 1:  # the app says "listening" once it answers (server.py), not before
         os.environ[LISTEN_URL_ENV] = url
     else:
@@ -129,11 +129,20 @@ asyncio.run(prepare())
 """
 
 
-def _prepare_workers() -> None:
-    """Before several workers start at once, do the one-time work of a start once, in a
-    short-lived process: migrate the database, create the first console account, train the NLU
-    model into the cache when it is not there. Every worker then finds all done (no race on a
-    fresh database) and only loads the cached model instead of each training it."""
+def _ready(settings: Settings) -> bool:
+    """Whether a start finds the schema migrated and the language model trained."""
+    from bot.runtime import nlu_is_cached
+    from bot.storage.db import schema_is_current
+
+    return schema_is_current(settings.database_url) and nlu_is_cached(settings)
+
+
+def _prepare_apart() -> None:
+    """Do the one-time work of a start in a short-lived process: migrate the database, create
+    the first console account, train the NLU model into the cache when it is not there.
+    Several workers then find all done (no race on a fresh database) and only load the cached
+    model instead of each training it; and no server process ever holds what migrating and
+    training import (Alembic, scikit-learn: about 200 MB it would keep until it stops)."""
     import subprocess
 
     done = subprocess.run([sys.executable, "-c", _PREPARE], check=False)  # noqa: S603 - fixed code

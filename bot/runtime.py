@@ -117,6 +117,16 @@ def load_nlu(settings: Settings) -> BuiltinNLU:
     )
 
 
+def nlu_is_cached(settings: Settings) -> bool:
+    """Whether :func:`load_nlu` finds its model in the cache (else it trains it)."""
+    path = BuiltinNLU.cache_path(
+        data_dir=settings.nlu_data_dir,
+        cache_dir=settings.cache_path / "nlu",
+        languages=settings.enabled_languages,
+    )
+    return path.is_file()
+
+
 def on_call_alerts(
     settings: Settings, db: Database, catalogs: Catalogs, outbox: Outbox, hours: OpeningHours
 ) -> OnCallAlerts:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "FeatureIndex",
     "Featurizer",
     "LinearModel",
     "SegmentCounts",
@@ -208,6 +209,64 @@ def segment_values(featurizer: Featurizer, seg: Counter[str]) -> list[tuple[str,
     return [(f, _sublinear(c) * (ww if f[:1] in _TOKEN_FEATURE else 1.0)) for f, c in seg.items()]
 
 
+class FeatureIndex:
+    """A model's vocabulary: feature -> column.
+
+    Kept as the features' hashes, sorted, with their columns (about 12 bytes a feature) and the
+    features themselves once as UTF-8 for saving: a dict of the ~200,000 feature strings costs
+    about 25 MB in every server process. Python's string hash is fixed for the life of a
+    process, which is all an index built at load time needs; should two features of the
+    vocabulary ever share a hash, the index keeps a plain dict instead (correct, only larger).
+    """
+
+    __slots__ = ("_columns", "_exact", "_hashes", "blob")
+
+    def __init__(self, vocabulary: Sequence[str], blob: np.ndarray | None = None) -> None:
+        # NUL never occurs in text: it separates the features in column order
+        self.blob = (
+            blob
+            if blob is not None
+            else np.frombuffer("\x00".join(vocabulary).encode("utf-8"), dtype=np.uint8)
+        )
+        hashes = np.fromiter((hash(f) for f in vocabulary), dtype=np.int64, count=len(vocabulary))
+        order = np.argsort(hashes, kind="stable")
+        self._hashes = hashes[order]
+        self._columns = order.astype(np.int64)
+        unique = len(hashes) < 2 or bool(np.all(np.diff(self._hashes) != 0))
+        self._exact = None if unique else {f: i for i, f in enumerate(vocabulary)}
+
+    @classmethod
+    def from_blob(cls, blob: np.ndarray) -> FeatureIndex:
+        raw = blob.tobytes().decode("utf-8")
+        return cls(raw.split("\x00") if raw else [], blob)
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def vocabulary(self) -> list[str]:
+        """The features in column order."""
+        raw = self.blob.tobytes().decode("utf-8")
+        return raw.split("\x00") if raw else []
+
+    def get(self, feature: str) -> int | None:
+        found, columns = self.lookup([feature])
+        return int(columns[0]) if found[0] else None
+
+    def lookup(self, features: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(which of ``features`` are known: a boolean mask, their columns in that order)."""
+        if self._exact is not None:
+            got = [self._exact.get(f) for f in features]
+            mask = np.array([j is not None for j in got], dtype=bool)
+            return mask, np.array([j for j in got if j is not None], dtype=np.int64)
+        n = len(self._hashes)
+        if n == 0 or not features:
+            return np.zeros(len(features), dtype=bool), np.zeros(0, dtype=np.int64)
+        wanted = np.fromiter((hash(f) for f in features), dtype=np.int64, count=len(features))
+        at = np.minimum(np.searchsorted(self._hashes, wanted), n - 1)
+        mask = self._hashes[at] == wanted
+        return mask, self._columns[at[mask]]
+
+
 class LinearModel:
     """``scores = x @ W + b`` where ``x`` is the message's feature vector (module docstring).
 
@@ -235,7 +294,7 @@ class LinearModel:
     def __init__(
         self,
         featurizer: Featurizer,
-        vocabulary: Sequence[str],
+        vocabulary: Sequence[str] | FeatureIndex,
         weights: np.ndarray,
         bias: np.ndarray,
         classes: Sequence[str],
@@ -243,7 +302,8 @@ class LinearModel:
         weighting: str = "tfidf",
     ) -> None:
         self.featurizer = featurizer
-        self.index: dict[str, int] = {f: i for i, f in enumerate(vocabulary)}
+        known = vocabulary if isinstance(vocabulary, FeatureIndex) else FeatureIndex(vocabulary)
+        self.index = known
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)  # (n_features, n_classes)
         self.bias = np.asarray(bias, dtype=np.float64)
         self.classes: tuple[str, ...] = tuple(classes)
@@ -266,21 +326,14 @@ class LinearModel:
 
     def segment_contribution(self, seg: Counter[str]) -> tuple[np.ndarray, float, int, int]:
         """(x_seg @ W, |x_seg|^2, features known, features) of one segment."""
-        get = self.index.get
-        idx: list[int] = []
-        vals: list[float] = []
-        for f, v in segment_values(self.featurizer, seg):
-            j = get(f)
-            if j is not None:
-                idx.append(j)
-                vals.append(v)
-        if not idx:
+        values = segment_values(self.featurizer, seg)
+        known, ind = self.index.lookup([f for f, _ in values])
+        if not len(ind):
             return np.zeros(len(self.classes)), 0.0, 0, len(seg)
-        ind = np.array(idx, dtype=np.intp)
-        x = np.array(vals, dtype=np.float64)
+        x = np.array([v for _, v in values], dtype=np.float64)[known]
         if self.idf is not None and self.weighting == "tfidf":
             x *= self.idf[ind]
-        return x @ self.weights[ind], float(x @ x), len(idx), len(seg)
+        return x @ self.weights[ind], float(x @ x), len(ind), len(seg)
 
     def _contribution_of_word(self, word: str) -> tuple[np.ndarray, float, int, int]:
         return self.segment_contribution(self.featurizer.word_counts(word))
@@ -320,10 +373,9 @@ class LinearModel:
 
     # ----- (de)serialisation into plain arrays (no pickle) ---------------------------------
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        vocab = "\x00".join(sorted(self.index, key=self.index.__getitem__))  # NUL never in text
         f = self.featurizer
         arrays: dict[str, np.ndarray] = {
-            f"{prefix}.vocab": np.frombuffer(vocab.encode("utf-8"), dtype=np.uint8),
+            f"{prefix}.vocab": self.index.blob,
             f"{prefix}.weights": self.weights,
             f"{prefix}.bias": self.bias,
             f"{prefix}.classes": np.array(self.classes, dtype=str),
@@ -339,8 +391,7 @@ class LinearModel:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> LinearModel:
-        raw = arrays[f"{prefix}.vocab"].tobytes().decode("utf-8")
-        vocab = raw.split("\x00") if raw else []
+        vocab = FeatureIndex.from_blob(arrays[f"{prefix}.vocab"])
         cmin, cmax, wmax, wweight, skel = (float(x) for x in arrays[f"{prefix}.featurizer"])
         featurizer = Featurizer(int(cmin), int(cmax), int(wmax), wweight, bool(skel))
         idf = arrays.get(f"{prefix}.idf")

@@ -14,7 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.channels.twilio.client import TwilioApiHttpClient, retry_after_seconds
+from bot.channels.twilio.account import retry_after_seconds
+from bot.channels.twilio.client import TwilioApiHttpClient
 from bot.channels.twilio.segments import bodies_for, is_gsm7, segments, split_sms, split_whatsapp
 from bot.channels.twilio.sender import OUTSIDE_WINDOW
 from bot.channels.whatsapp_window import window_open as whatsapp_window_open

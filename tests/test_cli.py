@@ -60,3 +60,46 @@ def test_sender_is_kept_between_runs(tmp_path: Path, catalogs: Catalogs) -> None
     run_chat(tmp_path, ["bonjour", "1"], "--sender", "same")
     out = run_chat(tmp_path, ["oui"], "--sender", "same")
     assert catalogs.text("fr", "registration.ask_name") in out
+
+
+def test_a_first_start_trains_and_migrates_apart_from_the_server(tmp_path: Path) -> None:
+    """`hotline serve` on a fresh install trains the language model and migrates the database
+    in a short-lived process: the server process never maps scikit-learn or SciPy (about
+    200 MB it would hold until it stops), and it answers."""
+    import time
+
+    import httpx
+
+    from tests.fakes.http import free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "CACHE_DIR": str(tmp_path / "cache"),  # empty: this start must train
+    }
+    for name in ("REDIS_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_POLLING"):
+        env.pop(name, None)
+    command = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        answer = None
+        deadline = time.monotonic() + 300  # a guard against hanging, not a speed limit
+        while answer is None and process.poll() is None and time.monotonic() < deadline:
+            try:
+                answer = httpx.post(
+                    f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+                    json={"sender": "first-start", "message": "hello"},
+                )
+            except httpx.TransportError:
+                time.sleep(0.5)
+        maps = Path(f"/proc/{process.pid}/maps").read_text()
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=60)
+    assert answer is not None and answer.status_code == 200, output.decode(errors="replace")
+    assert answer.json(), "the first start answered nothing"
+    assert list((tmp_path / "cache" / "nlu").glob("nlu-*.npz")), "the model was not cached"
+    assert "site-packages/sklearn/" not in maps and "site-packages/scipy/" not in maps

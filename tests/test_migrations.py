@@ -62,3 +62,32 @@ def test_models_and_migrations_agree(database_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert diff == [], "models changed without a migration: alembic revision --autogenerate"
+
+
+def test_head_is_read_from_the_files_as_alembic_reads_it() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from bot.storage.db import MIGRATIONS_DIR, head_revisions
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert head_revisions() == frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+def test_a_current_schema_is_checked_without_importing_alembic(database_url: str) -> None:
+    import subprocess
+    import sys
+
+    from bot.storage.db import schema_is_current
+
+    assert not schema_is_current(database_url)
+    upgrade_schema(database_url)
+    assert schema_is_current(database_url)
+    # a server process checks its schema at every start; Alembic costs ~20 MB a process
+    code = (
+        "import sys; from bot.storage.db import upgrade_schema; "
+        f"upgrade_schema({database_url!r}); print('alembic' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -98,7 +98,7 @@ def test_other_featurizer_settings_are_the_definition(
     builtin_nlu: BuiltinNLU, featurizer: Featurizer
 ) -> None:
     base = builtin_nlu.intent.linear
-    vocabulary = sorted(base.index, key=base.index.__getitem__)
+    vocabulary = base.index.vocabulary()
     model = LinearModel(featurizer, vocabulary, base.weights, base.bias, base.classes, base.idf)
     for text in MESSAGES:
         _assert_same(model, text)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -85,8 +85,47 @@ def _ensure_sqlite_dir(url: URL) -> None:
             os.chmod(path, 0o600)
 
 
+_REVISION = re.compile(r"^(down_)?revision\s*(?::[^=]*)?=\s*['\"]?([\w]+)['\"]?", re.MULTILINE)
+
+
+def head_revisions() -> frozenset[str]:
+    """The newest migration(s), read from the migration files themselves: a server checks its
+    schema without importing Alembic (about 20 MB a process for a check done once)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        for down, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+            if value != "None":
+                (parents if down else revisions).add(value)
+    return frozenset(revisions - parents)
+
+
+def schema_is_current(url: str) -> bool:
+    """Whether the database is already at the newest migration (an absent database is not)."""
+    target = sync_url(url)
+    if target.get_backend_name() == "sqlite" and not any(p.exists() for p in sqlite_files(target)):
+        return False
+    engine = create_engine(target)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            current = frozenset(rows)
+    except SQLAlchemyError:  # no version table yet, or no database: not current
+        return False
+    finally:
+        engine.dispose()
+    heads = head_revisions()
+    return bool(heads) and current == heads
+
+
 def upgrade_schema(url: str, revision: str = "head") -> None:
-    """Run Alembic migrations up to `revision` (idempotent)."""
+    """Run Alembic migrations up to `revision` (idempotent; nothing is imported when the
+    schema is already at the head)."""
+    if revision == "head" and schema_is_current(url):
+        return
+    from alembic import command
+    from alembic.config import Config
+
     target = sync_url(url)
     _ensure_sqlite_dir(target)
     engine = create_engine(target)

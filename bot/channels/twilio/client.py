@@ -3,32 +3,23 @@
 `rest_client(settings)` gives a real `twilio.rest.Client` whose HTTP goes through twilio's own
 asynchronous client (use the `*_async` methods), with every Twilio URL rewritten to
 `TWILIO_API_BASE_URL` — the real API by default, a local fake Twilio in tests. The SMS/WhatsApp
-sender and the voice channel share it.
+sender and the voice channel share it. Import it where a request is made: the twilio library's
+HTTP stack costs about 13 MB a process, which a deployment without Twilio need not carry.
 """
 
 from __future__ import annotations
 
 import base64
-import email.utils
-import logging
-from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from bot.channels.twilio.account import TWILIO_API_BASE_URL, TwilioNotConfigured, configured
 from bot.config import Settings
 
-log = logging.getLogger(__name__)
-
-TWILIO_API_BASE_URL = "https://api.twilio.com"
 DEFAULT_TIMEOUT = 15.0  # seconds; the outbox retries a request that timed out
-
-
-class TwilioNotConfigured(RuntimeError):
-    """TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are needed to call Twilio."""
 
 
 class TwilioApiHttpClient(AsyncTwilioHttpClient):
@@ -84,11 +75,6 @@ class TwilioApiHttpClient(AsyncTwilioHttpClient):
         return response
 
 
-def configured(settings: Settings) -> bool:
-    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
-    return bool(settings.twilio_account_sid and token)
-
-
 def rest_client(settings: Settings, http_client: TwilioApiHttpClient | None = None) -> Client:
     """A twilio REST client for the configured account and API host (async methods only)."""
     if not configured(settings):
@@ -99,25 +85,3 @@ def rest_client(settings: Settings, http_client: TwilioApiHttpClient | None = No
         settings.twilio_auth_token.get_secret_value(),
         http_client=http_client or TwilioApiHttpClient(settings.twilio_api_base_url),
     )
-
-
-def retry_after_seconds(headers: Any, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header (a number or an HTTP date); None when absent/unreadable."""
-    if headers is None:
-        return None
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    value = str(value).strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        log.warning("unreadable Retry-After header from Twilio ignored")
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())

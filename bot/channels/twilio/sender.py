@@ -16,21 +16,15 @@ template the message is undeliverable.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from twilio.base.exceptions import (
     TwilioException,
     TwilioRestException,
     TwilioServiceException,
 )
 
-from bot.channels.twilio.client import (
-    TwilioApiHttpClient,
-    configured,
-    rest_client,
-    retry_after_seconds,
-)
+from bot.channels.twilio.account import configured, retry_after_seconds
 from bot.channels.twilio.segments import (
     SMS,
     WHATSAPP,
@@ -44,6 +38,9 @@ from bot.delivery import Delivery, Outbox, Recipient, SendError
 from bot.messages import OutboundMessage
 from bot.storage.db import Database
 from bot.storage.models import Message, MessageStatus
+
+if TYPE_CHECKING:
+    from bot.channels.twilio.client import TwilioApiHttpClient
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +146,11 @@ class TwilioMessagingSender:
 
     async def _create(self, recipient: Recipient, **content: Any) -> str:
         fields = self._addresses(recipient)
+        # imported here: the twilio library's HTTP stack (~13 MB) only in a process that sends
+        import aiohttp
+
+        from bot.channels.twilio.client import TwilioApiHttpClient, rest_client
+
         http = TwilioApiHttpClient(self.settings.twilio_api_base_url)
         client = rest_client(self.settings, http)
         try:

@@ -34,13 +34,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from bot.access import Principal, audit
 from bot.accounts import Accounts
+from bot.channels.twilio.account import TWILIO_API_BASE_URL, configured
 from bot.channels.twilio.auth import verified_form
-from bot.channels.twilio.client import (
-    TWILIO_API_BASE_URL,
-    TwilioApiHttpClient,
-    configured,
-    rest_client,
-)
 from bot.channels.voice.calls import FINAL_STATUSES, CallRecords
 from bot.channels.voice.context import VOICE_PATH
 from bot.channels.voice.ivr import CALLS_EVENT
@@ -51,6 +46,8 @@ from bot.http import runtime_of
 from bot.storage.models import Call, as_utc
 
 if TYPE_CHECKING:
+    from twilio.rest import Client
+
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -100,7 +97,7 @@ async def take_call(runtime: Runtime, principal: Principal, call_id: int, base: 
     if call.queue_sid is None:  # Twilio has not called the waitUrl yet: no QueueSid to use
         await calls.release(call_id)
         raise TakeError("The caller is still being put in the queue; try again in a moment.")
-    client = rest_client(settings)
+    client = _rest_client(settings)
     try:
         queue = await client.queues.create_async(friendly_name=take_queue_name(settings, call))
         ring = await client.calls.create_async(
@@ -171,7 +168,7 @@ async def operator_answered(request: Request) -> Response:
     settings = runtime.settings
     try:
         await (
-            rest_client(settings)
+            _rest_client(settings)
             .queues(call.queue_sid or "")
             .members(call.call_sid)
             .update_async(url=base_url(request, settings) + TAKEN_PATH, method="POST")
@@ -242,7 +239,7 @@ async def operator_call_status(request: Request) -> Response:
     call = await calls.by_operator_call(operator_call)
     if call is None:
         return Response(status_code=204)
-    client = rest_client(runtime.settings)
+    client = _rest_client(runtime.settings)
     if call.dequeued_at is None:  # still in the operators' queue: anyone may take it again
         await calls.release(call.id)
         await runtime.events.publish(CALLS_EVENT, call_id=call.id)
@@ -265,6 +262,13 @@ async def operator_call_status(request: Request) -> Response:
     return Response(status_code=204)
 
 
+def _rest_client(settings: Settings) -> Client:
+    # imported here: the twilio library's HTTP stack (~13 MB) only in a process that calls Twilio
+    from bot.channels.twilio.client import rest_client
+
+    return rest_client(settings)
+
+
 # -- recordings, for the console ---------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class RecordingStream:
@@ -280,6 +284,8 @@ async def open_recording(settings: Settings, url: str) -> RecordingStream | None
         return None
     assert settings.twilio_auth_token is not None
     canonical = f"{TWILIO_API_BASE_URL}/2010-04-01/Accounts/{found.group(1)}/Recordings/"
+    from bot.channels.twilio.client import TwilioApiHttpClient
+
     target = TwilioApiHttpClient(settings.twilio_api_base_url).route(
         canonical + found.group(2) + ".mp3"
     )
