@@ -386,12 +386,15 @@ class TurnStore:
     ) -> T:
         connection = await self._postgres()
         try:
+            # BEGIN and COMMIT travel in the pipeline with the statements: a round trip less
+            # than psycopg's own commit() after it (the connections are in autocommit mode)
             async with connection.pipeline():
+                await connection.execute("BEGIN")
                 result = await work(_Cursor(connection, False), *args)
-            await connection.commit()
+                await connection.execute("COMMIT")
         except BaseException:
             try:
-                await connection.rollback()
+                await connection.execute("ROLLBACK")
             except Exception:  # broken: not given back
                 await self._discard(connection)
                 raise
@@ -406,7 +409,7 @@ class TurnStore:
             if not connection.closed:
                 return connection
             await self._discard(connection)
-        return await psycopg.AsyncConnection.connect(self._conninfo)
+        return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
 
     async def _discard(self, connection: Any) -> None:
         try:
