@@ -104,7 +104,7 @@ def studio_for(runtime: Runtime, locales: Path | None = None) -> Studio:
 
 def test_voices_are_data_and_hausa_has_none() -> None:
     profiles = load_voice_profiles()
-    assert set(profiles) == {"en", "fr", "ar"} and dict(VOICE_PROFILES) == profiles
+    assert set(profiles) == {"en", "fr", "ar", "bn"} and dict(VOICE_PROFILES) == profiles
     assert profiles["ar"].say_language == "ar-XA" and profiles["ar"].speech_language == "ar-EG"
     assert "ha" not in profiles
 

@@ -305,10 +305,15 @@ class Prompter:
         return response.gather(**options)
 
 
+# Marks that already end a sentence: Latin, Arabic "؟", the danda of Bengali (and Devanagari)
+# "।", Ethiopic "።" and "፧", Urdu "۔": no "." is added after them.
+_SENTENCE_ENDS = frozenset(".!?:؟।॥።፧۔")
+
+
 def spoken(text: str) -> str:
     """Catalog text made for the ear: no direction marks; a line break becomes a pause."""
     lines = [line.strip() for line in text.translate(_BIDI_MARKS).splitlines() if line.strip()]
-    return " ".join(line if line[-1] in ".!?:؟" else line + "." for line in lines)
+    return " ".join(line if line[-1] in _SENTENCE_ENDS else line + "." for line in lines)
 
 
 def notice_prompt(language: str) -> Prompt:
