@@ -588,10 +588,17 @@ def _drop_idioms(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]
     causes = [(s, e) for c, s, e in spans if c == "idiom_cause"]
     if not causes:
         return spans
+    idioms = {
+        (s, e)
+        for c, s, e in spans
+        if c in _IDIOM_PRONE and any(_distance((s, e), x) <= _IDIOM_NEAR for x in causes)
+    }
+    # A word that is both a kill word and a threat ("هيموتنا") goes with the kill word: "the
+    # heat will kill us" is no threat either.
     return [
         (c, s, e)
         for c, s, e in spans
-        if not (c in _IDIOM_PRONE and any(_distance((s, e), x) <= _IDIOM_NEAR for x in causes))
+        if (s, e) not in idioms or (c not in _IDIOM_PRONE and c != "threat")
     ]
 
 
@@ -643,7 +650,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
     threat). Returns (strong kinds, concepts)."""
     strong = {_STRONG[c] for c in found if c in _STRONG}
     # Combinations that make an emergency out of weaker signs.
-    if "birth" in found and found & {"bleeding", "blood_word", "pain", "collapse"}:
+    # pregnant and bleeding, in pain, fallen or unconscious
+    if "birth" in found and found & {"bleeding", "blood_word", "pain", "collapse", "person_down"}:
         strong.add("childbirth")
     everyday = bool(found & {"work_context", "work"})  # cooking, welding, at work
     fire_signs = {"trapped", "inside", "help_call"} | (set() if everyday else {"building"})
@@ -671,6 +679,10 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("danger")  # "help us, we are in danger": said outright, no need to ask
     if "desert" in found and "stranded_sign" in found:
         strong.add("stranded")  # left in the desert, no water, people who cannot stand
+    if "trapped" in found and "stranded_sign" in found and not over:
+        strong.add("stranded")  # locked in without water or food
+    if "gbv" in found and "attack_now" in found and now and not over:
+        strong.add("danger")  # broke in, assaulted, still at the door: not only a disclosure
     if "unresponsive" in found and (violent or "person_down" in found):
         strong.add("collapse")  # fell, a high fever or beaten, and does not answer
     if "accident_word" in found and found & {"injury", "bleeding", "blood_word", "help_call"}:
@@ -748,7 +760,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
         hard_negative = True
     if strong:
         kind = next(k for k in _EMERGENCY_ORDER if k in strong)
-        certainty = "unsure" if recent else "sure"
+        # "since yesterday" is no past for a state that lasts: still stranded, locked in
+        certainty = "unsure" if recent and kind != "stranded" else "sure"
         return Detection("emergency", kind, certainty, concepts, hard_negative)
     if urgent:
         return _urgent(found, urgent, concepts, now=now, over=over, hard_negative=hard_negative)
