@@ -163,6 +163,13 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "pls": ("please",),
     "plz": ("please",),
     "ppl": ("people",),
+    # Arabizi "in" and "the", written many ways; the lexicon writes "fel" and "el"
+    "fil": ("fel",),
+    "fl": ("fel",),
+    "fi": ("fel",),
+    "l": ("el",),
+    "il": ("el",),
+    "al": ("el",),
 }
 
 
@@ -679,10 +686,6 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("danger")  # "help us, we are in danger": said outright, no need to ask
     if "desert" in found and "stranded_sign" in found:
         strong.add("stranded")  # left in the desert, no water, people who cannot stand
-    if "trapped" in found and "stranded_sign" in found and not over:
-        strong.add("stranded")  # locked in without water or food
-    if "gbv" in found and "attack_now" in found and now and not over:
-        strong.add("danger")  # broke in, assaulted, still at the door: not only a disclosure
     if "unresponsive" in found and (violent or "person_down" in found):
         strong.add("collapse")  # fell, a high fever or beaten, and does not answer
     if "accident_word" in found and found & {"injury", "bleeding", "blood_word", "help_call"}:
@@ -693,7 +696,18 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("abduction")  # intruders inside now, the person hiding from them
     if "armed" in found and "pursued" in found:
         strong.add("killing")  # armed men looking for the person
-    return strong, found
+    return strong, _held_or_missing(found, strong, now=now, over=over)
+
+
+def _held_or_missing(found: set[str], strong: set[str], *, now: bool, over: bool) -> set[str]:
+    """More combinations (adds to `strong`; returns the concepts with what they add)."""
+    if "trapped" in found and "stranded_sign" in found and not over:
+        strong.add("stranded")  # locked in without water or food
+    if "gbv" in found and "attack_now" in found and now and not over:
+        strong.add("danger")  # broke in, assaulted, still at the door: not only a disclosure
+    if "missing" in found and "young_girl" in found and not over:
+        found = {*found, "trafficking"}  # a girl gone, her phone off, with strangers: a case
+    return found
 
 
 def _urgent(
