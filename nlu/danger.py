@@ -705,6 +705,8 @@ def _held_or_missing(found: set[str], strong: set[str], *, now: bool, over: bool
         strong.add("stranded")  # locked in without water or food
     if "gbv" in found and "attack_now" in found and now and not over:
         strong.add("danger")  # broke in, assaulted, still at the door: not only a disclosure
+    if "person_down" in found and found & {"beating", "beating_now"} and not over:
+        strong.add("beating")  # beaten and lying on the ground
     if "missing" in found and "young_girl" in found and not over:
         found = {*found, "trafficking"}  # a girl gone, her phone off, with strangers: a case
     return found

@@ -230,6 +230,11 @@ def test_help_we_are_in_danger_is_sure() -> None:
         # threats to kill, with a condition: urgent
         ("قال لي لو شفتك تاني في الحلة حا اكتلك", "urgent"),
         ("el kafil 9al ken ma jebtch el flous n9atlek", "urgent"),
+        # beaten and lying on the ground: an emergency; beaten once, long ago: over
+        ("لقينا صاحبنا مضروب وطايح قدام الجامع", "emergency"),
+        ("زمان ضربوني وطحت في الشارع لكن توا لاباس", "none"),
+        # held "for a year": still held
+        ("ولد عمي محبوس من شهرين في مركز الايواء", "urgent"),
     ],
 )
 def test_arabic_variants(text: str, expected: str) -> None:
