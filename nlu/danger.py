@@ -163,6 +163,13 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "pls": ("please",),
     "plz": ("please",),
     "ppl": ("people",),
+    # Arabizi "in" and "the", written many ways; the lexicon writes "fel" and "el"
+    "fil": ("fel",),
+    "fl": ("fel",),
+    "fi": ("fel",),
+    "l": ("el",),
+    "il": ("el",),
+    "al": ("el",),
 }
 
 
@@ -588,10 +595,17 @@ def _drop_idioms(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]
     causes = [(s, e) for c, s, e in spans if c == "idiom_cause"]
     if not causes:
         return spans
+    idioms = {
+        (s, e)
+        for c, s, e in spans
+        if c in _IDIOM_PRONE and any(_distance((s, e), x) <= _IDIOM_NEAR for x in causes)
+    }
+    # A word that is both a kill word and a threat ("هيموتنا") goes with the kill word: "the
+    # heat will kill us" is no threat either.
     return [
         (c, s, e)
         for c, s, e in spans
-        if not (c in _IDIOM_PRONE and any(_distance((s, e), x) <= _IDIOM_NEAR for x in causes))
+        if (s, e) not in idioms or (c not in _IDIOM_PRONE and c != "threat")
     ]
 
 
@@ -643,7 +657,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
     threat). Returns (strong kinds, concepts)."""
     strong = {_STRONG[c] for c in found if c in _STRONG}
     # Combinations that make an emergency out of weaker signs.
-    if "birth" in found and found & {"bleeding", "blood_word", "pain", "collapse"}:
+    # pregnant and bleeding, in pain, fallen or unconscious
+    if "birth" in found and found & {"bleeding", "blood_word", "pain", "collapse", "person_down"}:
         strong.add("childbirth")
     everyday = bool(found & {"work_context", "work"})  # cooking, welding, at work
     fire_signs = {"trapped", "inside", "help_call"} | (set() if everyday else {"building"})
@@ -681,7 +696,20 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("abduction")  # intruders inside now, the person hiding from them
     if "armed" in found and "pursued" in found:
         strong.add("killing")  # armed men looking for the person
-    return strong, found
+    return strong, _held_or_missing(found, strong, now=now, over=over)
+
+
+def _held_or_missing(found: set[str], strong: set[str], *, now: bool, over: bool) -> set[str]:
+    """More combinations (adds to `strong`; returns the concepts with what they add)."""
+    if "trapped" in found and "stranded_sign" in found and not over:
+        strong.add("stranded")  # locked in without water or food
+    if "gbv" in found and "attack_now" in found and now and not over:
+        strong.add("danger")  # broke in, assaulted, still at the door: not only a disclosure
+    if "person_down" in found and found & {"beating", "beating_now"} and not over:
+        strong.add("beating")  # beaten and lying on the ground
+    if "missing" in found and "young_girl" in found and not over:
+        found = {*found, "trafficking"}  # a girl gone, her phone off, with strangers: a case
+    return found
 
 
 def _urgent(
@@ -748,7 +776,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
         hard_negative = True
     if strong:
         kind = next(k for k in _EMERGENCY_ORDER if k in strong)
-        certainty = "unsure" if recent else "sure"
+        # "since yesterday" is no past for a state that lasts: still stranded, locked in
+        certainty = "unsure" if recent and kind != "stranded" else "sure"
         return Detection("emergency", kind, certainty, concepts, hard_negative)
     if urgent:
         return _urgent(found, urgent, concepts, now=now, over=over, hard_negative=hard_negative)

@@ -199,3 +199,43 @@ def test_help_we_are_in_danger_is_sure() -> None:
     detection = default_detector().detect("help us please we are in danger")
     assert (detection.level, detection.certainty) == ("emergency", "sure")
     assert default_detector().detect("we are in danger").certainty == "unsure"
+
+
+# --- danger_arab: Libyan, Sudanese, Egyptian Arabic and Arabizi --------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a kill word that is also a threat word, said of the heat or of work: an idiom
+        ("الحر ده هيموتنا النهارده", "none"),
+        ("الحر ده هيموتنا النهارده والراجل ده هيموتنا لو ما دفعنا", "urgent"),
+        # pregnant and fallen: an emergency, not only a pregnancy
+        ("مرت خوي حامل وطاحت في الحمام", "emergency"),
+        ("mrati 7amla w ta7et fil cousina", "emergency"),
+        # locked in without water: an emergency that lasts, "since two days" is no past
+        ("قافلين علينا في المخزن من يومين ومافي اكل", "emergency"),
+        # intruders who assaulted her are still at the door
+        ("دخلوا عليا وقلعوني هدومي ولسه قاعدين برا الباب", "emergency"),
+        # a girl gone with strangers, her phone off: a case
+        ("بنتي عمرها 14 مرقت من امبارح وتلفونها مقفول", "urgent"),
+        # Arabizi "fil", "fl", "l" read as the lexicon's "fel", "el"
+        ("weldi w9a3 fil bir", "emergency"),
+        ("el markeb w9af fl ba7r w ma 3andnach ma", "emergency"),
+        # cooking fire, a fire that is out, a video of drowning: not this person's danger
+        ("شعلت النار باش نسخن الماء", "none"),
+        ("كان فيه حريق في المطبخ بس طفيناه وكلنا كويسين", "none"),
+        ("شفت فيديو على تيك توك فيه ناس بتغرق", "none"),
+        # overdose and hanging, however written
+        ("خوي بلع الحبوب كلها وقال نبي نرقد وما نوضش", "emergency"),
+        ("sa7bi chna9 rou7o fil ghorfa", "emergency"),
+        # threats to kill, with a condition: urgent
+        ("قال لي لو شفتك تاني في الحلة حا اكتلك", "urgent"),
+        ("el kafil 9al ken ma jebtch el flous n9atlek", "urgent"),
+        # beaten and lying on the ground: an emergency; beaten once, long ago: over
+        ("لقينا صاحبنا مضروب وطايح قدام الجامع", "emergency"),
+        ("زمان ضربوني وطحت في الشارع لكن توا لاباس", "none"),
+        # held "for a year": still held
+        ("ولد عمي محبوس من شهرين في مركز الايواء", "urgent"),
+    ],
+)
+def test_arabic_variants(text: str, expected: str) -> None:
+    assert level(text) == expected, text
