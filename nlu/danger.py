@@ -144,6 +144,7 @@ def _yaml(text: str) -> object:
 
 
 _MIN_GLUED = 8  # unknown words this long are looked into for glued words
+_MIN_GLUED_ETHIOPIC = 4  # a Ge'ez letter is a syllable: "በቢላወጉት" is two words in six letters
 _SENTENCE = re.compile(r"(?<!\d)[.!?؟\n]+|[.!?؟\n]+(?!\d)")  # not the point in "3.5"
 _GAP = "\x00"  # stands between sentences: no pattern, only distance
 _SENTENCE_GAP = 13  # farther than any rule looks (_near, _NEAR, _PAST_NEAR)
@@ -344,6 +345,7 @@ class DangerDetector:
         self._glue = re.compile("|".join(re.escape(w) for w in glue)) if glue else None
         self.patterns = lru_cache(maxsize=65536)(self._patterns)
         self.split_glued = lru_cache(maxsize=16384)(self._split_glued)
+        self.split_ethiopic = lru_cache(maxsize=16384)(self._split_ethiopic)
 
     @classmethod
     def load(cls, path: Path = LEXICON_DIR, data_dir: Path | None = DATA_DIR) -> DangerDetector:
@@ -437,6 +439,23 @@ class DangerDetector:
             return [token]
         return pieces
 
+    def _split_ethiopic(self, token: str) -> list[str]:
+        """Two Ge'ez words typed without a space ("ብካራወጊኦሞ"), when both halves are lexicon
+        words, or one is and the other is an everyday word; else the word itself."""
+        if self.patterns(token) or token in self._known:
+            return [token]
+        fallback: list[str] | None = None
+        for cut in range(2, len(token) - 1):
+            left, right = token[:cut], token[cut:]
+            hit_left, hit_right = bool(self.patterns(left)), bool(self.patterns(right))
+            if hit_left and hit_right:
+                return [left, right]
+            if fallback is None and (
+                (hit_left and right in self._known) or (hit_right and left in self._known)
+            ):
+                fallback = [left, right]
+        return fallback or [token]
+
     # -- a message ---------------------------------------------------------------------------
     def spans(self, text: str) -> list[tuple[str, int, int]]:
         """(concept, first word, end word) of every lexicon term found in the text."""
@@ -456,7 +475,9 @@ class DangerDetector:
                 if m and tokens:
                     tokens.extend([_GAP] * _CLAUSE_GAP)  # a comma: a little apart
                 for token in fold(clause).split():
-                    if not self.patterns(token) and len(token) >= _MIN_GLUED:
+                    if _is_ethiopic(token) and len(token) >= _MIN_GLUED_ETHIOPIC:
+                        tokens.extend(self.split_ethiopic(token))
+                    elif not self.patterns(token) and len(token) >= _MIN_GLUED:
                         tokens.extend(self.split_glued(token))
                     else:
                         tokens.append(token)
@@ -651,6 +672,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("fire")
     if "trapped" in found and found & {"explosion", "fire", "fire_word", "drowning"}:
         strong.add("fire" if found & {"fire", "fire_word"} else "explosion")
+    if "trapped" in found and found & {"breath", "danger_general"}:
+        strong.add("danger")  # locked in without air, "we will die": no need to ask
     violent = bool(found & {"beating", "beating_now", "torture"})
     if violent and (now or found & {"help_call", "danger_general"}) and not over:
         strong.add("beating")  # ongoing violence, in detention or anywhere
