@@ -118,6 +118,7 @@ _URGENT = {
     "passport_taken": "trafficking",
     "torture": "threat",  # torture told as past is still a case
     "beating": "threat",  # violence that is not (said to be) going on now
+    "missing_person": "threat",  # no news of a relative (at sea, taken): someone should trace
 }
 _URGENT_ORDER = ("gbv", "trafficking", "detention", "threat")
 _WEAK = (
@@ -523,6 +524,8 @@ class DangerDetector:
             found.add("trafficking")
         if _near(spans, "marry", "young_girl", 10):  # "to marry my 14 year old daughter"
             found.add("gbv")
+        if _near(spans, "missing", "held_people", 8) or _near(spans, "missing", "boat", 8):
+            found.add("missing_person")  # "the boat left a week ago, no news of my sister"
         if _background_past(spans, starts):
             found.discard("past_over")  # "I came last year ... tonight they stabbed him"
         signs = [(s, e) for c, s, e in spans if c == "stranded_sign"]
@@ -719,13 +722,15 @@ def _urgent(
     """A case for a person (detention, trafficking, violence, threats), unless it is over."""
     category = next(k for k in _URGENT_ORDER if k in urgent)
     pursued = "pursued" in found and not ("past_over" in found and not now)
+    # "she was on that boat": told in the past tense, not over until they are found safe
+    missing = "missing_person" in found and "safe_now" not in found
     # looked for now, or torture (unless the person says they are safe now): a case anyway
-    told = pursued or ("torture" in found and "safe_now" not in found)
+    told = pursued or ("torture" in found and "safe_now" not in found) or missing
     # "they released me but my brother is still in the prison": not over for him
     others_still = now and "held_people" in found
     if over and category in ("detention", "threat") and not (told or others_still):
         return Detection("none", None, "sure", concepts, True)  # released, long ago
-    if hard_negative and category == "threat" and not found & {"threat", "torture"}:
+    if hard_negative and category == "threat" and not (found & {"threat", "torture"} or missing):
         return Detection("none", None, "sure", concepts, True)  # a beating that is over
     return Detection("urgent", category, "sure", concepts, hard_negative)
 

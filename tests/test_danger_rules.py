@@ -199,3 +199,40 @@ def test_help_we_are_in_danger_is_sure() -> None:
     detection = default_detector().detect("help us please we are in danger")
     assert (detection.level, detection.certainty) == ("emergency", "sure")
     assert default_detector().detect("we are in danger").certainty == "unsure"
+
+
+# --- danger_ethi: Tigrinya and Amharic (Ge'ez and Latin letters) ----------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # two words typed without a space
+        ("ብካራወጊኦማ ንሓፍተይ", "emergency"),
+        ("በጩቤወጉት ወንድሜን", "emergency"),
+        # a verb stem in the sixth order takes any person: ይወቕዕ- is ይወቕዓ, ይወቕዕዎም
+        ("ሕጂ ንሰበይቲ ይወቕዕዎም ኣለዉ", "emergency"),
+        ("ዘበኞቹ እየደበደቧቸው ነው", "emergency"),
+        # typed in Latin letters
+        ("hagezuna dem yfeso alo hawey", "emergency"),
+        ("jelbaw wuha eyegebabet new irdun", "emergency"),
+        ("nebsey kqetl eye hji", "emergency"),
+        ("passporten wesedubign ayimelisum", "urgent"),
+        # locked in without air: no need to ask
+        ("ኣብ መኪና ዓጽዮምና ኣየር የለን", "emergency"),
+        # a passport held back, a child to be married, a relative missing at sea
+        ("እቲ ኣሰራሒ ፓስፖርተይ ሒዙዎ ኣይመልሰለይን", "urgent"),
+        ("የ12 አመት ልጄን ለአንድ ሽማግሌ ሊድሯት ነው", "urgent"),
+        ("ሰሙን ኮይኑ ጃልባ ካብ ዙዋራ ወጺኣ ሓበሬታ የለን ሓወይ ኣብኣ ነይሩ", "urgent"),
+        # ordinary words that look like danger
+        ("ጉዳየይ ተዓጽዩ ዶ", "none"),
+        ("ደህና ሁኑ ሁላችሁም", "none"),
+        ("እሳት አንድደን ሽሮ እየሰራን ነው", "none"),
+        ("ሓዊ ኣጒድና ቡን ንሰርሕ ኣለና", "none"),
+        ("ኣብዚ ክነብር ኣይደልን ናብ ዓደይ ክምለስ እደሊ", "none"),
+        ("የቢሮው አድራሻ የት እንዳለ አናውቅም", "none"),
+        # over: a past tense and "I am fine now"
+        ("ቅድሚ ዓመት ጃልባና ተሰቢራ ነይራ ሕጂ ደሓን ኢና", "none"),
+        ("ከአመት በፊት ታስሬ ነበር አሁን ደህና ነኝ", "none"),
+    ],
+)
+def test_danger_ethi_forms(text: str, expected: str) -> None:
+    assert level(text) == expected, text
