@@ -215,8 +215,9 @@ def _is_latin(word: str) -> bool:
 def _ethiopic_fold() -> dict[int, int]:
     """Ge'ez letters spelt alike, to one letter each: the h-rows (ሀ ሐ ኀ), s (ሰ ሠ), the glottal
     rows (አ ዐ), ts (ጸ ፀ), and in the h- and glottal rows the first and fourth orders (ሀ/ሃ,
-    አ/ኣ), which are said alike; ቐ and ኸ are often typed as ቀ and ከ. Tigrinya and Amharic write
-    the same word every one of these ways, so the lexicon need not list them all."""
+    አ/ኣ), which are said alike; ቐ and ኸ are often typed as ቀ and ከ, ዉ as ው and ኧ as አ.
+    Tigrinya and Amharic write the same word every one of these ways, so the lexicon need not
+    list them all."""
     table: dict[int, int] = {}
 
     def row(src: int, dst: int, orders: int = 8) -> None:
@@ -233,6 +234,8 @@ def _ethiopic_fold() -> dict[int, int]:
     row(0x12B8, 0x12A8, 7)  # ኸ -> ከ
     for base in (0x1200, 0x12A0):  # ሃ -> ሀ, ኣ -> አ (after the rows are folded)
         table[base + 3] = base
+    table[0x12C9] = 0x12CD  # ዉ -> ው: "ነዉ" and "ነው", "ኣለዉ" and "ኣለው" are one word
+    table[0x12A7] = 0x12A0  # ኧ -> አ
     for src, dst in list(table.items()):  # a fourth order reached through a row fold
         if dst in (0x1203, 0x12A3):
             table[src] = dst - 3

@@ -236,3 +236,10 @@ def test_help_we_are_in_danger_is_sure() -> None:
 )
 def test_danger_ethi_forms(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+def test_danger_ethi_wu_and_schwa_spellings_are_one() -> None:
+    from nlu.danger import fold
+
+    assert fold("ነዉ ኣለዉ ኧረ") == fold("ነው ኣለው አረ")
+    assert level("ጀልባችን እየሰመጠች ነዉ") == level("ጀልባችን እየሰመጠች ነው") == "emergency"
