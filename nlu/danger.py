@@ -527,6 +527,8 @@ class DangerDetector:
             found.add("trafficking")
         if _near(spans, "marry", "young_girl", 10):  # "to marry my 14 year old daughter"
             found.add("gbv")
+        if _near(spans, "detention", "beating", 8) or _near(spans, "detention", "beating_now", 8):
+            found.add("torture")  # beaten while held: torture, a case even when told as past
         if _near(spans, "missing", "held_people", 8) or _near(spans, "missing", "boat", 8):
             found.add("missing_person")  # "the boat left a week ago, no news of my sister"
         if _background_past(spans, starts):

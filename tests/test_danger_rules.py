@@ -243,3 +243,18 @@ def test_danger_ethi_wu_and_schwa_spellings_are_one() -> None:
 
     assert fold("ነዉ ኣለዉ ኧረ") == fold("ነው ኣለው አረ")
     assert level("ጀልባችን እየሰመጠች ነዉ") == level("ጀልባችን እየሰመጠች ነው") == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # beaten while held: torture, a case though told in the past
+        ("ኣብ ሰብሃ ኣብ ማእሰርቲ ክልተ ወርሒ ይወቕዑና ነይሮም", "urgent"),
+        ("እስር ቤት ውስጥ በየቀኑ ይደበድቡን ነበር", "urgent"),
+        # an illness "has caught" a child: no one is held
+        ("ልጄን ጉንፋን ይዞታል መድሃኒት የት ይገኛል", "none"),
+        ("ጓለይ ረስኒ ሒዙዋ ሓኪም ኣበይ ይርከብ", "none"),
+    ],
+)
+def test_danger_ethi_held_and_beaten(text: str, expected: str) -> None:
+    assert level(text) == expected, text
