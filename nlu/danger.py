@@ -146,10 +146,10 @@ def _yaml(text: str) -> object:
 
 _MIN_GLUED = 8  # unknown words this long are looked into for glued words
 _MIN_GLUED_ETHIOPIC = 4  # a Ge'ez letter is a syllable: "በቢላወጉት" is two words in six letters
-_SENTENCE = re.compile(r"(?<!\d)[.!?؟\n]+|[.!?؟\n]+(?!\d)")  # not the point in "3.5"
+_SENTENCE = re.compile(r"(?<!\d)[.!?؟።፧\n]+|[.!?؟።፧\n]+(?!\d)")  # not the point in "3.5"
 _GAP = "\x00"  # stands between sentences: no pattern, only distance
 _SENTENCE_GAP = 13  # farther than any rule looks (_near, _NEAR, _PAST_NEAR)
-_CLAUSE = re.compile(r"(?<!\d)[,،؛;]+|[,،؛;]+(?!\d)")  # not the comma in "3,000"
+_CLAUSE = re.compile(r"(?<!\d)[,،؛;፣፤]+|[,،؛;፣፤]+(?!\d)")  # not the comma in "3,000"
 _CLAUSE_GAP = 2
 # Short spellings of Pidgin and SMS words that the lexicon writes one way: a word also counts
 # as these ("dem de beat us" = "dem dey beat us"); short words get no typo tolerance.

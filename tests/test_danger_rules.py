@@ -258,3 +258,9 @@ def test_danger_ethi_wu_and_schwa_spellings_are_one() -> None:
 )
 def test_danger_ethi_held_and_beaten(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+def test_danger_ethi_geez_punctuation_ends_sentences() -> None:
+    # "።" ends a sentence as "." does: last year's detention does not make today's arrest over
+    assert level("ባለፈው አመት ሰብሃ ታስሬ ነበር። አሁን ፖሊስ ወንድሜን ያዙት።") == "urgent"
+    assert level("ቅድሚ ዓመት ኣብ ሰብሃ ነይረ። ሎሚ ለይቲ ብካራ ወጊኦሞ፣ ደም ይፈሶ ኣሎ።") == "emergency"
