@@ -264,3 +264,17 @@ def test_danger_ethi_geez_punctuation_ends_sentences() -> None:
     # "።" ends a sentence as "." does: last year's detention does not make today's arrest over
     assert level("ባለፈው አመት ሰብሃ ታስሬ ነበር። አሁን ፖሊስ ወንድሜን ያዙት።") == "urgent"
     assert level("ቅድሚ ዓመት ኣብ ሰብሃ ነይረ። ሎሚ ለይቲ ብካራ ወጊኦሞ፣ ደም ይፈሶ ኣሎ።") == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mukit yqetlena alo", "none"),  # the heat is killing us (Tigrinya in Latin letters)
+        ("mukatu ligedlen new", "none"),  # the same in Amharic
+        ("ke 2 wer befit sebha lay deferugn", "urgent"),
+        ("gualey 14 ametta kmerawwa deliyom", "urgent"),
+        ("jalba tetihl ala may atiyu", "emergency"),
+    ],
+)
+def test_danger_ethi_latin_letters(text: str, expected: str) -> None:
+    assert level(text) == expected, text
