@@ -236,6 +236,11 @@ def _ethiopic_fold() -> dict[int, int]:
         table[base + 3] = base
     table[0x12C9] = 0x12CD  # ዉ -> ው: "ነዉ" and "ነው", "ኣለዉ" and "ኣለው" are one word
     table[0x12A7] = 0x12A0  # ኧ -> አ
+    # the labialised ä-forms, written for the o-forms: ቈልዓ and ቆልዓ, ጐቲቶም and ጎቲቶም
+    for src, dst in ((0x1248, 0x1246), (0x1258, 0x1246), (0x12B0, 0x12AE), (0x12C0, 0x12AE)):
+        table[src] = dst  # ቈ ቘ -> ቆ, ኰ ዀ -> ኮ
+    table[0x1310] = 0x130E  # ጐ -> ጎ
+    table[0x1288] = 0x1206  # ኈ -> ሆ
     for src, dst in list(table.items()):  # a fourth order reached through a row fold
         if dst in (0x1203, 0x12A3):
             table[src] = dst - 3

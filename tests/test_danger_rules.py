@@ -242,6 +242,7 @@ def test_danger_ethi_wu_and_schwa_spellings_are_one() -> None:
     from nlu.danger import fold
 
     assert fold("ነዉ ኣለዉ ኧረ") == fold("ነው ኣለው አረ")
+    assert fold("ቈልዓ ጐቲቶም ኰሚቴ") == fold("ቆልዓ ጎቲቶም ኮሚቴ")
     assert level("ጀልባችን እየሰመጠች ነዉ") == level("ጀልባችን እየሰመጠች ነው") == "emergency"
 
 
