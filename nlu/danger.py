@@ -145,6 +145,7 @@ def _yaml(text: str) -> object:
 
 
 _MIN_GLUED = 8  # unknown words this long are looked into for glued words
+_MIN_ETHIOPIC_ENDING = 4  # Ge'ez words this long match with another vowel on the last letter
 _MIN_GLUED_ETHIOPIC = 4  # a Ge'ez letter is a syllable: "በቢላወጉት" is two words in six letters
 _SENTENCE = re.compile(r"(?<!\d)[.!?؟።፧\n]+|[.!?؟።፧\n]+(?!\d)")  # not the point in "3.5"
 _GAP = "\x00"  # stands between sentences: no pattern, only distance
@@ -268,6 +269,16 @@ def fold(text: str) -> str:
     return normalize(text.translate(_APOSTROPHES)).translate(_ETHIOPIC)
 
 
+def _ethiopic_endings(words: Iterable[str]) -> dict[str, set[str]]:
+    """Ge'ez words by their form with the last letter's vowel taken off: that vowel often
+    tells only the person or gender (ወጊኦሞ him, ወጊኦማ her), so any vowel there matches."""
+    endings: dict[str, set[str]] = defaultdict(set)
+    for word in words:
+        if _is_ethiopic(word) and len(word) >= _MIN_ETHIOPIC_ENDING:
+            endings[word[:-1] + _sixth(word[-1])].add(word)
+    return endings
+
+
 class _Node:
     """A trie of terms: word patterns ("w:bleeding" exact, "s:bleed" stem) to the concepts
     whose terms end here."""
@@ -315,6 +326,7 @@ class DangerDetector:
                         if language == "ar_latn":
                             (arabizi_exact if kind == "w" else arabizi_stems).add(word)
         self._exact = exact
+        self._ethiopic_ending = _ethiopic_endings(exact)
         # Everyday words seen in the intent training data are never read as a typo of a
         # danger word ("eating" is not "beating").
         self._known = frozenset(known_words) - exact
@@ -393,6 +405,9 @@ class DangerDetector:
         for form in forms:
             if form in self._exact:
                 found.add("w:" + form)
+            elif ethiopic and len(form) >= _MIN_ETHIOPIC_ENDING and token not in self._known:
+                ending = form[:-1] + _sixth(form[-1])
+                found |= {"w:" + w for w in self._ethiopic_ending.get(ending, ())}
             for end in range(2, min(len(form), self._max_stem) + 1):
                 if form[:end] in self._stems:
                     found.add("s:" + form[:end])

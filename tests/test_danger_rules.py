@@ -279,3 +279,9 @@ def test_danger_ethi_geez_punctuation_ends_sentences() -> None:
 )
 def test_danger_ethi_latin_letters(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+def test_danger_ethi_last_vowel_tells_only_person() -> None:
+    # the lexicon has ወጊኦሞ and ወጊኦማ; ወጊኦሙ is the same verb with another ending
+    assert level("ሓወይ ወጊኦሙ ኣብ ጎደና") == "emergency"
+    assert level("ጉዳየይ ተዓጽዩ ዶ") == "none"  # "closed" stays no typo of "locked in"
