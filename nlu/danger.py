@@ -118,6 +118,7 @@ _URGENT = {
     "passport_taken": "trafficking",
     "torture": "threat",  # torture told as past is still a case
     "beating": "threat",  # violence that is not (said to be) going on now
+    "missing_person": "threat",  # no news of a relative (at sea, taken): someone should trace
 }
 _URGENT_ORDER = ("gbv", "trafficking", "detention", "threat")
 _WEAK = (
@@ -144,10 +145,12 @@ def _yaml(text: str) -> object:
 
 
 _MIN_GLUED = 8  # unknown words this long are looked into for glued words
-_SENTENCE = re.compile(r"(?<!\d)[.!?؟\n]+|[.!?؟\n]+(?!\d)")  # not the point in "3.5"
+_MIN_ETHIOPIC_ENDING = 4  # Ge'ez words this long match with another vowel on the last letter
+_MIN_GLUED_ETHIOPIC = 4  # a Ge'ez letter is a syllable: "በቢላወጉት" is two words in six letters
+_SENTENCE = re.compile(r"(?<!\d)[.!?؟።፧\n]+|[.!?؟።፧\n]+(?!\d)")  # not the point in "3.5"
 _GAP = "\x00"  # stands between sentences: no pattern, only distance
 _SENTENCE_GAP = 13  # farther than any rule looks (_near, _NEAR, _PAST_NEAR)
-_CLAUSE = re.compile(r"(?<!\d)[,،؛;]+|[,،؛;]+(?!\d)")  # not the comma in "3,000"
+_CLAUSE = re.compile(r"(?<!\d)[,،؛;፣፤]+|[,،؛;፣፤]+(?!\d)")  # not the comma in "3,000"
 _CLAUSE_GAP = 2
 # Short spellings of Pidgin and SMS words that the lexicon writes one way: a word also counts
 # as these ("dem de beat us" = "dem dey beat us"); short words get no typo tolerance.
@@ -220,8 +223,9 @@ def _is_latin(word: str) -> bool:
 def _ethiopic_fold() -> dict[int, int]:
     """Ge'ez letters spelt alike, to one letter each: the h-rows (ሀ ሐ ኀ), s (ሰ ሠ), the glottal
     rows (አ ዐ), ts (ጸ ፀ), and in the h- and glottal rows the first and fourth orders (ሀ/ሃ,
-    አ/ኣ), which are said alike; ቐ and ኸ are often typed as ቀ and ከ. Tigrinya and Amharic write
-    the same word every one of these ways, so the lexicon need not list them all."""
+    አ/ኣ), which are said alike; ቐ and ኸ are often typed as ቀ and ከ, ዉ as ው and ኧ as አ.
+    Tigrinya and Amharic write the same word every one of these ways, so the lexicon need not
+    list them all."""
     table: dict[int, int] = {}
 
     def row(src: int, dst: int, orders: int = 8) -> None:
@@ -238,6 +242,13 @@ def _ethiopic_fold() -> dict[int, int]:
     row(0x12B8, 0x12A8, 7)  # ኸ -> ከ
     for base in (0x1200, 0x12A0):  # ሃ -> ሀ, ኣ -> አ (after the rows are folded)
         table[base + 3] = base
+    table[0x12C9] = 0x12CD  # ዉ -> ው: "ነዉ" and "ነው", "ኣለዉ" and "ኣለው" are one word
+    table[0x12A7] = 0x12A0  # ኧ -> አ
+    # the labialised ä-forms, written for the o-forms: ቈልዓ and ቆልዓ, ጐቲቶም and ጎቲቶም
+    for src, dst in ((0x1248, 0x1246), (0x1258, 0x1246), (0x12B0, 0x12AE), (0x12C0, 0x12AE)):
+        table[src] = dst  # ቈ ቘ -> ቆ, ኰ ዀ -> ኮ
+    table[0x1310] = 0x130E  # ጐ -> ጎ
+    table[0x1288] = 0x1206  # ኈ -> ሆ
     for src, dst in list(table.items()):  # a fourth order reached through a row fold
         if dst in (0x1203, 0x12A3):
             table[src] = dst - 3
@@ -263,6 +274,16 @@ def fold(text: str) -> str:
     """The text as the detector reads it (apostrophes are word breaks here; Ge'ez letters
     spelt alike are one)."""
     return normalize(text.translate(_APOSTROPHES)).translate(_ETHIOPIC)
+
+
+def _ethiopic_endings(words: Iterable[str]) -> dict[str, set[str]]:
+    """Ge'ez words by their form with the last letter's vowel taken off: that vowel often
+    tells only the person or gender (ወጊኦሞ him, ወጊኦማ her), so any vowel there matches."""
+    endings: dict[str, set[str]] = defaultdict(set)
+    for word in words:
+        if _is_ethiopic(word) and len(word) >= _MIN_ETHIOPIC_ENDING:
+            endings[word[:-1] + _sixth(word[-1])].add(word)
+    return endings
 
 
 class _Node:
@@ -312,6 +333,7 @@ class DangerDetector:
                         if language == "ar_latn":
                             (arabizi_exact if kind == "w" else arabizi_stems).add(word)
         self._exact = exact
+        self._ethiopic_ending = _ethiopic_endings(exact)
         # Everyday words seen in the intent training data are never read as a typo of a
         # danger word ("eating" is not "beating").
         self._known = frozenset(known_words) - exact
@@ -351,6 +373,7 @@ class DangerDetector:
         self._glue = re.compile("|".join(re.escape(w) for w in glue)) if glue else None
         self.patterns = lru_cache(maxsize=65536)(self._patterns)
         self.split_glued = lru_cache(maxsize=16384)(self._split_glued)
+        self.split_ethiopic = lru_cache(maxsize=16384)(self._split_ethiopic)
 
     @classmethod
     def load(cls, path: Path = LEXICON_DIR, data_dir: Path | None = DATA_DIR) -> DangerDetector:
@@ -389,6 +412,9 @@ class DangerDetector:
         for form in forms:
             if form in self._exact:
                 found.add("w:" + form)
+            elif ethiopic and len(form) >= _MIN_ETHIOPIC_ENDING and token not in self._known:
+                ending = form[:-1] + _sixth(form[-1])
+                found |= {"w:" + w for w in self._ethiopic_ending.get(ending, ())}
             for end in range(2, min(len(form), self._max_stem) + 1):
                 if form[:end] in self._stems:
                     found.add("s:" + form[:end])
@@ -444,6 +470,23 @@ class DangerDetector:
             return [token]
         return pieces
 
+    def _split_ethiopic(self, token: str) -> list[str]:
+        """Two Ge'ez words typed without a space ("ብካራወጊኦሞ"), when both halves are lexicon
+        words, or one is and the other is an everyday word; else the word itself."""
+        if self.patterns(token) or token in self._known:
+            return [token]
+        fallback: list[str] | None = None
+        for cut in range(2, len(token) - 1):
+            left, right = token[:cut], token[cut:]
+            hit_left, hit_right = bool(self.patterns(left)), bool(self.patterns(right))
+            if hit_left and hit_right:
+                return [left, right]
+            if fallback is None and (
+                (hit_left and right in self._known) or (hit_right and left in self._known)
+            ):
+                fallback = [left, right]
+        return fallback or [token]
+
     # -- a message ---------------------------------------------------------------------------
     def spans(self, text: str) -> list[tuple[str, int, int]]:
         """(concept, first word, end word) of every lexicon term found in the text."""
@@ -463,7 +506,9 @@ class DangerDetector:
                 if m and tokens:
                     tokens.extend([_GAP] * _CLAUSE_GAP)  # a comma: a little apart
                 for token in fold(clause).split():
-                    if not self.patterns(token) and len(token) >= _MIN_GLUED:
+                    if _is_ethiopic(token) and len(token) >= _MIN_GLUED_ETHIOPIC:
+                        tokens.extend(self.split_ethiopic(token))
+                    elif not self.patterns(token) and len(token) >= _MIN_GLUED:
                         tokens.extend(self.split_glued(token))
                     else:
                         tokens.append(token)
@@ -509,6 +554,10 @@ class DangerDetector:
             found.add("trafficking")
         if _near(spans, "marry", "young_girl", 10):  # "to marry my 14 year old daughter"
             found.add("gbv")
+        if _near(spans, "detention", "beating", 8) or _near(spans, "detention", "beating_now", 8):
+            found.add("torture")  # beaten while held: torture, a case even when told as past
+        if _near(spans, "missing", "held_people", 8) or _near(spans, "missing", "boat", 8):
+            found.add("missing_person")  # "the boat left a week ago, no news of my sister"
         if _background_past(spans, starts):
             found.discard("past_over")  # "I came last year ... tonight they stabbed him"
         signs = [(s, e) for c, s, e in spans if c == "stranded_sign"]
@@ -666,6 +715,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("fire")
     if "trapped" in found and found & {"explosion", "fire", "fire_word", "drowning"}:
         strong.add("fire" if found & {"fire", "fire_word"} else "explosion")
+    if "trapped" in found and found & {"breath", "danger_general"}:
+        strong.add("danger")  # locked in without air, "we will die": no need to ask
     violent = bool(found & {"beating", "beating_now", "torture"})
     if violent and (now or found & {"help_call", "danger_general"}) and not over:
         strong.add("beating")  # ongoing violence, in detention or anywhere
@@ -724,13 +775,15 @@ def _urgent(
     """A case for a person (detention, trafficking, violence, threats), unless it is over."""
     category = next(k for k in _URGENT_ORDER if k in urgent)
     pursued = "pursued" in found and not ("past_over" in found and not now)
+    # "she was on that boat": told in the past tense, not over until they are found safe
+    missing = "missing_person" in found and "safe_now" not in found
     # looked for now, or torture (unless the person says they are safe now): a case anyway
-    told = pursued or ("torture" in found and "safe_now" not in found)
+    told = pursued or ("torture" in found and "safe_now" not in found) or missing
     # "they released me but my brother is still in the prison": not over for him
     others_still = now and "held_people" in found
     if over and category in ("detention", "threat") and not (told or others_still):
         return Detection("none", None, "sure", concepts, True)  # released, long ago
-    if hard_negative and category == "threat" and not found & {"threat", "torture"}:
+    if hard_negative and category == "threat" and not (found & {"threat", "torture"} or missing):
         return Detection("none", None, "sure", concepts, True)  # a beating that is over
     return Detection("urgent", category, "sure", concepts, hard_negative)
 

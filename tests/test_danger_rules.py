@@ -239,3 +239,89 @@ def test_help_we_are_in_danger_is_sure() -> None:
 )
 def test_arabic_variants(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+# --- danger_ethi: Tigrinya and Amharic (Ge'ez and Latin letters) ----------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # two words typed without a space
+        ("ብካራወጊኦማ ንሓፍተይ", "emergency"),
+        ("በጩቤወጉት ወንድሜን", "emergency"),
+        # a verb stem in the sixth order takes any person: ይወቕዕ- is ይወቕዓ, ይወቕዕዎም
+        ("ሕጂ ንሰበይቲ ይወቕዕዎም ኣለዉ", "emergency"),
+        ("ዘበኞቹ እየደበደቧቸው ነው", "emergency"),
+        # typed in Latin letters
+        ("hagezuna dem yfeso alo hawey", "emergency"),
+        ("jelbaw wuha eyegebabet new irdun", "emergency"),
+        ("nebsey kqetl eye hji", "emergency"),
+        ("passporten wesedubign ayimelisum", "urgent"),
+        # locked in without air: no need to ask
+        ("ኣብ መኪና ዓጽዮምና ኣየር የለን", "emergency"),
+        # a passport held back, a child to be married, a relative missing at sea
+        ("እቲ ኣሰራሒ ፓስፖርተይ ሒዙዎ ኣይመልሰለይን", "urgent"),
+        ("የ12 አመት ልጄን ለአንድ ሽማግሌ ሊድሯት ነው", "urgent"),
+        ("ሰሙን ኮይኑ ጃልባ ካብ ዙዋራ ወጺኣ ሓበሬታ የለን ሓወይ ኣብኣ ነይሩ", "urgent"),
+        # ordinary words that look like danger
+        ("ጉዳየይ ተዓጽዩ ዶ", "none"),
+        ("ደህና ሁኑ ሁላችሁም", "none"),
+        ("እሳት አንድደን ሽሮ እየሰራን ነው", "none"),
+        ("ሓዊ ኣጒድና ቡን ንሰርሕ ኣለና", "none"),
+        ("ኣብዚ ክነብር ኣይደልን ናብ ዓደይ ክምለስ እደሊ", "none"),
+        ("የቢሮው አድራሻ የት እንዳለ አናውቅም", "none"),
+        # over: a past tense and "I am fine now"
+        ("ቅድሚ ዓመት ጃልባና ተሰቢራ ነይራ ሕጂ ደሓን ኢና", "none"),
+        ("ከአመት በፊት ታስሬ ነበር አሁን ደህና ነኝ", "none"),
+    ],
+)
+def test_danger_ethi_forms(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+def test_danger_ethi_wu_and_schwa_spellings_are_one() -> None:
+    from nlu.danger import fold
+
+    assert fold("ነዉ ኣለዉ ኧረ") == fold("ነው ኣለው አረ")
+    assert fold("ቈልዓ ጐቲቶም ኰሚቴ") == fold("ቆልዓ ጎቲቶም ኮሚቴ")
+    assert level("ጀልባችን እየሰመጠች ነዉ") == level("ጀልባችን እየሰመጠች ነው") == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # beaten while held: torture, a case though told in the past
+        ("ኣብ ሰብሃ ኣብ ማእሰርቲ ክልተ ወርሒ ይወቕዑና ነይሮም", "urgent"),
+        ("እስር ቤት ውስጥ በየቀኑ ይደበድቡን ነበር", "urgent"),
+        # an illness "has caught" a child: no one is held
+        ("ልጄን ጉንፋን ይዞታል መድሃኒት የት ይገኛል", "none"),
+        ("ጓለይ ረስኒ ሒዙዋ ሓኪም ኣበይ ይርከብ", "none"),
+    ],
+)
+def test_danger_ethi_held_and_beaten(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+def test_danger_ethi_geez_punctuation_ends_sentences() -> None:
+    # "።" ends a sentence as "." does: last year's detention does not make today's arrest over
+    assert level("ባለፈው አመት ሰብሃ ታስሬ ነበር። አሁን ፖሊስ ወንድሜን ያዙት።") == "urgent"
+    assert level("ቅድሚ ዓመት ኣብ ሰብሃ ነይረ። ሎሚ ለይቲ ብካራ ወጊኦሞ፣ ደም ይፈሶ ኣሎ።") == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mukit yqetlena alo", "none"),  # the heat is killing us (Tigrinya in Latin letters)
+        ("mukatu ligedlen new", "none"),  # the same in Amharic
+        ("ke 2 wer befit sebha lay deferugn", "urgent"),
+        ("gualey 14 ametta kmerawwa deliyom", "urgent"),
+        ("jalba tetihl ala may atiyu", "emergency"),
+    ],
+)
+def test_danger_ethi_latin_letters(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+def test_danger_ethi_last_vowel_tells_only_person() -> None:
+    # the lexicon has ወጊኦሞ and ወጊኦማ; ወጊኦሙ is the same verb with another ending
+    assert level("ሓወይ ወጊኦሙ ኣብ ጎደና") == "emergency"
+    assert level("ጉዳየይ ተዓጽዩ ዶ") == "none"  # "closed" stays no typo of "locked in"
