@@ -286,6 +286,13 @@ def _ethiopic_endings(words: Iterable[str]) -> dict[str, set[str]]:
     return endings
 
 
+def _frozen(table: Mapping[str, set[str]]) -> dict[str, tuple[str, ...]]:
+    return {key: tuple(sorted(values)) for key, values in table.items()}
+
+
+_NO_CONCEPTS: frozenset[str] = frozenset()
+
+
 class _Node:
     """A trie of terms: word patterns ("w:bleeding" exact, "s:bleed" stem) to the concepts
     whose terms end here."""
@@ -294,13 +301,13 @@ class _Node:
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
-        self.concepts: set[str] = set()
+        self.concepts: frozenset[str] = _NO_CONCEPTS  # most nodes end no term: one shared
 
     def add(self, words: tuple[str, ...], concept: str) -> None:
         node = self
         for word in words:
             node = node.children.setdefault(word, _Node())
-        node.concepts.add(concept)
+        node.concepts = node.concepts | {concept}
 
 
 class DangerDetector:
@@ -341,34 +348,42 @@ class DangerDetector:
         self._max_stem = max((len(s) for s in stems), default=0)
         # Words tolerate a missing or an extra letter; a changed letter only in long words
         # ("blessing" is not "bleeding").
-        self._exact_fuzzy: dict[str, set[str]] = defaultdict(set)  # the word and its deletes
-        self._exact_changed: dict[str, set[str]] = defaultdict(set)  # long words' deletes
+        exact_fuzzy: defaultdict[str, set[str]] = defaultdict(set)  # the word and its deletes
+        exact_changed: defaultdict[str, set[str]] = defaultdict(set)  # long words' deletes
         for word in exact:
             if len(word) >= _MIN_FUZZY:
-                self._exact_fuzzy[word].add(word)
+                exact_fuzzy[word].add(word)
                 for key in _deletes(word):
-                    self._exact_fuzzy[key].add(word)
+                    exact_fuzzy[key].add(word)
                     if len(word) >= _MIN_CHANGED:
-                        self._exact_changed[key].add(word)
+                        exact_changed[key].add(word)
         # Stems tolerate a missing or an extra letter, not a changed one ("person" is not
         # "prison", "harshen" is not "haras").
-        self._stem_fuzzy: dict[str, set[str]] = defaultdict(set)
-        self._stem_deleted: dict[str, set[str]] = defaultdict(set)
+        stem_fuzzy: defaultdict[str, set[str]] = defaultdict(set)
+        stem_deleted: defaultdict[str, set[str]] = defaultdict(set)
         for stem in stems:
             if len(stem) >= _MIN_FUZZY and not any(ch.isdigit() for ch in stem):
-                self._stem_fuzzy[stem].add(stem)
+                stem_fuzzy[stem].add(stem)
                 for key in _deletes(stem):
-                    self._stem_deleted[key].add(stem)
-        self._skeleton_exact: dict[str, set[str]] = defaultdict(set)
+                    stem_deleted[key].add(stem)
+        skeleton_exact: defaultdict[str, set[str]] = defaultdict(set)
         for word in arabizi_exact:
             key = skeleton(word)
             if len(key) >= _MIN_SKELETON:
-                self._skeleton_exact[key].add(word)
-        self._skeleton_stems: dict[str, set[str]] = defaultdict(set)
+                skeleton_exact[key].add(word)
+        skeleton_stems: defaultdict[str, set[str]] = defaultdict(set)
         for stem in arabizi_stems:
             key = skeleton(stem)
             if len(key) >= _MIN_SKELETON:
-                self._skeleton_stems[key].add(stem)
+                skeleton_stems[key].add(stem)
+        # kept as tuples: a set per key (about 200 bytes even for one word) made these
+        # tables several MB of every server process
+        self._exact_fuzzy = _frozen(exact_fuzzy)
+        self._exact_changed = _frozen(exact_changed)
+        self._stem_fuzzy = _frozen(stem_fuzzy)
+        self._stem_deleted = _frozen(stem_deleted)
+        self._skeleton_exact = _frozen(skeleton_exact)
+        self._skeleton_stems = _frozen(skeleton_stems)
         glue = sorted((w for w in exact | stems if len(w) >= 4), key=len, reverse=True)
         self._glue = re.compile("|".join(re.escape(w) for w in glue)) if glue else None
         self.patterns = lru_cache(maxsize=65536)(self._patterns)
@@ -429,13 +444,13 @@ class DangerDetector:
             for key in _deletes(token):
                 if key in self._exact and len(key) >= _MIN_FUZZY:  # a letter too many
                     candidates.add(key)
-                candidates |= self._exact_changed.get(key, set())  # a letter changed
+                candidates.update(self._exact_changed.get(key, ()))  # a letter changed
             found |= {"w:" + word for word in candidates if word[0] == token[0]}
             for end in range(_MIN_FUZZY - 1, min(len(token), self._max_stem + 1) + 1):
                 prefix = token[:end]
                 candidates = set(self._stem_deleted.get(prefix, ()))  # a letter missing
                 for key in _deletes(prefix):  # a letter too many
-                    candidates |= self._stem_fuzzy.get(key, set())
+                    candidates.update(self._stem_fuzzy.get(key, ()))
                 found |= {"s:" + stem for stem in candidates if stem[0] == token[0]}
         if _is_latin(token) and not found and any(ch.isdigit() for ch in token):
             key = skeleton(token)
