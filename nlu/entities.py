@@ -347,6 +347,8 @@ def _number_words(gazetteer_dir: Path) -> dict[str, dict[str, int]]:
     if not isinstance(doc, dict):
         return out
     for lang, words in doc.items():
+        if lang == "connectors":  # not a language: see _number_connectors
+            continue
         table: dict[str, int] = {}
         if isinstance(words, dict):
             for w, v in words.items():
@@ -361,6 +363,16 @@ def _number_words(gazetteer_dir: Path) -> dict[str, dict[str, int]]:
                         table[normalize(name)] = num
         out[str(lang)] = {k: v for k, v in table.items() if k}
     return out
+
+
+@lru_cache(maxsize=4)
+def _number_connectors(gazetteer_dir: Path) -> frozenset[str]:
+    """Words that join two number words into one number ("twenty and five"): the built-in ones
+    and numbers.yml's `connectors` list, so a language that joins with its own word (Somali
+    "labaatan iyo shan") needs no code."""
+    doc = _read_yaml(gazetteer_dir / "numbers.yml")
+    extra = doc.get("connectors") if isinstance(doc, dict) else None
+    return frozenset(_CONNECTORS) | {normalize(w) for w in _strings(extra or [])}
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,6 +437,7 @@ class EntityExtractor:
         self.countries = Gazetteer(_country_entries(gdir), stop_words=stop)
         self.cities = Gazetteer(_city_entries(gdir), stop_words=stop)
         self.numbers = _number_words(gdir)
+        self.connectors = _number_connectors(gdir)
         self.all_numbers: dict[str, int] = {}
         for table in self.numbers.values():
             for w, v in table.items():
@@ -579,7 +592,7 @@ class EntityExtractor:
             j = i + 1
             while j < len(toks):
                 tok = toks[j][0]
-                if tok in _CONNECTORS and j + 1 < len(toks):
+                if tok in self.connectors and j + 1 < len(toks):
                     nxt = self._word_value(toks[j + 1][0], table)
                     if nxt is None:
                         break

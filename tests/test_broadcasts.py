@@ -34,6 +34,7 @@ TEXTS = {
     "ha": "Ofishin jakadancin Najeriya zai ziyarci Tripoli ranar Litinin.",
     "ti": "ኤምባሲ ናይጀርያ ሰኑይ ንትሪፖሊ ክበጽሕ እዩ።",
     "am": "የናይጄሪያ ኤምባሲ ሰኞ ትሪፖሊን ይጎበኛል።",
+    "so": "Safaaradda Nayjeeriya waxay booqan doontaa Tarabulus maalinta Isniinta.",
     "bn": "নাইজেরিয়ার দূতাবাস সোমবার ত্রিপলিতে আসবে।",
 }
 

@@ -82,16 +82,17 @@ async def test_unsure_language_asks_with_a_menu_in_every_language(
     t = runtime.catalogs.text
     replies = await say(client, "unsure", "1")
     text = replies[0]["text"]
-    for language in ("en", "ar", "fr", "ha", "ti", "am"):
+    for language in ("en", "ar", "fr", "ha", "ti", "am", "so"):
         assert t(language, "language.choose") in text
     titles = [b["title"] for b in replies[0]["buttons"]]
-    assert titles[:6] == [
+    assert titles[:7] == [
         "1. English",
         "2. العربية",
         "3. Français",
         "4. Hausa",
         "5. ትግርኛ",
         "6. አማርኛ",
+        "7. Soomaali",
     ]
     replies = await say(client, "unsure", "2")
     assert texts(replies) == [t("ar", "language.changed"), t("ar", "menu.main")]

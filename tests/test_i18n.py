@@ -176,7 +176,7 @@ def test_every_catalog_found_is_complete() -> None:
     # Every catalog in locales/, enabled or not, has every key with the same placeholders.
     english = _catalog("en")
     found = sorted(p.parent.parent.name for p in LOCALES.glob("*/LC_MESSAGES/messages.po"))
-    assert {"ti", "am"} <= set(found)
+    assert {"ti", "am", "so"} <= set(found)
     for language in found:
         entries = _catalog(language)
         assert set(entries) == set(english), language
@@ -190,7 +190,7 @@ def test_languages_with_catalog_and_training_data_are_enabled_by_default(tmp_pat
     from nlu.languages import available_languages
 
     default = Settings(_env_file=None).enabled_languages
-    assert default[:4] == ["en", "ar", "fr", "ha"] and {"ti", "am"} <= set(default)
+    assert default[:4] == ["en", "ar", "fr", "ha"] and {"ti", "am", "so"} <= set(default)
     # a language switches on when both its catalog and its training file exist, and not before
     locales, data = tmp_path / "locales", tmp_path / "data"
     for code in ("en", "so"):

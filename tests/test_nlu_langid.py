@@ -48,7 +48,7 @@ def test_language_of_typical_messages(
     assert (r.language, r.script) == (language, script)
 
 
-@pytest.mark.parametrize("hint", ["en", "fr", "ha", "ar", "ti", "am", "bn"])
+@pytest.mark.parametrize("hint", ["en", "fr", "ha", "ar", "ti", "am", "so", "bn"])
 @pytest.mark.parametrize("text", ["ok", "1", "2", "OK", "yes", "merci", "non", "stop"])
 def test_session_language_is_kept_for_short_messages(
     builtin_nlu: BuiltinNLU, text: str, hint: str
