@@ -579,6 +579,7 @@ _IDIOM_PRONE = frozenset(
         "explosion",
         "shooting",
         "danger_general",
+        "collapse",  # "my phone is dying", "the battery died"
     }
 )
 _IDIOM_NEAR = 2  # words between the cause and the danger word
