@@ -652,6 +652,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("fire")
     if "trapped" in found and found & {"explosion", "fire", "fire_word", "drowning"}:
         strong.add("fire" if found & {"fire", "fire_word"} else "explosion")
+    if "trapped" in found and "breath" in found:
+        strong.add("collapse")  # locked in with no air: suffocating
     violent = bool(found & {"beating", "beating_now", "torture"})
     if violent and (now or found & {"help_call", "danger_general"}) and not over:
         strong.add("beating")  # ongoing violence, in detention or anywhere
