@@ -199,3 +199,41 @@ def test_help_we_are_in_danger_is_sure() -> None:
     detection = default_detector().detect("help us please we are in danger")
     assert (detection.level, detection.certainty) == ("emergency", "sure")
     assert default_detector().detect("we are in danger").certainty == "unsure"
+
+
+# --- danger_west (en, pcm, fr, ha): terms and rules added from the blind West African probes ---
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # locked in with no air is an emergency, not a detention
+        ("we are locked inside a container, no air, please help us", "emergency"),
+        ("on est enfermes dans un conteneur, on n arrive plus a respirer", "emergency"),
+        # at sea, with a sign of boat trouble, without the word "boat"
+        ("we are 40 in the sea since yesterday, no fuel, kids are weak", "emergency"),
+        ("on est en mer depuis hier, plus d essence", "emergency"),
+        ("mu 40 ne a teku tun jiya babu mai", "emergency"),
+        # a collapse word said of a phone is an idiom
+        ("my phone is dying, I will call you later", "none"),
+        ("my brother is dying, please come", "emergency"),
+        # stems must not reach "stranger" / "etranger", nor "poison" reach "poisson"
+        ("my brother is a stranger here, can he register", "none"),
+        ("mon frere est etranger, il veut rentrer", "none"),
+        ("somebody is trying to strangle my sister", "emergency"),
+        ("je veux manger du poisson ce soir", "none"),
+        # everyday phrases next to their dangerous look-alikes
+        ("we shoot some pictures for my passport", "none"),
+        ("the guys are firing up the barbecue for Sunday", "none"),
+        ("le bus va nous emmener a l aeroport", "none"),
+        ("des gens cassent notre porte pour nous emmener", "emergency"),
+        ("the meeting will be held in Tripoli", "none"),
+        ("we are held in a hangar and they ask money", "urgent"),
+        # Hausa: "X months pregnant" is not "X months ago"
+        ("matata mai cikin wata uku tana barin ciki, jini da yawa", "emergency"),
+        # made to work for free: the work word is kept next to the debt word
+        ("dem force me work free for farm for 1 year", "urgent"),
+        # a sexual assault told in the past stays a case
+        ("ya tilasta ni lokacin da nake share gidansa", "urgent"),
+    ],
+)
+def test_danger_west_terms(text: str, expected: str) -> None:
+    assert level(text) == expected, text
