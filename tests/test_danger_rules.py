@@ -237,3 +237,23 @@ def test_help_we_are_in_danger_is_sure() -> None:
 )
 def test_danger_west_terms(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # everyday French that read as danger: stuck in Libya, a blocked file, a fuzzy "benefit"
+        ("je suis bloque en Libye depuis 2 ans, je veux rentrer", "none"),
+        ("on est bloques dans le conteneur, aidez nous", "emergency"),
+        ("pourquoi mon dossier est bloque", "none"),
+        ("je voudrais beneficier du retour volontaire", "none"),
+        # pregnancy with a backache is a health question; with bleeding it is an emergency
+        ("je suis enceinte et j ai mal au dos", "none"),
+        ("je suis enceinte et j ai mal au ventre et je saigne", "emergency"),
+        # out of prison is over; getting someone out of prison is still a case
+        ("my brother came out of prison last week, we want to go home", "none"),
+        ("help me get my brother out of prison", "urgent"),
+    ],
+)
+def test_danger_west_everyday(text: str, expected: str) -> None:
+    assert level(text) == expected, text
