@@ -253,6 +253,10 @@ def test_danger_west_terms(text: str, expected: str) -> None:
         # out of prison is over; getting someone out of prison is still a case
         ("my brother came out of prison last week, we want to go home", "none"),
         ("help me get my brother out of prison", "urgent"),
+        # a person taken away now is an abduction; taken to hospital and fine is not
+        ("ils ont pris ma femme maintenant", "emergency"),
+        ("sun dauki matata yanzu", "emergency"),
+        ("they took my wife to the hospital yesterday, now she is fine", "none"),
     ],
 )
 def test_danger_west_everyday(text: str, expected: str) -> None:
