@@ -559,6 +559,8 @@ class DangerDetector:
             found.discard("abduction")  # "an sace min fasfo": my passport was stolen
         if _near(spans, "seize", "passport", 5):  # "they took my phone and my passport"
             found.add("passport_taken")
+        if _near(spans, "seize", "held_people", 1):  # "they took my wife", "ont pris ma femme"
+            found.add("person_taken")
         if _near(spans, "hold_verb", "held_people", 3):  # "he is keeping four girls"
             found.add("trafficking")
         if _near(spans, "held_people", "held_word", 3):  # "my brother is still held in Zawiya"
@@ -650,6 +652,7 @@ _IDIOM_PRONE = frozenset(
         "explosion",
         "shooting",
         "danger_general",
+        "collapse",  # "my phone is dying", "the battery died"
     }
 )
 _IDIOM_NEAR = 2  # words between the cause and the danger word
@@ -739,6 +742,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("killing")  # armed men breaking in, outside, now
     if "injury" in found and "minor" not in found and found & {"help_call", "armed", "beating"}:
         found = {*found, "injured_now"}  # hurt in an attack, calling for help: ask
+    if "person_taken" in found and "now" in found and not over:
+        strong.add("abduction")  # a person taken away, said to be happening now
     if "boat_in_trouble" in found:
         strong.add("drowning")
     if "secret" in found and found & {"force", "beating", "beating_now"}:

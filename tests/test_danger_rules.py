@@ -325,3 +325,65 @@ def test_danger_ethi_last_vowel_tells_only_person() -> None:
     # the lexicon has ወጊኦሞ and ወጊኦማ; ወጊኦሙ is the same verb with another ending
     assert level("ሓወይ ወጊኦሙ ኣብ ጎደና") == "emergency"
     assert level("ጉዳየይ ተዓጽዩ ዶ") == "none"  # "closed" stays no typo of "locked in"
+
+
+# --- danger_west (en, pcm, fr, ha): terms and rules added from the blind West African probes ---
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # locked in with no air is an emergency, not a detention
+        ("we are locked inside a container, no air, please help us", "emergency"),
+        ("on est enfermes dans un conteneur, on n arrive plus a respirer", "emergency"),
+        # at sea, with a sign of boat trouble, without the word "boat"
+        ("we are 40 in the sea since yesterday, no fuel, kids are weak", "emergency"),
+        ("on est en mer depuis hier, plus d essence", "emergency"),
+        ("mu 40 ne a teku tun jiya babu mai", "emergency"),
+        # a collapse word said of a phone is an idiom
+        ("my phone is dying, I will call you later", "none"),
+        ("my brother is dying, please come", "emergency"),
+        # stems must not reach "stranger" / "etranger", nor "poison" reach "poisson"
+        ("my brother is a stranger here, can he register", "none"),
+        ("mon frere est etranger, il veut rentrer", "none"),
+        ("somebody is trying to strangle my sister", "emergency"),
+        ("je veux manger du poisson ce soir", "none"),
+        # everyday phrases next to their dangerous look-alikes
+        ("we shoot some pictures for my passport", "none"),
+        ("the guys are firing up the barbecue for Sunday", "none"),
+        ("le bus va nous emmener a l aeroport", "none"),
+        ("des gens cassent notre porte pour nous emmener", "emergency"),
+        ("the meeting will be held in Tripoli", "none"),
+        ("we are held in a hangar and they ask money", "urgent"),
+        # Hausa: "X months pregnant" is not "X months ago"
+        ("matata mai cikin wata uku tana barin ciki, jini da yawa", "emergency"),
+        # made to work for free: the work word is kept next to the debt word
+        ("dem force me work free for farm for 1 year", "urgent"),
+        # a sexual assault told in the past stays a case
+        ("ya tilasta ni lokacin da nake share gidansa", "urgent"),
+    ],
+)
+def test_danger_west_terms(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # everyday French that read as danger: stuck in Libya, a blocked file, a fuzzy "benefit"
+        ("je suis bloque en Libye depuis 2 ans, je veux rentrer", "none"),
+        ("on est bloques dans le conteneur, aidez nous", "emergency"),
+        ("pourquoi mon dossier est bloque", "none"),
+        ("je voudrais beneficier du retour volontaire", "none"),
+        # pregnancy with a backache is a health question; with bleeding it is an emergency
+        ("je suis enceinte et j ai mal au dos", "none"),
+        ("je suis enceinte et j ai mal au ventre et je saigne", "emergency"),
+        # out of prison is over; getting someone out of prison is still a case
+        ("my brother came out of prison last week, we want to go home", "none"),
+        ("help me get my brother out of prison", "urgent"),
+        # a person taken away now is an abduction; taken to hospital and fine is not
+        ("ils ont pris ma femme maintenant", "emergency"),
+        ("sun dauki matata yanzu", "emergency"),
+        ("they took my wife to the hospital yesterday, now she is fine", "none"),
+    ],
+)
+def test_danger_west_everyday(text: str, expected: str) -> None:
+    assert level(text) == expected, text
