@@ -387,3 +387,46 @@ def test_danger_west_terms(text: str, expected: str) -> None:
 )
 def test_danger_west_everyday(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+# --- danger_sobn: Somali and Bengali/Banglish (lexicons so.yml, bn.yml) ----------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Somali: spelling drift (dh/d, double vowels), stabbing and poison told many ways
+        ("nin ayaa la mudday suuqa", "emergency"),
+        ("saaxiibkey wuxuu cabay sun", "emergency"),
+        ("biyo ayaa nagu soo galaya doontayada", "emergency"),
+        # fuel gone at sea is no "it is over"
+        ("shidaalkii wuu dhammaaday doontayadu way istaagtay", "emergency"),
+        # a passport held by the boss is a case; having one's own passport is not
+        ("kafiilka wuxuu iga haystaa baasaboorka", "urgent"),
+        ("baasaboor ayaan haystaa, shaqo ma jirtaa", "none"),
+        # smugglers who held the person, released and safe now: over
+        ("mahrabiinta ayaa i haystay laakiin waa la i sii daayay, hadda waan nabad qabaa", "none"),
+        ("mahrabiinta ayaa na haysta bakhaar", "urgent"),
+        # "dying to" is an idiom, a past beating that is over is no emergency
+        ("waxaan u dhimanayaa inaan arko walaalahay", "none"),
+        ("hadda ka hor waa la i garaacay laakiin taas waa dhammaatay", "none"),
+        # a relative gone with no news: someone should trace
+        ("walaalkay war kama hayno laba toddobaad", "urgent"),
+        # Bengali and Banglish
+        ("ami ar bachte chaina", "emergency"),
+        ("boat e pani dhukteche amra dube jabo", "emergency"),
+        ("o ojhan hoye gese hush ashe na", "emergency"),
+        ("খাবারে বিষ ছিল সবাই বমি করতেছে", "emergency"),
+        # police taking a person now is an arrest (a case), not a kidnapping
+        ("police amake dhore niye jacche", "urgent"),
+        ("malik passport niye nise ferot dey na", "urgent"),
+        ("amar meye ke 14 bochor boyose biye dicche", "urgent"),
+        # fired from a job, a cooking fire, the heat: everyday words
+        ("company amake fire kore dise, salary pabo ki", "none"),
+        ("চুলায় আগুন দিয়ে রান্না করতেছি", "none"),
+        ("গরমে মরে যাচ্ছি ভাই", "none"),
+        # a boss's threat with a laugh is no threat; a broker's threat over money is
+        ("boss moja kore bollo mere felbo haha", "none"),
+        ("dalal bolche taka na dile mere felbe", "urgent"),
+    ],
+)
+def test_danger_sobn_terms(text: str, expected: str) -> None:
+    assert level(text) == expected, text
