@@ -426,6 +426,14 @@ def test_danger_west_everyday(text: str, expected: str) -> None:
         # a boss's threat with a laugh is no threat; a broker's threat over money is
         ("boss moja kore bollo mere felbo haha", "none"),
         ("dalal bolche taka na dile mere felbe", "urgent"),
+        # suicide said indirectly: a last message, a goodbye, "I gave up on life"
+        ("kani waa fariintayda ugu dambeysa, carruurtayda daryeela", "emergency"),
+        ("nolosha waan ka quustay walaal", "emergency"),
+        ("o bolse se nijeke shesh kore dibe aj rate", "emergency"),
+        ("sob kaj shesh kore dibo kal", "none"),
+        # Bengali accidents: a snake bite, an electric shock
+        ("sape katse amar bhai ke, pa fule gese", "emergency"),
+        ("korontadu way qabatay ninka wuu dhacay", "emergency"),
     ],
 )
 def test_danger_sobn_terms(text: str, expected: str) -> None:
