@@ -427,7 +427,7 @@ def test_danger_west_everyday(text: str, expected: str) -> None:
         ("boss moja kore bollo mere felbo haha", "none"),
         ("dalal bolche taka na dile mere felbe", "urgent"),
         # suicide said indirectly: a last message, a goodbye, "I gave up on life"
-        ("kani waa fariintayda ugu dambeysa, carruurtayda daryeela", "emergency"),
+        ("kani waa fariintayda ugu dambeysa", "emergency"),
         ("nolosha waan ka quustay walaal", "emergency"),
         ("o bolse se nijeke shesh kore dibe aj rate", "emergency"),
         ("sob kaj shesh kore dibo kal", "none"),
