@@ -574,7 +574,8 @@ class DangerDetector:
             found.add("gbv")
         if _near(spans, "detention", "beating", 8) or _near(spans, "detention", "beating_now", 8):
             found.add("torture")  # beaten while held: torture, a case even when told as past
-        if _near(spans, "missing", "held_people", 8) or _near(spans, "missing", "boat", 8):
+        # "my husband went out for bread 4 days ago and never came back": one long sentence
+        if _near(spans, "missing", "held_people", 12) or _near(spans, "missing", "boat", 8):
             found.add("missing_person")  # "the boat left a week ago, no news of my sister"
         if _background_past(spans, starts):
             found.discard("past_over")  # "I came last year ... tonight they stabbed him"
