@@ -569,11 +569,13 @@ class DangerDetector:
             found.add("trafficking")
         if _near(spans, "force", "held_people", 2):  # "she forces the girls to ..."
             found.add("trafficking")
-        if _near(spans, "marry", "young_girl", 10):  # "to marry my 14 year old daughter"
+        # "to marry my 14 year old daughter"; not "my daughter is marrying, she is 25"
+        if _near(spans, "marry", "young_girl", 10) and "adult_age" not in found:
             found.add("gbv")
         if _near(spans, "detention", "beating", 8) or _near(spans, "detention", "beating_now", 8):
             found.add("torture")  # beaten while held: torture, a case even when told as past
-        if _near(spans, "missing", "held_people", 8) or _near(spans, "missing", "boat", 8):
+        # "my husband went out for bread 4 days ago and never came back": one long sentence
+        if _near(spans, "missing", "held_people", 12) or _near(spans, "missing", "boat", 8):
             found.add("missing_person")  # "the boat left a week ago, no news of my sister"
         if _background_past(spans, starts):
             found.discard("past_over")  # "I came last year ... tonight they stabbed him"
@@ -814,7 +816,9 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     concepts = frozenset(found)
     now = ("now" in found) if now is None else now
     # In the news, hypothetical (a place far away alone is no proof: "we fled Sudan")
-    elsewhere = bool(found & {"news", "hypothetical"}) and not now
+    # A relative missing is this person's case even when told as hearsay ("they say the
+    # militia took him").
+    elsewhere = bool(found & {"news", "hypothetical"}) and not now and "missing_person" not in found
     strong_now = now and bool(found & set(_STRONG))
     # "We are safe now" ends it unless an immediate danger is said to go on now.
     # "I escaped but they are looking for me" is not safe: someone pursues the person now.

@@ -389,6 +389,60 @@ def test_danger_west_everyday(text: str, expected: str) -> None:
     assert level(text) == expected, text
 
 
+# --- danger_urgent: urgent disclosures told indirectly, and their near neighbours -------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a girl given in marriage is a case; an adult's wedding is not
+        ("they want to give my daughter to an old man, she is 13", "urgent"),
+        ("my daughter marries next week, she is 27", "none"),
+        ("ma fille va se marier, elle a 26 ans", "none"),
+        # a relative missing is this person's case even as hearsay ("people say ...")
+        ("my brother is missing, people are saying the militia took him", "urgent"),
+        ("mon oncle a disparu, on dit que la police l a pris", "urgent"),
+        ("my husband went out to the market on monday morning and never came back", "urgent"),
+        ("my husband came back this morning, he is fine", "none"),
+        # confined, unpaid, owned, in debt: trafficking told plainly
+        ("my madam doesn't let me go out, she locks the door when she leaves", "urgent"),
+        ("the farmer says we are his property because he paid for us", "urgent"),
+        ("the boss hides my passport and says he will report me to immigration", "urgent"),
+        ("we have to work 3 months to pay the transport to the coast", "urgent"),
+        # sexual violence told indirectly, past
+        ("i was touched by the driver when i was alone", "urgent"),
+        ("the guard came to my room at night, i could not refuse", "urgent"),
+        ("il m a oblige a coucher avec lui pour avoir la place", "urgent"),
+        # past torture is still a case
+        ("in the prison of kufra they hanged me from the ceiling last year", "urgent"),
+        ("bara sun rataye ni a gidan yari", "urgent"),
+        # work that is fine, a late salary, a debt to a friend: no case
+        ("the work is hard but the pay is good", "none"),
+        ("my boss is late with salary this month, no problem", "none"),
+        ("i owe my friend 50 dinar", "none"),
+        ("ina bin abokina bashi, zan biya shi gobe", "none"),
+    ],
+)
+def test_danger_urgent_disclosures(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("اخويا مختفي من اسبوع ومفيش اخبار عنه", "urgent"),
+        ("الكفيل مايخلينيش نطلع، يسكر الباب", "urgent"),
+        ("قال بيذبحني لو مشيت", "urgent"),
+        ("بنتي بتعرس، عمرها 25", "none"),
+        ("المرتب كويس والحمد لله", "none"),
+        ("weld 3ami mafqoud w mafich a5bar", "urgent"),
+        ("el 7aj chad jawazi w rafdin yraj3ouh", "urgent"),
+        ("sun rike shi, suna neman kudi", "urgent"),
+        ("maigidana baya biyan mu, ana kulle mu", "urgent"),
+    ],
+)
+def test_danger_urgent_arabic_and_hausa(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
 # --- danger_sobn: Somali and Bengali/Banglish (lexicons so.yml, bn.yml) ----------------------
 @pytest.mark.parametrize(
     ("text", "expected"),
