@@ -333,7 +333,10 @@ def load_py3langid(arrays: dict[str, np.ndarray] | None, codes: Sequence[str]) -
 # ---------------------------------------------------------------------------------------------
 
 
-LANGID_FEATURIZER = Featurizer(char_min=1, char_max=4, word_max=1)
+# A whole word weighs as four of its n-grams: on short messages, a word a variant's training
+# data has ("walaal", "abeg", "nagode") outweighs letter sequences the others share (CV on the
+# training files: every Latin variant, ti and am gain 0.1-2 points, none loses more than 0.1).
+LANGID_FEATURIZER = Featurizer(char_min=1, char_max=4, word_max=1, word_weight=4.0)
 
 
 def train_variant_model(
@@ -343,7 +346,7 @@ def train_variant_model(
     scripts: Mapping[str, str] | None = None,
     also: Mapping[str, Sequence[str]] | None = None,
 ) -> LinearModel:
-    """Multinomial naive Bayes over char 1-4-grams + words, uniform class prior.
+    """Multinomial naive Bayes over char 1-4-grams + words (weighted x4), uniform class prior.
 
     ``scripts`` (variant -> script): a variant is only ever weighed against the variants of
     the message's script, so its examples in another script would only dilute its n-gram
