@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -105,22 +105,12 @@ class _Cursor:
     def __init__(self, connection: Any, sqlite_style: bool) -> None:
         self.connection = connection
         self.sqlite = sqlite_style
-        self.results: list[sqlite3.Cursor] = []  # SQLite's, closed when the work ends
 
     async def send(self, sql: str, *params: Any) -> Any:
         """A statement's result, to fetch later (each statement its own cursor)."""
         if self.sqlite:
-            result = self.connection.execute(sql, params)
-            self.results.append(result)
-            return result
+            return self.connection.execute(sql, params)
         return await self.connection.execute(sql.replace("?", "%s"), params)
-
-    def close(self) -> None:
-        """Finish SQLite's statements: one left unread (held by an error's traceback, say)
-        would stop the group's COMMIT ("SQL statements in progress")."""
-        for result in self.results:
-            result.close()
-        self.results.clear()
 
     async def first(self, result: Any) -> Any:
         return result.fetchone() if self.sqlite else await result.fetchone()
@@ -149,33 +139,6 @@ class _Cursor:
     def day(self, value: date) -> Any:
         # SQLAlchemy keeps SQLite dates as ISO text; PostgreSQL takes the date
         return value.isoformat() if self.sqlite else value
-
-
-_Outcome = tuple[bool, Any]  # (succeeded, its value or its error)
-
-
-@dataclass(slots=True)
-class _Queued:
-    """A SQLite transaction waiting for the next group commit."""
-
-    work: Callable[..., Coroutine[Any, Any, Any]]
-    args: tuple[Any, ...]
-    done: asyncio.Future[Any]
-    deadline: float  # loop time after which a held write lock fails it
-
-
-def _settle(
-    group: list[_Queued], outcomes: list[_Outcome] | None, error: BaseException | None = None
-) -> None:
-    """Answer each waiting transaction: its own outcome, or the group's error."""
-    for index, queued in enumerate(group):
-        if queued.done.done():
-            continue
-        ok, value = outcomes[index] if outcomes is not None else (False, error)
-        if ok:
-            queued.done.set_result(value)
-        else:
-            queued.done.set_exception(cast(BaseException, value))
 
 
 def _drive(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -262,8 +225,6 @@ class TurnStore:
         self.is_sqlite = db.is_sqlite
         target = sync_url(db.url)
         self._loop_connection: sqlite3.Connection | None = None
-        self._sqlite_queue: list[_Queued] = []  # transactions waiting for the next group commit
-        self._sqlite_commit_due = False
         self._idle: list[Any] = []  # PostgreSQL connections (psycopg, async) not in use
         # at most this many at once: a burst of turns waits here, not at the server's limit
         self._connections = asyncio.Semaphore(_POSTGRES_CONNECTIONS)
@@ -293,33 +254,17 @@ class TurnStore:
             self._opened.append(connection)
         return connection
 
-    def _sqlite_group(self, connection: sqlite3.Connection, group: list[_Queued]) -> list[_Outcome]:
-        """Run the queued transactions in one SQLite transaction; each that fails is rolled back
-        alone (a savepoint each when there are several) and its error is its outcome."""
+    def _sqlite_transaction(
+        self,
+        connection: sqlite3.Connection,
+        work: Callable[..., Coroutine[Any, Any, T]],
+        args: tuple[Any, ...],
+    ) -> T:
         connection.execute("BEGIN IMMEDIATE")
         try:
-            outcomes: list[_Outcome] = []
-            alone = len(group) == 1
-            for queued in group:
-                if not alone:
-                    connection.execute("SAVEPOINT turn")
-                cursor = _Cursor(connection, True)
-                try:
-                    value = _drive(queued.work(cursor, *queued.args))
-                except Exception as error:  # the transaction's own error, for its caller
-                    cursor.close()
-                    outcomes.append((False, error))
-                    if alone:
-                        connection.rollback()
-                        return outcomes
-                    connection.execute("ROLLBACK TO turn")
-                else:
-                    cursor.close()
-                    outcomes.append((True, value))
-                if not alone:
-                    connection.execute("RELEASE turn")
+            result = _drive(work(_Cursor(connection, True), *args))
             connection.execute("COMMIT")
-            return outcomes
+            return result
         except BaseException:
             connection.rollback()
             raise
@@ -334,52 +279,25 @@ class TurnStore:
         self, work: Callable[..., Coroutine[Any, Any, T]], args: tuple[Any, ...]
     ) -> T:
         """On the event loop: a transaction takes tens of microseconds, less than a hop to a
-        thread. Transactions that arrive in the same pass of the event loop are committed
-        together (a group commit: one commit's writes instead of one each, measured as the
-        largest cost of a turn after its statements); none is answered before the commit that
-        keeps it. When another connection (the ORM's, another process) holds the write lock,
-        the group waits on the loop and tries again within milliseconds of its release;
-        SQLite's own busy wait (sleeps growing to 100 ms, no queue) let waiting turns starve
-        behind the ones that kept finding the lock free (p99 near a second under load)."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[Any] = loop.create_future()
-        self._sqlite_queue.append(_Queued(work, args, done, loop.time() + _SQLITE_WAIT_SECONDS))
-        if not self._sqlite_commit_due:
-            self._sqlite_commit_due = True
-            loop.call_soon(self._commit_sqlite_queue, loop, _SQLITE_FIRST_PAUSE)
-        return cast(T, await done)
-
-    def _commit_sqlite_queue(self, loop: asyncio.AbstractEventLoop, pause: float) -> None:
-        group = [queued for queued in self._sqlite_queue if not queued.done.cancelled()]
-        self._sqlite_queue = []
-        if not group:
-            self._sqlite_commit_due = False
-            return
+        thread. When another connection (the ORM's, another process) holds the write lock,
+        the turn waits on the loop and tries again within milliseconds of its release; SQLite's
+        own busy wait (sleeps growing to 100 ms, no queue) let waiting turns starve behind the
+        ones that kept finding the lock free (p99 near a second under load, measured)."""
         if self._loop_connection is None:
             self._loop_connection = self._sqlite(0)
-        try:
-            outcomes = self._sqlite_group(self._loop_connection, group)
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) and "busy" not in str(error):
-                self._sqlite_commit_due = False
-                _settle(group, [(False, error)] * len(group))
-                return
-            too_late = loop.time() + pause
-            _settle([q for q in group if q.deadline <= too_late], None, error)
-            self._sqlite_queue = [q for q in group if q.deadline > too_late]
-            if not self._sqlite_queue:
-                self._sqlite_commit_due = False
-                return
-            loop.call_later(
-                pause, self._commit_sqlite_queue, loop, min(pause * 2, _SQLITE_LAST_PAUSE)
-            )
-            return
-        except Exception as error:  # every waiting turn hears of it
-            self._sqlite_commit_due = False
-            _settle(group, None, error)
-            return
-        self._sqlite_commit_due = False
-        _settle(group, outcomes)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _SQLITE_WAIT_SECONDS
+        pause = _SQLITE_FIRST_PAUSE
+        while True:
+            try:
+                return self._sqlite_transaction(self._loop_connection, work, args)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if loop.time() + pause > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _SQLITE_LAST_PAUSE)
 
     async def _postgres_transaction(
         self, work: Callable[..., Coroutine[Any, Any, T]], args: tuple[Any, ...]
