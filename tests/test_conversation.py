@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from bot.runtime import Runtime
+from tests.rest_chat import say, texts
 
 _ids = itertools.count()
 
@@ -23,19 +24,6 @@ GO_HOME = {
     "fr": "je veux rentrer",
     "ha": "ina so in koma gida",
 }
-
-
-async def say(client: httpx.AsyncClient, sender: str, text: str) -> list[dict]:
-    response = await client.post(
-        "/webhooks/rest/webhook",
-        json={"sender": sender, "message": text, "metadata": {"message_id": f"m{next(_ids)}"}},
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def texts(replies: list[dict]) -> list[str]:
-    return [r["text"] for r in replies]
 
 
 @pytest.mark.parametrize("language", ["en", "ar", "fr", "ha"])

@@ -5,7 +5,6 @@ The phrases here are written for these tests, not taken from any held-out set.""
 
 from __future__ import annotations
 
-import itertools
 from datetime import date
 
 import httpx
@@ -18,10 +17,10 @@ from bot.storage.models import Registration
 from flows.registration import document_answer, named_field, sex_statement, vocabulary
 from nlu import BuiltinNLU
 from nlu.danger import default_detector
+from tests.rest_chat import say, texts
 from tests.test_channel_voice import Caller, Line, heard
 from tests.test_channel_voice import open_line as open_line  # the voice line's fixture
 
-_ids = itertools.count()
 # "bn" in Bengali script, "bn@Latn" in Latin letters: both are the language bn.
 WRITINGS = ["script", "latin"]
 
@@ -67,19 +66,6 @@ NOT_BENGALI = {
     "en": ["i want to go home", "my passport is lost", "please help me", "where is the clinic"],
     "ha": ["ina son komawa gida", "don allah ku taimake ni", "ina asibiti yake", "na gode sosai"],
 }
-
-
-async def say(client: httpx.AsyncClient, sender: str, text: str) -> list[dict]:
-    response = await client.post(
-        "/webhooks/rest/webhook",
-        json={"sender": sender, "message": text, "metadata": {"message_id": f"b{next(_ids)}"}},
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def texts(replies: list[dict]) -> list[str]:
-    return [r["text"] for r in replies]
 
 
 @pytest.mark.parametrize("writing", WRITINGS)

@@ -5,8 +5,6 @@ from the training data or any held-out set."""
 
 from __future__ import annotations
 
-import itertools
-
 import httpx
 import pytest
 from sqlalchemy import select
@@ -16,8 +14,7 @@ from bot.storage.models import Registration
 from flows.registration import document_answer, named_field, sex_statement, vocabulary
 from nlu import BuiltinNLU
 from nlu.danger import default_detector
-
-_ids = itertools.count()
+from tests.rest_chat import say, texts
 
 OPEN = "asc walaalayaal sidee tihiin maanta"
 GO_HOME = "waxaan doonayaa in aan dalkeyga dib ugu laabto"
@@ -41,19 +38,6 @@ SHORT = [
     "kiiskeyga maxaa ka jira",
     "baasaboorkeygii waa lumay",
 ]
-
-
-async def say(client: httpx.AsyncClient, sender: str, text: str) -> list[dict]:
-    response = await client.post(
-        "/webhooks/rest/webhook",
-        json={"sender": sender, "message": text, "metadata": {"message_id": f"so{next(_ids)}"}},
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def texts(replies: list[dict]) -> list[str]:
-    return [r["text"] for r in replies]
 
 
 async def test_greeting_menu_and_going_home(client: httpx.AsyncClient, runtime: Runtime) -> None:

@@ -4,8 +4,6 @@ lexicon. The phrases here are written for these tests, not taken from any held-o
 
 from __future__ import annotations
 
-import itertools
-
 import httpx
 import pytest
 from sqlalchemy import select
@@ -15,8 +13,8 @@ from bot.storage.models import Registration
 from flows.registration import document_answer, named_field, sex_statement, vocabulary
 from nlu import BuiltinNLU
 from nlu.danger import default_detector
+from tests.rest_chat import say, texts
 
-_ids = itertools.count()
 LANGUAGES = ["ti", "am"]
 
 OPEN = {"ti": "ሰላም ከመይ ኣለኹም", "am": "ሰላም እንዴት ናችሁ"}
@@ -53,19 +51,6 @@ SHORT = {
         "ከሰው ጋር መነጋገር እፈልጋለሁ",
     ],
 }
-
-
-async def say(client: httpx.AsyncClient, sender: str, text: str) -> list[dict]:
-    response = await client.post(
-        "/webhooks/rest/webhook",
-        json={"sender": sender, "message": text, "metadata": {"message_id": f"e{next(_ids)}"}},
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def texts(replies: list[dict]) -> list[str]:
-    return [r["text"] for r in replies]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
