@@ -30,6 +30,7 @@ look-ups per word: well under a millisecond.
 from __future__ import annotations
 
 import re
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -286,8 +287,22 @@ def _ethiopic_endings(words: Iterable[str]) -> dict[str, set[str]]:
     return endings
 
 
-def _frozen(table: Mapping[str, set[str]]) -> dict[str, tuple[str, ...]]:
-    return {key: tuple(sorted(values)) for key, values in table.items()}
+# A look-up table's value: one word (most keys) is the word itself, shared with the lexicon's
+# own strings; several are a tuple. A set, or even a tuple, for every key made these tables
+# several MB of every server process.
+_Words = str | tuple[str, ...]
+
+
+def _frozen(table: Mapping[str, set[str]]) -> dict[str, _Words]:
+    return {
+        key: next(iter(values)) if len(values) == 1 else tuple(sorted(values))
+        for key, values in table.items()
+    }
+
+
+def _words(table: Mapping[str, _Words], key: str) -> tuple[str, ...]:
+    words = table.get(key, ())
+    return (words,) if isinstance(words, str) else words
 
 
 _NO_CONCEPTS: frozenset[str] = frozenset()
@@ -300,14 +315,26 @@ class _Node:
     __slots__ = ("children", "concepts")
 
     def __init__(self) -> None:
-        self.children: dict[str, _Node] = {}
+        # most nodes are leaves: they share one empty mapping until a child is added
+        self.children: dict[str, _Node] = _NO_CHILDREN
         self.concepts: frozenset[str] = _NO_CONCEPTS  # most nodes end no term: one shared
 
     def add(self, words: tuple[str, ...], concept: str) -> None:
         node = self
         for word in words:
-            node = node.children.setdefault(word, _Node())
-        node.concepts = node.concepts | {concept}
+            if node.children is _NO_CHILDREN:
+                node.children = {}
+            child = node.children.get(word)
+            if child is None:
+                child = node.children[word] = _Node()
+            node = child
+        # few distinct sets of concepts end the ~25,000 terms: one object each
+        concepts = node.concepts | {concept}
+        node.concepts = _CONCEPT_SETS.setdefault(concepts, concepts)
+
+
+_NO_CHILDREN: dict[str, _Node] = {}  # never written to (see _Node.add)
+_CONCEPT_SETS: dict[frozenset[str], frozenset[str]] = {}
 
 
 class DangerDetector:
@@ -403,7 +430,8 @@ class DangerDetector:
             folded = fold(piece.rstrip("*")).split()
             for i, word in enumerate(folded):
                 last = i == len(folded) - 1
-                out.append(("s:" if stem and last else "w:") + word)
+                # one string per pattern however many terms hold it (the trie's keys)
+                out.append(sys.intern(("s:" if stem and last else "w:") + word))
         return tuple(out)
 
     # -- one word -> the lexicon patterns it may be ----------------------------------------
@@ -440,25 +468,25 @@ class DangerDetector:
         # one typo: the symmetric-delete look-up, for the word and for its beginnings
         # (the first letter must be right: "eating" is no typo of "beating")
         if len(token) >= (_MIN_FUZZY if _is_latin(token) else _MIN_FUZZY_ARABIC):
-            candidates = set(self._exact_fuzzy.get(token, ()))  # a letter missing
+            candidates = set(_words(self._exact_fuzzy, token))  # a letter missing
             for key in _deletes(token):
                 if key in self._exact and len(key) >= _MIN_FUZZY:  # a letter too many
                     candidates.add(key)
-                candidates.update(self._exact_changed.get(key, ()))  # a letter changed
+                candidates.update(_words(self._exact_changed, key))  # a letter changed
             found |= {"w:" + word for word in candidates if word[0] == token[0]}
             for end in range(_MIN_FUZZY - 1, min(len(token), self._max_stem + 1) + 1):
                 prefix = token[:end]
-                candidates = set(self._stem_deleted.get(prefix, ()))  # a letter missing
+                candidates = set(_words(self._stem_deleted, prefix))  # a letter missing
                 for key in _deletes(prefix):  # a letter too many
-                    candidates.update(self._stem_fuzzy.get(key, ()))
+                    candidates.update(_words(self._stem_fuzzy, key))
                 found |= {"s:" + stem for stem in candidates if stem[0] == token[0]}
         if _is_latin(token) and not found and any(ch.isdigit() for ch in token):
             key = skeleton(token)
             if len(key) >= _MIN_SKELETON:
-                for word in self._skeleton_exact.get(key, ()):
+                for word in _words(self._skeleton_exact, key):
                     found.add("w:" + word)
                 for end in range(_MIN_SKELETON, len(key) + 1):
-                    for stem in self._skeleton_stems.get(key[:end], ()):
+                    for stem in _words(self._skeleton_stems, key[:end]):
                         found.add("s:" + stem)
         return frozenset(found)
 

@@ -337,11 +337,12 @@ class BuiltinNLU:
     @classmethod
     def from_file(cls, path: Path, gazetteer_dir: Path | None = None) -> BuiltinNLU:
         with np.load(path, allow_pickle=False) as data:
-            # the language model's 39 MB tokenizer table is mapped, not read (below)
-            arrays = {k: data[k] for k in data.files if k != MAPPED_ARRAY}
-            if MAPPED_ARRAY in data.files:
-                mapped = mapped_member(path, MAPPED_ARRAY)
-                arrays[MAPPED_ARRAY] = data[MAPPED_ARRAY] if mapped is None else mapped
+            # the large read-only tables are mapped, not read (below)
+            arrays = {k: data[k] for k in data.files if k not in MAPPED_ARRAYS}
+            for name in MAPPED_ARRAYS:
+                if name in data.files:
+                    mapped = mapped_member(path, name)
+                    arrays[name] = data[name] if mapped is None else mapped
         meta = json.loads(arrays["meta"].tobytes().decode())
         if meta.get("version") != MODEL_VERSION:
             raise ValueError("stale model version")
@@ -484,6 +485,10 @@ def _default_language(variants: Sequence[Variant]) -> str:
 
 # py3langid's tokenizer table: the largest array, read a few entries a message
 MAPPED_ARRAY = "lid.nextmove"
+# Every large read-only table a message reads a few rows of: the tokenizer table, the
+# classifiers' weights, the idf, the language model's feature probabilities. Mapped, a server
+# process holds only the pages messages touch, and processes on one machine share them.
+MAPPED_ARRAYS = (MAPPED_ARRAY, "intent.weights", "intent.idf", "own.weights", "lid.ptc")
 
 
 def mapped_member(path: Path, name: str) -> np.ndarray | None:

@@ -9,6 +9,7 @@ its row of the training matrix times the weights.
 from __future__ import annotations
 
 import math
+import mmap
 from collections import Counter
 from pathlib import Path
 
@@ -221,6 +222,27 @@ def test_a_model_read_from_its_file_maps_the_tokenizer_table(builtin_nlu: Builti
         assert np.array_equal(np.asarray(mapped_member(path, MAPPED_ARRAY)), data[MAPPED_ARRAY])
     for text in ("hello my friend", "أريد العودة إلى بلدي", "ina so in koma gida", "je veux"):
         assert lid.probabilities(text) == reference.probabilities(text)  # type: ignore[attr-defined]
+
+
+def _mapped(array: np.ndarray) -> bool:
+    base: object = array
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "base", None)
+    return base is not None
+
+
+def test_a_model_read_from_its_file_maps_the_classifiers_weights(builtin_nlu: BuiltinNLU) -> None:
+    """The weights and idf of both classifiers and the language model's feature table are
+    mapped from the cached file (a process holds only the pages messages touch), and parse
+    as the trained model does."""
+    loaded = BuiltinNLU.from_file(Path(builtin_nlu.meta["cache_file"]))
+    own = loaded.langid.own
+    assert own is not None
+    assert _mapped(loaded.intent.linear.weights) and _mapped(own.weights)
+    assert loaded.intent.linear.idf is not None and _mapped(loaded.intent.linear.idf)
+    assert _mapped(loaded.langid.lid.nb_ptc)  # type: ignore[attr-defined]
+    for text in ("I want to go home", "أريد العودة إلى بلدي", "ina so in koma gida", "je veux"):
+        assert loaded.parse_sync(text) == builtin_nlu.parse_sync(text)
 
 
 def test_geez_skeletons_fold_vowels_and_letters_spelt_alike() -> None:
