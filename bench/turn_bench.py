@@ -203,7 +203,9 @@ def servers(work: Path, only: set[str], baseline: Path | None) -> Iterator[list[
                 [*uvicorn, "--app-dir", str(REPO / "bench"), "bare_app:app"],
                 dict(os.environ),
             )
-        app = [*uvicorn, "--factory", "server:create_app"]
+        # the product as a deployer starts it: `hotline serve` (uvicorn with uvloop and
+        # httptools; migrating and training, when needed, in a short-lived process first)
+        app = [hotline, "serve", "--log-level", "warning"]
         if only & {"parse", "sqlite"}:
             env = bot_env(work, f"sqlite:///{work / 'sqlite' / 'hotline.db'}", None)
             if "parse" in only:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -231,6 +232,10 @@ def _chunked_identifier_class() -> type:
 
         def __init__(self, *args: object, **kwargs: object) -> None:
             super().__init__(*args, **kwargs)
+            # the tokenizer's row offsets and outputs as machine integers: as lists of Python
+            # ints (~100,000 each) they were 7 MB of every server process
+            self._rowbase = array("I", self._rowbase)
+            self.tk_output = array("i", self.tk_output)
             self._walk = lru_cache(maxsize=_LID_CHUNK_CACHE)(self._walk_chunk)
 
         def _walk_chunk(self, state: int, chunk: bytes) -> tuple[int, np.ndarray | None]:
@@ -293,7 +298,6 @@ def _identifier_class() -> type:
 
 def load_py3langid(arrays: dict[str, np.ndarray] | None, codes: Sequence[str]) -> object | None:
     """A py3langid ``LanguageIdentifier`` over ``codes`` (norm_probs), from cached arrays."""
-    from array import array
 
     from py3langid.langid import MODEL_FILE
 
