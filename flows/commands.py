@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from bot.resources import package_path
 from flows.base import Turn
+from nlu import yamlfile
 from nlu.normalize import normalize
 from nlu.training_data import load_examples
 
@@ -38,7 +37,7 @@ class Commands:
     @classmethod
     def load(cls, path: Path = KEYWORDS_FILE, languages: Iterable[str] | None = None) -> Commands:
         wanted = set(languages) if languages is not None else None
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+        raw = yamlfile.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
         table: dict[str, str] = {}
         for command, by_language in (raw or {}).items():
             for variant, words in (by_language or {}).items():

@@ -23,13 +23,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from babel import Locale
 
 from flows.answers import choice, yes_or_no
 from flows.base import Flow, OpenHandoff, Option, Text, Turn
 from flows.menu import show_main_menu, yes_no
-from nlu import parse_date, parse_number, parse_phone, resolve_city, resolve_country
+from nlu import parse_date, parse_number, parse_phone, resolve_city, resolve_country, yamlfile
 from nlu.normalize import ascii_digits, normalize
 
 CONTENT = Path(__file__).resolve().parent / "content" / "registration.yml"
@@ -66,7 +65,7 @@ class Vocabulary:
 
 @lru_cache(maxsize=1)
 def vocabulary(path: Path = CONTENT) -> Vocabulary:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = yamlfile.safe_load(path.read_text(encoding="utf-8"))
 
     def folded(values: Any) -> list[str]:
         items = (

@@ -15,13 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import yaml
-
 from bot.resources import package_path
 from flows.answers import yes_or_no
 from flows.base import Flow, OpenHandoff, Turn
 from flows.intents import INTENT_FLOWS
 from flows.menu import show_main_menu, yes_no
+from nlu import yamlfile
 from nlu.danger import DangerDetector, Detection, default_detector
 from nlu.normalize import normalize
 
@@ -87,7 +86,7 @@ class Triage:
 
     @classmethod
     def load(cls, flows: Mapping[str, Flow], path: Path = DANGER_FILE) -> Triage:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+        raw = yamlfile.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
         patterns: dict[str, re.Pattern[str]] = {}
         for category, by_language in (raw or {}).items():
             phrases = [str(p) for words in (by_language or {}).values() for p in (words or [])]

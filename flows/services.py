@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from flows.answers import choice
 from flows.base import Flow, Option, RememberCity, Text, Turn
-from nlu import resolve_city
+from nlu import resolve_city, yamlfile
 from nlu.normalize import normalize
 
 log = logging.getLogger(__name__)
@@ -146,7 +144,7 @@ class ServiceDirectory:
     # -- loading -------------------------------------------------------------------------
     @classmethod
     def load(cls, path: Path | str = DEFAULT_PATH) -> ServiceDirectory:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = yamlfile.safe_load(Path(path).read_text(encoding="utf-8"))
         directory = cls.from_dict(raw or {})
         for problem in directory.problems():
             log.warning("service directory %s: %s", path, problem)

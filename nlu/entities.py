@@ -19,8 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from . import yamlfile
 from .languages import load_languages
 from .normalize import ascii_digits, normalize, normalize_with_offsets
 from .types import Entity
@@ -218,8 +217,8 @@ def _read_yaml(path: Path) -> Any:
     if not path.is_file():
         return None
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError:
+        return yamlfile.safe_load(path.read_text(encoding="utf-8"))
+    except yamlfile.YAMLError:
         return None
 
 

@@ -234,8 +234,8 @@ def _chunked_identifier_class() -> type:
             super().__init__(*args, **kwargs)
             # the tokenizer's row offsets and outputs as machine integers: as lists of Python
             # ints (~100,000 each) they were 7 MB of every server process
-            self._rowbase = array("I", self._rowbase)
-            self.tk_output = array("i", self.tk_output)
+            self._rowbase = array("I", self._rowbase)  # type: ignore[misc,has-type]  # base slots
+            self.tk_output = array("i", self.tk_output)  # type: ignore[misc,has-type]
             self._walk = lru_cache(maxsize=_LID_CHUNK_CACHE)(self._walk_chunk)
 
         def _walk_chunk(self, state: int, chunk: bytes) -> tuple[int, np.ndarray | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from . import yamlfile
 
 __all__ = ["LANGUAGES_FILE", "Language", "Variant", "available_languages", "load_languages"]
 
@@ -38,7 +38,7 @@ class Language:
 
 
 def load_languages(path: Path | None = None) -> list[Language]:
-    doc = yaml.safe_load((path or LANGUAGES_FILE).read_text(encoding="utf-8")) or {}
+    doc = yamlfile.safe_load((path or LANGUAGES_FILE).read_text(encoding="utf-8")) or {}
     result: list[Language] = []
     for entry in doc.get("languages", []) or []:
         code = str(entry["code"])

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from . import yamlfile
 
 __all__ = [
     "EntitySpan",
@@ -101,7 +101,7 @@ def _unquote(text: str) -> str:
 
 def parse_rasa_yaml(content: str, variant: str) -> list[Example]:
     """Examples of every ``- intent:`` block of a Rasa 3 NLU YAML document."""
-    doc = yaml.safe_load(content) or {}
+    doc = yamlfile.safe_load(content) or {}
     items = doc.get("nlu", []) if isinstance(doc, dict) else []
     result: list[Example] = []
     for item in items or []:
@@ -166,9 +166,9 @@ def auxiliary_examples(gazetteer_dir: Path, variants: Iterable[str] | None = Non
             path = gazetteer_dir / fname
             try:
                 docs[fname] = (
-                    yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+                    yamlfile.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
                 )
-            except yaml.YAMLError:
+            except yamlfile.YAMLError:
                 docs[fname] = {}
         section = (docs[fname] or {}).get(key) if isinstance(docs[fname], dict) else None
         if not isinstance(section, dict):

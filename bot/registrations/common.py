@@ -10,11 +10,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import pycountry
-import yaml
 
 from bot.errors import DomainError
 from flows.case_status import STAGES
 from flows.registration import VULNERABILITY_STEPS
+from nlu import yamlfile
 from nlu.entities import GAZETTEER_DIR, resolve_city
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class NotFound(DomainError, LookupError):
 @lru_cache(maxsize=1)
 def canonical_cities() -> tuple[str, ...]:
     """The canonical city names (the keys of nlu/gazetteers/cities.yml)."""
-    doc = yaml.safe_load((GAZETTEER_DIR / "cities.yml").read_text(encoding="utf-8"))
+    doc = yamlfile.safe_load((GAZETTEER_DIR / "cities.yml").read_text(encoding="utf-8"))
     return tuple(doc) if isinstance(doc, dict) else ()
 
 

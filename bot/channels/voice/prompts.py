@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import yaml
 from babel import Locale
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from bot.i18n import Catalogs
 from bot.resources import package_path
+from nlu import yamlfile
 
 ENGLISH = "en"
 AUDIO_PATH = "/webhooks/twilio/voice/audio"
@@ -47,7 +47,7 @@ def load_voice_profiles(path: Path | None = None) -> dict[str, VoiceProfile]:
     """Twilio's voice and speech recognition per language, from voices.yml (data, so a language
     Twilio can speak needs no code). A language missing there is played from recordings."""
     source = path or package_path("bot", "channels", "voice", "voices.yml")
-    raw = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    raw = yamlfile.safe_load(source.read_text(encoding="utf-8")) or {}
     profiles: dict[str, VoiceProfile] = {}
     for code, entry in (raw.get("voices") or {}).items():
         if not _LANGUAGE.fullmatch(str(code)):
