@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -47,8 +48,15 @@ TOUCH_EVERY = timedelta(seconds=30)
 BACKGROUND_HEADER = "x-console-background"
 
 _hasher = PasswordHasher()
-# Checked against when the username is unknown, so both answers take about as long.
-_DUMMY_HASH = _hasher.hash("no such operator " + secrets.token_hex(8))
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash to check an unknown username's password against, so that both answers take
+    about as long. Made at the first such sign-in, not at import: argon2 takes ~0.5 s and
+    64 MB of memory, which every process (and every command) paid at start."""
+    return _hasher.hash("no such operator " + secrets.token_hex(8))
+
 
 # Documented in the OpenAPI schema; read by `require_role` (auto_error off: we answer ourselves).
 bearer_scheme = HTTPBearer(
@@ -102,7 +110,7 @@ def verify_password(hash: str, p: str) -> bool:
 
 def burn_password_check(p: str) -> None:
     """The work of one password check, for an unknown username (constant-ish time)."""
-    verify_password(_DUMMY_HASH, p)
+    verify_password(_dummy_hash(), p)
 
 
 # argon2 takes ~100 ms of CPU per call: from async code it runs in a worker thread, so the

@@ -16,14 +16,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from redis.asyncio import Redis
 from sqlalchemy import delete, select
 
 from bot.storage import crypto
 from bot.storage.db import Database
 from bot.storage.models import SessionRecord, utcnow
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +165,9 @@ class RedisSessionStore(SqlSessionStore):
         lock_timeout: float = 30.0,
     ) -> None:
         super().__init__(db)
+        # imported here: an install without Redis never loads the client (7 MB a process)
+        from redis.asyncio import Redis
+
         self._redis: Redis = Redis.from_url(url, decode_responses=True)
         self._prefix = prefix
         self._lock_timeout = lock_timeout

@@ -103,3 +103,20 @@ def test_a_first_start_trains_and_migrates_apart_from_the_server(tmp_path: Path)
     assert answer.json(), "the first start answered nothing"
     assert list((tmp_path / "cache" / "nlu").glob("nlu-*.npz")), "the model was not cached"
     assert "site-packages/sklearn/" not in maps and "site-packages/scipy/" not in maps
+    assert "psycopg" not in maps  # a SQLite set-up never loads the PostgreSQL driver
+
+
+def test_the_server_imports_only_what_a_sqlite_set_up_uses() -> None:
+    """Importing the app for the embedded defaults loads no PostgreSQL driver, Redis client,
+    Telegram library, Alembic or scikit-learn: each is imported where its set-up uses it
+    (together about 40 MB of every server process)."""
+    code = (
+        "import sys, server, bot.runtime, bot.engine\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = set(done.stdout.split())
+    assert "server" in loaded and "bot" in loaded
+    assert not loaded & {"psycopg", "redis", "telegram", "alembic", "sklearn", "scipy"}

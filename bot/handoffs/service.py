@@ -29,7 +29,7 @@ from bot.hours import OpeningHours
 from bot.i18n import Catalogs, isolate_in_rtl
 from bot.messages import OutboundMessage
 from bot.sessions import SessionStore
-from bot.storage.db import DRIVER_INTEGRITY_ERRORS, Database
+from bot.storage.db import Database, driver_integrity_errors
 from bot.storage.models import (
     ACTIVE_HANDOFF,
     AuditEvent,
@@ -190,7 +190,7 @@ class Handoffs:
                     now=utcnow(),
                 )
                 break
-            except DRIVER_INTEGRITY_ERRORS:  # another process opened this person's case just now
+            except driver_integrity_errors():  # another process opened this person's case just now
                 if attempt == 2:
                     raise
         else:

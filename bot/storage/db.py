@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,8 +20,20 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-# a unique constraint broken by a statement sent to the driver directly (bot/storage/turns.py)
-DRIVER_INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
+
+
+def driver_integrity_errors(*also: type[Exception]) -> tuple[type[Exception], ...]:
+    """A unique constraint broken by a statement sent to the driver directly
+    (bot/storage/turns.py): SQLite's error, and psycopg's once PostgreSQL is in use; with
+    ``also``. psycopg is imported only by a PostgreSQL set-up (5 MB a process that SQLite does
+    not need), and an error of a driver that was never imported cannot be raised."""
+    psycopg = sys.modules.get("psycopg")
+    drivers = (
+        (sqlite3.IntegrityError,)
+        if psycopg is None
+        else (sqlite3.IntegrityError, psycopg.IntegrityError)
+    )
+    return (*drivers, *also)
 
 
 def _normalise(url: str) -> URL:

@@ -29,7 +29,6 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-import psycopg
 from sqlalchemy.engine import make_url
 
 from bot.activity import activity_day
@@ -37,7 +36,7 @@ from bot.channels import WINDOWED_CHANNELS
 from bot.handoffs import PRIORITY_RANK, CaseInfo
 from bot.messages import OutboundMessage
 from bot.storage import crypto
-from bot.storage.db import DRIVER_INTEGRITY_ERRORS, Database, sync_url
+from bot.storage.db import Database, driver_integrity_errors, sync_url
 from bot.storage.models import ACTIVE_HANDOFF, Direction, HandoffStatus, MessageStatus
 from bot.storage.repository import ContactInfo, StoredInbound
 
@@ -327,6 +326,8 @@ class TurnStore:
             if not connection.closed:
                 return connection
             await self._discard(connection)
+        import psycopg  # PostgreSQL only: a SQLite process never loads the driver
+
         return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
 
     async def _discard(self, connection: Any) -> None:
@@ -417,7 +418,7 @@ class TurnStore:
                 with_session,
                 self.activity_zone,
             )
-        except (*DRIVER_INTEGRITY_ERRORS, _ContactGone):
+        except driver_integrity_errors(_ContactGone):
             return None  # the message's contact is gone (erased or anonymised)
 
     @staticmethod
