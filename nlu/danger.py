@@ -38,9 +38,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
 from nlu.normalize import normalize
+from nlu.yamlfile import safe_load
 
 __all__ = [
     "EMERGENCY_KINDS",
@@ -138,11 +137,6 @@ _MIN_FUZZY_ARABIC = 7  # Arabic words are short and dense: "بتاعي" is no ty
 _MIN_CHANGED = 8  # words this long also match with one letter changed
 _MIN_STEM = 3  # a shorter one-word stem (after doubled letters are folded) is a word
 _MIN_SKELETON = 4  # Arabizi consonant skeletons this long match
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the safe loader, in C when built
-
-
-def _yaml(text: str) -> object:
-    return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (ruff cannot tell)
 
 
 _MIN_GLUED = 8  # unknown words this long are looked into for glued words
@@ -621,7 +615,7 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> dict[str, dict[str, list[str]
     terms), so each language's terms are kept, and grow, apart."""
     lexicon: dict[str, dict[str, list[str]]] = {}
     for path in sorted(directory.glob("*.yml")):
-        raw = _yaml(path.read_text(encoding="utf-8")) or {}
+        raw = safe_load(path.read_text(encoding="utf-8")) or {}
         if not isinstance(raw, dict):
             raise ValueError(f"{path.name}: expected concept: [terms]")
         for concept, terms in raw.items():
@@ -633,7 +627,7 @@ def known_words(data_dir: Path, min_count: int = 2) -> set[str]:
     """Words written at least `min_count` times in the intent training data (a typo is rare)."""
     counts: dict[str, int] = defaultdict(int)
     for path in sorted(data_dir.glob("*.yml")):  # Rasa NLU files (the C YAML parser: fast)
-        raw = _yaml(path.read_text(encoding="utf-8")) or {}
+        raw = safe_load(path.read_text(encoding="utf-8")) or {}
         for item in (raw.get("nlu") if isinstance(raw, dict) else None) or []:
             examples = item.get("examples") if isinstance(item, dict) else None
             for line in str(examples or "").splitlines():
