@@ -49,3 +49,33 @@ async def test_transactions_wait_for_another_writer_and_then_commit(store: TurnS
     other.close()
     assert await waiting == [100, 110]
     assert _rows(store) == [10, 11]
+
+
+
+async def _put_many(cursor: Any, first: int) -> None:
+    for n in range(first, first + 200):
+        await cursor.run("INSERT INTO grouped (n) VALUES (?)", n)
+
+
+def _database_size(store: TurnStore) -> int:
+    return Path(store._path).stat().st_size  # the file itself, without its -wal
+
+
+async def test_the_loops_commits_never_checkpoint_a_thread_does(store: TurnStore) -> None:
+    connection = store._loop_connection
+    assert connection is not None
+    assert connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    thread = store._checkpointer
+    assert thread is not None and thread.is_alive()
+    size_before = _database_size(store)
+    for first in range(0, 6000, 200):  # far more than SQLite's 1,000-page automatic checkpoint
+        await store._run(_put_many, first)
+    # the rows reach the database file itself (not only the WAL) without anyone asking
+    for _ in range(100):
+        if _database_size(store) > size_before:
+            break
+        await asyncio.sleep(0.1)
+    assert _database_size(store) > size_before
+    assert _rows(store) == list(range(6000))
+    await store.close()
+    assert not thread.is_alive()

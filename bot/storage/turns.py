@@ -9,7 +9,7 @@ This is the hot path, so it speaks to the database driver directly, with a handf
 statements: building and caching SQLAlchemy statements cost ten times the database's own
 work per turn (measured, docs/benchmarks.md). SQLite's transactions run on the event loop
 (tens of microseconds; they begin IMMEDIATE, and a turn that finds another writer waits on the
-loop and tries again); PostgreSQL's on a few async connections, each transaction's statements
+loop and tries again; a thread, not a turn's commit, copies the WAL back into the file); PostgreSQL's on a few async connections, each transaction's statements
 pipelined in one round trip. The ORM models stay the schema's description and serve
 everything else. Values are written the way the models write them: `SecretText` encrypted,
 JSON as text, SQLite times as SQLAlchemy stores them.
@@ -48,6 +48,7 @@ _CONTACT_CACHE_SIZE = 50_000
 _POSTGRES_CONNECTIONS = 10  # a process's turns in flight at once
 _SQLITE_WAIT_SECONDS = 10.0  # for another writer to release SQLite's lock
 _SQLITE_FIRST_PAUSE, _SQLITE_LAST_PAUSE = 0.0005, 0.004
+_CHECKPOINT_SECONDS = 0.5  # how often the WAL is copied back into the database file
 # ACTIVE_HANDOFF and HandoffStatus, spelled out in the statements below
 assert {s.value for s in ACTIVE_HANDOFF} == {"open", "claimed", "snoozed"}
 assert (HandoffStatus.OPEN, HandoffStatus.CLAIMED, HandoffStatus.SNOOZED) == (
@@ -108,14 +109,18 @@ class _Cursor:
     async def send(self, sql: str, *params: Any) -> Any:
         """A statement's result, to fetch later (each statement its own cursor)."""
         if self.sqlite:
-            return self.connection.execute(sql, params)
+            # read at once: a statement left unread stays busy, and the next use of the same
+            # SQL (a turn's second reply) is then compiled again (~100 us, measured)
+            return self.connection.execute(sql, params).fetchall()
         return await self.connection.execute(sql.replace("?", "%s"), params)
 
     async def first(self, result: Any) -> Any:
-        return result.fetchone() if self.sqlite else await result.fetchone()
+        if self.sqlite:
+            return result[0] if result else None
+        return await result.fetchone()
 
     async def rows(self, result: Any) -> list[Any]:
-        return list(result.fetchall() if self.sqlite else await result.fetchall())
+        return list(result if self.sqlite else await result.fetchall())
 
     async def run(self, sql: str, *params: Any) -> Any:
         return await self.send(sql, *params)
@@ -235,6 +240,8 @@ class TurnStore:
             )
         self._opened: list[Any] = []
         self._opened_lock = threading.Lock()
+        self._checkpointer: threading.Thread | None = None
+        self._stop_checkpoints = threading.Event()
         # (channel, address hash) → contact id: ids never change; an erased contact is noticed
         # when its row is read, and forgotten here.
         self._contact_ids: OrderedDict[str, int] = OrderedDict()
@@ -252,6 +259,32 @@ class TurnStore:
         with self._opened_lock:
             self._opened.append(connection)
         return connection
+
+    def _loop_sqlite(self) -> sqlite3.Connection:
+        """The event loop's connection. Its commits never checkpoint: SQLite's automatic
+        checkpoint (every 1,000 WAL pages, inside a commit) copied pages and synced the file on
+        the loop, a tenth of a turn's time on average and 15-35 ms for the turn that met it
+        (measured); a thread checkpoints instead."""
+        connection = self._sqlite(0)
+        if self._path != ":memory:":
+            connection.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_until_closed, name="sqlite-checkpoint", daemon=True
+            )
+            self._checkpointer.start()
+        return connection
+
+    def _checkpoint_until_closed(self) -> None:
+        connection = sqlite3.connect(self._path, isolation_level=None, timeout=1.0)
+        try:
+            while not self._stop_checkpoints.wait(_CHECKPOINT_SECONDS):
+                try:
+                    # PASSIVE: copies what it can without waiting for (or blocking) writers
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:  # busy with another checkpointer: try again later
+                    log.debug("checkpoint skipped", exc_info=True)
+        finally:
+            connection.close()
 
     def _sqlite_transaction(
         self,
@@ -283,7 +316,7 @@ class TurnStore:
         own busy wait (sleeps growing to 100 ms, no queue) let waiting turns starve behind the
         ones that kept finding the lock free (p99 near a second under load, measured)."""
         if self._loop_connection is None:
-            self._loop_connection = self._sqlite(0)
+            self._loop_connection = self._loop_sqlite()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _SQLITE_WAIT_SECONDS
         pause = _SQLITE_FIRST_PAUSE
@@ -339,6 +372,11 @@ class TurnStore:
     async def close(self) -> None:
         while self._idle:
             await self._discard(self._idle.pop())
+        if self._checkpointer is not None:
+            self._stop_checkpoints.set()
+            await asyncio.to_thread(self._checkpointer.join)
+            self._checkpointer = None
+            self._stop_checkpoints.clear()
         with self._opened_lock:
             for connection in self._opened:
                 try:
