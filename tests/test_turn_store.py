@@ -51,7 +51,6 @@ async def test_transactions_wait_for_another_writer_and_then_commit(store: TurnS
     assert _rows(store) == [10, 11]
 
 
-
 async def _put_many(cursor: Any, first: int) -> None:
     for n in range(first, first + 200):
         await cursor.run("INSERT INTO grouped (n) VALUES (?)", n)

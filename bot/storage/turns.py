@@ -9,8 +9,9 @@ This is the hot path, so it speaks to the database driver directly, with a handf
 statements: building and caching SQLAlchemy statements cost ten times the database's own
 work per turn (measured, docs/benchmarks.md). SQLite's transactions run on the event loop
 (tens of microseconds; they begin IMMEDIATE, and a turn that finds another writer waits on the
-loop and tries again; a thread, not a turn's commit, copies the WAL back into the file); PostgreSQL's on a few async connections, each transaction's statements
-pipelined in one round trip. The ORM models stay the schema's description and serve
+loop and tries again; a thread, not a turn's commit, copies the WAL back into the file);
+PostgreSQL's on a few async connections, each transaction's statements pipelined in one round
+trip. The ORM models stay the schema's description and serve
 everything else. Values are written the way the models write them: `SecretText` encrypted,
 JSON as text, SQLite times as SQLAlchemy stores them.
 """
