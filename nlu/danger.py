@@ -75,7 +75,7 @@ EMERGENCY_KINDS = (
     "accident",  # hit by a car, a bone out
     "danger",  # only unsure: "we are in danger", "there is fire", "blood"
 )
-URGENT_KINDS = ("detention", "trafficking", "gbv", "threat")
+URGENT_KINDS = ("detention", "trafficking", "gbv", "threat", "unaccompanied")
 
 _STRONG = {
     "bleeding": "bleeding",
@@ -119,8 +119,9 @@ _URGENT = {
     "torture": "threat",  # torture told as past is still a case
     "beating": "threat",  # violence that is not (said to be) going on now
     "missing_person": "threat",  # no news of a relative (at sea, taken): someone should trace
+    "unaccompanied": "unaccompanied",  # a child with no family here (a protection case)
 }
-_URGENT_ORDER = ("gbv", "trafficking", "detention", "threat")
+_URGENT_ORDER = ("gbv", "trafficking", "detention", "unaccompanied", "threat")
 _WEAK = (
     "danger_general",
     "fire_word",
@@ -169,6 +170,50 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "il": ("el",),
     "al": ("el",),
 }
+
+
+# A minor's age, as written: "15", "16ans", "13yrs", "fifteen". Two digits at most: a phone
+# number or an amount is no age.
+_AGE_TOKEN = re.compile(r"(\d{1,2})(ans|an|yrs|yr|years|year|yo|y|sna|sana|snin)?")
+_AGE_WORDS = {
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "douze": 12,
+    "treize": 13,
+    "quatorze": 14,
+    "quinze": 15,
+}
+_MINOR = range(1, 18)
+# An age told of the past: "when I was 15", "quand j'avais 14 ans", "لما كان عمري 15"
+_PAST_AGE = frozenset({"was", "when", "avais", "etais", "quand", "lokacin", "كنت", "لما", "كان"})
+
+
+def _minor_ages(tokens: list[str], spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """("minor_age", i, i + 1) for every number that is a minor's age: 1 to 17, next to a word
+    that makes it an age ("15 years", "i am 15", "عمري 15", "shekara 13") or with the unit
+    glued on ("16ans"), and not a duration or an amount ("for 15 years", "15 dinar", "since
+    2 days"), nor an age of the past ("when i was 15")."""
+    ages = [(s, e) for c, s, e in spans if c == "age_word"]
+    units = [(s, e) for c, s, e in spans if c == "duration"]
+    found: list[tuple[str, int, int]] = []
+    for i, token in enumerate(tokens):
+        m = _AGE_TOKEN.fullmatch(token)
+        number = int(m.group(1)) if m else _AGE_WORDS.get(token)
+        if number not in _MINOR:
+            continue
+        glued = bool(m and m.group(2))
+        if not glued and not any(e == i or s == i + 1 for s, e in ages):
+            continue
+        if any(e == i or s == i + 1 for s, e in units):
+            continue
+        if _PAST_AGE & set(tokens[max(0, i - 3) : i]):
+            continue
+        found.append(("minor_age", i, i + 1))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -563,7 +608,8 @@ class DangerDetector:
                 if not nodes:
                     break
                 found.extend((concept, i, k + 1) for node in nodes for concept in node.concepts)
-        return _drop_contained(found), starts
+        # an age word inside a longer term still makes an age ("عمري 15" is a young_girl term)
+        return _drop_contained(found) + _minor_ages(tokens, found), starts
 
     def concepts(self, text: str) -> set[str]:
         return {concept for concept, _, _ in self.spans(text)}
@@ -597,6 +643,7 @@ class DangerDetector:
         if _near(spans, "detention", "beating", 8) or _near(spans, "detention", "beating_now", 8):
             found.add("torture")  # beaten while held: torture, a case even when told as past
         # "my husband went out for bread 4 days ago and never came back": one long sentence
+        _children_and_captors(spans, found)
         if _near(spans, "missing", "held_people", 12) or _near(spans, "missing", "boat", 8):
             found.add("missing_person")  # "the boat left a week ago, no news of my sister"
         if _background_past(spans, starts):
@@ -608,6 +655,55 @@ class DangerDetector:
         if len(apart) >= 2:
             found.add("desert")  # left without water, people who cannot walk: the desert
         return decide(found, now=_now_near_danger(spans))
+
+
+_CHILD = ("minor_age", "minor_word", "child_word")
+
+
+def _children_and_captors(spans: list[tuple[str, int, int]], found: set[str]) -> None:
+    """Rules for children, ransoms, people taken and threats told as a condition (adds to
+    `found`)."""
+    child = bool(found & set(_CHILD))
+    # a child (an age under 18, "a minor") who has nobody here: a child alone, a case;
+    # not a parent alone with their children ("I am alone with my 2 kids of 5 and 7")
+    if "with_children" not in found and (
+        (found & {"minor_age", "minor_word"} and "alone" in found)
+        or ("child_word" in found and "no_family" in found)
+    ):
+        found.add("unaccompanied")
+    # a child made to work, unpaid or all day: child labour, trafficking
+    if child and found & {"work", "make_work"}:
+        near = any(
+            _near(spans, c, x, 10) for c in (*_CHILD, "young_girl") for x in ("exploit", "make_work")
+        )
+        if near:
+            found.add("trafficking")
+    # a man touching a child or a woman of the family: sexual abuse
+    if any(_near(spans, "touch", c, 3) for c in (*_CHILD, "young_girl", "held_people")):
+        found.add("gbv")
+    # forced into a marriage
+    if _near(spans, "force", "marry", 5):
+        found.add("gbv")
+    # money asked to let a person go: a kidnapping for ransom
+    if "ransom" in found or (
+        "demand_money" in found and found & {"family_call", "held_people", "release_for"}
+    ):
+        found.add("trafficking")
+    # a person taken by the police or an armed group, or taken and not found since
+    taken_by = _near(spans, "authority", "seize", 3) and not _near(spans, "seize", "passport", 5)
+    if "authority" in found and ("person_taken" in found or taken_by):
+        found.add("detention")
+    if "person_taken" in found and found & {"whereabouts", "missing"}:
+        found.add("missing_person")
+    # a sweep ("حملة") and people gone since, or the police taking people
+    if "raid_word" in found and found & {"missing", "whereabouts", "person_taken", "authority"}:
+        found.add("detention")
+    # "if I ask for my money again he will kill me": a threat, not an attack now
+    # "he will kill me if I don't pay tomorrow"; not "help, they will kill us if you don't come"
+    if found & {"help_call", "now"}:
+        return
+    if _near(spans, "if_word", "kill_threat", 8):
+        found.add("conditional")
 
 
 def load_lexicon(directory: Path = LEXICON_DIR) -> dict[str, dict[str, list[str]]]:
