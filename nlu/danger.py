@@ -212,6 +212,10 @@ def _minor_ages(tokens: list[str], spans: list[tuple[str, int, int]]) -> list[tu
             continue
         if _PAST_AGE & set(tokens[max(0, i - 3) : i]):
             continue
+        # "16 ans de travail", "15 years of experience" (not "15 years of age")
+        after = tokens[i + 2 : i + 4] if not glued else tokens[i + 1 : i + 3]
+        if after[:1] in (["de"], ["d"], ["of"]) and after[1:] != ["age"]:
+            continue
         found.append(("minor_age", i, i + 1))
     return found
 
@@ -664,10 +668,11 @@ def _children_and_captors(spans: list[tuple[str, int, int]], found: set[str]) ->
     """Rules for children, ransoms, people taken and threats told as a condition (adds to
     `found`)."""
     child = bool(found & set(_CHILD))
-    # a child (an age under 18, "a minor") who has nobody here: a child alone, a case;
-    # not a parent alone with their children ("I am alone with my 2 kids of 5 and 7")
+    # a child (an age under 18, "a minor") who has nobody here: a child alone, a case; not
+    # a parent with their children ("I live with my 2 kids of 5 and 7, we have no family here"),
+    # nor a child home alone after school ("alone" alone is not enough: "has nobody here" is)
     if "with_children" not in found and (
-        (found & {"minor_age", "minor_word"} and "alone" in found)
+        (found & {"minor_age", "minor_word"} and found & {"alone", "no_family"})
         or ("child_word" in found and "no_family" in found)
     ):
         found.add("unaccompanied")
@@ -685,15 +690,15 @@ def _children_and_captors(spans: list[tuple[str, int, int]], found: set[str]) ->
     if _near(spans, "force", "marry", 5):
         found.add("gbv")
     # money asked to let a person go: a kidnapping for ransom
-    if "ransom" in found or (
-        "demand_money" in found and found & {"family_call", "held_people", "release_for"}
-    ):
+    # (not "they called my mother and asked for money for the wedding")
+    held = {"abduction", "detention", "held_word", "kill_threat", "torture", "person_taken"}
+    if "ransom" in found or ("demand_money" in found and found & {*held, "release_for", "threat"}):
         found.add("trafficking")
     # a person taken by the police or an armed group, or taken and not found since
-    taken_by = _near(spans, "authority", "seize", 3) and not _near(spans, "seize", "passport", 5)
-    if "authority" in found and ("person_taken" in found or taken_by):
+    taken = bool(found & {"person_taken", "took_person"})
+    if taken and "authority" in found:
         found.add("detention")
-    if "person_taken" in found and found & {"whereabouts", "missing"}:
+    if taken and found & {"whereabouts", "missing"}:
         found.add("missing_person")
     # a sweep ("حملة") and people gone since, or the police taking people
     if "raid_word" in found and found & {"missing", "whereabouts", "person_taken", "authority"}:
