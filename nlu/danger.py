@@ -188,12 +188,14 @@ _AGE_WORDS = {
     "quinze": 15,
 }
 _MINOR = range(1, 18)
+_OLDEST = 99
 # An age told of the past: "when I was 15", "quand j'avais 14 ans", "لما كان عمري 15"
 _PAST_AGE = frozenset({"was", "when", "avais", "etais", "quand", "lokacin", "كنت", "لما", "كان"})
 
 
 def _minor_ages(tokens: list[str], spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
-    """("minor_age", i, i + 1) for every number that is a minor's age: 1 to 17, next to a word
+    """("minor_age", i, i + 1) for every number that is a minor's age (1 to 17; 18 to 99 are
+    "adult_years"), next to a word
     that makes it an age ("15 years", "i am 15", "عمري 15", "shekara 13") or with the unit
     glued on ("16ans"), and not a duration or an amount ("for 15 years", "15 dinar", "since
     2 days"), nor an age of the past ("when i was 15")."""
@@ -203,7 +205,7 @@ def _minor_ages(tokens: list[str], spans: list[tuple[str, int, int]]) -> list[tu
     for i, token in enumerate(tokens):
         m = _AGE_TOKEN.fullmatch(token)
         number = int(m.group(1)) if m else _AGE_WORDS.get(token)
-        if number not in _MINOR:
+        if number is None or number > _OLDEST:
             continue
         glued = bool(m and m.group(2))
         if not glued and not any(e == i or s == i + 1 for s, e in ages):
@@ -216,7 +218,8 @@ def _minor_ages(tokens: list[str], spans: list[tuple[str, int, int]]) -> list[tu
         after = tokens[i + 2 : i + 4] if not glued else tokens[i + 1 : i + 3]
         if after[:1] in (["de"], ["d"], ["of"]) and after[1:] != ["age"]:
             continue
-        found.append(("minor_age", i, i + 1))
+        # "i am 25": an adult (who may tell of being alone at 16, or of a daughter of 14)
+        found.append(("minor_age" if number in _MINOR else "adult_years", i, i + 1))
     return found
 
 
@@ -671,8 +674,13 @@ def _children_and_captors(spans: list[tuple[str, int, int]], found: set[str]) ->
     # a child (an age under 18, "a minor") who has nobody here: a child alone, a case; not
     # a parent with their children ("I live with my 2 kids of 5 and 7, we have no family here"),
     # nor a child home alone after school ("alone" alone is not enough: "has nobody here" is)
+    # "a boy of 13 sleeping alone at the station", but not "my son of 12 walks alone to school"
+    alone = bool(found & {"alone", "no_family"}) or (
+        "alone_word" in found
+        and not found & {"home_school", "my_child", "past_over", "adult_years"}
+    )
     if "with_children" not in found and (
-        (found & {"minor_age", "minor_word"} and found & {"alone", "no_family"})
+        (found & {"minor_age", "minor_word"} and alone)
         or ("child_word" in found and "no_family" in found)
     ):
         found.add("unaccompanied")
