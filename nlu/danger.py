@@ -687,7 +687,9 @@ def _children_and_captors(spans: list[tuple[str, int, int]], found: set[str]) ->
     # a child made to work, unpaid or all day: child labour, trafficking
     if child and found & {"work", "make_work"}:
         near = any(
-            _near(spans, c, x, 10) for c in (*_CHILD, "young_girl") for x in ("exploit", "make_work")
+            _near(spans, c, x, 10)
+            for c in (*_CHILD, "young_girl")
+            for x in ("exploit", "make_work")
         )
         if near:
             found.add("trafficking")
@@ -934,7 +936,7 @@ def _urgent(
     told = pursued or ("torture" in found and "safe_now" not in found) or missing
     # "they released me but my brother is still in the prison": not over for him
     others_still = now and "held_people" in found
-    if over and category in ("detention", "threat") and not (told or others_still):
+    if over and category in ("detention", "threat", "unaccompanied") and not (told or others_still):
         return Detection("none", None, "sure", concepts, True)  # released, long ago
     if hard_negative and category == "threat" and not (found & {"threat", "torture"} or missing):
         return Detection("none", None, "sure", concepts, True)  # a beating that is over
