@@ -665,6 +665,7 @@ class DangerDetector:
 
 
 _CHILD = ("minor_age", "minor_word", "child_word")
+_ALONE_NEAR = 5  # words between a minor's age and "alone"
 
 
 def _children_and_captors(spans: list[tuple[str, int, int]], found: set[str]) -> None:
@@ -675,8 +676,9 @@ def _children_and_captors(spans: list[tuple[str, int, int]], found: set[str]) ->
     # a parent with their children ("I live with my 2 kids of 5 and 7, we have no family here"),
     # nor a child home alone after school ("alone" alone is not enough: "has nobody here" is)
     # "a boy of 13 sleeping alone at the station", but not "my son of 12 walks alone to school"
+    # "alone" said of the child, close to the age ("a boy of 13, alone", "j'ai 15 ans, seul")
     alone = bool(found & {"alone", "no_family"}) or (
-        "alone_word" in found
+        any(_near(spans, "alone_word", c, _ALONE_NEAR) for c in ("minor_age", "minor_word"))
         and not found & {"home_school", "my_child", "past_over", "adult_years"}
     )
     if "with_children" not in found and (
