@@ -698,8 +698,8 @@ def _children_and_captors(spans: list[tuple[str, int, int]], found: set[str]) ->
     # a man touching a child or a woman of the family: sexual abuse
     if any(_near(spans, "touch", c, 3) for c in (*_CHILD, "young_girl", "held_people")):
         found.add("gbv")
-    # forced into a marriage
-    if _near(spans, "force", "marry", 5):
+    # forced into a marriage: "يزوجني غصب", "force me marry" (not "my wife and I were forced out")
+    if _near(spans, "force", "marry", 1):
         found.add("gbv")
     # money asked to let a person go: a kidnapping for ransom
     # (not "they called my mother and asked for money for the wedding")
