@@ -51,6 +51,7 @@ DETECTOR_CATEGORIES: Mapping[str, str] = {
     "trafficking": "trafficking",
     "detention": "detention",
     "threat": "protection",
+    "unaccompanied": "protection",  # a child alone: the protection team
 }
 CHECK_STEP = "check"  # the safety flow's step while "are you in danger right now?" waits
 

@@ -75,7 +75,7 @@ EMERGENCY_KINDS = (
     "accident",  # hit by a car, a bone out
     "danger",  # only unsure: "we are in danger", "there is fire", "blood"
 )
-URGENT_KINDS = ("detention", "trafficking", "gbv", "threat")
+URGENT_KINDS = ("detention", "trafficking", "gbv", "threat", "unaccompanied")
 
 _STRONG = {
     "bleeding": "bleeding",
@@ -119,8 +119,9 @@ _URGENT = {
     "torture": "threat",  # torture told as past is still a case
     "beating": "threat",  # violence that is not (said to be) going on now
     "missing_person": "threat",  # no news of a relative (at sea, taken): someone should trace
+    "unaccompanied": "unaccompanied",  # a child with no family here (a protection case)
 }
-_URGENT_ORDER = ("gbv", "trafficking", "detention", "threat")
+_URGENT_ORDER = ("gbv", "trafficking", "detention", "unaccompanied", "threat")
 _WEAK = (
     "danger_general",
     "fire_word",
@@ -169,6 +170,57 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "il": ("el",),
     "al": ("el",),
 }
+
+
+# A minor's age, as written: "15", "16ans", "13yrs", "fifteen". Two digits at most: a phone
+# number or an amount is no age.
+_AGE_TOKEN = re.compile(r"(\d{1,2})(ans|an|yrs|yr|years|year|yo|y|sna|sana|snin)?")
+_AGE_WORDS = {
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "douze": 12,
+    "treize": 13,
+    "quatorze": 14,
+    "quinze": 15,
+}
+_MINOR = range(1, 18)
+_OLDEST = 99
+# An age told of the past: "when I was 15", "quand j'avais 14 ans", "لما كان عمري 15"
+_PAST_AGE = frozenset({"was", "when", "avais", "etais", "quand", "lokacin", "كنت", "لما", "كان"})
+
+
+def _minor_ages(tokens: list[str], spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """("minor_age", i, i + 1) for every number that is a minor's age (1 to 17; 18 to 99 are
+    "adult_years"), next to a word
+    that makes it an age ("15 years", "i am 15", "عمري 15", "shekara 13") or with the unit
+    glued on ("16ans"), and not a duration or an amount ("for 15 years", "15 dinar", "since
+    2 days"), nor an age of the past ("when i was 15")."""
+    ages = [(s, e) for c, s, e in spans if c == "age_word"]
+    units = [(s, e) for c, s, e in spans if c == "duration"]
+    found: list[tuple[str, int, int]] = []
+    for i, token in enumerate(tokens):
+        m = _AGE_TOKEN.fullmatch(token)
+        number = int(m.group(1)) if m else _AGE_WORDS.get(token)
+        if number is None or number > _OLDEST:
+            continue
+        glued = bool(m and m.group(2))
+        if not glued and not any(e == i or s == i + 1 for s, e in ages):
+            continue
+        if any(e == i or s == i + 1 for s, e in units):
+            continue
+        if _PAST_AGE & set(tokens[max(0, i - 3) : i]):
+            continue
+        # "16 ans de travail", "15 years of experience" (not "15 years of age")
+        after = tokens[i + 2 : i + 4] if not glued else tokens[i + 1 : i + 3]
+        if after[:1] in (["de"], ["d"], ["of"]) and after[1:] != ["age"]:
+            continue
+        # "i am 25": an adult (who may tell of being alone at 16, or of a daughter of 14)
+        found.append(("minor_age" if number in _MINOR else "adult_years", i, i + 1))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -563,7 +615,8 @@ class DangerDetector:
                 if not nodes:
                     break
                 found.extend((concept, i, k + 1) for node in nodes for concept in node.concepts)
-        return _drop_contained(found), starts
+        # an age word inside a longer term still makes an age ("عمري 15" is a young_girl term)
+        return _drop_contained(found) + _minor_ages(tokens, found), starts
 
     def concepts(self, text: str) -> set[str]:
         return {concept for concept, _, _ in self.spans(text)}
@@ -597,6 +650,7 @@ class DangerDetector:
         if _near(spans, "detention", "beating", 8) or _near(spans, "detention", "beating_now", 8):
             found.add("torture")  # beaten while held: torture, a case even when told as past
         # "my husband went out for bread 4 days ago and never came back": one long sentence
+        _children_and_captors(spans, found)
         if _near(spans, "missing", "held_people", 12) or _near(spans, "missing", "boat", 8):
             found.add("missing_person")  # "the boat left a week ago, no news of my sister"
         if _background_past(spans, starts):
@@ -608,6 +662,65 @@ class DangerDetector:
         if len(apart) >= 2:
             found.add("desert")  # left without water, people who cannot walk: the desert
         return decide(found, now=_now_near_danger(spans))
+
+
+_CHILD = ("minor_age", "minor_word", "child_word")
+_ALONE_NEAR = 5  # words between a minor's age and "alone"
+
+
+def _children_and_captors(spans: list[tuple[str, int, int]], found: set[str]) -> None:
+    """Rules for children, ransoms, people taken and threats told as a condition (adds to
+    `found`)."""
+    child = bool(found & set(_CHILD))
+    # a child (an age under 18, "a minor") who has nobody here: a child alone, a case; not
+    # a parent with their children ("I live with my 2 kids of 5 and 7, we have no family here"),
+    # nor a child home alone after school ("alone" alone is not enough: "has nobody here" is)
+    # "a boy of 13 sleeping alone at the station", but not "my son of 12 walks alone to school"
+    # "alone" said of the child, close to the age ("a boy of 13, alone", "j'ai 15 ans, seul")
+    alone = bool(found & {"alone", "no_family"}) or (
+        any(_near(spans, "alone_word", c, _ALONE_NEAR) for c in ("minor_age", "minor_word"))
+        and not found & {"home_school", "my_child", "past_over", "adult_years"}
+    )
+    if "with_children" not in found and (
+        (found & {"minor_age", "minor_word"} and alone)
+        or ("child_word" in found and "no_family" in found)
+    ):
+        found.add("unaccompanied")
+    # a child made to work, unpaid or all day: child labour, trafficking
+    if child and found & {"work", "make_work"}:
+        near = any(
+            _near(spans, c, x, 10)
+            for c in (*_CHILD, "young_girl")
+            for x in ("exploit", "make_work")
+        )
+        if near:
+            found.add("trafficking")
+    # a man touching a child or a woman of the family: sexual abuse
+    if any(_near(spans, "touch", c, 3) for c in (*_CHILD, "young_girl", "held_people")):
+        found.add("gbv")
+    # forced into a marriage: "يزوجني غصب", "force me marry" (not "my wife and I were forced out")
+    if _near(spans, "force", "marry", 1):
+        found.add("gbv")
+    # money asked to let a person go: a kidnapping for ransom
+    # (not "they called my mother and asked for money for the wedding")
+    held = {"abduction", "detention", "held_word", "kill_threat", "torture", "person_taken"}
+    if "ransom" in found or ("demand_money" in found and found & {*held, "release_for", "threat"}):
+        found.add("trafficking")
+    # a person taken by the police or an armed group, or taken and not found since
+    taken = bool(found & {"person_taken", "took_person"})
+    if taken and "authority" in found:
+        found.add("detention")
+    if taken and found & {"whereabouts", "missing"}:
+        found.add("missing_person")
+    # a sweep ("حملة") and people gone since, or the police taking people
+    if "raid_word" in found and found & {"missing", "whereabouts", "person_taken", "authority"}:
+        found.add("detention")
+    # "if I ask for my money again he will kill me": a threat, not an attack now
+    # "he will kill me if I don't pay tomorrow"; not "help, they will kill us if you don't come"
+    if found & {"help_call", "now"}:
+        return
+    if _near(spans, "if_word", "kill_threat", 8):
+        found.add("conditional")
 
 
 def load_lexicon(directory: Path = LEXICON_DIR) -> dict[str, dict[str, list[str]]]:
@@ -825,7 +938,7 @@ def _urgent(
     told = pursued or ("torture" in found and "safe_now" not in found) or missing
     # "they released me but my brother is still in the prison": not over for him
     others_still = now and "held_people" in found
-    if over and category in ("detention", "threat") and not (told or others_still):
+    if over and category in ("detention", "threat", "unaccompanied") and not (told or others_still):
         return Detection("none", None, "sure", concepts, True)  # released, long ago
     if hard_negative and category == "threat" and not (found & {"threat", "torture"} or missing):
         return Detection("none", None, "sure", concepts, True)  # a beating that is over

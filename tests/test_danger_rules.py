@@ -492,3 +492,86 @@ def test_danger_urgent_arabic_and_hausa(text: str, expected: str) -> None:
 )
 def test_danger_sobn_terms(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+# --- danger_urgent: children alone, child labour and abuse, ransom, people taken, threats told
+# as a condition (en, pcm, fr, ha, Arabic and Arabizi); each rule with what must stay calm ---
+def detect(text: str):  # type: ignore[no-untyped-def]
+    return default_detector().detect(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "level_", "category"),
+    [
+        # a minor's age with nobody here: a child alone (the protection team)
+        (
+            "am 14 years, my mother and father are dead, i have nobody in this country",
+            "urgent",
+            "unaccompanied",
+        ),
+        (
+            "this small boy is 12, he has no parents here, he sleeps near the mosque",
+            "urgent",
+            "unaccompanied",
+        ),
+        ("ma sœur a 15 ans, elle est seule à Zouara, sans famille", "urgent", "unaccompanied"),
+        ("je suis mineure, 17ans, et je n'ai personne ici", "urgent", "unaccompanied"),
+        ("yarinyar shekara 14 ce, ba ta da iyaye a nan", "urgent", "unaccompanied"),
+        ("اختي الصغيرة عمرها 13 سنة وما عندها اهل هنا", "urgent", "unaccompanied"),
+        ("3omro 13 sna w ma3ando ahl fi libya", "urgent", "unaccompanied"),
+        ("i be 16 years, i come alone, nobody for here", "urgent", "unaccompanied"),
+        # ... not a parent's child home alone, an age of the past, a duration or an amount
+        ("my daughter is 13, she stays alone in the house when i go to work", "none", None),
+        ("i came to libya alone when i was 15, now i am 28 and married", "none", None),
+        ("i am alone here for 15 years, i need a job", "none", None),
+        ("i have lived in libya for 14 years and i have nobody here", "none", None),
+        ("i paid 15 dinar for the taxi and nobody gave me change", "none", None),
+        ("call me on 0913456789, i am alone", "none", None),
+        ("j'ai 16 ans de travail dans le batiment et je suis seul ici", "none", None),
+        ("i am alone with my 3 kids, the youngest is 2 years", "none", None),
+        ("ولدي عمره 14 سنة يمشي للمدرسة لوحده", "none", None),
+        # a child made to work, unpaid or all day: child labour (trafficking)
+        (
+            "the farmer makes children of 9 years work in the field, no pay at all",
+            "urgent",
+            "trafficking",
+        ),
+        ("ce patron fait travailler des enfants, ils ont 11 ans", "urgent", "trafficking"),
+        ("my son is 15 and he wants to work in a shop, where can he find a job?", "none", None),
+        # touching a child: sexual abuse
+        ("our neighbour touched my little girl, she is 7", "urgent", "gbv"),
+        ("please how do i get in touch with my daughter's school", "none", None),
+        # forced into a marriage
+        ("خالي يبي يزوجني بالغصب", "urgent", "gbv"),
+        ("my wife and i were forced out of the flat by the rain", "none", None),
+        # a ransom: money asked to let a person go
+        ("the men holding my brother want a ransom of 3000 dollars", "urgent", "trafficking"),
+        ("my brother called my mother and asked for money for the rent", "none", None),
+        ("they called my father and asked for money for the wedding", "none", None),
+        # taken by the police, or taken and not found since
+        (
+            "the police took him from the bakery and we don't know where he is",
+            "urgent",
+            "detention",
+        ),
+        ("البوليس شدوه من الخدمة", "urgent", "detention"),
+        ("they took my husband and nobody knows where they put him", "urgent", "detention"),
+        ("الشرطة خذوا بصماتي وقالوا ارجع بعد اسبوع", "none", None),
+        # a sweep and people gone since
+        ("بعد الحملة على السوق اخواني مختفيين", "urgent", "detention"),
+        ("حملة تطعيم للأطفال في المركز الصحي", "none", None),
+        # a kill threat told as a condition is a threat, urgent, not an attack now
+        ("my boss say if i ask for my salary again he go kill me", "urgent", "threat"),
+        ("he will kill me if i leave this house, he says", "urgent", "threat"),
+        ("صاحب الحوش قال بيقتلني لو ما خلصتش الكرا", "urgent", "threat"),
+    ],
+)
+def test_danger_urgent_rules(text: str, level_: str, category: str | None) -> None:
+    found = detect(text)
+    assert (found.level, found.category) == (level_, category), (text, sorted(found.concepts))
+
+
+def test_a_child_alone_is_a_protection_case() -> None:
+    from flows.safety import DETECTOR_CATEGORIES
+
+    assert DETECTOR_CATEGORIES["unaccompanied"] == "protection"
