@@ -88,6 +88,8 @@ _STRONG = {
     "abduction": "abduction",
     "childbirth": "childbirth",
     "collapse": "collapse",
+    # unconscious, not breathing: never an idiom ("fell in the heat and does not wake up")
+    "unconscious": "collapse",
     "kill_threat": "killing",
     "accident": "accident",
 }
@@ -119,6 +121,7 @@ _URGENT = {
     "torture": "threat",  # torture told as past is still a case
     "beating": "threat",  # violence that is not (said to be) going on now
     "missing_person": "threat",  # no news of a relative (at sea, taken): someone should trace
+    "child_alone": "threat",  # a child alone, without a family: child protection
 }
 _URGENT_ORDER = ("gbv", "trafficking", "detention", "threat")
 _WEAK = (
@@ -791,6 +794,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("abduction")  # intruders inside now, the person hiding from them
     if "armed" in found and "pursued" in found:
         strong.add("killing")  # armed men looking for the person
+    if "pursued" in found and found & {"help_call", "grab_threat"} and not over:
+        strong.add("danger")  # followed right now, afraid to be grabbed, calling for help
     return strong, _held_or_missing(found, strong, now=now, over=over)
 
 
@@ -802,6 +807,8 @@ def _held_or_missing(found: set[str], strong: set[str], *, now: bool, over: bool
         strong.add("danger")  # broke in, assaulted, still at the door: not only a disclosure
     if "person_down" in found and found & {"beating", "beating_now"} and not over:
         strong.add("beating")  # beaten and lying on the ground
+    if "child" in found and "no_family" in found:
+        found = {*found, "child_alone"}  # a boy of 13 alone in the street, no family
     if "missing" in found and "young_girl" in found and not over:
         found = {*found, "trafficking"}  # a girl gone, her phone off, with strangers: a case
     return found
@@ -881,7 +888,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     if urgent:
         return _urgent(found, urgent, concepts, now=now, over=over, hard_negative=hard_negative)
     weak = {c for c in found if c in _WEAK}
-    everyday = bool(found & {"work_context", "work", "idiom"})  # cooking, welding, at work
+    # cooking, welding, at work; "the rent has bled me dry"
+    everyday = bool(found & {"work_context", "work", "idiom", "idiom_cause"})
     if weak <= {"fire_word", "blood_word"} and everyday:
         # the fire they weld with, a blood test for the job: an everyday word at work
         return Detection("none", None, "sure", concepts, hard_negative)
