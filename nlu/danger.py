@@ -860,6 +860,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     over_emergency = over or ("past_weeks" in found and not now)
     hard_negative = elsewhere or over
 
+    if "sport" in found and not found & {"beating_now", "armed", "help_call"}:
+        found = found - {"beating"}  # "hit my leg playing football": no violence
     strong, found = _strong_signs(found, now=now, over=over)
     if "joke" in found and not found & _NOT_A_JOKE:
         # "my boss says he will kill me if I am late again lol": no threat
