@@ -586,6 +586,10 @@ class DangerDetector:
             found.add("passport_taken")
         if _near(spans, "seize", "held_people", 1):  # "they took my wife", "ont pris ma femme"
             found.add("person_taken")
+        if _near(spans, "seize", "force", 2) and (
+            _near(spans, "seize", "held_people", 2) or not _near(spans, "seize", "stolen_thing", 2)
+        ):
+            found.add("taken_by_force")  # "they took him by force" (not "my phone by force")
         if _near(spans, "hold_verb", "held_people", 3):  # "he is keeping four girls"
             found.add("trafficking")
         if _near(spans, "held_people", "held_word", 3):  # "my brother is still held in Zawiya"
@@ -769,6 +773,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("killing")  # armed men breaking in, outside, now
     if "injury" in found and "minor" not in found and found & {"help_call", "armed", "beating"}:
         found = {*found, "injured_now"}  # hurt in an attack, calling for help: ask
+    if "taken_by_force" in found and "passport_taken" not in found and not over:
+        strong.add("abduction")  # someone taken away by force, not said to be over
     if "person_taken" in found and "now" in found and not over:
         strong.add("abduction")  # a person taken away, said to be happening now
     if "boat_in_trouble" in found:
