@@ -584,6 +584,8 @@ class DangerDetector:
             found.discard("abduction")  # "an sace min fasfo": my passport was stolen
         if _near(spans, "seize", "passport", 5):  # "they took my phone and my passport"
             found.add("passport_taken")
+        if _near(spans, "police", "seize", 6) or _near(spans, "police", "hold_verb", 6):
+            found.add("detention")  # "the police came to our house and took everyone"
         if _near(spans, "seize", "held_people", 1):  # "they took my wife", "ont pris ma femme"
             found.add("person_taken")
         if _near(spans, "seize", "force", 2) and (
@@ -712,6 +714,8 @@ def _only_things_taken(spans: list[tuple[str, int, int]]) -> bool:
     a person: a theft, which the person reports, not an abduction."""
     taken = [(s, e) for c, s, e in spans if c == "abduction"]
     things = [s for c, s, _ in spans if c in ("stolen_thing", "passport")]
+    if any(_distance(x, (s, e)) <= 1 for x in taken for c, s, e in spans if c == "held_people"):
+        return False  # "they took my brother by force, they ask for money": a person
     return bool(taken) and all(any(0 <= t - e <= 1 for t in things) for _, e in taken)
 
 
@@ -779,6 +783,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("abduction")  # a person taken away, said to be happening now
     if "boat_in_trouble" in found:
         strong.add("drowning")
+    if "sex_act" in found and found & {"force", "beating", "beating_now", "armed"}:
+        found = {*found, "gbv"}  # "he slept with me by force"
     if "secret" in found and found & {"force", "beating", "beating_now"}:
         found = {*found, "gbv"}  # "he did it by force, I never told anyone": a disclosure
     if found & {"force", "debt"} and "work" in found:
