@@ -796,6 +796,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("danger")  # "help us, we are in danger": said outright, no need to ask
     if "desert" in found and "stranded_sign" in found:
         strong.add("stranded")  # left in the desert, no water, people who cannot stand
+    if "convulse" in found and found & {"person_down", "unresponsive", "child", "birth"}:
+        strong.add("collapse")  # a high fever and shaking, fallen and shaking: a seizure
     if "unresponsive" in found and (violent or "person_down" in found):
         strong.add("collapse")  # fell, a high fever or beaten, and does not answer
     if "accident_word" in found and found & {"injury", "bleeding", "blood_word", "help_call"}:
