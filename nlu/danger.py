@@ -806,6 +806,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("killing")  # threatened with a gun right now
     if "attack_now" in found and "threat" in found and "now" in found and not over:
         strong.add("abduction")  # intruders inside now, the person hiding from them
+    if "hiding" in found and found & {"attack_now", "armed", "pursued"} and not over:
+        strong.add("danger")  # hiding under the bed, they broke in: happening now
     if "armed" in found and "pursued" in found:
         strong.add("killing")  # armed men looking for the person
     if "pursued" in found and found & {"help_call", "grab_threat"} and not over:
