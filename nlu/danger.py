@@ -608,6 +608,8 @@ class DangerDetector:
         # "my husband went out for bread 4 days ago and never came back": one long sentence
         if _near(spans, "missing", "held_people", 12) or _near(spans, "missing", "boat", 8):
             found.add("missing_person")  # "the boat left a week ago, no news of my sister"
+        if "heard" in found and not found & {"near_us", "help_call", "now"}:
+            found.add("news")  # "I heard there was shooting in Tripoli" (not "we hear it outside")
         if _background_past(spans, starts):
             found.discard("past_over")  # "I came last year ... tonight they stabbed him"
         signs = [(s, e) for c, s, e in spans if c == "stranded_sign"]
