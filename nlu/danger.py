@@ -584,7 +584,7 @@ class DangerDetector:
             found.discard("abduction")  # "an sace min fasfo": my passport was stolen
         if _near(spans, "seize", "passport", 5):  # "they took my phone and my passport"
             found.add("passport_taken")
-        if _near(spans, "police", "seize", 6) or _near(spans, "police", "hold_verb", 6):
+        if _police_took(spans):
             found.add("detention")  # "the police came to our house and took everyone"
         if _near(spans, "seize", "held_people", 1):  # "they took my wife", "ont pris ma femme"
             found.add("person_taken")
@@ -721,6 +721,20 @@ def _only_things_taken(spans: list[tuple[str, int, int]]) -> bool:
     return bool(taken) and all(any(0 <= t - e <= 1 for t in things) for _, e in taken)
 
 
+def _police_took(spans: list[tuple[str, int, int]]) -> bool:
+    """The police (or a militia) before a word of taking or holding, a few words on, and
+    what was taken is no thing: "the police came at night and took all of us" (not "they
+    took my phone, I will go to the police")."""
+    police = [s for c, s, _ in spans if c == "police"]
+    things = [(s, e) for c, s, e in spans if c in ("stolen_thing", "passport")]
+    for c, s, e in spans:
+        if c not in ("seize", "hold_verb") or any(_distance((s, e), t) <= 1 for t in things):
+            continue
+        if any(p < s and s - p <= 6 for p in police):
+            return True
+    return False
+
+
 _PAST_NEAR = 6  # words: a past farther than this from every danger is the story's background
 
 
@@ -779,14 +793,10 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("killing")  # armed men breaking in, outside, now
     if "injury" in found and "minor" not in found and found & {"help_call", "armed", "beating"}:
         found = {*found, "injured_now"}  # hurt in an attack, calling for help: ask
-    if "taken_by_force" in found and "passport_taken" not in found and not over:
-        strong.add("abduction")  # someone taken away by force, not said to be over
     if "person_taken" in found and "now" in found and not over:
         strong.add("abduction")  # a person taken away, said to be happening now
     if "boat_in_trouble" in found:
         strong.add("drowning")
-    if "sex_act" in found and found & {"force", "beating", "beating_now", "armed"}:
-        found = {*found, "gbv"}  # "he slept with me by force"
     if "secret" in found and found & {"force", "beating", "beating_now"}:
         found = {*found, "gbv"}  # "he did it by force, I never told anyone": a disclosure
     if found & {"force", "debt"} and "work" in found:
@@ -798,8 +808,6 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("danger")  # "help us, we are in danger": said outright, no need to ask
     if "desert" in found and "stranded_sign" in found:
         strong.add("stranded")  # left in the desert, no water, people who cannot stand
-    if "convulse" in found and found & {"person_down", "unresponsive", "child", "birth"}:
-        strong.add("collapse")  # a high fever and shaking, fallen and shaking: a seizure
     if "unresponsive" in found and (violent or "person_down" in found):
         strong.add("collapse")  # fell, a high fever or beaten, and does not answer
     if "accident_word" in found and found & {"injury", "bleeding", "blood_word", "help_call"}:
@@ -808,12 +816,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("killing")  # threatened with a gun right now
     if "attack_now" in found and "threat" in found and "now" in found and not over:
         strong.add("abduction")  # intruders inside now, the person hiding from them
-    if "hiding" in found and found & {"attack_now", "armed", "pursued"} and not over:
-        strong.add("danger")  # hiding under the bed, they broke in: happening now
     if "armed" in found and "pursued" in found:
         strong.add("killing")  # armed men looking for the person
-    if "pursued" in found and found & {"help_call", "grab_threat"} and not over:
-        strong.add("danger")  # followed right now, afraid to be grabbed, calling for help
     return strong, _held_or_missing(found, strong, now=now, over=over)
 
 
@@ -825,6 +829,16 @@ def _held_or_missing(found: set[str], strong: set[str], *, now: bool, over: bool
         strong.add("danger")  # broke in, assaulted, still at the door: not only a disclosure
     if "person_down" in found and found & {"beating", "beating_now"} and not over:
         strong.add("beating")  # beaten and lying on the ground
+    if "pursued" in found and found & {"help_call", "grab_threat"} and not over:
+        strong.add("danger")  # followed right now, afraid to be grabbed, calling for help
+    if "hiding" in found and found & {"attack_now", "armed", "pursued"} and not over:
+        strong.add("danger")  # hiding under the bed, they broke in: happening now
+    if "convulse" in found and found & {"person_down", "unresponsive", "child", "birth"}:
+        strong.add("collapse")  # a high fever and shaking, fallen and shaking: a seizure
+    if "taken_by_force" in found and "passport_taken" not in found and not over:
+        strong.add("abduction")  # someone taken away by force, not said to be over
+    if "sex_act" in found and found & {"force", "beating", "beating_now", "armed"}:
+        found = {*found, "gbv"}  # "he slept with me by force"
     if "child" in found and "no_family" in found:
         found = {*found, "child_alone"}  # a boy of 13 alone in the street, no family
     if "missing" in found and "young_girl" in found and not over:
