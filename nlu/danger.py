@@ -88,6 +88,8 @@ _STRONG = {
     "abduction": "abduction",
     "childbirth": "childbirth",
     "collapse": "collapse",
+    # unconscious, not breathing: never an idiom ("fell in the heat and does not wake up")
+    "unconscious": "collapse",
     "kill_threat": "killing",
     "accident": "accident",
 }
@@ -634,8 +636,14 @@ class DangerDetector:
             found.discard("abduction")  # "an sace min fasfo": my passport was stolen
         if _near(spans, "seize", "passport", 5):  # "they took my phone and my passport"
             found.add("passport_taken")
+        if _police_took(spans):
+            found.add("detention")  # "the police came to our house and took everyone"
         if _near(spans, "seize", "held_people", 1):  # "they took my wife", "ont pris ma femme"
             found.add("person_taken")
+        if _near(spans, "seize", "force", 2) and (
+            _near(spans, "seize", "held_people", 2) or not _near(spans, "seize", "stolen_thing", 2)
+        ):
+            found.add("taken_by_force")  # "they took him by force" (not "my phone by force")
         if _near(spans, "hold_verb", "held_people", 3):  # "he is keeping four girls"
             found.add("trafficking")
         if _near(spans, "held_people", "held_word", 3):  # "my brother is still held in Zawiya"
@@ -653,6 +661,8 @@ class DangerDetector:
         _children_and_captors(spans, found)
         if _near(spans, "missing", "held_people", 12) or _near(spans, "missing", "boat", 8):
             found.add("missing_person")  # "the boat left a week ago, no news of my sister"
+        if "heard" in found and not found & {"near_us", "help_call", "now"}:
+            found.add("news")  # "I heard there was shooting in Tripoli" (not "we hear it outside")
         if _background_past(spans, starts):
             found.discard("past_over")  # "I came last year ... tonight they stabbed him"
         signs = [(s, e) for c, s, e in spans if c == "stranded_sign"]
@@ -818,7 +828,23 @@ def _only_things_taken(spans: list[tuple[str, int, int]]) -> bool:
     a person: a theft, which the person reports, not an abduction."""
     taken = [(s, e) for c, s, e in spans if c == "abduction"]
     things = [s for c, s, _ in spans if c in ("stolen_thing", "passport")]
+    if any(_distance(x, (s, e)) <= 1 for x in taken for c, s, e in spans if c == "held_people"):
+        return False  # "they took my brother by force, they ask for money": a person
     return bool(taken) and all(any(0 <= t - e <= 1 for t in things) for _, e in taken)
+
+
+def _police_took(spans: list[tuple[str, int, int]]) -> bool:
+    """The police (or a militia) before a word of taking or holding, a few words on, and
+    what was taken is no thing: "the police came at night and took all of us" (not "they
+    took my phone, I will go to the police")."""
+    police = [s for c, s, _ in spans if c == "police"]
+    things = [(s, e) for c, s, e in spans if c in ("stolen_thing", "passport")]
+    for c, s, e in spans:
+        if c not in ("seize", "hold_verb") or any(_distance((s, e), t) <= 1 for t in things):
+            continue
+        if any(p < s and s - p <= 6 for p in police):
+            return True
+    return False
 
 
 _PAST_NEAR = 6  # words: a past farther than this from every danger is the story's background
@@ -915,6 +941,18 @@ def _held_or_missing(found: set[str], strong: set[str], *, now: bool, over: bool
         strong.add("danger")  # broke in, assaulted, still at the door: not only a disclosure
     if "person_down" in found and found & {"beating", "beating_now"} and not over:
         strong.add("beating")  # beaten and lying on the ground
+    if "pursued" in found and found & {"help_call", "grab_threat"} and not over:
+        strong.add("danger")  # followed right now, afraid to be grabbed, calling for help
+    if "hiding" in found and found & {"attack_now", "armed", "pursued"} and not over:
+        strong.add("danger")  # hiding under the bed, they broke in: happening now
+    if "convulse" in found and found & {"person_down", "unresponsive", "child", "birth"}:
+        strong.add("collapse")  # a high fever and shaking, fallen and shaking: a seizure
+    if "taken_by_force" in found and "passport_taken" not in found and not over:
+        strong.add("abduction")  # someone taken away by force, not said to be over
+    if "sex_act" in found and found & {"force", "beating", "beating_now", "armed"}:
+        found = {*found, "gbv"}  # "he slept with me by force"
+    if "child" in found and "no_family" in found and "with_children" not in found:
+        found = {*found, "unaccompanied"}  # a boy of 13 alone in the street, no family
     if "missing" in found and "young_girl" in found and not over:
         found = {*found, "trafficking"}  # a girl gone, her phone off, with strangers: a case
     return found
@@ -966,6 +1004,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     over_emergency = over or ("past_weeks" in found and not now)
     hard_negative = elsewhere or over
 
+    if "sport" in found and not found & {"beating_now", "armed", "help_call"}:
+        found = found - {"beating"}  # "hit my leg playing football": no violence
     strong, found = _strong_signs(found, now=now, over=over)
     if "joke" in found and not found & _NOT_A_JOKE:
         # "my boss says he will kill me if I am late again lol": no threat
@@ -994,7 +1034,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     if urgent:
         return _urgent(found, urgent, concepts, now=now, over=over, hard_negative=hard_negative)
     weak = {c for c in found if c in _WEAK}
-    everyday = bool(found & {"work_context", "work", "idiom"})  # cooking, welding, at work
+    # cooking, welding, at work; "the rent has bled me dry"
+    everyday = bool(found & {"work_context", "work", "idiom", "idiom_cause"})
     if weak <= {"fire_word", "blood_word"} and everyday:
         # the fire they weld with, a blood test for the job: an everyday word at work
         return Detection("none", None, "sure", concepts, hard_negative)

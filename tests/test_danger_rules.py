@@ -575,3 +575,77 @@ def test_a_child_alone_is_a_protection_case() -> None:
     from flows.safety import DETECTOR_CATEGORIES
 
     assert DETECTOR_CATEGORIES["unaccompanied"] == "protection"
+
+
+# --- danger-eth (ti, am): rules added from the blind Ge'ez probes ------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # unconscious is a strong sign: the heat beside it does not make it an idiom
+        ("ሓፍተይ ኣብ ዋዒ ወዲቓ ሃለዋታ ስሒታ", "emergency"),
+        ("ወንድሜ ከሙቀቱ የተነሳ ራሱን ስቶ ወድቋል", "emergency"),
+        ("ሙቀቱ ሊገድለኝ ነው ውሃ የት ይገኛል", "none"),
+        # a child alone without a family: a protection case; a child at school is not
+        ("ህፃን ልጅ ቤተሰብ የለውም ብቻውን መንገድ ላይ ያድራል", "urgent"),
+        ("ሓደ ቆልዓ 11 ዓመቱ ስድራ የብሉን ኣብ ጎደና ይድቅስ", "urgent"),
+        ("ቆልዓይ 9 ዓመቱ ትምህርቲ ክጅምር ደልዩ", "none"),
+        # followed now and calling for help, or afraid to be grabbed: not only a threat
+        ("ክልተ ሰብኡት ይስዕቡኒ ኣለዉ ሓግዙኒ", "emergency"),
+        ("እየተከተሉኝ ነው ሊይዙኝ ነው", "emergency"),
+        ("እየፈለጉኝ ነው ከቤት አልወጣም", "urgent"),
+        # "blood" beside rent or prices is an idiom
+        ("ክራይ ገዛ ኩሉ ገንዘበይ ይወስድ ደም ኣንቢዑኒ", "none"),
+        # a knock at football is no violence; a beating is
+        ("ኳስ ስንጫወት ጉልበቴን መቱኝ ትንሽ ያመኛል", "none"),
+        ("ትናንት በመንገድ ላይ ደበደቡኝ", "urgent"),
+    ],
+)
+def test_danger_eth_signs(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a person taken by force is an abduction; a phone taken by force is a theft
+        ("ንጓለይ ብሓይሊ ወሲዶማ", "emergency"),
+        ("አባቴን በግድ ወሰዱት ገንዘብ ይፈልጋሉ", "emergency"),
+        ("ስልኬን በግድ ወሰዱ ፖሊስ ጋር ልሂድ", "none"),
+        # the police near a taking word: a detention; the police for papers: nothing
+        ("ፖሊሶች መጥተው ጎረቤቶቻችንን ሁሉ ወሰዱ", "urgent"),
+        ("ፖሊስ ጣቢያ ሄጄ ወረቀቴን ወሰድኩ", "none"),
+        # sex by force is a disclosure
+        ("ኣሰራሒ ብሓይሊ ምሳይ ደቂሱ", "urgent"),
+        # shaking with a fever is a seizure; shaking with cold is not
+        ("ሕፃኑ ከባድ ትኩሳት አለው እየተንቀጠቀጠ ነው", "emergency"),
+        ("ብርዱ በጣም ነው እየተንቀጠቀጥኩ ነው ብርድ ልብስ የት ይገኛል", "none"),
+        # hiding while intruders are in: now
+        ("ኣብ ገዛ ኣትዮም ኣብ ትሕቲ ዓራት ተሓቢአ ኣለኹ", "emergency"),
+    ],
+)
+def test_danger_eth_combinations(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the contracted past copula (ኔሩ) ends the event as ነይሩ does
+        ("ኣብ ክሽነ ሓዊ ተላዒሉ ኔሩ ኣጥፊእናዮ", "none"),
+        ("ኣብ ገዛና ሓዊ ይነድድ ኣሎ", "emergency"),
+        # "I heard" is news far away, unless it is heard here or now
+        ("ኣብ ቤንጋዚ ቦምባ ከም ዝወደቐ ሰሚዐ", "none"),
+        ("ኣብ ደገ ተኹሲ ሰሚዕና ሓደ ሰብ ቆሲሉ", "emergency"),
+        ("ሰብሃ ውስጥ ተኩስ እንደነበረ ሰማሁ", "none"),
+        # "what should I do" is asked in a real emergency too
+        ("እህቴ ብዙ ደም እየፈሰሳት ነው ምን ላድርግ", "emergency"),
+        ("ሰው ራሱን ቢስት ምን ይደረጋል የመጀመሪያ እርዳታ", "none"),
+        # a relative who did not come back is a case
+        ("ሓፍተይ ቅድሚ ኣርባዕተ መዓልቲ ወጺኣ ኣይተመልሰትን", "urgent"),
+        ("ባሌ ከሶስት ቀን ጀምሮ ስልኩ ዝግ ነው", "urgent"),
+        # a dying battery is no collapse
+        ("ሞባይሌ ሊሞት ነው ቻርጅ የለውም በኋላ እደውላለሁ", "none"),
+    ],
+)
+def test_danger_eth_time_and_hearsay(text: str, expected: str) -> None:
+    assert level(text) == expected, text
