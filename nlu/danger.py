@@ -657,7 +657,8 @@ class DangerDetector:
             found.add("trafficking")
         if _near(spans, "held_people", "held_word", 3):  # "my brother is still held in Zawiya"
             found.add("detention")
-        if _near(spans, "release_for", "held_people", 3):  # "2000 dollars to release my brother"
+        # "2000 dollars to release my brother"; "my brother is in Bani Walid, they want 3000"
+        if _near(spans, "release_for", "held_people", _RANSOM_NEAR):
             found.add("trafficking")
         if _near(spans, "force", "held_people", 2):  # "she forces the girls to ..."
             found.add("trafficking")
@@ -836,6 +837,8 @@ def _a_theft(spans: list[tuple[str, int, int]]) -> bool:
     return thief or (street and snatched)
 
 
+_RANSOM_NEAR = 5  # words between the money asked and the person held
+
 _PAST_NEAR = 6  # words: a past farther than this from every danger is the story's background
 
 
@@ -936,6 +939,10 @@ def _held_or_missing(found: set[str], strong: set[str], *, now: bool, over: bool
         strong.add("danger")  # broke in, assaulted, still at the door: not only a disclosure
     if "person_down" in found and found & {"beating", "beating_now"} and not over:
         strong.add("beating")  # beaten and lying on the ground
+    if found & {"child", "young_girl"} and (
+        "no_family" in found or ("alone" in found and "street" in found)
+    ) and not over:
+        found = {*found, "threat"}  # a child alone, no family: a protection case
     if "missing" in found and "young_girl" in found and not over:
         found = {*found, "trafficking"}  # a girl gone, her phone off, with strangers: a case
     return found
