@@ -383,9 +383,7 @@ class DangerDetector:
         self._exact = exact
         languages = {frozenset(v) for v in pattern_languages.values()}
         shared = {v: v for v in languages}  # one frozenset object per distinct set
-        self._pattern_languages = {
-            k: shared[frozenset(v)] for k, v in pattern_languages.items()
-        }
+        self._pattern_languages = {k: shared[frozenset(v)] for k, v in pattern_languages.items()}
         # everyday words of one language only (intent training data): what a message is in
         self._language_words: Mapping[str, str] = language_words or {}
         self._ethiopic_ending = _ethiopic_endings(exact)
@@ -617,7 +615,9 @@ class DangerDetector:
         per_token = [self.patterns(t) for t in tokens]
         language = self.language(tokens)
         if language in _GUARDED:
-            per_token = [self._guard(t, p, language) for t, p in zip(tokens, per_token, strict=True)]
+            per_token = [
+                self._guard(t, p, language) for t, p in zip(tokens, per_token, strict=True)
+            ]
         found: list[tuple[str, int, int]] = []
         for i in range(len(tokens)):
             nodes = [self._trie]
@@ -783,7 +783,9 @@ def _drop_idioms(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]
     if not causes:
         return spans
     # one who does not wake up has collapsed, whatever the heat or the hunger
-    prone = _IDIOM_PRONE - ({"collapse"} if any(c == "unresponsive" for c, _, _ in spans) else set())
+    prone = _IDIOM_PRONE - (
+        {"collapse"} if any(c == "unresponsive" for c, _, _ in spans) else set()
+    )
     said = [
         (c, s, e)
         for c, s, e in spans
@@ -798,9 +800,7 @@ def _drop_idioms(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]
     # A word that is both a kill word and a threat ("هيموتنا") goes with the kill word: "the
     # heat will kill us" is no threat either.
     return [
-        (c, s, e)
-        for c, s, e in spans
-        if (s, e) not in idioms or (c not in prone and c != "threat")
+        (c, s, e) for c, s, e in spans if (s, e) not in idioms or (c not in prone and c != "threat")
     ]
 
 
@@ -866,7 +866,9 @@ def _now_near_danger(spans: list[tuple[str, int, int]]) -> bool:
     safe = [(s, e) for c, s, e in spans if c == "safe_now"]
     # "hadda waa xasilloon yahay", "এখন শান্ত": the "now" of being safe again is no danger's
     nows = [
-        (s, e) for c, s, e in spans if c == "now" and not any(_distance((s, e), x) == 0 for x in safe)
+        (s, e)
+        for c, s, e in spans
+        if c == "now" and not any(_distance((s, e), x) == 0 for x in safe)
     ]
     pasts = [(s, e) for c, s, e in spans if c == "past_over"]
     for _, s, e in (span for span in spans if span[0] in _DANGER_CONCEPTS):
@@ -907,8 +909,6 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("drowning")
     if "secret" in found and found & {"force", "beating", "beating_now"}:
         found = {*found, "gbv"}  # "he did it by force, I never told anyone": a disclosure
-    if "no_leave" in found and found & {"debt", "work", "hold_verb", "passport"}:
-        found = {*found, "trafficking"}  # not let go until a debt is paid, made to work
     if found & {"force", "debt"} and "work" in found:
         found = {*found, "trafficking"}  # made to work by force, or until a debt is paid
     if "kill_threat" in found and "conditional" in found:
@@ -939,10 +939,14 @@ def _held_or_missing(found: set[str], strong: set[str], *, now: bool, over: bool
         strong.add("danger")  # broke in, assaulted, still at the door: not only a disclosure
     if "person_down" in found and found & {"beating", "beating_now"} and not over:
         strong.add("beating")  # beaten and lying on the ground
-    if found & {"child", "young_girl"} and (
-        "no_family" in found or ("alone" in found and "street" in found)
-    ) and not over:
+    if (
+        found & {"child", "young_girl"}
+        and ("no_family" in found or ("alone" in found and "street" in found))
+        and not over
+    ):
         found = {*found, "threat"}  # a child alone, no family: a protection case
+    if "no_leave" in found and found & {"debt", "work", "hold_verb", "passport"}:
+        found = {*found, "trafficking"}  # not let go until a debt is paid, made to work
     if "missing" in found and "young_girl" in found and not over:
         found = {*found, "trafficking"}  # a girl gone, her phone off, with strangers: a case
     return found
