@@ -236,7 +236,7 @@ class Detection:
     @property
     def everyday(self) -> bool:
         """Words that only look like danger ("fired me", "police station for my papers")."""
-        return bool(self.concepts & {"work_context", "idiom"})
+        return bool(self.concepts & {"work_context", "idiom", "theft"})
 
     @property
     def is_danger(self) -> bool:
@@ -267,6 +267,21 @@ def _deletes(word: str) -> set[str]:
 
 def _is_latin(word: str) -> bool:
     return word.isascii()
+
+
+def _is_bengali(word: str) -> bool:
+    return bool(word) and "\u0980" <= word[0] <= "\u09ff"
+
+
+# Languages whose messages read other lexicons' Latin terms only as exact English words: their
+# everyday words look like other languages' danger words (Somali "gabadh" girl, Arabizi
+# "gabado" they caught; Banglish "jela" district, "dam" price, Tigrinya "jelba" boat, Arabizi
+# "dam" blood). Other languages are read with every lexicon, as before.
+_GUARDED = frozenset({"so", "bn"})
+# The lexicons whose words a guarded language's messages borrow as they are: English, and
+# for Somali Libyan Arabic words (exact words only: Banglish "dam", price, is Arabizi blood).
+_BORROWED: dict[str, tuple[str, ...]] = {"so": ("en", "ar_latn"), "bn": ("en",)}
+_LANGUAGE_MIN = 2  # distinctive everyday words before a message is said to be in a language
 
 
 def _ethiopic_fold() -> dict[int, int]:
@@ -390,8 +405,12 @@ class DangerDetector:
         self,
         lexicon: Mapping[str, Mapping[str, Iterable[str]]],
         known_words: Iterable[str] = (),
+        language_words: Mapping[str, str] | None = None,
     ) -> None:
         self._trie = _Node()  # the terms, word pattern by word pattern
+        # which lexicons (languages) hold each word pattern: a guarded language's message
+        # reads another language's terms only as exact English words (see _guard)
+        pattern_languages: defaultdict[str, set[str]] = defaultdict(set)
         exact: set[str] = set()
         stems: set[str] = set()
         arabizi_exact: set[str] = set()
@@ -410,11 +429,17 @@ class DangerDetector:
                         words = ("w:" + words[0][2:],)
                     self._trie.add(words, concept)
                     for pattern in words:
+                        pattern_languages[pattern].add(language)
                         kind, word = pattern[0], pattern[2:]
                         (exact if kind == "w" else stems).add(word)
                         if language == "ar_latn":
                             (arabizi_exact if kind == "w" else arabizi_stems).add(word)
         self._exact = exact
+        languages = {frozenset(v) for v in pattern_languages.values()}
+        shared = {v: v for v in languages}  # one frozenset object per distinct set
+        self._pattern_languages = {k: shared[frozenset(v)] for k, v in pattern_languages.items()}
+        # everyday words of one language only (intent training data): what a message is in
+        self._language_words: Mapping[str, str] = language_words or {}
         self._ethiopic_ending = _ethiopic_endings(exact)
         # Everyday words seen in the intent training data are never read as a typo of a
         # danger word ("eating" is not "beating").
@@ -468,7 +493,8 @@ class DangerDetector:
     @classmethod
     def load(cls, path: Path = LEXICON_DIR, data_dir: Path | None = DATA_DIR) -> DangerDetector:
         known = known_words(data_dir) if data_dir is not None else ()
-        return cls(load_lexicon(path), known)
+        by_language = language_words(data_dir) if data_dir is not None else None
+        return cls(load_lexicon(path), known, by_language)
 
     @staticmethod
     def _pattern_words(raw: str) -> tuple[str, ...]:
@@ -578,6 +604,43 @@ class DangerDetector:
                 fallback = [left, right]
         return fallback or [token]
 
+    # -- which language a message is in ----------------------------------------------------
+    def language(self, tokens: Iterable[str]) -> str | None:
+        """The language a message is clearly in, from the everyday words only one language's
+        training data has (Bengali script counts as Bengali); None when unclear."""
+        votes: defaultdict[str, int] = defaultdict(int)
+        for token in set(tokens):
+            if _is_bengali(token):
+                votes["bn"] += 1
+            elif (lang := self._language_words.get(token)) is not None:
+                votes[lang] += 1
+        if not votes:
+            return None
+        ranked = sorted(votes.values(), reverse=True)
+        best = max(votes, key=votes.__getitem__)
+        second = ranked[1] if len(ranked) > 1 else 0
+        return best if ranked[0] >= _LANGUAGE_MIN and ranked[0] > 2 * second else None
+
+    def _guard(self, token: str, patterns: frozenset[str], language: str) -> frozenset[str]:
+        """In a message clearly in a guarded language, a Latin word is read as that language's
+        terms, or as a term of a language it borrows from that it spells exactly ("help",
+        "fire", "arrested" for "arrest*"; Somali also Libyan Arabic words); not as another
+        language's typo or look-alike (Banglish "jela" is no Tigrinya "jelba")."""
+        if not patterns or not _is_latin(token):
+            return patterns
+        borrowed = _BORROWED[language]
+        kept = frozenset(
+            p
+            for p in patterns
+            if language in (languages := self._pattern_languages.get(p, ()))
+            or (
+                any(lang in languages for lang in borrowed)
+                and (p == "w:" + token or (p[0] == "s" and token.startswith(p[2:])))
+                and (p[0] == "w" or "en" in languages)
+            )
+        )
+        return kept if len(kept) < len(patterns) else patterns
+
     # -- a message ---------------------------------------------------------------------------
     def spans(self, text: str) -> list[tuple[str, int, int]]:
         """(concept, first word, end word) of every lexicon term found in the text."""
@@ -604,6 +667,11 @@ class DangerDetector:
                     else:
                         tokens.append(token)
         per_token = [self.patterns(t) for t in tokens]
+        language = self.language(tokens)
+        if language in _GUARDED:
+            per_token = [
+                self._guard(t, p, language) for t, p in zip(tokens, per_token, strict=True)
+            ]
         found: list[tuple[str, int, int]] = []
         for i in range(len(tokens)):
             nodes = [self._trie]
@@ -634,6 +702,8 @@ class DangerDetector:
             found.add("boat_in_trouble")
         if _only_things_taken(spans):  # Hausa "sace": steal a thing, or kidnap a person
             found.discard("abduction")  # "an sace min fasfo": my passport was stolen
+        if _a_theft(spans):  # "they took my phone": a theft to report, not a danger
+            found.add("theft")
         if _near(spans, "seize", "passport", 5):  # "they took my phone and my passport"
             found.add("passport_taken")
         if _police_took(spans):
@@ -648,7 +718,8 @@ class DangerDetector:
             found.add("trafficking")
         if _near(spans, "held_people", "held_word", 3):  # "my brother is still held in Zawiya"
             found.add("detention")
-        if _near(spans, "release_for", "held_people", 3):  # "2000 dollars to release my brother"
+        # "2000 dollars to release my brother"; "my brother is in Bani Walid, they want 3000"
+        if _near(spans, "release_for", "held_people", _RANSOM_NEAR):
             found.add("trafficking")
         if _near(spans, "force", "held_people", 2):  # "she forces the girls to ..."
             found.add("trafficking")
@@ -759,6 +830,26 @@ def known_words(data_dir: Path, min_count: int = 2) -> set[str]:
     return {word for word, n in counts.items() if n >= min_count}
 
 
+def language_words(data_dir: Path, min_count: int = 2) -> dict[str, str]:
+    """Latin-letter words written at least `min_count` times in one language's intent training
+    data (``<language>.yml``) and in no other's: the words that tell a message's language."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    for path in sorted(data_dir.glob("*.yml")):
+        counts: dict[str, int] = defaultdict(int)
+        raw = safe_load(path.read_text(encoding="utf-8")) or {}
+        for item in (raw.get("nlu") if isinstance(raw, dict) else None) or []:
+            examples = item.get("examples") if isinstance(item, dict) else None
+            for line in str(examples or "").splitlines():
+                for word in fold(line.strip().removeprefix("- ")).split():
+                    if word.isascii() and word.isalpha():
+                        counts[word] += 1
+        for word, n in counts.items():
+            seen[word].add(path.stem)
+            if n < min_count:
+                seen[word].add("")  # rare here: a typo, or another language's word
+    return {sys.intern(w): next(iter(v)) for w, v in seen.items() if len(v) == 1}
+
+
 def _drop_contained(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     """A span inside a strictly longer span of another concept gives way to it."""
     unique = set(spans)
@@ -806,20 +897,33 @@ _IDIOM_NEAR = 2  # words between the cause and the danger word
 
 
 def _drop_idioms(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
-    causes = [(s, e) for c, s, e in spans if c == "idiom_cause"]
+    conditions = [(s, e) for c, s, e in spans if c == "conditional"]
+    causes = [
+        (s, e)
+        for c, s, e in spans
+        if c == "idiom_cause" and not any(_distance((s, e), x) == 0 for x in conditions)
+    ]
     if not causes:
         return spans
+    # one who does not wake up has collapsed, whatever the heat or the hunger
+    prone = _IDIOM_PRONE - (
+        {"collapse"} if any(c == "unresponsive" for c, _, _ in spans) else set()
+    )
+    said = [
+        (c, s, e)
+        for c, s, e in spans
+        if c in prone and any(_distance((s, e), x) <= _IDIOM_NEAR for x in causes)
+    ]
+    # and the same concept's words inside such an idiom ("dilaya" in "i dilaya")
     idioms = {
         (s, e)
         for c, s, e in spans
-        if c in _IDIOM_PRONE and any(_distance((s, e), x) <= _IDIOM_NEAR for x in causes)
+        if c in prone and any(c == c2 and s2 <= s and e <= e2 for c2, s2, e2 in said)
     }
     # A word that is both a kill word and a threat ("هيموتنا") goes with the kill word: "the
     # heat will kill us" is no threat either.
     return [
-        (c, s, e)
-        for c, s, e in spans
-        if (s, e) not in idioms or (c not in _IDIOM_PRONE and c != "threat")
+        (c, s, e) for c, s, e in spans if (s, e) not in idioms or (c not in prone and c != "threat")
     ]
 
 
@@ -847,6 +951,33 @@ def _police_took(spans: list[tuple[str, int, int]]) -> bool:
     return False
 
 
+# A robbery with violence, a threat, a passport or an arrest is more than a theft.
+_NOT_A_THEFT = frozenset(
+    {*_STRONG, *_URGENT, "passport", "armed", "injury", "threat", "held_word", "hold_verb"}
+)
+
+
+def _a_theft(spans: list[tuple[str, int, int]]) -> bool:
+    """Things stolen, no person: a thief's word ("tuugo", "ছিনতাই"), or every word of taking
+    next to a thing (a phone, money, a bag) in the street or the market, none next to a
+    person. Not with a passport, a weapon, a threat or an arrest, which stay a case."""
+    things = [(s, e) for c, s, e in spans if c == "stolen_thing"]
+    if not things or any(c in _NOT_A_THEFT for c, _, _ in spans):
+        return False
+    takes = [(s, e) for c, s, e in spans if c in ("seize", "abduction")]
+    people = [(s, e) for c, s, e in spans if c == "held_people"]
+    if any(_distance(t, p) <= 1 for t in takes for p in people):
+        return False  # "they took my brother"
+    thief = any(c == "theft" for c, _, _ in spans)
+    # taken in the street or the market; a phone taken by an employer or a captor (so that
+    # the person cannot call anyone) is left to the other signs
+    street = any(c == "street" for c, _, _ in spans)
+    snatched = bool(takes) and all(any(_distance(t, x) <= 2 for x in things) for t in takes)
+    return thief or (street and snatched)
+
+
+_RANSOM_NEAR = 5  # words between the money asked and the person held
+
 _PAST_NEAR = 6  # words: a past farther than this from every danger is the story's background
 
 
@@ -871,7 +1002,13 @@ def _background_past(spans: list[tuple[str, int, int]], starts: list[int]) -> bo
 def _now_near_danger(spans: list[tuple[str, int, int]]) -> bool:
     """A danger said to be going on now: a "now" word near it, and no nearer word saying it
     is over ("detained two years ago, now I want to go home" is over)."""
-    nows = [(s, e) for c, s, e in spans if c == "now"]
+    safe = [(s, e) for c, s, e in spans if c == "safe_now"]
+    # "hadda waa xasilloon yahay", "এখন শান্ত": the "now" of being safe again is no danger's
+    nows = [
+        (s, e)
+        for c, s, e in spans
+        if c == "now" and not any(_distance((s, e), x) == 0 for x in safe)
+    ]
     pasts = [(s, e) for c, s, e in spans if c == "past_over"]
     for _, s, e in (span for span in spans if span[0] in _DANGER_CONCEPTS):
         d_now = min((_distance((s, e), n) for n in nows), default=_NEAR + 1)
@@ -951,8 +1088,15 @@ def _held_or_missing(found: set[str], strong: set[str], *, now: bool, over: bool
         strong.add("abduction")  # someone taken away by force, not said to be over
     if "sex_act" in found and found & {"force", "beating", "beating_now", "armed"}:
         found = {*found, "gbv"}  # "he slept with me by force"
-    if "child" in found and "no_family" in found and "with_children" not in found:
+    if (
+        found & {"child", "young_girl"}
+        and ("no_family" in found or ("alone" in found and "street" in found))
+        and not over
+        and "with_children" not in found
+    ):
         found = {*found, "unaccompanied"}  # a boy of 13 alone in the street, no family
+    if "no_leave" in found and found & {"debt", "work", "hold_verb", "passport"}:
+        found = {*found, "trafficking"}  # not let go until a debt is paid, made to work
     if "missing" in found and "young_girl" in found and not over:
         found = {*found, "trafficking"}  # a girl gone, her phone off, with strangers: a case
     return found

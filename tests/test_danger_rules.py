@@ -649,3 +649,79 @@ def test_danger_eth_combinations(text: str, expected: str) -> None:
 )
 def test_danger_eth_time_and_hearsay(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+# -- so/bn: other lexicons' Latin look-alikes, theft, over, conditions (helper danger-sobn) --
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Banglish everyday words that other lexicons' stems and typos took for danger
+        ("amader jela sylhet, ami sylhet er chele", "none"),  # jela: district (not Tigrinya jelba)
+        ("jelly khete valo lage, tripoli te pawa jay?", "none"),
+        ("amar ma jinish kinte bazar e gese", "none"),
+        # ... while the real Banglish jail and English words are still read
+        ("ami jel e achi 3 mash dhore, ber koren", "urgent"),
+        ("amar bhai ke kidnap korse ekhon", "emergency"),
+        ("help fire!! amader room e", "emergency"),
+        # Somali "gabadh" (girl) is no Arabizi "gabadou" (they caught us)
+        ("gabadhu waxay rabtaa inay iskuul aado, xagee laga diiwaangeliyaa", "none"),
+        ("jilbaab iyo jelbaab cusub ayaan iibsanayaa", "none"),
+        # ... and Somali messages still read Libyan Arabic words
+        ("walaalkay hajz ayuu ku jiraa bil", "urgent"),
+    ],
+)
+def test_danger_sobn_language_guard(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+def test_danger_sobn_language_guess() -> None:
+    from nlu.danger import fold
+
+    detector = default_detector()
+    assert detector.language(fold("amar bhai ekhon kothay ache jani na").split()) == "bn"
+    assert detector.language(fold("walaalkay meeshuu joogo ma garanayo").split()) == "so"
+    assert detector.language(fold("help").split()) is None  # one word tells nothing
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a thing stolen is no abduction and no case; a person taken is
+        ("tuugo ayaa taleefankayga iga xaday caawa", "none"),
+        ("ছিনতাইকারী আমার মোবাইল নিয়ে গেছে", "none"),
+        ("rastay amar manibag niye gese", "none"),
+        ("ছিনতাইকারী ছুরি মেরে মোবাইল নিয়ে গেছে, রক্ত পড়ছে", "emergency"),
+        ("walaashay hadda ayaa la qaaday", "emergency"),
+        # a cause inside a condition is no idiom: the rent is the condition of a threat
+        ("মালিক বলছে ভাড়া না দিলে মেরে ফেলবে", "urgent"),
+        ("ভাড়ার চাপে মরে যাচ্ছি", "none"),
+        # "now" that says the person is safe again is no danger's now
+        ("xalay rasaas ayaa la ridayay laakiin hadda waa xasilloon yahay", "none"),
+        ("rasaas ayaa la ridayaa hadda", "emergency"),
+        # an idiom's cause also covers the shorter kill word inside the idiom
+        ("kulaylka Misrata ayaa i dilaya walaal", "none"),
+        # ... but one who does not wake up has collapsed, heat or not
+        ("kulaylka ayuu ku suuxay oo ma toosayo", "emergency"),
+    ],
+)
+def test_danger_sobn_theft_condition_now(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # not let go until a debt is paid, or held and made to work: trafficking
+        ("deyntaada ilaa aad bixiso ma tagi kartid, ayuu yiri kafiilku", "urgent"),
+        ("দেনা শোধ না হলে যেতে দেয় না বলছে", "urgent"),
+        ("ma tagi karo berri xafiiska, waan xanuunsanahay", "none"),
+        # a child alone with no family is a protection case; an adult alone is not
+        ("gabar 11 jir ah ayaa keligeed jooga, qoys ma laha", "urgent"),
+        ("১১ বছরের একটা মেয়ে, বাবা মা নাই, রাস্তায় থাকে", "urgent"),
+        ("keligay ayaan joogaa Tripoli, shaqo ayaan raadinayaa", "none"),
+        # money asked a few words from a held relative is ransom
+        ("walaalkay Kufra ayuu ku xiran yahay, 4000 doolar ayay doonayaan", "urgent"),
+    ],
+)
+def test_danger_sobn_trafficking_child_ransom(text: str, expected: str) -> None:
+    assert level(text) == expected, text
