@@ -205,6 +205,8 @@ def _minor_ages(tokens: list[str], spans: list[tuple[str, int, int]]) -> list[tu
     units = [(s, e) for c, s, e in spans if c == "duration"]
     found: list[tuple[str, int, int]] = []
     for i, token in enumerate(tokens):
+        if not token[:1].isdigit() and token not in _AGE_WORDS:
+            continue  # the cheap test first: most words are no number
         m = _AGE_TOKEN.fullmatch(token)
         number = int(m.group(1)) if m else _AGE_WORDS.get(token)
         if number is None or number > _OLDEST:
@@ -674,6 +676,8 @@ class DangerDetector:
             ]
         found: list[tuple[str, int, int]] = []
         for i in range(len(tokens)):
+            if not per_token[i]:
+                continue  # most words start no term: no walk down the trie
             nodes = [self._trie]
             for k in range(i, len(tokens)):
                 nodes = [
