@@ -21,7 +21,7 @@ from flows.base import Flow, OpenHandoff, Turn
 from flows.intents import INTENT_FLOWS
 from flows.menu import show_main_menu, yes_no
 from nlu import yamlfile
-from nlu.danger import DangerDetector, Detection, default_detector
+from nlu.danger import DANGER_CONCEPTS, DangerDetector, Detection, default_detector
 from nlu.normalize import normalize
 
 DANGER_FILE = package_path("nlu", "gazetteers", "danger.yml")
@@ -133,7 +133,10 @@ class Triage:
                 and parse.confidence >= INTENT_CATEGORIES[parse.intent]
             ):
                 if parse.intent == "emergency" and detection.level == "none":
-                    unsure = True  # the classifier alone: ask rather than guess
+                    # the classifier alone: ask rather than guess; but an answer to a flow's
+                    # question ("near the market in Gargaresh") needs a danger word with it,
+                    # as emergencies written to the classifier name where people are
+                    unsure = flow is None or bool(detection.concepts & DANGER_CONCEPTS)
                 else:
                     found.add(parse.intent)
         if flow is not None:

@@ -66,12 +66,12 @@ class IntentModel:
 
 
 def _fit_linear(
-    matrix: object, y: np.ndarray, params: TrainParams
+    matrix: object, y: np.ndarray, params: TrainParams, weights: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.svm import LinearSVC
 
     clf = LinearSVC(C=params.c, class_weight="balanced", random_state=params.seed)
-    clf.fit(matrix, y)
+    clf.fit(matrix, y, sample_weight=weights)
     coef = np.asarray(clf.coef_)
     bias = np.asarray(clf.intercept_)
     if coef.shape[0] == 1:  # binary: scikit-learn keeps one row
@@ -112,6 +112,7 @@ def cross_val_scores(
     params: TrainParams,
     groups: Sequence[str] | None = None,
     tf: SegmentCounts | None = None,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Out-of-fold decision scores (n_samples x n_classes), stratified by intent (and group)."""
     y = np.array([list(classes).index(lab) for lab in labels])
@@ -121,7 +122,8 @@ def cross_val_scores(
     for train_idx, test_idx in fold_indices(labels, groups, folds, params.seed):
         cols, idf = tfidf_fit(tf, train_idx, params.min_df)
         matrix = tfidf_transform(tf, cols, idf, train_idx)
-        coef, bias = _fit_linear(matrix, y[train_idx], params)
+        fold_weights = None if weights is None else weights[train_idx]
+        coef, bias = _fit_linear(matrix, y[train_idx], params, fold_weights)
         full = np.zeros((len(classes), coef.shape[1]))
         fb = np.full(len(classes), -10.0)
         present = np.unique(y[train_idx])
@@ -149,8 +151,11 @@ def train_intent_model(
     labels: Sequence[str],
     params: TrainParams | None = None,
     groups: Sequence[str] | None = None,
+    weights: Sequence[float] | None = None,
 ) -> tuple[IntentModel, np.ndarray]:
-    """Fit on all data; calibrate on out-of-fold scores. Returns (model, oof_scores)."""
+    """Fit on all data; calibrate on out-of-fold scores. Returns (model, oof_scores).
+    `weights`: how much each example counts (1 when not given)."""
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
     params = params or TrainParams()
     classes = sorted(set(labels))
     y = np.array([classes.index(lab) for lab in labels])
@@ -161,14 +166,14 @@ def train_intent_model(
     if folds >= 2:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # strata smaller than the folds
-            oof = cross_val_scores(texts, labels, classes, folds, params, groups, tf=tf)
+            oof = cross_val_scores(texts, labels, classes, folds, params, groups, tf=tf, weights=w)
         temperature = fit_temperature(oof, y)
     else:
         oof = np.zeros((len(texts), len(classes)))
         oof[np.arange(len(texts)), y] = 1.0
         temperature = DEFAULT_TEMPERATURE
     cols, idf = tfidf_fit(tf, None, params.min_df)
-    coef, bias = _fit_linear(tfidf_transform(tf, cols, idf), y, params)
+    coef, bias = _fit_linear(tfidf_transform(tf, cols, idf), y, params, w)
     linear = LinearModel(
         INTENT_FEATURIZER,
         [names[c] for c in cols],

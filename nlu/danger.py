@@ -42,6 +42,7 @@ from nlu.normalize import normalize
 from nlu.yamlfile import safe_load
 
 __all__ = [
+    "DANGER_CONCEPTS",
     "EMERGENCY_KINDS",
     "LEXICON_DIR",
     "URGENT_KINDS",
@@ -864,7 +865,7 @@ def _drop_contained(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, i
     ]
 
 
-_DANGER_CONCEPTS = frozenset({*_STRONG, *_URGENT, *_WEAK, "birth", "self_harm", "armed"})
+DANGER_CONCEPTS = frozenset({*_STRONG, *_URGENT, *_WEAK, "birth", "self_harm", "armed"})
 # What a "lol" does not take back: anything beyond a threat to kill.
 _NOT_A_JOKE = frozenset(
     {*_STRONG, *_URGENT, *_WEAK, "self_harm", "birth", "armed"} - {"kill_threat", "threat"}
@@ -993,7 +994,7 @@ def _background_past(spans: list[tuple[str, int, int]], starts: list[int]) -> bo
     if not pasts or not any(c == "now" for c, _, _ in spans):
         return False
     nows = [(s, e) for c, s, e in spans if c == "now"]
-    dangers = [(s, e) for c, s, e in spans if c in _DANGER_CONCEPTS]
+    dangers = [(s, e) for c, s, e in spans if c in DANGER_CONCEPTS]
     far_from_past = all(_distance(d, p) > _PAST_NEAR for d in dangers for p in pasts)
 
     def sentence(at: int) -> int:
@@ -1014,7 +1015,7 @@ def _now_near_danger(spans: list[tuple[str, int, int]]) -> bool:
         if c == "now" and not any(_distance((s, e), x) == 0 for x in safe)
     ]
     pasts = [(s, e) for c, s, e in spans if c == "past_over"]
-    for _, s, e in (span for span in spans if span[0] in _DANGER_CONCEPTS):
+    for _, s, e in (span for span in spans if span[0] in DANGER_CONCEPTS):
         d_now = min((_distance((s, e), n) for n in nows), default=_NEAR + 1)
         d_past = min((_distance((s, e), p) for p in pasts), default=_NEAR + 1)
         if d_now <= _NEAR and d_now < d_past:

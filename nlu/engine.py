@@ -28,7 +28,14 @@ from .features import LinearModel
 from .langid import LangGuess, LanguageIdentifier, load_py3langid, py3langid_arrays
 from .languages import LANGUAGES_FILE, Variant, load_languages
 from .normalize import normalize
-from .training_data import Example, auxiliary_examples, load_examples, variant_files
+from .training_data import (
+    Example,
+    auxiliary_examples,
+    danger_probe_examples,
+    danger_probe_files,
+    load_examples,
+    variant_files,
+)
 from .types import FALLBACK_INTENT, Entity, ParseResult
 
 __all__ = [
@@ -46,6 +53,8 @@ __all__ = [
 MODEL_VERSION = "6"  # bump when features/training change: invalidates every cache
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = PACKAGE_DIR / "data"
+PROBE_DIR = Path("danger") / "probes"  # under the data directory; the danger probes teach it too
+PROBE_WEIGHT = 0.5  # a probe counts half an example: its rare words pull ordinary ones less
 DEFAULT_CACHE_DIR = Path("var") / "cache" / "nlu"  # beside where it runs, not in the package
 DEFAULT_THRESHOLD = 0.3
 MAX_CLASSIFY_CHARS = 600  # a longer message is classified on its beginning
@@ -165,6 +174,7 @@ class BuiltinNLU:
         files = [data_dir / f"{v.name}.yml" for v in variants]
         gdir = gazetteer_dir or GAZETTEER_DIR
         files += sorted(gdir.glob("*.yml")) if gdir.is_dir() else []
+        files += danger_probe_files(data_dir / PROBE_DIR)
         files.append(LANGUAGES_FILE)
         code = [
             PACKAGE_DIR / n
@@ -175,6 +185,7 @@ class BuiltinNLU:
                 "langid.py",
                 "normalize.py",
                 "entities.py",
+                "training_data.py",
             )
         ]
         extra = [MODEL_VERSION, _py3langid_version(), ",".join(v.name for v in variants)]
@@ -261,7 +272,15 @@ class BuiltinNLU:
                 )
                 if (a.variant, normalize(a.text)) not in seen
             ]
-            examples = [*examples, *aux]
+            seen |= {(a.variant, normalize(a.text)) for a in aux}
+            probes = []
+            for p in danger_probe_examples(
+                ddir / PROBE_DIR, [v.name for v in variants], PROBE_WEIGHT
+            ):
+                if (key := (p.variant, normalize(p.text))) not in seen:
+                    seen.add(key)
+                    probes.append(p)
+            examples = [*examples, *aux, *probes]
         known = known_words(examples)
         extractor = EntityExtractor(gazetteer_dir, known_words=known)
         texts = [
@@ -269,13 +288,17 @@ class BuiltinNLU:
         ]
         labels = [e.intent for e in examples]
         groups = [e.variant for e in examples]
+        weights = [e.weight for e in examples]
         n_real = len(texts)
         # Arabic <-> Arabizi transliterations of the training examples (classifier only)
-        for tex, variant, intent_name in arabic_transliterations(examples, variants):
-            texts.append(classification_text(tex, extractor.extract(tex, variant)))
-            labels.append(intent_name)
-            groups.append(variant + "~")
-        intent, oof = train_intent_model(texts, labels, params, groups=groups)
+        for other in arabic_transliterations(examples, variants):
+            texts.append(
+                classification_text(other.text, extractor.extract(other.text, other.variant))
+            )
+            labels.append(other.intent)
+            groups.append(other.variant + "~")
+            weights.append(other.weight)
+        intent, oof = train_intent_model(texts, labels, params, groups=groups, weights=weights)
         oof = oof[:n_real]
         labels = labels[:n_real]
         classes = list(intent.linear.classes)
@@ -432,8 +455,8 @@ class BuiltinNLU:
 
 def arabic_transliterations(
     examples: Sequence[Example], variants: Sequence[Variant]
-) -> list[tuple[str, str, str]]:
-    """(text, variant, intent) of every Arabic example in the other script, when both the
+) -> list[Example]:
+    """Every Arabic example in the other script (entities dropped), when both the
     Arabic-script and the Arabizi variants are enabled."""
     from .arabizi import from_arabizi, to_arabizi
 
@@ -441,12 +464,12 @@ def arabic_transliterations(
     latn = [v.name for v in variants if v.language == "ar" and v.script == "Latn"]
     if not arab or not latn:
         return []
-    out: list[tuple[str, str, str]] = []
+    out: list[Example] = []
     for e in examples:
         if e.variant == arab[0]:
-            out.append((to_arabizi(e.text), latn[0], e.intent))
+            out.append(Example(to_arabizi(e.text), e.intent, latn[0], weight=e.weight))
         elif e.variant == latn[0]:
-            out.append((from_arabizi(e.text), arab[0], e.intent))
+            out.append(Example(from_arabizi(e.text), e.intent, arab[0], weight=e.weight))
     return out
 
 

@@ -14,6 +14,9 @@ from . import yamlfile
 __all__ = [
     "EntitySpan",
     "Example",
+    "auxiliary_examples",
+    "danger_probe_examples",
+    "danger_probe_files",
     "load_examples",
     "load_file",
     "parse_annotated",
@@ -36,6 +39,7 @@ class Example:
     intent: str
     variant: str  # file stem: "en", "ar", "ar_latn", ...
     entities: tuple[EntitySpan, ...] = field(default_factory=tuple)
+    weight: float = 1.0  # how much it counts in training (the danger probes count less)
 
 
 # [text](entity) | [text](entity:value) | [text]{"entity": "...", ...}
@@ -182,4 +186,40 @@ def auxiliary_examples(gazetteer_dir: Path, variants: Iterable[str] | None = Non
                 text = str(phrase).strip()
                 if text and not text.isdigit():
                     out.append(Example(text, intent, str(variant)))
+    return out
+
+
+# The danger detector's development probes (nlu/data/danger/probes/, written blind, kept apart
+# from every evaluation set) teach the intent classifier `emergency` too: the triage asks "are
+# you in danger right now?" when the classifier alone says emergency, so wordings the lexicon
+# lacks still reach a person. Only emergencies: an urgent intent from the classifier alone
+# opens a case without asking, and the urgent probes' rarer words (Somali and Bengali in Latin
+# letters) made gibberish look like `protection` (measured: "lorem ipsum dolor sit amet", 0.93).
+PROBE_INTENTS = {"emergency": "emergency"}  # a probe's label to the intent it teaches
+# a probe's variant to the training variant it belongs to (the others are their own)
+PROBE_VARIANTS = {"pcm": "en", "ar_eg": "ar", "ar_ly": "ar", "ar_sd": "ar"}
+
+
+def danger_probe_files(probe_dir: Path) -> list[Path]:
+    return sorted(probe_dir.glob("*.yml"))
+
+
+def danger_probe_examples(
+    probe_dir: Path, variants: Iterable[str] | None = None, weight: float = 1.0
+) -> list[Example]:
+    """Intent examples from the danger probes (``{variant, messages: [{text, label, kind}]}``),
+    each counting `weight` in training."""
+    wanted = set(variants) if variants is not None else None
+    out: list[Example] = []
+    for path in danger_probe_files(probe_dir):
+        doc = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
+        variant = str(doc.get("variant", ""))
+        variant = PROBE_VARIANTS.get(variant, variant)
+        if wanted is not None and variant not in wanted:
+            continue
+        for message in doc.get("messages") or []:
+            intent = PROBE_INTENTS.get(str(message.get("label", "")))
+            text = str(message.get("text", "")).strip()
+            if intent and text:
+                out.append(Example(text, intent, variant, weight=weight))
     return out

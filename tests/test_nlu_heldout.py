@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nlu.languages import load_languages
 from nlu.normalize import normalize
-from nlu.training_data import load_examples
+from nlu.training_data import danger_probe_examples, load_examples
 
 REPO = Path(__file__).resolve().parent.parent
 HELDOUT_DIR = REPO / "bench" / "data" / "heldout"
@@ -27,10 +27,12 @@ def test_the_heldout_sets_are_in_the_repository() -> None:
 def test_no_heldout_message_is_in_the_training_data() -> None:
     """Compared after normalisation (case, accents, punctuation, repeated letters, Arabic
     letter variants), which is what the classifier sees: "Merci!!" is "merci"."""
-    training = {normalize(e.text) for e in load_examples(DATA_DIR)}
+    # the danger probes are trained on too (nlu/engine.py)
+    examples = [*load_examples(DATA_DIR), *danger_probe_examples(DATA_DIR / "danger" / "probes")]
+    training = {normalize(e.text) for e in examples}
     heldout = [*load_examples(HELDOUT_DIR), *load_examples(LONG_DIR)]
     leaked = [(e.variant, e.intent, e.text) for e in heldout if normalize(e.text) in training]
-    assert not leaked, f"{len(leaked)} held-out messages occur in nlu/data/: {leaked[:20]}"
+    assert not leaked, f"{len(leaked)} held-out messages are trained on: {leaked[:20]}"
 
 
 def test_no_message_twice_in_the_heldout_sets() -> None:

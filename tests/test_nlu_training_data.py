@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from nlu.languages import load_languages
-from nlu.training_data import auxiliary_examples, load_examples, parse_annotated, parse_rasa_yaml
+from nlu.training_data import (
+    auxiliary_examples,
+    danger_probe_examples,
+    load_examples,
+    parse_annotated,
+    parse_rasa_yaml,
+)
 
 DATA = Path(__file__).resolve().parent.parent / "nlu" / "data"
 INTENTS = {
@@ -71,3 +77,36 @@ def test_auxiliary_examples_from_gazetteers() -> None:
     intents = {e.intent for e in aux}
     assert {"affirm", "deny", "stop", "emergency"} <= intents
     assert all(e.intent in INTENTS for e in aux)
+
+
+def test_danger_probes_teach_emergencies(tmp_path: Path) -> None:
+    (tmp_path / "pcm.yml").write_text(
+        "variant: pcm\nlanguage: en\nmessages:\n"
+        '  - {text: "my guy dey bleed well well", label: emergency, kind: bleeding}\n'
+        '  - {text: "police carry my brother go station", label: urgent, kind: arrest}\n'
+        '  - {text: "madam hold my passport", label: urgent, kind: debt_bondage}\n'
+        '  - {text: "the fire for kitchen don off", label: none, kind: over}\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "ar_ly.yml").write_text(
+        'variant: ar_ly\nmessages:\n  - {text: "خوي ينزف", label: emergency, kind: bleeding}\n',
+        encoding="utf-8",
+    )
+    taught = {(e.variant, e.text, e.intent) for e in danger_probe_examples(tmp_path)}
+    assert taught == {
+        ("en", "my guy dey bleed well well", "emergency"),  # Pidgin trains the English model
+        ("ar", "خوي ينزف", "emergency"),  # dialects train Arabic
+    }  # urgent probes and hard negatives teach no intent
+    assert danger_probe_examples(tmp_path, ["ar"]) == [
+        e for e in danger_probe_examples(tmp_path) if e.variant == "ar"
+    ]
+
+
+def test_every_shipped_emergency_probe_teaches_a_trained_variant() -> None:
+    probes = danger_probe_examples(DATA / "danger" / "probes")
+    assert len(probes) > 1500
+    assert {e.intent for e in probes} == {"emergency"}
+    assert {e.weight for e in danger_probe_examples(DATA / "danger" / "probes", weight=0.5)} == {
+        0.5
+    }
+    assert {e.variant for e in probes} <= {p.stem for p in DATA.glob("*.yml")}
