@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.sessions import ConversationState
+from flows import build_flows
+from flows.base import Contact, Turn
+from flows.safety import Triage
 from nlu.danger import EMERGENCY_KINDS, URGENT_KINDS, Detection, default_detector, skeleton
+from nlu.types import ParseResult
 
 DEV_FILE = Path(__file__).resolve().parent.parent / "nlu" / "data" / "danger" / "dev.yml"
 VARIANTS = ("en", "pcm", "ar_ly", "ar_sd", "ar_eg", "ar_latn", "fr", "ha")
@@ -221,3 +226,28 @@ def test_the_same_sentence_gets_the_same_level_in_every_variant(item: dict[str, 
     assert set(VARIANTS) <= set(item), item
     levels = {variant: _level(detect(item[variant])) for variant in VARIANTS}
     assert set(levels.values()) == {item["label"]}, levels
+
+
+def _classified_emergency(text: str, flow: str | None, step: str | None) -> Turn:
+    """A turn whose classifier says `emergency` (0.95) whatever the words."""
+    state = ConversationState(language="en")
+    state.enter(flow, step)
+    parse = ParseResult(text, "en", 1.0, "Latn", "emergency", 0.95)
+    return Turn(Contact(1, "rest", "someone", "migrant"), state, text, parse, "en", ("en",))
+
+
+def test_an_answer_to_an_open_question_needs_a_danger_word_to_interrupt() -> None:
+    """The classifier learned that emergencies name where people are: an address given at
+    "where are you held?" is the answer, unless the detector finds a danger word in it too.
+    At the menu the classifier alone still asks "are you in danger right now?"."""
+    triage = Triage.load(build_flows())
+    address = "near the market in Gargaresh"
+    answering = _classified_emergency(address, "registration", "detention_place")
+    assert triage.assess(answering) is None and not answering.danger_check
+    at_menu = _classified_emergency(address, None, None)
+    assert triage.assess(at_menu) is None and at_menu.danger_check
+    with_blood = _classified_emergency(
+        address + ", blood everywhere", "registration", "detention_place"
+    )
+    triage.assess(with_blood)
+    assert with_blood.danger_check or with_blood.danger == "emergency"
