@@ -50,7 +50,7 @@ __all__ = [
     "known_words",
 ]
 
-MODEL_VERSION = "6"  # bump when features/training change: invalidates every cache
+MODEL_VERSION = "7"  # bump when features/training change: invalidates every cache
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = PACKAGE_DIR / "data"
 PROBE_DIR = Path("danger") / "probes"  # under the data directory; the danger probes teach it too

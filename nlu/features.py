@@ -304,7 +304,10 @@ class LinearModel:
         self.featurizer = featurizer
         known = vocabulary if isinstance(vocabulary, FeatureIndex) else FeatureIndex(vocabulary)
         self.index = known
-        self.weights = np.ascontiguousarray(weights, dtype=np.float32)  # (n_features, n_classes)
+        # (n_features, n_classes): float32, or float16 where the trainer chose it (a message
+        # reads a few rows; half precision, half the pages a server holds)
+        dtype = weights.dtype if weights.dtype in (np.float16, np.float32) else np.float32
+        self.weights = np.ascontiguousarray(weights, dtype=dtype)
         self.bias = np.asarray(bias, dtype=np.float64)
         self.classes: tuple[str, ...] = tuple(classes)
         self.idf = None if idf is None else np.asarray(idf, dtype=np.float64)
@@ -333,7 +336,7 @@ class LinearModel:
         x = np.array([v for _, v in values], dtype=np.float64)[known]
         if self.idf is not None and self.weighting == "tfidf":
             x *= self.idf[ind]
-        return x @ self.weights[ind], float(x @ x), len(ind), len(seg)
+        return x @ self.weights[ind].astype(np.float64), float(x @ x), len(ind), len(seg)
 
     def _contribution_of_word(self, word: str) -> tuple[np.ndarray, float, int, int]:
         return self.segment_contribution(self.featurizer.word_counts(word))
