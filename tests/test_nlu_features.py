@@ -239,6 +239,10 @@ def test_a_model_read_from_its_file_maps_the_classifiers_weights(builtin_nlu: Bu
     own = loaded.langid.own
     assert own is not None
     assert _mapped(loaded.intent.linear.weights) and _mapped(own.weights)
+    # the intents' weights in half precision; the language model's log-probabilities add up
+    # over many features and stay in single precision
+    assert loaded.intent.linear.weights.dtype == np.float16
+    assert own.weights.dtype == np.float32
     assert loaded.intent.linear.idf is not None and _mapped(loaded.intent.linear.idf)
     assert _mapped(loaded.langid.lid.nb_ptc)  # type: ignore[attr-defined]
     for text in ("I want to go home", "أريد العودة إلى بلدي", "ina so in koma gida", "je veux"):
