@@ -195,9 +195,7 @@ def auxiliary_examples(gazetteer_dir: Path, variants: Iterable[str] | None = Non
 # lacks still reach a person. Only emergencies: an urgent intent from the classifier alone
 # opens a case without asking, and the urgent probes' rarer words (Somali and Bengali in Latin
 # letters) made gibberish look like `protection` (measured: "lorem ipsum dolor sit amet", 0.93).
-PROBE_INTENTS = {"emergency": "emergency"}  # a probe's label to the intent it teaches
-# a probe's variant to the training variant it belongs to (the others are their own)
-PROBE_VARIANTS = {"pcm": "en", "ar_eg": "ar", "ar_ly": "ar", "ar_sd": "ar"}
+PROBE_TAUGHT = "emergency"  # the one probe label taught, as the intent of the same name
 
 
 def danger_probe_files(probe_dir: Path) -> list[Path]:
@@ -205,21 +203,22 @@ def danger_probe_files(probe_dir: Path) -> list[Path]:
 
 
 def danger_probe_examples(
-    probe_dir: Path, variants: Iterable[str] | None = None, weight: float = 1.0
+    probe_dir: Path, variants: Iterable[str], weight: float = 1.0
 ) -> list[Example]:
-    """Intent examples from the danger probes (``{variant, messages: [{text, label, kind}]}``),
-    each counting `weight` in training."""
-    wanted = set(variants) if variants is not None else None
+    """Intent examples from the danger probes (``{variant, language, messages: [{text, label,
+    kind}]}``) for the training variants `variants`, each counting `weight`. A probe written in
+    a variant with no training file of its own (Pidgin, Libyan Arabic) trains its language's."""
+    trained = set(variants)
     out: list[Example] = []
     for path in danger_probe_files(probe_dir):
         doc = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
         variant = str(doc.get("variant", ""))
-        variant = PROBE_VARIANTS.get(variant, variant)
-        if wanted is not None and variant not in wanted:
+        if variant not in trained:
+            variant = str(doc.get("language", ""))
+        if variant not in trained:
             continue
         for message in doc.get("messages") or []:
-            intent = PROBE_INTENTS.get(str(message.get("label", "")))
             text = str(message.get("text", "")).strip()
-            if intent and text:
-                out.append(Example(text, intent, variant, weight=weight))
+            if message.get("label") == PROBE_TAUGHT and text:
+                out.append(Example(text, PROBE_TAUGHT, variant, weight=weight))
     return out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from nlu.languages import load_languages
 from nlu.training_data import (
     auxiliary_examples,
@@ -89,24 +91,41 @@ def test_danger_probes_teach_emergencies(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     (tmp_path / "ar_ly.yml").write_text(
-        'variant: ar_ly\nmessages:\n  - {text: "خوي ينزف", label: emergency, kind: bleeding}\n',
+        "variant: ar_ly\nlanguage: ar\nmessages:\n"
+        '  - {text: "خوي ينزف", label: emergency, kind: bleeding}\n',
         encoding="utf-8",
     )
-    taught = {(e.variant, e.text, e.intent) for e in danger_probe_examples(tmp_path)}
+    (tmp_path / "ar_latn.yml").write_text(
+        "variant: ar_latn\nlanguage: ar\nmessages:\n"
+        '  - {text: "5ouya yenzef", label: emergency, kind: bleeding}\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "xx.yml").write_text(
+        'variant: xx\nlanguage: xx\nmessages:\n  - {text: "zzz", label: emergency}\n',
+        encoding="utf-8",
+    )
+    trained = ["en", "ar", "ar_latn"]
+    taught = {(e.variant, e.text, e.intent) for e in danger_probe_examples(tmp_path, trained)}
     assert taught == {
         ("en", "my guy dey bleed well well", "emergency"),  # Pidgin trains the English model
         ("ar", "خوي ينزف", "emergency"),  # dialects train Arabic
-    }  # urgent probes and hard negatives teach no intent
-    assert danger_probe_examples(tmp_path, ["ar"]) == [
-        e for e in danger_probe_examples(tmp_path) if e.variant == "ar"
-    ]
+        ("ar_latn", "5ouya yenzef", "emergency"),  # a trained variant trains itself
+    }  # urgent probes, hard negatives and languages not trained teach nothing
+    # without an Arabizi model, Arabizi probes train Arabic (their language); nothing else does
+    only_arabic = {(e.variant, e.text) for e in danger_probe_examples(tmp_path, ["ar"])}
+    assert only_arabic == {("ar", "خوي ينزف"), ("ar", "5ouya yenzef")}
 
 
 def test_every_shipped_emergency_probe_teaches_a_trained_variant() -> None:
-    probes = danger_probe_examples(DATA / "danger" / "probes")
-    assert len(probes) > 1500
+    probe_dir = DATA / "danger" / "probes"
+    trained = [p.stem for p in DATA.glob("*.yml")]
+    probes = danger_probe_examples(probe_dir, trained, weight=0.5)
+    emergencies = [
+        m
+        for path in probe_dir.glob("*.yml")
+        for m in yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]
+        if m["label"] == "emergency"
+    ]
+    assert len(probes) == len(emergencies) > 1500
     assert {e.intent for e in probes} == {"emergency"}
-    assert {e.weight for e in danger_probe_examples(DATA / "danger" / "probes", weight=0.5)} == {
-        0.5
-    }
-    assert {e.variant for e in probes} <= {p.stem for p in DATA.glob("*.yml")}
+    assert {e.weight for e in probes} == {0.5}
