@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .classifier import IntentModel, TrainParams, train_intent_model
+from .danger_model import danger_examples, danger_files, with_intent_examples
 from .entities import GAZETTEER_DIR, EntityExtractor
 from .features import LinearModel
 from .langid import LangGuess, LanguageIdentifier, load_py3langid, py3langid_arrays
@@ -32,7 +33,6 @@ from .training_data import (
     Example,
     auxiliary_examples,
     danger_probe_examples,
-    danger_probe_files,
     load_examples,
     variant_files,
 )
@@ -50,7 +50,7 @@ __all__ = [
     "known_words",
 ]
 
-MODEL_VERSION = "7"  # bump when features/training change: invalidates every cache
+MODEL_VERSION = "8"  # bump when features/training change: invalidates every cache
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = PACKAGE_DIR / "data"
 PROBE_DIR = Path("danger") / "probes"  # under the data directory; the danger probes teach it too
@@ -138,8 +138,10 @@ class BuiltinNLU:
         threshold: float = DEFAULT_THRESHOLD,
         known_words: Iterable[str] = (),
         meta: dict[str, object] | None = None,
+        danger: IntentModel | None = None,
     ) -> None:
         self.intent = intent
+        self.danger = danger  # emergency / urgent / none (nlu/danger_model.py), when trained
         self.langid = langid
         self.extractor = extractor
         self.threshold = threshold
@@ -174,7 +176,7 @@ class BuiltinNLU:
         files = [data_dir / f"{v.name}.yml" for v in variants]
         gdir = gazetteer_dir or GAZETTEER_DIR
         files += sorted(gdir.glob("*.yml")) if gdir.is_dir() else []
-        files += danger_probe_files(data_dir / PROBE_DIR)
+        files += danger_files(data_dir)  # the probes among them
         files.append(LANGUAGES_FILE)
         code = [
             PACKAGE_DIR / n
@@ -186,6 +188,7 @@ class BuiltinNLU:
                 "normalize.py",
                 "entities.py",
                 "training_data.py",
+                "danger_model.py",
             )
         ]
         extra = [MODEL_VERSION, _py3langid_version(), ",".join(v.name for v in variants)]
@@ -250,9 +253,11 @@ class BuiltinNLU:
         params: TrainParams | None = None,
         gazetteer_dir: Path | None = None,
         use_auxiliary: bool = True,
+        with_danger: bool = True,
     ) -> BuiltinNLU:
         """Train from scratch (no cache). ``use_auxiliary``: also learn from the command
-        keywords and danger phrases of the gazetteers (see ``auxiliary_examples``)."""
+        keywords and danger phrases of the gazetteers (see ``auxiliary_examples``).
+        ``with_danger``: also train the danger classifier (nlu/danger_model.py)."""
         t0 = time.perf_counter()
         ddir = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
         variants = cls.enabled_variants(ddir, languages)
@@ -263,6 +268,7 @@ class BuiltinNLU:
             examples = [e for e in examples if e.variant in names]
         if not examples:
             raise ValueError(f"no training examples in {ddir}")
+        own_examples = list(examples)
         if use_auxiliary:
             seen = {(e.variant, normalize(e.text)) for e in examples}
             aux = [
@@ -304,6 +310,9 @@ class BuiltinNLU:
         classes = list(intent.linear.classes)
         y = np.array([classes.index(lab) for lab in labels])
         threshold = choose_threshold(oof / intent.temperature, y)
+        danger = None
+        if with_danger:
+            danger = cls._train_danger(ddir, variants, own_examples, extractor, params)
 
         from .langid import train_variant_model
 
@@ -330,13 +339,37 @@ class BuiltinNLU:
             "train_seconds": round(time.perf_counter() - t0, 3),
             "lid_codes": codes,
         }
-        nlu = cls(intent, langid, extractor, threshold, known, meta)
+        if danger is not None:
+            meta["danger_temperature"] = danger.temperature
+        nlu = cls(intent, langid, extractor, threshold, known, meta, danger)
         nlu._lid_arrays = lid_arrays  # type: ignore[attr-defined]
         return nlu
+
+    @staticmethod
+    def _train_danger(
+        data_dir: Path,
+        variants: Sequence[Variant],
+        intent_examples: Sequence[Example],
+        extractor: EntityExtractor,
+        params: TrainParams | None,
+    ) -> IntentModel | None:
+        """The danger classifier, on the same features as the intents; None without danger
+        data of all three levels (a small test data set)."""
+        examples = with_intent_examples(danger_examples(data_dir, variants), intent_examples)
+        labels = [e.intent for e in examples]
+        if len(set(labels)) < 3:
+            return None
+        texts = [
+            classification_text(e.text, extractor.extract(e.text, e.variant)) for e in examples
+        ]
+        model, _ = train_intent_model(texts, labels, params, groups=[e.variant for e in examples])
+        return model
 
     def save(self, path: Path) -> None:
         arrays: dict[str, np.ndarray] = {}
         arrays.update(self.intent.linear.to_arrays("intent"))
+        if self.danger is not None:
+            arrays.update(self.danger.linear.to_arrays("danger"))
         if self.langid.own is not None:
             arrays.update(self.langid.own.to_arrays("own"))
         arrays.update(getattr(self, "_lid_arrays", {}) or {})
@@ -381,7 +414,12 @@ class BuiltinNLU:
         )
         known = meta.pop("known_words", [])
         extractor = EntityExtractor(gazetteer_dir, known_words=known)
-        return cls(intent, langid, extractor, float(meta["threshold"]), known, meta)
+        danger = None
+        if "danger.vocab" in arrays:
+            danger = IntentModel(
+                LinearModel.from_arrays(arrays, "danger"), float(meta["danger_temperature"])
+            )
+        return cls(intent, langid, extractor, float(meta["threshold"]), known, meta, danger)
 
     # ------------------------------------------------------------------------------------
     # parsing
@@ -400,7 +438,8 @@ class BuiltinNLU:
         ctext = classification_text(head, [e for e in entities if e.end <= len(head)])
         probs, _known = self.intent.probabilities(ctext)
         classes = self.intent.linear.classes
-        familiarity = self._familiarity(ctext)
+        known_share = self._known_share(ctext)
+        familiarity = 1.0 if known_share > 0.0 else 0.5  # gibberish: less sure of anything
         if familiarity != 1.0:
             probs = [q * familiarity for q in probs]
         order = sorted(range(len(probs)), key=probs.__getitem__, reverse=True)[:RANKING_SIZE]
@@ -415,6 +454,12 @@ class BuiltinNLU:
             confidence = 1.0 - conf
         else:
             intent, confidence = best, conf
+        danger_emergency = danger_urgent = 0.0
+        if self.danger is not None:
+            levels, _known = self.danger.probabilities(ctext)
+            named = dict(zip(self.danger.linear.classes, levels, strict=True))
+            danger_emergency = named.get("emergency", 0.0) * familiarity
+            danger_urgent = named.get("urgent", 0.0) * familiarity
         return ParseResult(
             text=text,
             language=guess.language,
@@ -424,6 +469,9 @@ class BuiltinNLU:
             confidence=confidence,
             intent_ranking=ranking,
             entities=tuple(entities),
+            danger_emergency=danger_emergency,
+            danger_urgent=danger_urgent,
+            known_share=known_share,
         )
 
     async def parse(self, text: str, language_hint: str | None = None) -> ParseResult:
@@ -442,15 +490,16 @@ class BuiltinNLU:
         self.extractor.countries.clear_cache()
         self.extractor.cities.clear_cache()
 
-    def _familiarity(self, ctext: str) -> float:
-        """1.0 when the message has a word the training data knows; less for gibberish."""
+    def _known_share(self, ctext: str) -> float:
+        """The share of the message's words the training data knows (a word, or its first
+        four letters): about 1 for what people write, typos included; near 0 for gibberish."""
         words = [w for w in ctext.split() if not w.isdigit() and not w.startswith("x")]
         if not words or not self.known_words:
             return 1.0
-        for w in words:
-            if w in self.known_words or (len(w) >= 4 and w[:4] in self._prefixes):
-                return 1.0
-        return 0.5
+        known = sum(
+            1 for w in words if w in self.known_words or (len(w) >= 4 and w[:4] in self._prefixes)
+        )
+        return known / len(words)
 
 
 def arabic_transliterations(
@@ -511,7 +560,15 @@ MAPPED_ARRAY = "lid.nextmove"
 # Every large read-only table a message reads a few rows of: the tokenizer table, the
 # classifiers' weights, the idf, the language model's feature probabilities. Mapped, a server
 # process holds only the pages messages touch, and processes on one machine share them.
-MAPPED_ARRAYS = (MAPPED_ARRAY, "intent.weights", "intent.idf", "own.weights", "lid.ptc")
+MAPPED_ARRAYS = (
+    MAPPED_ARRAY,
+    "intent.weights",
+    "intent.idf",
+    "danger.weights",
+    "danger.idf",
+    "own.weights",
+    "lid.ptc",
+)
 
 
 def mapped_member(path: Path, name: str) -> np.ndarray | None:

@@ -159,7 +159,11 @@ def cross_validate(
     report = EvalReport()
     for train_idx, test_idx in fold_indices(labels, groups, folds, seed):
         nlu = BuiltinNLU.train(
-            ddir, languages, examples=[examples[i] for i in train_idx], use_auxiliary=use_auxiliary
+            ddir,
+            languages,
+            examples=[examples[i] for i in train_idx],
+            use_auxiliary=use_auxiliary,
+            with_danger=False,  # intents only: the danger model is measured by danger_bench
         )
         report.predictions.extend(evaluate(nlu, [examples[i] for i in test_idx]).predictions)
     return report

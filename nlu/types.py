@@ -37,6 +37,13 @@ class ParseResult:
     confidence: float
     intent_ranking: tuple[tuple[str, float], ...] = ()
     entities: tuple[Entity, ...] = field(default_factory=tuple)
+    # The danger classifier's probabilities (nlu/danger_model.py): the triage reads them where
+    # the lexicon detector found nothing. 0 when no danger model is trained.
+    danger_emergency: float = 0.0
+    danger_urgent: float = 0.0
+    # The share of its words the training data knows: the classifiers' word is worth little on
+    # a message that is mostly words they never saw (keys pressed at random, another language).
+    known_share: float = 1.0
 
     def entity(self, name: str) -> Entity | None:
         return next((e for e in self.entities if e.entity == name), None)

@@ -251,3 +251,88 @@ def test_an_answer_to_an_open_question_needs_a_danger_word_to_interrupt() -> Non
     )
     triage.assess(with_blood)
     assert with_blood.danger_check or with_blood.danger == "emergency"
+
+
+def _scored(
+    text: str,
+    flow: str | None = None,
+    step: str | None = None,
+    *,
+    emergency: float = 0.0,
+    urgent: float = 0.0,
+    known_share: float = 1.0,
+    intent: str = "inform",
+) -> Turn:
+    """A turn whose intent is ordinary and whose danger classifier says what is given."""
+    state = ConversationState(language="en")
+    state.enter(flow, step)
+    parse = ParseResult(
+        text,
+        "en",
+        1.0,
+        "Latn",
+        intent,
+        0.9,
+        danger_emergency=emergency,
+        danger_urgent=urgent,
+        known_share=known_share,
+    )
+    return Turn(Contact(1, "rest", "someone", "migrant"), state, text, parse, "en", ("en",))
+
+
+# Words no lexicon of the detector has (checked below): only the danger classifier can tell.
+UNKNOWN_TO_THE_DETECTOR = "please come quickly, my cousin's face is going grey and cold"
+
+
+def test_the_danger_classifier_asks_where_the_detector_has_no_words() -> None:
+    triage = Triage.load(build_flows())
+    assert detect(UNKNOWN_TO_THE_DETECTOR).level == "none"
+    quiet = _scored(UNKNOWN_TO_THE_DETECTOR, emergency=0.2)
+    assert triage.assess(quiet) is None and not quiet.danger_check
+    sure = _scored(UNKNOWN_TO_THE_DETECTOR, emergency=0.9)
+    assert triage.assess(sure) is None and sure.danger_check  # asks, never opens alone
+
+
+def test_the_danger_classifier_opens_an_urgent_case_it_is_sure_of() -> None:
+    triage = Triage.load(build_flows())
+    text = "the owner of the house says we must sleep with him or leave"
+    assert detect(text).level == "none"
+    assert triage.assess(_scored(text, urgent=0.9)) == "protection"
+    assert triage.assess(_scored(text, urgent=0.9, intent="detention")) == "detention"
+    assert triage.assess(_scored(text, urgent=0.5)) is None
+
+
+def test_the_classifiers_alone_ignore_messages_of_unknown_words() -> None:
+    """Keys pressed at random look like nothing the classifiers learnt from: neither the
+    intent nor the danger classifier may ask or open a case on them."""
+    triage = Triage.load(build_flows())
+    keys = "oalfdufw wtmfnvh qbblodos"
+    for turn in (
+        _scored(keys, emergency=0.95, known_share=0.0),
+        _scored(keys, urgent=0.95, known_share=0.2),
+        _scored(keys, intent="emergency", known_share=0.0),
+        _scored(keys, intent="protection", known_share=0.0),
+    ):
+        assert triage.assess(turn) is None and not turn.danger_check
+    # the same scores on known words count
+    assert triage.assess(_scored(keys, intent="protection", known_share=0.5)) == "protection"
+
+
+def test_the_danger_classifier_does_not_interrupt_an_answer_without_a_danger_word() -> None:
+    triage = Triage.load(build_flows())
+    answer = _scored(
+        "near the market in Gargaresh",
+        "registration",
+        "detention_place",
+        emergency=0.95,
+        urgent=0.0,
+    )
+    assert triage.assess(answer) is None and not answer.danger_check
+
+
+def test_a_story_that_is_over_is_not_taken_from_the_danger_classifier() -> None:
+    triage = Triage.load(build_flows())
+    over = "two years ago they beat us in the prison, but now I am safe and working"
+    assert detect(over).hard_negative
+    turn = _scored(over, emergency=0.95, urgent=0.95)
+    assert triage.assess(turn) is None and not turn.danger_check
