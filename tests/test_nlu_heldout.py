@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from nlu.danger_model import danger_examples
+from nlu.engine import BuiltinNLU
 from nlu.languages import load_languages
 from nlu.normalize import normalize
 from nlu.training_data import danger_probe_examples, load_examples
@@ -27,10 +29,12 @@ def test_the_heldout_sets_are_in_the_repository() -> None:
 def test_no_heldout_message_is_in_the_training_data() -> None:
     """Compared after normalisation (case, accents, punctuation, repeated letters, Arabic
     letter variants), which is what the classifier sees: "Merci!!" is "merci"."""
-    # the danger probes are trained on too (nlu/engine.py)
+    # the danger probes are trained on too (nlu/engine.py), and all the danger data teaches
+    # the danger classifier, whose false alarms the ordinary held-out messages measure
     trained = load_examples(DATA_DIR)
     variants = {e.variant for e in trained}
     examples = [*trained, *danger_probe_examples(DATA_DIR / "danger" / "probes", variants)]
+    examples += danger_examples(DATA_DIR, BuiltinNLU.enabled_variants(DATA_DIR))
     training = {normalize(e.text) for e in examples}
     heldout = [*load_examples(HELDOUT_DIR), *load_examples(LONG_DIR)]
     leaked = [(e.variant, e.intent, e.text) for e in heldout if normalize(e.text) in training]
