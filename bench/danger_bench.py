@@ -9,15 +9,17 @@
     .venv/bin/python bench/danger_bench.py --variant ti --variant am   # only these variants
 
 Each message goes through the safety triage the conversation uses (flows/safety.py: the danger
-detector nlu/danger.py, the staff's danger phrases and the NLU intent) as the first message of a
-conversation at the main menu. The outcome is what the person would get: an emergency (safety
-reply + emergency case), an urgent case, the question "are you in danger right now?", or
-nothing. Reported per variant:
+detector nlu/danger.py, the staff's danger phrases, the NLU intent and the danger classifier
+nlu/danger_model.py) as the first message of a conversation at the main menu. The outcome is
+what the person would get: an emergency (safety reply + emergency case), an urgent case, the
+question "are you in danger right now?" (yes opens an emergency case; where the message also
+reads as urgent, no opens an urgent case), or nothing. Reported per variant:
 
 - immediate-danger recall: emergency messages that reach an emergency, or the question (both
   counted, and shown apart);
 - emergency-vs-urgent accuracy on the danger messages (the question counts as emergency);
-- urgent-category case rate: urgent messages that open a case (urgent or emergency);
+- urgent-category case rate: urgent messages that open a case (urgent or emergency, or the
+  question whose either answer opens one);
 - false alarms: a safety reply or the question on a ``none`` message, and on the ordinary
   messages of the intent held-out sets (bench/data/heldout*, intents other than emergency,
   detention and protection);
@@ -178,7 +180,8 @@ def keep(
 async def outcome(
     triage: Triage, nlu: NLUService, message: Message, languages: tuple[str, ...]
 ) -> str:
-    """emergency | urgent | ask | none: what the person gets for this message."""
+    """emergency | urgent | ask | ask_case | none: what the person gets for this message
+    (ask_case: the question, and a "no" opens an urgent case)."""
     parse = await nlu.parse(message.text, message.language)
     turn = Turn(
         contact=Contact(0, "bench", "bench", "person"),
@@ -193,7 +196,9 @@ async def outcome(
         return "emergency"
     if danger is not None:
         return "urgent"
-    return "ask" if turn.danger_check else "none"
+    if turn.danger_check:
+        return "ask_case" if turn.danger_if_not_now else "ask"
+    return "none"
 
 
 @dataclass
@@ -220,8 +225,8 @@ async def run(
         tally = tallies[m.variant]
         getattr(tally, m.label if m.label in ("emergency", "urgent") else "none").append(o)
         wrong = (
-            (m.label == "emergency" and o not in ("emergency", "ask"))
-            or (m.label == "urgent" and o not in ("emergency", "urgent"))
+            (m.label == "emergency" and o not in ("emergency", "ask", "ask_case"))
+            or (m.label == "urgent" and o not in ("emergency", "urgent", "ask_case"))
             or (m.label == "none" and o != "none")
         )
         if wrong:
@@ -263,16 +268,16 @@ def table(tallies: dict[str, Tally]) -> list[str]:
 
 
 def _row(name: str, t: Tally) -> str:
-    recall = _rate(t.emergency, {"emergency", "ask"})
+    recall = _rate(t.emergency, {"emergency", "ask", "ask_case"})
     sure = _rate(t.emergency, {"emergency"})
-    asked = _rate(t.emergency, {"ask"})
-    level_right = sum(o in ("emergency", "ask") for o in t.emergency) + sum(
+    asked = _rate(t.emergency, {"ask", "ask_case"})
+    level_right = sum(o in ("emergency", "ask", "ask_case") for o in t.emergency) + sum(
         o == "urgent" for o in t.urgent
     )
     positives = len(t.emergency) + len(t.urgent)
-    case = _rate(t.urgent, {"emergency", "urgent"})
-    alarms = _rate(t.none, {"emergency", "urgent", "ask"})
-    ordinary = _rate(t.ordinary, {"emergency", "urgent", "ask"})
+    case = _rate(t.urgent, {"emergency", "urgent", "ask_case"})
+    alarms = _rate(t.none, {"emergency", "urgent", "ask", "ask_case"})
+    ordinary = _rate(t.ordinary, {"emergency", "urgent", "ask", "ask_case"})
     return (
         f"| {name} | {_pct(*recall)} | {_pct(*sure)} | {_pct(*asked)} | "
         f"{_pct(level_right, positives)} | {_pct(*case)} | {_pct(*alarms)} | {_pct(*ordinary)} |"

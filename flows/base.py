@@ -130,6 +130,9 @@ class Turn:
     language_hint: str | None = None  # from the channel: Telegram's language_code, a chat page
     danger: str | None = None  # safety triage's category for this message, if any
     danger_check: bool = False  # triage is unsure: ask "are you in danger right now?"
+    # while asking: the urgent category whose case opens if the answer is "no" (a disclosure of
+    # trafficking or detention that is not a danger to life this minute still reaches a person)
+    danger_if_not_now: str | None = None
     command: str | None = None  # the global command this text is (menu, yes, back, …), if any
     registrations: RegistrationService | None = None
     # The channel takes keys (and speech) only, a phone call's menus: flows ask what a keypad

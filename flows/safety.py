@@ -50,6 +50,9 @@ INTENT_CATEGORIES = {"emergency": 0.6, "detention": 0.7, "protection": 0.7}
 # message in 100 reaches either (never on the evaluation set). An emergency from it only asks.
 DANGER_MODEL_ASK = 0.7
 DANGER_MODEL_CASE = 0.7
+# While asking "are you in danger right now?", a danger classifier this sure of `urgent` opens
+# the urgent case if the answer is no.
+DANGER_MODEL_IF_NOT_NOW = 0.5
 # Either classifier alone counts only on a message whose words are at least this much known to
 # the training data: random keys are not a cry for help (they were asked "are you in danger?"
 # one time in fifteen). Every danger message of the evaluation's open half passes it.
@@ -169,6 +172,10 @@ class Triage:
         turn.danger_check = unsure and turn.danger not in ("emergency", "self_harm")
         if turn.danger_check and turn.danger is not None:
             turn.danger_check = False  # an urgent case opens anyway; operators will ask
+        turn.danger_if_not_now = None
+        if turn.danger_check and classifier and parse.danger_urgent >= DANGER_MODEL_IF_NOT_NOW:
+            urgent = parse.intent in ("detention", "protection")
+            turn.danger_if_not_now = parse.intent if urgent else "protection"
         return turn.danger
 
     def detect(self, text: str) -> Detection:
@@ -201,6 +208,7 @@ class SafetyFlow(Flow):
             "text": turn.text,
             "intent": parse.intent,
             "confidence": parse.confidence,
+            "if_not_now": turn.danger_if_not_now,
         }
         turn.say("safety.check", options=yes_no())
 
@@ -244,6 +252,12 @@ class SafetyFlow(Flow):
         asked = dict(state.data)
         if answer:
             turn.danger = "emergency"
+            await self.start(turn)
+            return True
+        urgent = asked.get("if_not_now")
+        if urgent in CATEGORIES:
+            # not in danger this minute, but what they wrote is a case for a person
+            turn.danger = str(urgent)
             await self.start(turn)
             return True
         state.enter(None)

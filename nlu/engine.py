@@ -439,7 +439,8 @@ class BuiltinNLU:
         probs, _known = self.intent.probabilities(ctext)
         classes = self.intent.linear.classes
         known_share = self._known_share(ctext)
-        familiarity = 1.0 if known_share > 0.0 else 0.5  # gibberish: less sure of anything
+        # gibberish: less sure of anything (a message of digits alone is no gibberish)
+        familiarity = 0.5 if known_share == 0.0 and _has_words(ctext) else 1.0
         if familiarity != 1.0:
             probs = [q * familiarity for q in probs]
         order = sorted(range(len(probs)), key=probs.__getitem__, reverse=True)[:RANKING_SIZE]
@@ -492,14 +493,26 @@ class BuiltinNLU:
 
     def _known_share(self, ctext: str) -> float:
         """The share of the message's words the training data knows (a word, or its first
-        four letters): about 1 for what people write, typos included; near 0 for gibberish."""
-        words = [w for w in ctext.split() if not w.isdigit() and not w.startswith("x")]
-        if not words or not self.known_words:
+        four letters): about 1 for what people write, typos included; near 0 for gibberish;
+        0 for a message with no words (a menu digit says nothing about danger)."""
+        words = _words(ctext)
+        if not words:
+            return 0.0
+        if not self.known_words:
             return 1.0
         known = sum(
             1 for w in words if w in self.known_words or (len(w) >= 4 and w[:4] in self._prefixes)
         )
         return known / len(words)
+
+
+def _words(ctext: str) -> list[str]:
+    """The words of a classification text: no numbers, no entity masks."""
+    return [w for w in ctext.split() if not w.isdigit() and not w.startswith("x")]
+
+
+def _has_words(ctext: str) -> bool:
+    return bool(_words(ctext))
 
 
 def arabic_transliterations(

@@ -42,7 +42,8 @@ class ParseResult:
     danger_emergency: float = 0.0
     danger_urgent: float = 0.0
     # The share of its words the training data knows: the classifiers' word is worth little on
-    # a message that is mostly words they never saw (keys pressed at random, another language).
+    # a message that is mostly words they never saw (keys pressed at random, another language)
+    # or that has none (a menu digit). 1 where the parse does not say (a test's).
     known_share: float = 1.0
 
     def entity(self, name: str) -> Entity | None:

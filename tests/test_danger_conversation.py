@@ -199,6 +199,19 @@ async def test_unsure_then_no_answers_what_was_asked(runtime: Runtime) -> None:
     assert await case_of(runtime, "unsure-ask") is None
 
 
+async def test_unsure_then_no_still_opens_the_urgent_case_it_reads_as(runtime: Runtime) -> None:
+    """Maybe an emergency, surely a case for the protection team (a debt worked off under a
+    lock): "no, not in danger right now" opens the urgent case instead of carrying on."""
+    sender = "unsure-no-urgent"
+    await say(runtime, sender, OPEN["en"])
+    held = "we are trapped, the people who brought us say each one owes 2000 and we must work"
+    assert await say(runtime, sender, held) == [t(runtime, "en", "safety.check")]
+    assert await case_of(runtime, sender) is None
+    replies = await say(runtime, sender, "2")
+    assert replies[0] == t(runtime, "en", "safety.protection")
+    assert await case_of(runtime, sender) == ("urgent", "protection")
+
+
 async def test_the_question_left_for_the_menu_is_asked_again_on_continue(
     runtime: Runtime,
 ) -> None:

@@ -114,6 +114,8 @@ def test_the_trained_model_reads_danger_the_lexicon_lacks(builtin_nlu: BuiltinNL
 def test_random_keys_are_mostly_unknown_words(builtin_nlu: BuiltinNLU) -> None:
     assert builtin_nlu.parse_sync("oalfdufw wtmfnvh qbblodos").known_share == 0.0
     assert builtin_nlu.parse_sync("my friend is bleeding, plz help").known_share == 1.0
+    # a menu digit has no words at all: neither classifier alone may read danger in it
+    assert builtin_nlu.parse_sync("1").known_share == 0.0
 
 
 def test_the_danger_model_is_cached_with_the_nlu(builtin_nlu: BuiltinNLU, tmp_path: Path) -> None:
