@@ -53,6 +53,9 @@ DANGER_MODEL_CASE = 0.7
 # While asking "are you in danger right now?", a danger classifier this sure of `urgent` opens
 # the urgent case if the answer is no.
 DANGER_MODEL_IF_NOT_NOW = 0.5
+# The intent classifier's emergency alone asks only if the danger classifier does not read the
+# message as plainly none (a dying phone battery, "the rent is killing me").
+DANGER_MODEL_AGREES = 0.3
 # Either classifier alone counts only on a message whose words are at least this much known to
 # the training data: random keys are not a cry for help (they were asked "are you in danger?"
 # one time in fifteen). Every danger message of the evaluation's open half passes it.
@@ -129,6 +132,9 @@ class Triage:
         unsure = False
         parse = turn.parse
         classifier = not plain and parse.known_share >= CLASSIFIER_KNOWN_SHARE
+        model = parse.danger_emergency is not None and parse.danger_urgent is not None
+        model_emergency = parse.danger_emergency or 0.0
+        model_urgent = parse.danger_urgent or 0.0
         if detection.level == "emergency":
             if detection.certainty == "sure":
                 found.add("self_harm" if detection.category == "self_harm" else "emergency")
@@ -151,17 +157,19 @@ class Triage:
                     # question ("near the market in Gargaresh") needs a danger word with it,
                     # as emergencies written to the classifier name where people are
                     unsure = flow is None or bool(detection.concepts & DANGER_CONCEPTS)
+                    if model and model_emergency + model_urgent < DANGER_MODEL_AGREES:
+                        unsure = False  # the danger classifier reads it as none
                 else:
                     found.add(parse.intent)
         quiet = detection.level == "none" and not (found or unsure or detection.hard_negative)
-        if classifier and quiet:
+        if classifier and quiet and model:
             # What the detector has no words for (its everyday words too: the model learnt the
             # "fire" of a bakery from the probes); an answer to a flow's question needs a
             # danger word with it, as for the classifier above.
             if flow is None or detection.concepts & DANGER_CONCEPTS:
-                if parse.danger_emergency >= DANGER_MODEL_ASK:
+                if model_emergency >= DANGER_MODEL_ASK:
                     unsure = True
-                elif parse.danger_urgent >= DANGER_MODEL_CASE:
+                elif model_urgent >= DANGER_MODEL_CASE:
                     urgent = parse.intent in ("detention", "protection")
                     found.add(parse.intent if urgent else "protection")
         if flow is not None:
@@ -173,7 +181,7 @@ class Triage:
         if turn.danger_check and turn.danger is not None:
             turn.danger_check = False  # an urgent case opens anyway; operators will ask
         turn.danger_if_not_now = None
-        if turn.danger_check and classifier and parse.danger_urgent >= DANGER_MODEL_IF_NOT_NOW:
+        if turn.danger_check and classifier and model_urgent >= DANGER_MODEL_IF_NOT_NOW:
             urgent = parse.intent in ("detention", "protection")
             turn.danger_if_not_now = parse.intent if urgent else "protection"
         return turn.danger

@@ -455,7 +455,8 @@ class BuiltinNLU:
             confidence = 1.0 - conf
         else:
             intent, confidence = best, conf
-        danger_emergency = danger_urgent = 0.0
+        danger_emergency: float | None = None
+        danger_urgent: float | None = None
         if self.danger is not None:
             levels, _known = self.danger.probabilities(ctext)
             named = dict(zip(self.danger.linear.classes, levels, strict=True))

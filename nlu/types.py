@@ -38,9 +38,9 @@ class ParseResult:
     intent_ranking: tuple[tuple[str, float], ...] = ()
     entities: tuple[Entity, ...] = field(default_factory=tuple)
     # The danger classifier's probabilities (nlu/danger_model.py): the triage reads them where
-    # the lexicon detector found nothing. 0 when no danger model is trained.
-    danger_emergency: float = 0.0
-    danger_urgent: float = 0.0
+    # the lexicon detector found nothing. None when no danger model is trained.
+    danger_emergency: float | None = None
+    danger_urgent: float | None = None
     # The share of its words the training data knows: the classifiers' word is worth little on
     # a message that is mostly words they never saw (keys pressed at random, another language)
     # or that has none (a menu digit). 1 where the parse does not say (a test's).

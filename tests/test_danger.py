@@ -336,3 +336,19 @@ def test_a_story_that_is_over_is_not_taken_from_the_danger_classifier() -> None:
     assert detect(over).hard_negative
     turn = _scored(over, emergency=0.95, urgent=0.95)
     assert triage.assess(turn) is None and not turn.danger_check
+
+
+def test_the_emergency_intent_alone_asks_only_if_the_danger_classifier_agrees() -> None:
+    """The intent classifier learnt from emergencies that a sick person may be one; the danger
+    classifier, which learnt the hard negatives too, may read the message as plainly none."""
+    triage = Triage.load(build_flows())
+    sick = "my neighbour is very sick since yesterday, what can I do"
+    found = detect(sick)
+    assert found.level == "none" and not found.everyday and not found.hard_negative
+    plainly_none = _scored(sick, intent="emergency", emergency=0.05, urgent=0.05)
+    assert triage.assess(plainly_none) is None and not plainly_none.danger_check
+    doubtful = _scored(sick, intent="emergency", emergency=0.25, urgent=0.1)
+    assert triage.assess(doubtful) is None and doubtful.danger_check
+    # no danger classifier (a Rasa-only parse, a small model): the intent alone still asks
+    alone = _classified_emergency(sick, None, None)
+    assert triage.assess(alone) is None and alone.danger_check
