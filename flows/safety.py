@@ -172,6 +172,12 @@ class Triage:
                 elif model_urgent >= DANGER_MODEL_CASE:
                     urgent = parse.intent in ("detention", "protection")
                     found.add(parse.intent if urgent else "protection")
+                elif (
+                    model_urgent >= DANGER_MODEL_IF_NOT_NOW
+                    and parse.intent in ("detention", "protection")
+                    and parse.confidence >= DANGER_MODEL_IF_NOT_NOW
+                ):
+                    found.add(parse.intent)  # both classifiers lean the same way
         if flow is not None:
             found -= flow.expected_disclosures(turn.state.step) - {"emergency", "self_harm"}
         if turn.state.flow == "safety" and turn.state.step != CHECK_STEP:

@@ -352,3 +352,13 @@ def test_the_emergency_intent_alone_asks_only_if_the_danger_classifier_agrees() 
     # no danger classifier (a Rasa-only parse, a small model): the intent alone still asks
     alone = _classified_emergency(sick, None, None)
     assert triage.assess(alone) is None and alone.danger_check
+
+
+def test_both_classifiers_leaning_urgent_open_the_case() -> None:
+    """Neither is sure alone (danger classifier 0.6, below 0.7), but both lean the same way."""
+    triage = Triage.load(build_flows())
+    raid = "police ashe shob chele der dhore nie geche"  # Banglish: the police took the boys
+    assert detect(raid).level == "none"
+    assert triage.assess(_scored(raid, urgent=0.6, intent="detention")) == "detention"
+    assert triage.assess(_scored(raid, urgent=0.6, intent="inform")) is None
+    assert triage.assess(_scored(raid, urgent=0.4, intent="detention")) is None
