@@ -262,6 +262,7 @@ def _scored(
     urgent: float = 0.0,
     known_share: float = 1.0,
     intent: str = "inform",
+    confidence: float = 0.9,
 ) -> Turn:
     """A turn whose intent is ordinary and whose danger classifier says what is given."""
     state = ConversationState(language="en")
@@ -272,7 +273,7 @@ def _scored(
         1.0,
         "Latn",
         intent,
-        0.9,
+        confidence,
         danger_emergency=emergency,
         danger_urgent=urgent,
         known_share=known_share,
@@ -359,6 +360,8 @@ def test_both_classifiers_leaning_urgent_open_the_case() -> None:
     triage = Triage.load(build_flows())
     raid = "police ashe shob chele der dhore nie geche"  # Banglish: the police took the boys
     assert detect(raid).level == "none"
-    assert triage.assess(_scored(raid, urgent=0.6, intent="detention")) == "detention"
+    both = _scored(raid, urgent=0.6, intent="detention", confidence=0.6)
+    assert triage.assess(both) == "detention"
     assert triage.assess(_scored(raid, urgent=0.6, intent="inform")) is None
-    assert triage.assess(_scored(raid, urgent=0.4, intent="detention")) is None
+    assert triage.assess(_scored(raid, urgent=0.4, intent="detention", confidence=0.6)) is None
+    assert triage.assess(_scored(raid, urgent=0.6, intent="detention", confidence=0.4)) is None
