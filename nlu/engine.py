@@ -58,6 +58,7 @@ PROBE_WEIGHT = 0.25  # a probe counts a quarter: its rare words (places, "sorry"
 DEFAULT_CACHE_DIR = Path("var") / "cache" / "nlu"  # beside where it runs, not in the package
 DEFAULT_THRESHOLD = 0.3
 MAX_CLASSIFY_CHARS = 600  # a longer message is classified on its beginning
+DANGER_WORD_CACHE = DANGER_PAIR_CACHE = 4096
 MAX_ENTITY_CHARS = 4000
 RANKING_SIZE = 10
 EMERGENCY_INTENT = "emergency"
@@ -142,6 +143,9 @@ class BuiltinNLU:
     ) -> None:
         self.intent = intent
         self.danger = danger  # emergency / urgent / none (nlu/danger_model.py), when trained
+        if danger is not None:
+            # a quarter of the intents' caches: the common words, within the NLU's memory
+            danger.linear.resize_cache(DANGER_WORD_CACHE, DANGER_PAIR_CACHE)
         self.langid = langid
         self.extractor = extractor
         self.threshold = threshold
