@@ -258,3 +258,16 @@ def test_geez_skeletons_fold_vowels_and_letters_spelt_alike() -> None:
     assert skeleton("ኣ") == ""
     counts = Featurizer(char_min=1, char_max=2, word_max=1, skeleton=True).word_counts("ምምላስ")
     assert SKEL + "መለሰ" in counts and counts[SKEL + "ለሰ "] == 1
+
+
+def test_a_saved_vocabulary_gives_the_same_index() -> None:
+    from nlu.features import FeatureIndex
+
+    words = ["", "a", "ab", "ḥaḍ", "ጠፍቷል", "x y", "z"]
+    built = FeatureIndex(words)
+    loaded = FeatureIndex.from_blob(built.blob)
+    assert loaded.vocabulary() == words
+    for i, word in enumerate(words):
+        assert loaded.get(word) == built.get(word) == i
+    assert loaded.get("missing") is None
+    assert len(FeatureIndex.from_blob(FeatureIndex([]).blob)) == 0
