@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
 from nlu import FALLBACK_INTENT, BuiltinNLU, ParseResult
+from nlu.engine import MAX_CLASSIFY_CHARS
 from nlu.evaluation import EvalReport, evaluate, heldout_examples
 from nlu.training_data import Example
 from nlu.types import NLUService
@@ -80,26 +80,27 @@ def test_gibberish_is_fallback(builtin_nlu: BuiltinNLU, text: str) -> None:
     assert builtin_nlu.parse_sync(text).intent == FALLBACK_INTENT
 
 
-def test_huge_message_is_fast(builtin_nlu: BuiltinNLU) -> None:
+def test_a_huge_message_is_classified_on_its_beginning(builtin_nlu: BuiltinNLU) -> None:
+    """A 100 KB message costs what its first MAX_CLASSIFY_CHARS cost (the time itself is
+    measured by bench/nlu_bench.py, not here: no timing thresholds in tests)."""
     text = "please help me i want to go home " * 3000  # ~100 KB
-    t0 = time.perf_counter()
-    r = builtin_nlu.parse_sync(text)
-    assert time.perf_counter() - t0 < 0.5
-    assert r.intent == "register_return"
+    whole = builtin_nlu.parse_sync(text)
+    head = builtin_nlu.parse_sync(text[:MAX_CLASSIFY_CHARS])
+    assert whole.intent == head.intent == "register_return"
+    assert whole.intent_ranking == head.intent_ranking
+    assert (whole.danger_emergency, whole.danger_urgent) == (
+        head.danger_emergency,
+        head.danger_urgent,
+    )
 
 
-def test_latency(builtin_nlu: BuiltinNLU) -> None:
+def test_the_per_word_caches_change_no_result(builtin_nlu: BuiltinNLU) -> None:
+    """Warm caches (as in a server) and emptied ones give the same parse."""
     msgs = ["nbi nrja3 l bladi", "je veux rentrer au Mali", "ok", "انا من السودان وساكن في سبها"]
-    for m in msgs * 10:
-        builtin_nlu.parse_sync(m)
-    times = []
-    for _ in range(100):
-        for m in msgs:
-            t0 = time.perf_counter()
-            builtin_nlu.parse_sync(m)
-            times.append(time.perf_counter() - t0)
-    times.sort()
-    assert times[len(times) // 2] < 0.005  # generous: shared CI machines; bench measures p99
+    warm = [builtin_nlu.parse_sync(m) for m in msgs * 2][len(msgs) :]
+    builtin_nlu.clear_caches()
+    cold = [builtin_nlu.parse_sync(m) for m in msgs]
+    assert warm == cold
 
 
 def _tiny_data(directory: Path) -> None:
