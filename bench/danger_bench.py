@@ -291,8 +291,10 @@ def render(source: str, results: dict[str, dict[str, Tally]], ms: float, notes: 
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, Python "
         f"{platform.python_version()}, a shared 2-core machine under load. Messages: {source}. "
         "Each message is the first of a conversation at the main menu and goes through the "
-        "safety triage (danger detector + staff phrases + NLU intent). *Asked* = the bot asks "
-        '"Are you in danger right now?" (a yes opens the emergency case). Ordinary held-out: '
+        "safety triage (danger detector + staff phrases + NLU intent + danger classifier). "
+        '*Asked* = the bot asks "Are you in danger right now?" (a yes opens the emergency case; '
+        "where the message also reads as urgent, a no opens an urgent case, counted in urgent "
+        "→ case). Ordinary held-out: "
         "bench/data/heldout and heldout_long, intents other than emergency/detention/protection.",
         "",
         f"Danger detector: {ms:.3f} ms per message on average (words cached, as in a server).",
