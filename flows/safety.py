@@ -50,9 +50,9 @@ INTENT_CATEGORIES = {"emergency": 0.6, "detention": 0.7, "protection": 0.7}
 # message in 100 reaches either (never on the evaluation set). An emergency from it only asks.
 DANGER_MODEL_ASK = 0.7
 DANGER_MODEL_CASE = 0.7
-# While asking "are you in danger right now?", a danger classifier this sure of `urgent` opens
-# the urgent case if the answer is no.
-DANGER_MODEL_IF_NOT_NOW = 0.5
+# Leaning urgent: with a detention/protection intent as sure, it opens the case; while asking
+# "are you in danger right now?", it opens the urgent case if the answer is no.
+DANGER_MODEL_LEANS = 0.5
 # The intent classifier's emergency alone asks only if the danger classifier does not read the
 # message as plainly none (a dying phone battery, "the rent is killing me").
 DANGER_MODEL_AGREES = 0.3
@@ -70,6 +70,15 @@ DETECTOR_CATEGORIES: Mapping[str, str] = {
     "unaccompanied": "protection",  # a child alone: the protection team
 }
 CHECK_STEP = "check"  # the safety flow's step while "are you in danger right now?" waits
+
+
+URGENT_INTENTS = ("detention", "protection")
+
+
+def _urgent_category(intent: str) -> str:
+    """The case category of a message the danger classifier reads as urgent: the intent's when
+    it names one, else protection."""
+    return intent if intent in URGENT_INTENTS else "protection"
 
 
 def _pattern(phrases: list[str]) -> re.Pattern[str] | None:
@@ -170,12 +179,11 @@ class Triage:
                 if model_emergency >= DANGER_MODEL_ASK:
                     unsure = True
                 elif model_urgent >= DANGER_MODEL_CASE:
-                    urgent = parse.intent in ("detention", "protection")
-                    found.add(parse.intent if urgent else "protection")
+                    found.add(_urgent_category(parse.intent))
                 elif (
-                    model_urgent >= DANGER_MODEL_IF_NOT_NOW
-                    and parse.intent in ("detention", "protection")
-                    and parse.confidence >= DANGER_MODEL_IF_NOT_NOW
+                    model_urgent >= DANGER_MODEL_LEANS
+                    and parse.intent in URGENT_INTENTS
+                    and parse.confidence >= DANGER_MODEL_LEANS
                 ):
                     found.add(parse.intent)  # both classifiers lean the same way
         if flow is not None:
@@ -187,9 +195,8 @@ class Triage:
         if turn.danger_check and turn.danger is not None:
             turn.danger_check = False  # an urgent case opens anyway; operators will ask
         turn.danger_if_not_now = None
-        if turn.danger_check and classifier and model_urgent >= DANGER_MODEL_IF_NOT_NOW:
-            urgent = parse.intent in ("detention", "protection")
-            turn.danger_if_not_now = parse.intent if urgent else "protection"
+        if turn.danger_check and classifier and model_urgent >= DANGER_MODEL_LEANS:
+            turn.danger_if_not_now = _urgent_category(parse.intent)
         return turn.danger
 
     def detect(self, text: str) -> Detection:
