@@ -50,7 +50,7 @@ __all__ = [
     "known_words",
 ]
 
-MODEL_VERSION = "8"  # bump when features/training change: invalidates every cache
+MODEL_VERSION = "9"  # bump when features/training change: invalidates every cache
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = PACKAGE_DIR / "data"
 PROBE_DIR = Path("danger") / "probes"  # under the data directory; the danger probes teach it too
@@ -149,7 +149,10 @@ class BuiltinNLU:
         self.langid = langid
         self.extractor = extractor
         self.threshold = threshold
-        self.known_words = frozenset(known_words)
+        # shared with the entity extractor when it was given this very set
+        self.known_words = (
+            known_words if isinstance(known_words, frozenset) else frozenset(known_words)
+        )
         self._prefixes = frozenset(w[:4] for w in self.known_words if len(w) >= 4)
         self.meta: dict[str, object] = meta or {}
 
@@ -291,7 +294,7 @@ class BuiltinNLU:
                     seen.add(key)
                     probes.append(p)
             examples = [*examples, *aux, *probes]
-        known = known_words(examples)
+        known = frozenset(known_words(examples))
         extractor = EntityExtractor(gazetteer_dir, known_words=known)
         texts = [
             classification_text(e.text, extractor.extract(e.text, e.variant)) for e in examples
@@ -416,7 +419,7 @@ class BuiltinNLU:
         langid = LanguageIdentifier(
             variants, own, lid, default_language=_default_language(variants)
         )
-        known = meta.pop("known_words", [])
+        known = frozenset(meta.pop("known_words", []))
         extractor = EntityExtractor(gazetteer_dir, known_words=known)
         danger = None
         if "danger.vocab" in arrays:
@@ -576,10 +579,14 @@ def _default_language(variants: Sequence[Variant]) -> str:
 # py3langid's tokenizer table: the largest array, read a few entries a message
 MAPPED_ARRAY = "lid.nextmove"
 # Every large read-only table a message reads a few rows of: the tokenizer table, the
-# classifiers' weights, the idf, the language model's feature probabilities. Mapped, a server
-# process holds only the pages messages touch, and processes on one machine share them.
+# classifiers' weights, the idf, the language model's feature probabilities; and the
+# vocabularies, read once at load to index them and then released (nlu/features.py). Mapped,
+# a server process holds only the pages messages touch, and processes on one machine share them.
 MAPPED_ARRAYS = (
     MAPPED_ARRAY,
+    "intent.vocab",
+    "danger.vocab",
+    "own.vocab",
     "intent.weights",
     "intent.idf",
     "danger.weights",

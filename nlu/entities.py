@@ -12,7 +12,7 @@ and, for words of five letters or more, one typo allowed (precomputed deletion i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -119,7 +119,7 @@ class Gazetteer:
         self,
         entries: Mapping[str, Iterable[str]],
         fuzzy_min_len: int = 5,
-        stop_words: Iterable[str] = (),
+        stop_words: Container[str] = frozenset(),
     ) -> None:
         self.phrases: dict[tuple[str, ...], str] = {}
         self.max_len = 1
@@ -134,7 +134,7 @@ class Gazetteer:
         # first tokens of the phrases of several words: only there is a longer match tried
         self.phrase_starts = frozenset(toks[0] for toks in self.phrases if len(toks) > 1)
         self.fuzzy_min_len = fuzzy_min_len
-        self.stop_words: set[str] = {normalize(w) for w in stop_words}
+        self.stop_words = stop_words  # folded words never corrected to an entry
         # a word's value does not depend on its message: remember the last few thousand
         self._lookup = lru_cache(maxsize=8192)(self._lookup_word)
         # symmetric-deletion index of one-word entries for edit distance 1
@@ -427,12 +427,28 @@ class _Span:
     end: int
 
 
+class _Either:
+    """Membership in either of two sets, without building their union."""
+
+    __slots__ = ("_a", "_b")
+
+    def __init__(self, a: frozenset[str], b: frozenset[str]) -> None:
+        self._a, self._b = a, b
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._a or word in self._b
+
+
 class EntityExtractor:
     """All extractors over one message; resolvers for single answers."""
 
     def __init__(self, gazetteer_dir: Path | None = None, known_words: Iterable[str] = ()) -> None:
         gdir = gazetteer_dir or GAZETTEER_DIR
-        stop = set(_STOP_WORDS) | set(known_words)
+        # the training data's words are never taken for a misspelt place; the NLU's own set of
+        # them is shared, not copied (~2 MB a copy)
+        known = known_words if isinstance(known_words, frozenset) else frozenset(known_words)
+        listed = frozenset(normalize(w) for w in _STOP_WORDS)
+        stop = _Either(listed | {f for w in known if (f := normalize(w)) != w}, known)
         self.countries = Gazetteer(_country_entries(gdir), stop_words=stop)
         self.cities = Gazetteer(_city_entries(gdir), stop_words=stop)
         self.numbers = _number_words(gdir)

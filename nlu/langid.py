@@ -199,13 +199,88 @@ def _py3langid_arrays(codes: tuple[str, ...]) -> dict[str, np.ndarray]:
         return {}
     nm = np.frombuffer(nextmove, dtype=np.uint16 if nextmove.itemsize == 2 else np.uint32)
     rw = np.frombuffer(row, dtype=np.uint16 if row.itemsize == 2 else np.uint32)
-    return {
+    arrays = {
         "lid.ptc": np.ascontiguousarray(np.asarray(ptc)[:, keep]),
         "lid.pc": np.asarray(pc)[keep].astype(np.float32),
         "lid.classes": np.array([classes[i] for i in keep], dtype=str),
         "lid.nextmove": nm.copy(),
         "lid.row": rw.copy(),
         "lid.output": np.asarray(output, dtype=np.int32),
+    }
+    trie = automaton_trie(arrays["lid.nextmove"], arrays["lid.row"])
+    if trie is not None:
+        arrays.update({f"lid.trie_{name}": value for name, value in trie.items()})
+    return arrays
+
+
+def automaton_trie(nextmove: np.ndarray, row: np.ndarray) -> dict[str, np.ndarray] | None:
+    """py3langid's tokenizer, an Aho-Corasick automaton stored as its full transition table
+    (38 MB: every state's next state for each of the 256 bytes), as the trie and failure links
+    it was built from (1.4 MB): a state's children (``starts[s]:starts[s+1]`` of ``bytes`` and
+    ``targets``) and the state to fall back to (``fail``). A server walking the table kept
+    most of it resident (25 MB after a few thousand messages in ten languages); the trie gives
+    the same next state for every (state, byte), checked here for all of them, or None.
+
+    The table's transitions one level deeper than their state are the trie's edges (a fallback
+    never goes deeper); a child's failure link is its parent's link's transition on its byte."""
+    table = np.asarray(nextmove).reshape(-1, 256)
+    rows = np.asarray(row, dtype=np.int64)
+    n = len(rows)
+    if n == 0 or n >= 2**32:
+        return None
+    depth = np.full(n, -1, dtype=np.int64)
+    depth[0] = 0
+    frontier, level = np.array([0]), 0
+    while frontier.size:
+        reached = np.unique(table[rows[frontier]])
+        frontier = reached[depth[reached] < 0]
+        level += 1
+        depth[frontier] = level
+    if (depth < 0).any():
+        return None
+    sources, labels, targets = [], [], []
+    for first in range(0, n, 8192):
+        states = np.arange(first, min(n, first + 8192))
+        moves = table[rows[states]].astype(np.int64)
+        at_state, at_byte = np.nonzero(depth[moves] == depth[states][:, None] + 1)
+        sources.append(states[at_state])
+        labels.append(at_byte)
+        targets.append(moves[at_state, at_byte])
+    source, label, target = (np.concatenate(x) for x in (sources, labels, targets))
+    if len(target) != n - 1 or len(np.unique(target)) != n - 1:
+        return None  # not a trie: keep the table
+    parent = np.zeros(n, dtype=np.int64)
+    parent[target] = source
+    via = np.zeros(n, dtype=np.int64)
+    via[target] = label
+    fail = np.zeros(n, dtype=np.int64)
+    for d in range(2, level + 1):
+        states = np.flatnonzero(depth == d)
+        fail[states] = table[rows[fail[parent[states]]], via[states]]
+    starts = np.concatenate(([0], np.cumsum(np.bincount(source, minlength=n))))
+    keys = source * 256 + label  # sorted: states in order, bytes in order within a state
+    for first in range(0, n, 4096):  # every (state, byte): the trie's move is the table's
+        states = np.arange(first, min(n, first + 4096))
+        want = table[rows[states]].astype(np.int64).ravel()
+        cur = np.repeat(states, 256)
+        byte = np.tile(np.arange(256), len(states))
+        got = np.zeros(len(cur), dtype=np.int64)
+        todo = np.arange(len(cur))
+        while todo.size:
+            key = cur[todo] * 256 + byte[todo]
+            at = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+            hit = keys[at] == key
+            got[todo[hit]] = target[at[hit]]
+            missed = todo[~hit]
+            todo = missed[cur[missed] != 0]  # at the root a missing child stays at the root
+            cur[todo] = fail[cur[todo]]
+        if not np.array_equal(got, want):
+            return None
+    return {
+        "starts": starts.astype(np.uint32),
+        "bytes": label.astype(np.uint8),
+        "targets": target.astype(np.uint32),
+        "fail": fail.astype(np.uint32),
     }
 
 
@@ -228,7 +303,7 @@ def _chunked_identifier_class() -> type:
     from py3langid.langid import RAW_FLOOR, LanguageIdentifier
 
     class ChunkedLanguageIdentifier(LanguageIdentifier):
-        __slots__ = ("_walk",)
+        __slots__ = ("_trie", "_walk")
 
         def __init__(self, *args: object, **kwargs: object) -> None:
             super().__init__(*args, **kwargs)
@@ -237,15 +312,43 @@ def _chunked_identifier_class() -> type:
             self._rowbase = array("I", self._rowbase)  # type: ignore[misc,has-type]  # base slots
             self.tk_output = array("i", self.tk_output)  # type: ignore[misc,has-type]
             self._walk = lru_cache(maxsize=_LID_CHUNK_CACHE)(self._walk_chunk)
+            self._trie: tuple[array[int], bytes, array[int], array[int]] | None = None
+
+        def use_trie(self, trie: Mapping[str, np.ndarray]) -> None:
+            """Walk the automaton's trie (:func:`automaton_trie`) instead of its table."""
+            self._trie = (
+                array("I", trie["starts"].astype(np.uint32).tobytes()),
+                trie["bytes"].astype(np.uint8).tobytes(),
+                array("I", trie["targets"].astype(np.uint32).tobytes()),
+                array("I", trie["fail"].astype(np.uint32).tobytes()),
+            )
+            self._walk.cache_clear()
 
         def _walk_chunk(self, state: int, chunk: bytes) -> tuple[int, np.ndarray | None]:
-            nm, rowbase, out = self.tk_nextmove, self._rowbase, self.tk_output
+            out = self.tk_output
             found: list[int] = []
-            for letter in chunk:
-                state = nm[rowbase[state] + letter]
-                f = out[state]
-                if f >= 0:
-                    found.append(f)
+            if self._trie is None:
+                nm, rowbase = self.tk_nextmove, self._rowbase
+                for letter in chunk:
+                    state = nm[rowbase[state] + letter]
+                    f = out[state]
+                    if f >= 0:
+                        found.append(f)
+            else:
+                starts, labels, targets, fail = self._trie
+                find = labels.find
+                for letter in chunk:
+                    while True:  # the child on this byte, else the failure link's (depth <= 7)
+                        at = find(letter, starts[state], starts[state + 1])
+                        if at >= 0:
+                            state = targets[at]
+                            break
+                        if state == 0:
+                            break
+                        state = fail[state]
+                    f = out[state]
+                    if f >= 0:
+                        found.append(f)
             if not found:
                 return state, None
             visits = Counter(found)
@@ -315,7 +418,7 @@ def load_py3langid(arrays: dict[str, np.ndarray] | None, codes: Sequence[str]) -
                 nextmove.frombytes(np.ascontiguousarray(nm).tobytes())
             row = array("H" if rw.dtype.itemsize == 2 else "I")
             row.frombytes(np.ascontiguousarray(rw).tobytes())
-            return identifier(
+            loaded = identifier(
                 arrays["lid.ptc"],
                 arrays["lid.pc"],
                 [str(c) for c in arrays["lid.classes"]],
@@ -324,6 +427,10 @@ def load_py3langid(arrays: dict[str, np.ndarray] | None, codes: Sequence[str]) -
                 norm_probs=True,
                 tk_row=row,
             )
+            trie = {k[9:]: v for k, v in arrays.items() if k.startswith("lid.trie_")}
+            if len(trie) == 4 and hasattr(loaded, "use_trie"):
+                loaded.use_trie(trie)  # the table stays mapped, untouched
+            return loaded
         except (TypeError, ValueError, KeyError):  # another py3langid layout: load it normally
             pass
     ident = identifier.from_model_file(MODEL_FILE, norm_probs=True)  # type: ignore[attr-defined]

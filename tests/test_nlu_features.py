@@ -271,3 +271,76 @@ def test_a_saved_vocabulary_gives_the_same_index() -> None:
         assert loaded.get(word) == built.get(word) == i
     assert loaded.get("missing") is None
     assert len(FeatureIndex.from_blob(FeatureIndex([]).blob)) == 0
+
+
+def test_a_model_read_from_its_file_walks_the_tokenizer_trie_not_its_table(
+    builtin_nlu: BuiltinNLU,
+) -> None:
+    """py3langid's 38 MB transition table stays on disk: a loaded model walks the automaton's
+    trie and failure links (1.4 MB), with the same language scores, never reading the table."""
+    loaded = BuiltinNLU.from_file(Path(builtin_nlu.meta["cache_file"]))
+    lid, reference = loaded.langid.lid, builtin_nlu.langid.lid
+    assert lid._trie is not None  # type: ignore[attr-defined]
+    lid.tk_nextmove = memoryview(b"")  # type: ignore[attr-defined]  # any read would fail
+    texts = [
+        *MESSAGES,
+        "hello my friend",
+        "أريد العودة إلى بلدي",
+        "ina so in koma gida",
+        "ሰላም ኣሎኹ",
+        "আমি দেশে যেতে চাই",
+        "nabgha nraja3 lbladi",
+    ]
+    for text in texts:
+        if text.strip():
+            assert lid.probabilities(text.lower()) == reference.probabilities(text.lower())  # type: ignore[attr-defined]
+
+
+def test_the_tokenizer_trie_gives_every_move_of_the_table() -> None:
+    """On a small automaton (the patterns "he", "she", "his", "hers" over bytes), the trie and
+    failure links found from the full table move as the table does from every state on every
+    byte; a table that is not an Aho-Corasick automaton keeps the table."""
+    from nlu.langid import automaton_trie
+
+    patterns = [b"he", b"she", b"his", b"hers"]
+    children: dict[int, dict[int, int]] = {0: {}}
+    depth = {0: 0}
+    for p in patterns:
+        state = 0
+        for byte in p:
+            if byte not in children[state]:
+                new = len(children)
+                children[state][byte] = new
+                children[new] = {}
+                depth[new] = depth[state] + 1
+            state = children[state][byte]
+    n = len(children)
+    fail = [0] * n
+    table = np.zeros((n, 256), dtype=np.uint32)
+    for state in sorted(children, key=depth.__getitem__):  # breadth first
+        for byte in range(256):
+            if byte in children[state]:
+                child = children[state][byte]
+                table[state, byte] = child
+                if state:
+                    fail[child] = int(table[fail[state], byte])
+            else:
+                table[state, byte] = table[fail[state], byte] if state else 0
+    trie = automaton_trie(table.ravel(), np.arange(n, dtype=np.uint32))
+    assert trie is not None
+    for state in range(n):
+        for byte in range(256):
+            s = state
+            while True:
+                lo, hi = int(trie["starts"][s]), int(trie["starts"][s + 1])
+                hits = [i for i in range(lo, hi) if trie["bytes"][i] == byte]
+                if hits:
+                    s = int(trie["targets"][hits[0]])
+                    break
+                if s == 0:
+                    break
+                s = int(trie["fail"][s])
+            assert s == table[state, byte]
+    scrambled = table.copy()
+    scrambled[1, 0] = n - 1  # a move two levels down: no trie has it
+    assert automaton_trie(scrambled.ravel(), np.arange(n, dtype=np.uint32)) is None
