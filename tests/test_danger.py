@@ -292,6 +292,10 @@ def test_the_danger_classifier_asks_where_the_detector_has_no_words() -> None:
     assert triage.assess(quiet) is None and not quiet.danger_check
     sure = _scored(UNKNOWN_TO_THE_DETECTOR, emergency=0.9)
     assert triage.assess(sure) is None and sure.danger_check  # asks, never opens alone
+    # danger of some kind, neither kind sure: it asks too (a "no" opens nothing: not urgent)
+    some = _scored(UNKNOWN_TO_THE_DETECTOR, emergency=0.35, urgent=0.4)
+    assert triage.assess(some) is None and some.danger_check
+    assert some.danger_if_not_now is None
 
 
 def test_the_danger_classifier_opens_an_urgent_case_it_is_sure_of() -> None:
@@ -356,12 +360,12 @@ def test_the_emergency_intent_alone_asks_only_if_the_danger_classifier_agrees() 
 
 
 def test_both_classifiers_leaning_urgent_open_the_case() -> None:
-    """Neither is sure alone (danger classifier 0.6, below 0.7), but both lean the same way."""
+    """Neither is sure alone (danger classifier 0.55, below 0.6), but both lean the same way."""
     triage = Triage.load(build_flows())
     raid = "police ashe shob chele der dhore nie geche"  # Banglish: the police took the boys
     assert detect(raid).level == "none"
-    both = _scored(raid, urgent=0.6, intent="detention", confidence=0.6)
+    both = _scored(raid, urgent=0.55, intent="detention", confidence=0.6)
     assert triage.assess(both) == "detention"
-    assert triage.assess(_scored(raid, urgent=0.6, intent="inform")) is None
+    assert triage.assess(_scored(raid, urgent=0.55, intent="inform")) is None
     assert triage.assess(_scored(raid, urgent=0.4, intent="detention", confidence=0.6)) is None
-    assert triage.assess(_scored(raid, urgent=0.6, intent="detention", confidence=0.4)) is None
+    assert triage.assess(_scored(raid, urgent=0.55, intent="detention", confidence=0.4)) is None
