@@ -47,13 +47,14 @@ CATEGORIES: Mapping[str, Category] = {
 ORDER = ("self_harm", "emergency", "gbv", "trafficking", "protection", "detention")
 INTENT_CATEGORIES = {"emergency": 0.6, "detention": 0.7, "protection": 0.7}
 # The danger classifier alone, where the detector found nothing: chosen on its out-of-fold
-# probabilities over its training data (never on the evaluation set). Of the emergencies the
-# detector misses there, 0.7 / 0.7 caught 76% and asked 0.5% of ordinary messages; these
-# catch 87% and ask 0.9% (`DANGER_MODEL_SOME`: danger of some kind, not which). An emergency
-# from it only asks "are you in danger right now?"; a missed one is the worse harm.
-DANGER_MODEL_ASK = 0.5
+# probabilities over its own training data (never on the evaluation set), where about 1 ordinary
+# message in 100 reaches either. An emergency from it only asks "are you in danger right now?".
+# The urgent case from 0.6 (0.7 before): urgent messages the detector misses opened a case 82%
+# of the time there instead of 78%, for 0.1% more ordinary messages. (Asking from 0.5, and on
+# danger of some kind without saying which, looked as good there but on the evaluation set
+# asked about 15 more ordinary messages in 3,039 and caught no emergency more: not kept.)
+DANGER_MODEL_ASK = 0.7
 DANGER_MODEL_CASE = 0.6
-DANGER_MODEL_SOME = 0.7
 # Leaning urgent: with a detention/protection intent as sure, it opens the case; while asking
 # "are you in danger right now?", it opens the urgent case if the answer is no.
 DANGER_MODEL_LEANS = 0.5
@@ -190,8 +191,6 @@ class Triage:
                     and parse.confidence >= DANGER_MODEL_LEANS
                 ):
                     found.add(parse.intent)  # both classifiers lean the same way
-                elif model_emergency + model_urgent >= DANGER_MODEL_SOME:
-                    unsure = True  # danger, but which is not clear: ask
         if flow is not None:
             found -= flow.expected_disclosures(turn.state.step) - {"emergency", "self_harm"}
         if turn.state.flow == "safety" and turn.state.step != CHECK_STEP:

@@ -292,10 +292,8 @@ def test_the_danger_classifier_asks_where_the_detector_has_no_words() -> None:
     assert triage.assess(quiet) is None and not quiet.danger_check
     sure = _scored(UNKNOWN_TO_THE_DETECTOR, emergency=0.9)
     assert triage.assess(sure) is None and sure.danger_check  # asks, never opens alone
-    # danger of some kind, neither kind sure: it asks too (a "no" opens nothing: not urgent)
-    some = _scored(UNKNOWN_TO_THE_DETECTOR, emergency=0.35, urgent=0.4)
-    assert triage.assess(some) is None and some.danger_check
-    assert some.danger_if_not_now is None
+    below = _scored(UNKNOWN_TO_THE_DETECTOR, emergency=0.6, urgent=0.3)
+    assert triage.assess(below) is None and not below.danger_check
 
 
 def test_the_danger_classifier_opens_an_urgent_case_it_is_sure_of() -> None:
