@@ -538,7 +538,7 @@ class DangerDetector:
             for end in range(2, min(len(form), self._max_stem) + 1):
                 if form[:end] in self._stems:
                     found.add("s:" + form[:end])
-                elif ethiopic and (stem := form[: end - 1] + _sixth(form[end - 1])) in self._stems:
+                if ethiopic and (stem := form[: end - 1] + _sixth(form[end - 1])) in self._stems:
                     found.add("s:" + stem)  # ግፊት* is ግፊቴን: the stem's last letter takes a vowel
         if found or token in self._known:
             return frozenset(found)

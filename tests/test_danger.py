@@ -12,7 +12,14 @@ from bot.sessions import ConversationState
 from flows import build_flows
 from flows.base import Contact, Turn
 from flows.safety import Triage
-from nlu.danger import EMERGENCY_KINDS, URGENT_KINDS, Detection, default_detector, skeleton
+from nlu.danger import (
+    EMERGENCY_KINDS,
+    URGENT_KINDS,
+    DangerDetector,
+    Detection,
+    default_detector,
+    skeleton,
+)
 from nlu.types import ParseResult
 
 DEV_FILE = Path(__file__).resolve().parent.parent / "nlu" / "data" / "danger" / "dev.yml"
@@ -367,3 +374,10 @@ def test_both_classifiers_leaning_urgent_open_the_case() -> None:
     assert triage.assess(_scored(raid, urgent=0.55, intent="inform")) is None
     assert triage.assess(_scored(raid, urgent=0.4, intent="detention", confidence=0.6)) is None
     assert triage.assess(_scored(raid, urgent=0.55, intent="detention", confidence=0.4)) is None
+
+
+def test_a_geez_stem_matches_with_its_last_letter_in_any_order_beside_another_stem() -> None:
+    """Amharic writes a stem's last consonant with the vowel its ending needs (ወሰደ*, ወሰድ*):
+    both stems match "ወሰደቻቸው" even when one of them is the word's plain beginning."""
+    detector = DangerDetector({"abduction": {"am": ["ወሰደ*"]}, "took_person": {"am": ["ወሰድ*"]}})
+    assert {"s:ወሰደ", "s:ወሰድ"} <= detector.patterns("ወሰደቻቸው")
