@@ -310,6 +310,7 @@ def test_the_danger_classifier_opens_an_urgent_case_it_is_sure_of() -> None:
     assert triage.assess(_scored(text, urgent=0.9)) == "protection"
     assert triage.assess(_scored(text, urgent=0.9, intent="detention")) == "detention"
     assert triage.assess(_scored(text, urgent=0.5)) is None
+    assert triage.assess(_scored(text, urgent=0.6)) == "protection"  # sure enough from 0.6
 
 
 def test_the_classifiers_alone_ignore_messages_of_unknown_words() -> None:

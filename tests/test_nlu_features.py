@@ -344,3 +344,17 @@ def test_the_tokenizer_trie_gives_every_move_of_the_table() -> None:
     scrambled = table.copy()
     scrambled[1, 0] = n - 1  # a move two levels down: no trie has it
     assert automaton_trie(scrambled.ravel(), np.arange(n, dtype=np.uint32)) is None
+
+
+def test_a_vocabulary_read_from_the_model_file_is_released_yet_still_readable(
+    builtin_nlu: BuiltinNLU,
+) -> None:
+    """A loaded model's vocabularies stay mapped from the file (their pages handed back to the
+    kernel once indexed): the index finds every feature, and the vocabulary can be read again."""
+    loaded = BuiltinNLU.from_file(Path(builtin_nlu.meta["cache_file"]))
+    index, trained = loaded.intent.linear.index, builtin_nlu.intent.linear.index
+    assert _mapped(index.blob)
+    words = trained.vocabulary()
+    assert index.vocabulary() == words
+    for column in range(0, len(words), max(1, len(words) // 500)):
+        assert index.get(words[column]) == column
