@@ -9,8 +9,6 @@ or reach different server processes.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 import unicodedata
@@ -105,8 +103,6 @@ class Engine:
         # another store (Redis) is asked beside them.
         self._state_in_turn = bool(getattr(sessions, "in_database", False))
         self.metrics = Metrics()  # this process's figures, served at /metrics
-        self._confirming: list[int] = []
-        self._confirm_task: asyncio.Task[None] | None = None
 
     async def handle(
         self,
@@ -180,7 +176,7 @@ class Engine:
         else:
             # A retry of a message handled already, or one another request handled while this
             # one waited: its replies again, unless they are known to have reached the sender.
-            await self._flush_confirmations()
+            # (the replay's transaction writes the confirmations asked for before it first)
             replies = await self.turns.replay(message_id, delivered=delivered)
             if replies:
                 self.metrics.messages_out.labels(inbound.channel, "replayed").inc(len(replies))
@@ -350,33 +346,8 @@ class Engine:
     # -- confirming answers that went out ---------------------------------------------------
     async def confirm_answered(self, result: HandleResult) -> None:
         """The channel's HTTP answer carrying `result.replies` went out: a retry of the message
-        will not repeat them. Written in batches: requests confirming meanwhile share one."""
-        ids = [r.message_id for r in result.replies if r.message_id]
-        if ids:
-            self._confirming.extend(ids)
-            await self._flush_confirmations()
-
-    async def _flush_confirmations(self) -> None:
-        """Until every confirmation asked for so far is written."""
-        task = self._confirm_task
-        if task is None or task.done():
-            if not self._confirming:
-                return
-            task = self._confirm_task = asyncio.ensure_future(self._confirm_all())
-        # the task writes until nothing is left, so it covers what was added meanwhile
-        with contextlib.suppress(Exception):
-            await asyncio.shield(task)
-
-    async def _confirm_all(self) -> None:
-        while self._confirming:
-            batch, self._confirming = self._confirming, []
-            await self._confirm(batch)
-
-    async def _confirm(self, reply_ids: list[int]) -> None:
-        try:
-            await self.turns.confirm(reply_ids)
-        except Exception:  # a retry then repeats an answer already given: harmless
-            log.exception("could not confirm %d answered replies", len(reply_ids))
+        will not repeat them (marked with the process's next transaction, bot/storage/turns)."""
+        self.turns.confirm([r.message_id for r in result.replies if r.message_id])
 
     # -- rendering -----------------------------------------------------------------------
     def render(self, replies: list[Reply], language: str) -> list[OutboundMessage]:

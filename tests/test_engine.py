@@ -192,3 +192,35 @@ async def test_personal_data_is_encrypted_at_rest_when_a_key_is_set(
     assert raw_address.startswith("enc:v1:") and "218911234567" not in raw_address
     contact = await runtime.store.contact_for("rest", "+218911234567")
     assert contact.address == "+218911234567"
+
+
+async def confirmed(runtime: Runtime, ids: list[int | None]) -> list[bool]:
+    async with runtime.db.session() as session:
+        rows = await session.execute(select(Message.id, Message.sent_at).where(Message.id.in_(ids)))
+        return [sent is not None for _, sent in sorted(rows.all())]
+
+
+async def test_a_confirmation_goes_with_the_next_transaction_or_soon_on_its_own(
+    runtime: Runtime,
+) -> None:
+    # Confirming an answer costs no commit of its own while turns run: the next turn's
+    # transaction marks it. With nothing else running it is written within moments.
+    engine = runtime.engine
+    engine.turns.confirm_seconds = 3600  # no timer in the first part: only a transaction
+    first = await engine.handle(message("gus", "hello", "c-1"), confirm_later=True)
+    ids = [r.message_id for r in first.replies]
+    await engine.confirm_answered(first)
+    assert await confirmed(runtime, ids) == [False] * len(ids)  # not yet: no commit of its own
+    other = await engine.handle(message("hana", "hello", "c-2"), confirm_later=True)
+    assert await confirmed(runtime, ids) == [True] * len(ids)  # with hana's turn
+    engine.turns.confirm_seconds = 0.02
+    await engine.confirm_answered(other)
+    other_ids = [r.message_id for r in other.replies]
+    for _ in range(100):  # on its own, once nothing else came (20 ms; generous for CI)
+        if await confirmed(runtime, other_ids) == [True] * len(other_ids):
+            break
+        await asyncio.sleep(0.02)
+    assert await confirmed(runtime, other_ids) == [True] * len(other_ids)
+    # a confirmed answer is never repeated to a retry
+    again = await engine.handle(message("hana", "hello", "c-2"), confirm_later=True)
+    assert again.duplicate and again.replies == []
