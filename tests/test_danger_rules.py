@@ -756,6 +756,13 @@ def test_danger_sobn_trafficking_child_ransom(text: str, expected: str) -> None:
         ("ankashe wutar, kowa lafiya", "none"),
         # money asked before a person is let go: ransom
         ("wani ya kira babana yace sai an biya dala dubu biyu kafin a sake ni", "urgent"),
+        # "daba" (stab) and "kokarin kashe" (trying to kill); "yan daba" (thugs) gone is none
+        ("sun daba masa wuka", "emergency"),
+        ("wani yana kokarin kashe abokina yanzu", "emergency"),
+        ("yan daba sun zo unguwar mu jiya amma sun tafi", "none"),
+        # "he said he will kill me", told as a reason to fear: a threat, not an attack now
+        ("ina tsoron komawa gida saboda ya ce zai kashe ni", "urgent"),
+        ("yana nan a kofa da wuka ya ce zai kashe ni yanzu", "emergency"),
     ],
 )
 def test_danger_blind5_hausa(text: str, expected: str) -> None:
