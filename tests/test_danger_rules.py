@@ -725,3 +725,45 @@ def test_danger_sobn_theft_condition_now(text: str, expected: str) -> None:
 )
 def test_danger_sobn_trafficking_child_ransom(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+# --- blind5 Hausa: terms added from the fifth blind Hausa probes -------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # glued "an soka" (stabbed), "lakada duka" (beat up), blood coming out
+        ("ansoka dan uwana a kasuwa yanzu", "emergency"),
+        ("suna lakada wa mijina duka a titi", "emergency"),
+        ("kanwata jini yana fita ta hanci bai tsaya ba", "emergency"),
+        ("ruwa yana zubewa daga bututun kicin", "none"),
+        # drinking insecticide is an emergency
+        ("mijina ya sha maganin kashe kwari", "emergency"),
+        # followed by someone: a threat; children with nobody here: a case
+        ("wani mutum yana bibiyar mu tun jiya", "urgent"),
+        ("yaran nan biyu ba su da kowa a nan", "urgent"),
+        # look-alikes: waiting that "kills", a question only, the landlord, a negated gun,
+        # a former boss who owed wages and paid
+        ("case dina ya dade, wannan jira zai kashe ni", "none"),
+        ("idan gobara ta tashi a daki me zan yi, tambaya ce kawai", "none"),
+        ("mai gida ya ce gobe zai zo ya gyara famfo", "none"),
+        ("ba bindiga ba ne, bidiyo na ce", "none"),
+        ("tsohon ogana yana bina albashi amma ya biya duka", "none"),
+        # "an"/"sun" glued to the verb, as typed on phones
+        ("ankama mijina yau da safe", "urgent"),
+        ("anharbi abokina yanzu", "emergency"),
+        ("ansace yarinyar makwabta yanzu", "emergency"),
+        ("ansace min waya a kasuwa", "none"),
+        ("ankashe wutar, kowa lafiya", "none"),
+        # money asked before a person is let go: ransom
+        ("wani ya kira babana yace sai an biya dala dubu biyu kafin a sake ni", "urgent"),
+        # "daba" (stab) and "kokarin kashe" (trying to kill); "yan daba" (thugs) gone is none
+        ("sun daba masa wuka", "emergency"),
+        ("wani yana kokarin kashe abokina yanzu", "emergency"),
+        ("yan daba sun zo unguwar mu jiya amma sun tafi", "none"),
+        # "he said he will kill me", told as a reason to fear: a threat, not an attack now
+        ("ina tsoron komawa gida saboda ya ce zai kashe ni", "urgent"),
+        ("yana nan a kofa da wuka ya ce zai kashe ni yanzu", "emergency"),
+    ],
+)
+def test_danger_blind5_hausa(text: str, expected: str) -> None:
+    assert level(text) == expected, text
