@@ -1085,7 +1085,8 @@ def _background_past(spans: list[tuple[str, int, int]], starts: list[int]) -> bo
 def _now_near_danger(spans: list[tuple[str, int, int]]) -> bool:
     """A danger said to be going on now: a "now" word near it, and no nearer word saying it
     is over ("detained two years ago, now I want to go home" is over)."""
-    safe = [(s, e) for c, s, e in spans if c == "safe_now"]
+    # the "still" of harm that lasts ("I still cannot walk") is no danger's now either
+    safe = [(s, e) for c, s, e in spans if c in ("safe_now", "lasting_harm")]
     # "hadda waa xasilloon yahay", "এখন শান্ত": the "now" of being safe again is no danger's
     nows = [
         (s, e)
@@ -1244,6 +1245,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     if "sport" in found and not found & {"beating_now", "armed", "help_call"}:
         found = found - {"beating"}  # "hit my leg playing football": no violence
     strong, found = _strong_signs(found, now=now, over=over)
+    if "harm_lasts" in found and not now:
+        strong.discard("beating")  # beaten then, hurt still: a case, not a beating now
     if "joke" in found and not found & _NOT_A_JOKE:
         # "my boss says he will kill me if I am late again lol": no threat
         return Detection("none", None, "sure", concepts, True)
