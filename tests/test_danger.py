@@ -426,7 +426,7 @@ def test_harm_that_lasts_after_violence_is_a_case(text: str, level: str) -> None
     ("text", "level"),
     [
         ("they kidnapped me 2 months ago, now i am back home in niger, i want my papers", "none"),
-        ("ils m'ont kidnappé il y a deux mois, maintenant je suis rentré chez moi au Niger", "none"),
+        ("ils m'ont kidnappé il y a deux mois, maintenant je suis rentré au Niger", "none"),
         ("an sace ni watanni biyu da suka wuce, yanzu na dawo gida Niger", "none"),
         ("خطفوني قبل شهرين ورجعت لبلادي", "none"),
         ("5tfouni l3am elli fat w 7amdoullah rja3t lbladi, nheb chhada", "none"),
@@ -449,7 +449,7 @@ def test_back_home_after_a_past_danger_is_over(text: str, level: str) -> None:
         ("يقولوا في سبها الشرطة تقبض على السود في الطريق", "none"),
         ("dem say for tripoli police dey catch people for road", "none"),
         # the person's family in the news: theirs
-        ("I saw on facebook they are arresting people in gargaresh and they took my brother", "urgent"),
+        ("I saw on facebook they arrest people in gargaresh and they took my brother", "urgent"),
         ("j'ai vu sur facebook qu'ils ont arrêté mon frère à Gargaresh hier", "urgent"),
         ("na gani a facebook an kama dan uwana a Zuwara jiya", "urgent"),
         ("شفت في الفيسبوك انهم قبضوا على خوي في قرقارش", "urgent"),
