@@ -812,7 +812,7 @@ def _children_and_captors(spans: list[tuple[str, int, int]], found: set[str]) ->
 
 # Violence that a word of habit ("every night", "كل يوم", "kullum") says goes on.
 _VIOLENCE = frozenset({"beating", "beating_now", "torture", "gbv", "sex_act"})
-_INVOLVED_NEAR = 2  # words between a danger and "me", "us", "my brother"
+_INVOLVED_NEAR = 1  # words between a danger and a relative ("arrested my brother")
 
 
 def _habits_harms_and_hearsay(spans: list[tuple[str, int, int]], found: set[str]) -> None:
@@ -853,7 +853,7 @@ def _habits_harms_and_hearsay(spans: list[tuple[str, int, int]], found: set[str]
     family = [(s, e) for c, s, e in spans if c == "my_family"]
     me = [(s, e) for c, s, e in spans if c == "self_ref"]
     # "me" inside or right next to the danger ("they took me", "ils nous ont arrêtés"); a
-    # relative a word or two away ("they arrested my brother")
+    # relative at most a word away ("they arrested my brother", "قبضوا على خوي")
     if any(_distance(d, p) == 0 for d in dangers for p in me) or any(
         _distance(d, p) <= _INVOLVED_NEAR for d in dangers for p in family
     ):
@@ -866,7 +866,7 @@ _QUOTED_THREATS = frozenset({"kill_you", "sell_you", "lasting_harm"})
 # What "they say" tells the person themself: a threat, a demand, being looked for.
 _TOLD_TO_ME = frozenset(
     {"kill_threat", "threat", "conditional", "ransom", "demand_money", "trafficking", "gbv"}
-    | {"pursued", "missing_person", "my_family"}
+    | {"pursued", "missing_person"}
     | _QUOTED_THREATS
 )
 # The person's own work, debt and papers: "dem say I must finish my debt" is no news.
@@ -1258,7 +1258,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
 
     urgent = [_URGENT[c] for c in found if c in _URGENT]
     if elsewhere:  # news, hypothetical or far away: not this person's danger now
-        if "named_person" in found and (strong or urgent) and "hypothetical" not in found:
+        named = "named_person" in found and not found & {"hypothetical", "safe_now"}
+        if named and (strong or urgent):
             # the news, and the person or their family named: ask rather than drop it
             return Detection("emergency", "danger", "unsure", concepts, True)
         return Detection("none", None, "sure", concepts, True)
