@@ -841,7 +841,9 @@ def _habits_harms_and_hearsay(spans: list[tuple[str, int, int]], found: set[str]
         found.add("trafficking")
     # "they say in Tripoli people are being arrested": hearsay, unless said of here and now,
     # or a threat told to the person ("they say they will kill me if ...")
-    if "hearsay" in found and not found & {"now", "help_call", "near_us", *_TOLD_TO_ME, *_OWN}:
+    # (only of a danger it names: "dem say I no fit go" is left to the classifiers)
+    told = found & {"now", "help_call", "near_us", *_TOLD_TO_ME, *_OWN}
+    if "hearsay" in found and found & DANGER_CONCEPTS and not told:
         found.add("news")
     # The person or their family named next to the danger: theirs, even in a story from the
     # news ("I saw on Facebook that they took my brother"); named anywhere else: ask.
@@ -1216,7 +1218,9 @@ def _urgent(
 def decide(found: set[str], now: bool | None = None) -> Detection:
     """The level, category and certainty the concepts of one message add up to (`now`: a
     word saying it is happening now stands near the danger; by default, anywhere)."""
-    concepts = frozenset(found)
+    # the blind5 rules' helper words ("me", "they say", "every day") are not reported: a plain
+    # answer made of a step's own words stays one (flows/safety.py)
+    concepts = frozenset(found - _ALONGSIDE - {"involved", "named_person", "ongoing"})
     now = ("now" in found) if now is None else now
     # In the news, hypothetical (a place far away alone is no proof: "we fled Sudan")
     # A relative missing is this person's case even when told as hearsay ("they say the
