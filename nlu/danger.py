@@ -842,8 +842,10 @@ def _habits_harms_and_hearsay(spans: list[tuple[str, int, int]], found: set[str]
     # "they say in Tripoli people are being arrested": hearsay, unless said of here and now,
     # or a threat told to the person ("they say they will kill me if ...")
     # (only of a danger it names: "dem say I no fit go" is left to the classifiers)
-    told = found & {"now", "help_call", "near_us", *_TOLD_TO_ME, *_OWN}
-    if "hearsay" in found and found & DANGER_CONCEPTS and not told:
+    # nor when the person or their family is anywhere in it ("people say they arrest in our area")
+    told = found & {"now", "help_call", "near_us", "self_ref", "my_family", *_TOLD_TO_ME, *_OWN}
+    topic = found & (DANGER_CONCEPTS | {"authority", "police", "raid_word"})  # of a danger
+    if "hearsay" in found and topic and not told:
         found.add("news")
     # The person or their family named next to the danger: theirs, even in a story from the
     # news ("I saw on Facebook that they took my brother"); named anywhere else: ask.
