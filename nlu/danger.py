@@ -741,6 +741,7 @@ class DangerDetector:
             found.add("news")  # "I heard there was shooting in Tripoli" (not "we hear it outside")
         if _background_past(spans, starts):
             found.discard("past_over")  # "I came last year ... tonight they stabbed him"
+        _habits_harms_and_hearsay(spans, found)
         signs = [(s, e) for c, s, e in spans if c == "stranded_sign"]
         apart = [
             x for x in signs if not any(y != x and y[0] <= x[0] <= x[1] <= y[1] for y in signs)
@@ -809,6 +810,73 @@ def _children_and_captors(spans: list[tuple[str, int, int]], found: set[str]) ->
         found.add("conditional")
 
 
+# Violence that a word of habit ("every night", "كل يوم", "kullum") says goes on.
+_VIOLENCE = frozenset({"beating", "beating_now", "torture", "gbv", "sex_act"})
+_INVOLVED_NEAR = 1  # words between a danger and a relative ("arrested my brother")
+
+
+def _habits_harms_and_hearsay(spans: list[tuple[str, int, int]], found: set[str]) -> None:
+    """Rules for violence that repeats or leaves lasting harm, for hearsay, and for threats
+    said to "you" (adds to `found`; the blind5 rules helper)."""
+    pasts = [(s, e) for c, s, e in spans if c == "past_over"]
+    habits = [(s, e) for c, s, e in spans if c == "habitual"]
+    for c, s, e in (x for x in spans if x[0] in _VIOLENCE or x[0] == "violence_noun"):
+        d_habit = min((_distance((s, e), h) for h in habits), default=_NEAR + 1)
+        d_past = min((_distance((s, e), p) for p in pasts), default=_NEAR + 1)
+        # "they beat us every night": goes on, whenever the story began; not "they used to
+        # beat us every day", where the past word stands as near
+        if d_habit <= _NEAR and d_habit < d_past:
+            found.add("ongoing")
+            if c == "violence_noun":
+                found.add("beating")  # "الضرب كل يوم", "les coups tous les jours"
+    # "I still cannot walk since they beat me": a past beating whose harm lasts is a case
+    violent = _VIOLENCE | {"shooting", "stabbing", "violence_noun"}
+    if "lasting_harm" in found and found & violent:
+        found |= {"harm_lasts", "threat"}
+    # "we will kill you if you don't pay": a threat quoted to the person
+    if "kill_you" in found:
+        found.add("threat")
+    # "they will sell you" only as a condition ("if you don't pay") or with another threat
+    if "sell_you" in found and (_near(spans, "if_not", "sell_you", 8) or "threat" in found):
+        found.add("trafficking")
+    # "they say in Tripoli people are being arrested": hearsay, unless said of here and now,
+    # or a threat told to the person ("they say they will kill me if ...")
+    # (only of a danger it names: "dem say I no fit go" is left to the classifiers)
+    # nor when the person or their family is anywhere in it ("people say they arrest in our area")
+    told = found & {"now", "help_call", "near_us", "self_ref", "my_family", *_TOLD_TO_ME, *_OWN}
+    topic = found & (DANGER_CONCEPTS | {"authority", "police", "raid_word"})  # of a danger
+    if "hearsay" in found and topic and not told:
+        found.add("news")
+    # The person or their family named next to the danger: theirs, even in a story from the
+    # news ("I saw on Facebook that they took my brother"); named anywhere else: ask.
+    dangers = [
+        (s, e)
+        for c, s, e in spans
+        if c in DANGER_CONCEPTS or c in _QUOTED_THREATS or c in ("seize", "took_person")
+    ]
+    family = [(s, e) for c, s, e in spans if c == "my_family"]
+    me = [(s, e) for c, s, e in spans if c == "self_ref"]
+    # "me" inside or right next to the danger ("they took me", "ils nous ont arrêtés"); a
+    # relative at most a word away ("they arrested my brother", "قبضوا على خوي")
+    if any(_distance(d, p) == 0 for d in dangers for p in me) or any(
+        _distance(d, p) <= _INVOLVED_NEAR for d in dangers for p in family
+    ):
+        found.add("involved")
+    elif dangers and family:
+        found.add("named_person")
+
+
+_QUOTED_THREATS = frozenset({"kill_you", "sell_you", "lasting_harm"})
+# What "they say" tells the person themself: a threat, a demand, being looked for.
+_TOLD_TO_ME = frozenset(
+    {"kill_threat", "threat", "conditional", "ransom", "demand_money", "trafficking", "gbv"}
+    | {"pursued", "missing_person"}
+    | _QUOTED_THREATS
+)
+# The person's own work, debt and papers: "dem say I must finish my debt" is no news.
+_OWN = frozenset({"passport", "passport_taken", "work", "debt", "force", "torture", "seize"})
+
+
 def load_lexicon(directory: Path = LEXICON_DIR) -> dict[str, dict[str, list[str]]]:
     """concept -> language -> terms, from one file a language (`<language>.yml`: concept ->
     terms), so each language's terms are kept, and grow, apart."""
@@ -861,8 +929,21 @@ def _drop_contained(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, i
     return [
         (c, s, e)
         for c, s, e in unique
-        if not any(c2 != c and s2 <= s and e <= e2 and (e2 - s2) > (e - s) for c2, s2, e2 in unique)
+        if c in _ALONGSIDE
+        or not any(
+            c2 != c and c2 not in _ALONGSIDE and s2 <= s and e <= e2 and (e2 - s2) > (e - s)
+            for c2, s2, e2 in unique
+        )
     ]
+
+
+# Concepts read alongside the others (the blind5 rules): their spans neither give way nor make
+# another give way ("me" in "beat me" still says who; "still" in "still cannot walk" is still
+# a "now").
+_ALONGSIDE = frozenset(
+    {"self_ref", "my_family", "lasting_harm", "habitual", "hearsay", "back_home"}
+    | {"violence_noun", "if_not"}
+)
 
 
 DANGER_CONCEPTS = frozenset({*_STRONG, *_URGENT, *_WEAK, "birth", "self_harm", "armed"})
@@ -888,6 +969,7 @@ def _near(spans: list[tuple[str, int, int]], first: str, second: str, words: int
 _IDIOM_PRONE = frozenset(
     {
         "kill_threat",
+        "kill_you",  # "this heat will kill you"
         "killing",
         "drowning",
         "fire",
@@ -1007,7 +1089,8 @@ def _background_past(spans: list[tuple[str, int, int]], starts: list[int]) -> bo
 def _now_near_danger(spans: list[tuple[str, int, int]]) -> bool:
     """A danger said to be going on now: a "now" word near it, and no nearer word saying it
     is over ("detained two years ago, now I want to go home" is over)."""
-    safe = [(s, e) for c, s, e in spans if c == "safe_now"]
+    # the "still" of harm that lasts ("I still cannot walk") is no danger's now either
+    safe = [(s, e) for c, s, e in spans if c in ("safe_now", "lasting_harm")]
     # "hadda waa xasilloon yahay", "এখন শান্ত": the "now" of being safe again is no danger's
     nows = [
         (s, e)
@@ -1121,8 +1204,10 @@ def _urgent(
     pursued = "pursued" in found and not ("past_over" in found and not now)
     # "she was on that boat": told in the past tense, not over until they are found safe
     missing = "missing_person" in found and "safe_now" not in found
-    # looked for now, or torture (unless the person says they are safe now): a case anyway
-    told = pursued or ("torture" in found and "safe_now" not in found) or missing
+    # looked for now, or torture or harm that lasts (unless the person says they are safe
+    # now): a case anyway
+    lasting = bool(found & {"torture", "harm_lasts"})
+    told = pursued or (lasting and "safe_now" not in found) or missing
     # "they released me but my brother is still in the prison": not over for him
     others_still = now and "held_people" in found
     if over and category in ("detention", "threat", "unaccompanied") and not (told or others_still):
@@ -1135,18 +1220,28 @@ def _urgent(
 def decide(found: set[str], now: bool | None = None) -> Detection:
     """The level, category and certainty the concepts of one message add up to (`now`: a
     word saying it is happening now stands near the danger; by default, anywhere)."""
-    concepts = frozenset(found)
+    # the blind5 rules' helper words ("me", "they say", "every day") are not reported: a plain
+    # answer made of a step's own words stays one (flows/safety.py)
+    concepts = frozenset(found - _ALONGSIDE - {"involved", "named_person", "ongoing"})
     now = ("now" in found) if now is None else now
     # In the news, hypothetical (a place far away alone is no proof: "we fled Sudan")
     # A relative missing is this person's case even when told as hearsay ("they say the
     # militia took him").
-    elsewhere = bool(found & {"news", "hypothetical"}) and not now and "missing_person" not in found
+    # the news is this person's when they or their family are in it ("... they took my
+    # brother"); a hypothetical stays one ("what if the police arrest me")
+    news = "news" in found and "involved" not in found
+    elsewhere = (news or "hypothetical" in found) and not now and "missing_person" not in found
     strong_now = now and bool(found & set(_STRONG))
     # "We are safe now" ends it unless an immediate danger is said to go on now.
     # "I escaped but they are looking for me" is not safe: someone pursues the person now.
     still_unsafe = "pursued" in found or "not_over" in found  # or "not released", "not safe"
-    over = ("safe_now" in found and not strong_now and not still_unsafe) or (
-        "past_over" in found and not now
+    # "kidnapped last year, now I am home in Niger": back home after a past danger is safe
+    safe = "safe_now" in found or (
+        "back_home" in found and bool(found & {"past_over", "past_weeks", "recent_past"})
+    )
+    ongoing = "ongoing" in found  # "they beat us every night": a past word does not end it
+    over = (safe and not strong_now and not still_unsafe) or (
+        "past_over" in found and not now and not ongoing
     )
     recent = "recent_past" in found and not now
     # weeks or months ago: an emergency is over, a detention or a threat may well go on
@@ -1156,6 +1251,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     if "sport" in found and not found & {"beating_now", "armed", "help_call"}:
         found = found - {"beating"}  # "hit my leg playing football": no violence
     strong, found = _strong_signs(found, now=now, over=over)
+    if "harm_lasts" in found and not now:
+        strong.discard("beating")  # beaten then, hurt still: a case, not a beating now
     if "joke" in found and not found & _NOT_A_JOKE:
         # "my boss says he will kill me if I am late again lol": no threat
         return Detection("none", None, "sure", concepts, True)
@@ -1167,6 +1264,10 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
 
     urgent = [_URGENT[c] for c in found if c in _URGENT]
     if elsewhere:  # news, hypothetical or far away: not this person's danger now
+        named = "named_person" in found and not found & {"hypothetical", "safe_now"}
+        if named and (strong or urgent):
+            # the news, and the person or their family named: ask rather than drop it
+            return Detection("emergency", "danger", "unsure", concepts, True)
         return Detection("none", None, "sure", concepts, True)
     if strong and over_emergency:
         # The event is over ("last year", "we are safe now"): what remains may still be a

@@ -382,3 +382,120 @@ def test_a_geez_stem_matches_with_its_last_letter_in_any_order_beside_another_st
     both stems match "ወሰደቻቸው" even when one of them is the word's plain beginning."""
     detector = DangerDetector({"abduction": {"am": ["ወሰደ*"]}, "took_person": {"am": ["ወሰድ*"]}})
     assert {"s:ወሰደ", "s:ወሰድ"} <= detector.patterns("ወሰደቻቸው")
+
+
+# -- the blind5 rules (nlu/danger.py _habits_harms_and_hearsay) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # violence that repeats goes on: a past word at the story's start does not end it ...
+        ("since last year they beat us every night", "urgent"),
+        ("ils nous frappent chaque nuit depuis l'année dernière", "emergency"),
+        ("الضرب كل يوم في السجن", "urgent"),
+        ("dem dey beat us every night for this prison", "emergency"),
+        # ... but a past word as near as the habit does ("used to ... every day")
+        ("my uncle used to beat me every day when i was small, now i am 30", "none"),
+    ],
+)
+def test_habitual_violence_goes_on(text: str, level: str) -> None:
+    assert detect(text).level == level, (text, detect(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("they beat me last year and i still cannot walk well", "urgent"),
+        ("ils m'ont tabassé l'année dernière, j'ai encore des cicatrices sur le dos", "urgent"),
+        ("عندي آثار الضرب لحد الآن", "urgent"),
+        ("tun da suka doke ni a kurkuku har yanzu ba na iya tafiya da kyau", "urgent"),
+        ("men nhar dharbouni fel 7abs mana9darch nemchi mli7", "urgent"),
+        ("i am still bleeding since they beat me", "emergency"),
+        # the harm lasts, and the person says they are safe: over
+        ("they beat me last year, i still have scars but i am safe now", "none"),
+        # a lasting pain with no violence is no case
+        ("since the accident in 2020 my back still pains me", "none"),
+    ],
+)
+def test_harm_that_lasts_after_violence_is_a_case(text: str, level: str) -> None:
+    assert detect(text).level == level, (text, detect(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("they kidnapped me 2 months ago, now i am back home in niger, i want my papers", "none"),
+        ("ils m'ont kidnappé il y a deux mois, maintenant je suis rentré au Niger", "none"),
+        ("an sace ni watanni biyu da suka wuce, yanzu na dawo gida Niger", "none"),
+        ("خطفوني قبل شهرين ورجعت لبلادي", "none"),
+        ("5tfouni l3am elli fat w 7amdoullah rja3t lbladi, nheb chhada", "none"),
+        # not said to be over: as before, a case
+        ("they kidnapped me two months ago", "urgent"),
+        # back home, and the violence goes on there
+        ("i am back home in nigeria since last year and my husband beats me every day", "urgent"),
+    ],
+)
+def test_back_home_after_a_past_danger_is_over(text: str, level: str) -> None:
+    assert detect(text).level == level, (text, detect(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("they say in tripoli people are being arrested", "none"),
+        ("on dit qu'à Sabha la police arrête tous les noirs", "none"),
+        ("ana cewa a Tripoli yan sanda suna kama bakaken fata", "none"),
+        ("يقولوا في سبها الشرطة تقبض على السود في الطريق", "none"),
+        ("dem say for tripoli police dey catch people for road", "none"),
+        # the person's family in the news: theirs
+        ("I saw on facebook they arrest people in gargaresh and they took my brother", "urgent"),
+        ("j'ai vu sur facebook qu'ils ont arrêté mon frère à Gargaresh hier", "urgent"),
+        ("na gani a facebook an kama dan uwana a Zuwara jiya", "urgent"),
+        ("شفت في الفيسبوك انهم قبضوا على خوي في قرقارش", "urgent"),
+        # a relative in the news and said to be fine: no case
+        ("the news said there was an explosion in tripoli, i called my mother she is fine", "none"),
+        # the person or a relative in the message: not hearsay about others
+        ("my brother is in sabha, they say the police arrest people there", "urgent"),
+        ("people say the police are arresting black people in our area", "urgent"),
+        # "they say" of a threat to the person is no hearsay
+        ("they say if i don't pay they will kill me", "urgent"),
+        ("i dey work every day no pay, dem say i must finish my debt before i go", "urgent"),
+    ],
+)
+def test_hearsay_is_news_unless_the_person_or_family_is_in_it(text: str, level: str) -> None:
+    assert detect(text).level == level, (text, detect(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "on tv they said a boat sank near zuwara, my brother left from zuwara yesterday",
+    ],
+)
+def test_the_news_with_family_named_apart_asks(text: str) -> None:
+    found = detect(text)
+    assert (found.level, found.certainty) == ("emergency", "unsure"), found
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("if you don't pay we will kill you", "urgent"),
+        ("if you no pay dem go sell you", "urgent"),
+        ("si tu ne paies pas ils vont te vendre", "urgent"),
+        ("ils m'ont dit si tu parles on va te tuer", "urgent"),
+        ("idan baka biya ba za a sayar da kai", "urgent"),
+        ("sun ce idan ka gudu za mu kashe ka", "urgent"),
+        ("المهرب قال اذا ما دفعتش نبيعوك", "urgent"),
+        ("قالولي لو تتكلم نقتلوك", "urgent"),
+        ("el mouhareb 9al ila ma khalastich nbi3ouk", "urgent"),
+        # selling a thing, an idiom, a joke: no threat
+        ("if you want i will sell you my phone", "none"),
+        ("si tu veux je peux te vendre mon vieux téléphone", "none"),
+        ("this heat will kill you", "none"),
+        ("my brother says he will kill you if you eat his food lol", "none"),
+    ],
+)
+def test_threats_said_to_you_are_urgent(text: str, level: str) -> None:
+    assert detect(text).level == level, (text, detect(text))
