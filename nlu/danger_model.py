@@ -21,7 +21,7 @@ from pathlib import Path
 from . import yamlfile
 from .languages import Variant
 from .normalize import normalize
-from .training_data import Example, danger_probe_files
+from .training_data import Example, danger_probe_files, teaches_classifiers
 
 __all__ = [
     "DANGER_DIR",
@@ -77,6 +77,8 @@ def danger_examples(data_dir: Path, variants: Sequence[Variant]) -> list[Example
     base = data_dir / DANGER_DIR
     for path in danger_probe_files(base / "probes"):
         doc = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not teaches_classifiers(doc):
+            continue
         written, language = str(doc.get("variant", "")), str(doc.get("language", ""))
         for message in doc.get("messages") or []:
             add(message.get("text"), message.get("label"), written, language)

@@ -202,6 +202,13 @@ def danger_probe_files(probe_dir: Path) -> list[Path]:
     return sorted(probe_dir.glob("*.yml"))
 
 
+def teaches_classifiers(probe_file: dict[str, Any]) -> bool:
+    """Whether a probe file also trains the intent and danger classifiers, or only checks the
+    detector (``teaches_classifiers: false``: a set that, taught, made the classifiers worse
+    on the evaluation set; the file says why)."""
+    return bool(probe_file.get("teaches_classifiers", True))
+
+
 def danger_probe_examples(
     probe_dir: Path, variants: Iterable[str], weight: float = 1.0
 ) -> list[Example]:
@@ -212,6 +219,8 @@ def danger_probe_examples(
     out: list[Example] = []
     for path in danger_probe_files(probe_dir):
         doc = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not teaches_classifiers(doc):
+            continue
         variant = str(doc.get("variant", ""))
         if variant not in trained:
             variant = str(doc.get("language", ""))

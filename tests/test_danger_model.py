@@ -35,6 +35,17 @@ def _write(root: Path) -> Path:
         ),
         encoding="utf-8",
     )
+    (danger / "probes" / "en_detector_only.yml").write_text(  # checks the detector only
+        yaml.safe_dump(
+            {
+                "teaches_classifiers": False,
+                "variant": "en",
+                "language": "en",
+                "messages": [{"text": "dem cut am for neck", "label": "emergency", "kind": "x"}],
+            }
+        ),
+        encoding="utf-8",
+    )
     (danger / "probes" / "so.yml").write_text(  # a language not trained: left out
         yaml.safe_dump(
             {

@@ -104,6 +104,11 @@ def test_danger_probes_teach_emergencies(tmp_path: Path) -> None:
         'variant: xx\nlanguage: xx\nmessages:\n  - {text: "zzz", label: emergency}\n',
         encoding="utf-8",
     )
+    (tmp_path / "en_detector_only.yml").write_text(  # checks the detector, teaches nothing
+        "teaches_classifiers: false\nvariant: en\nlanguage: en\nmessages:\n"
+        '  - {text: "he is bleeding from the head", label: emergency, kind: bleeding}\n',
+        encoding="utf-8",
+    )
     trained = ["en", "ar", "ar_latn"]
     taught = {(e.variant, e.text, e.intent) for e in danger_probe_examples(tmp_path, trained)}
     assert taught == {
@@ -120,10 +125,12 @@ def test_every_shipped_emergency_probe_teaches_a_trained_variant() -> None:
     probe_dir = DATA / "danger" / "probes"
     trained = [p.stem for p in DATA.glob("*.yml")]
     probes = danger_probe_examples(probe_dir, trained, weight=0.5)
+    files = [yaml.safe_load(path.read_text(encoding="utf-8")) for path in probe_dir.glob("*.yml")]
     emergencies = [
         m
-        for path in probe_dir.glob("*.yml")
-        for m in yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]
+        for doc in files
+        if doc.get("teaches_classifiers", True)
+        for m in doc["messages"]
         if m["label"] == "emergency"
     ]
     assert len(probes) == len(emergencies) > 1500
