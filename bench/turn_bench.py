@@ -222,8 +222,10 @@ def servers(work: Path, only: set[str], baseline: Path | None) -> Iterator[list[
                     env,
                 )
         if baseline is not None:
-            # the same turn from another checkout (python -m puts its folder first on the path)
+            # the same turn from another checkout: its folder first on the path (before this
+            # checkout's editable install), its own NLU data and model
             env = bot_env(work, f"sqlite:///{work / 'before' / 'hotline.db'}", None)
+            env["PYTHONPATH"] = str(baseline)
             add(
                 "before",
                 f"full REST turn, SQLite, 1 process, before ({baseline.name})",
