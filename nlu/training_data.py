@@ -21,6 +21,8 @@ __all__ = [
     "load_file",
     "parse_annotated",
     "parse_rasa_yaml",
+    "teaches_classifiers",
+    "teaches_intents",
     "variant_files",
 ]
 
@@ -209,6 +211,13 @@ def teaches_classifiers(probe_file: dict[str, Any]) -> bool:
     return bool(probe_file.get("teaches_classifiers", True))
 
 
+def teaches_intents(probe_file: dict[str, Any]) -> bool:
+    """Whether a probe file's emergencies also train the intent classifier (``teaches_intents:
+    false``: a set that teaches the danger classifier only, because taught as an intent it cost
+    held-out intent accuracy; the file says why)."""
+    return teaches_classifiers(probe_file) and bool(probe_file.get("teaches_intents", True))
+
+
 def danger_probe_examples(
     probe_dir: Path, variants: Iterable[str], weight: float = 1.0
 ) -> list[Example]:
@@ -219,7 +228,7 @@ def danger_probe_examples(
     out: list[Example] = []
     for path in danger_probe_files(probe_dir):
         doc = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not teaches_classifiers(doc):
+        if not teaches_intents(doc):
             continue
         variant = str(doc.get("variant", ""))
         if variant not in trained:

@@ -46,6 +46,17 @@ def _write(root: Path) -> Path:
         ),
         encoding="utf-8",
     )
+    (danger / "probes" / "en_danger_only.yml").write_text(  # the danger classifier, no intent
+        yaml.safe_dump(
+            {
+                "teaches_intents": False,
+                "variant": "en",
+                "language": "en",
+                "messages": [{"text": "e don faint for floor", "label": "emergency", "kind": "x"}],
+            }
+        ),
+        encoding="utf-8",
+    )
     (danger / "probes" / "so.yml").write_text(  # a language not trained: left out
         yaml.safe_dump(
             {
@@ -82,6 +93,7 @@ def test_danger_data_goes_to_the_variant_that_is_trained(tmp_path: Path) -> None
     assert got == {
         ("en", "emergency", "dem don stab am"),  # Pidgin: English's language identification
         ("en", "none", "I dey fine now"),
+        ("en", "emergency", "e don faint for floor"),  # teaches_intents: false still teaches it
         ("en", "urgent", "police took the men"),
         ("ar", "urgent", "الشرطة خذت الرجالة"),  # Libyan Arabic: Arabic
         ("ar_latn", "emergency", "fama 7ari9a"),

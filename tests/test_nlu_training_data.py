@@ -109,6 +109,11 @@ def test_danger_probes_teach_emergencies(tmp_path: Path) -> None:
         '  - {text: "he is bleeding from the head", label: emergency, kind: bleeding}\n',
         encoding="utf-8",
     )
+    (tmp_path / "en_danger_only.yml").write_text(  # the danger classifier only, no intent
+        "teaches_intents: false\nvariant: en\nlanguage: en\nmessages:\n"
+        '  - {text: "e don faint for floor", label: emergency, kind: collapse}\n',
+        encoding="utf-8",
+    )
     trained = ["en", "ar", "ar_latn"]
     taught = {(e.variant, e.text, e.intent) for e in danger_probe_examples(tmp_path, trained)}
     assert taught == {
@@ -129,7 +134,7 @@ def test_every_shipped_emergency_probe_teaches_a_trained_variant() -> None:
     emergencies = [
         m
         for doc in files
-        if doc.get("teaches_classifiers", True)
+        if doc.get("teaches_classifiers", True) and doc.get("teaches_intents", True)
         for m in doc["messages"]
         if m["label"] == "emergency"
     ]
