@@ -239,7 +239,8 @@ class Detection:
     @property
     def everyday(self) -> bool:
         """Words that only look like danger ("fired me", "police station for my papers")."""
-        return bool(self.concepts & {"work_context", "idiom", "theft"})
+        # and a gum that bleeds "a little" at the dentist (rules6 helper)
+        return bool(self.concepts & {"work_context", "idiom", "theft", "dental"})
 
     @property
     def is_danger(self) -> bool:
@@ -911,11 +912,12 @@ def _rules6_spans(
     # "the fire in our room is out now": a fire word, then "is out" a few words on
     outs = [(s, e) for c, s, e in spans if c == "out_word"]
     out.extend(("fire_out", f[0], o[1]) for o in outs for f in fires if _before(f, o, _OUT_NEAR))
-    by = defaultdict(list)
+    by: defaultdict[str, list[tuple[int, int]]] = defaultdict(list)
     for c, s, e in out:
         by[c].append((s, e))
     force = bool(by["force"])
     people = [x for c in _PERSON for x in by[c]]
+    outs_of = by["out_of"]
     for v in by["vehicle"]:
         # "dem push am enter motor", "جروه للسيارة", "دخلوه في سيارة بالقوة", "pulled a girl
         # into a white car"; not "we pushed the car", "put the bags in the car"
@@ -928,7 +930,12 @@ def _rules6_spans(
             for d in by["drag_verb"]
             if any(_before(d, p, 1) and _before(p, v, _VEHICLE_NEAR) for p in people)
         ]
-        out.extend(("abduction", d[0], v[1]) for d in moved)
+        # "we pulled him out of the car", "نزلوه من السيارة": out of it, not into it
+        out.extend(
+            ("abduction", d[0], v[1])
+            for d in moved
+            if not any(d[1] <= o[0] and _before(o, v, 0) for o in outs_of)
+        )
     # "suna yi wa yarinyar fyade": a progressive verb, its person, then the rape; not a
     # disclosure ("... suna yi wa mata fyade. ban taba fada wa kowa ba": never told anyone)
     for d in [] if by["secret"] else by["doing_to"]:
@@ -1071,7 +1078,7 @@ _ALONGSIDE = frozenset(
     | {"violence_noun", "if_not"}
     # the rules6 helper's combiners: a vehicle, the verbs that move a person, a person, a burn
     | {"vehicle", "drag_person", "put_person", "drag_verb", "someone", "burnt", "doing_to"}
-    | {"nobody", "out_word"}
+    | {"nobody", "out_word", "out_of"}
 )
 
 
@@ -1359,7 +1366,7 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     # the blind5 rules' helper words ("me", "they say", "every day") are not reported: a plain
     # answer made of a step's own words stays one (flows/safety.py)
     concepts = frozenset(
-        found - _ALONGSIDE - {"involved", "named_person", "ongoing", "others_held", "dental_ask"}
+        found - _ALONGSIDE - {"involved", "named_person", "ongoing", "others_held"}
     )
     now = ("now" in found) if now is None else now
     # In the news, hypothetical (a place far away alone is no proof: "we fled Sudan")

@@ -807,6 +807,11 @@ def test_danger_blind5_hausa(text: str, expected: str) -> None:
         ("jbdou bnt l karhba w hiya tsay7", "emergency"),
         ("sun jefa ta cikin mota suka tafi", "emergency"),
         ("mun saka kayanmu a mota za mu tafi Agadez gobe", "none"),
+        ("na tura dan uwana Kano da mota jiya", "none"),  # "tura" is also to send
+        ("there was an accident, we pulled him out of the car and he is fine now", "none"),
+        ("جروه من الشارع للسيارة", "emergency"),
+        # a fire word and "is out" a few words on; a gum that keeps bleeding asks
+        ("the fire in our room is out now, we are all ok", "none"),
         # "me" inside the verb: the person's own report, not hearsay about others
         ("يقولوا ضربوني", "urgent"),
         ("يقولوا في طرابلس ضربوا الناس", "none"),
