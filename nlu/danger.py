@@ -900,7 +900,12 @@ def _rules6_spans(
     """Spans read from others (the rules6 helper): a Hausa "an kashe ta" after a fire is the fire
     put out; a person dragged into a vehicle is an abduction; "suna yi wa X fyade" is going on;
     a danger verb whose object is "me" ("ضربوني") names the person."""
-    fires = [(s, e) for c, s, e in spans if c in ("fire", "fire_word")]
+    arson = [(s, e) for c, s, e in spans if c == "arson"]
+    fires = [
+        (s, e)
+        for c, s, e in spans
+        if c in ("fire", "fire_word") and not any(_distance((s, e), a) == 0 for a in arson)
+    ]
     out: list[tuple[str, int, int]] = []
     for c, s, e in spans:
         if c == "fire_out_ambig":
@@ -1078,7 +1083,7 @@ _ALONGSIDE = frozenset(
     | {"violence_noun", "if_not"}
     # the rules6 helper's combiners: a vehicle, the verbs that move a person, a person, a burn
     | {"vehicle", "drag_person", "put_person", "drag_verb", "someone", "burnt", "doing_to"}
-    | {"nobody", "out_word", "out_of"}
+    | {"nobody", "out_word", "out_of", "arson"}
 )
 
 

@@ -784,6 +784,7 @@ def test_danger_blind5_hausa(text: str, expected: str) -> None:
         ("gobara ta tashi a shagonmu amma an kashe ta, babu wanda ya ji rauni", "none"),
         ("wuta ta kama dakin girki, mun kashe ta da ruwa", "none"),
         ("sun kashe ta a gaban gidanta", "emergency"),  # no fire: a killing
+        ("sun cinna wuta a gidan kuma an kashe ta", "emergency"),  # a fire set, then a killing
         ("an kashe wutar amma mutane biyu suna ciki har yanzu", "emergency"),
         ("an kashe wutar, babu kowa a ciki", "none"),
         ("they put out the fire but 3 people are still inside", "emergency"),
