@@ -239,7 +239,8 @@ class Detection:
     @property
     def everyday(self) -> bool:
         """Words that only look like danger ("fired me", "police station for my papers")."""
-        return bool(self.concepts & {"work_context", "idiom", "theft"})
+        # and a gum that bleeds "a little" at the dentist (rules6 helper)
+        return bool(self.concepts & {"work_context", "idiom", "theft", "dental"})
 
     @property
     def is_danger(self) -> bool:
@@ -649,8 +650,8 @@ class DangerDetector:
         """(concept, first word, end word) of every lexicon term found in the text."""
         return self._read(text)[0]
 
-    def _read(self, text: str) -> tuple[list[tuple[str, int, int]], list[int]]:
-        """The spans, and where sentences begin (word positions)."""
+    def _read(self, text: str) -> tuple[list[tuple[str, int, int]], list[int], list[str]]:
+        """The spans, where sentences begin (word positions), and the words."""
         tokens: list[str] = []
         starts: list[int] = []
         for n, sentence in enumerate(_SENTENCE.split(text)):
@@ -691,13 +692,14 @@ class DangerDetector:
                     break
                 found.extend((concept, i, k + 1) for node in nodes for concept in node.concepts)
         # an age word inside a longer term still makes an age ("عمري 15" is a young_girl term)
-        return _drop_contained(found) + _minor_ages(tokens, found), starts
+        return _drop_contained(found) + _minor_ages(tokens, found), starts, tokens
 
     def concepts(self, text: str) -> set[str]:
         return {concept for concept, _, _ in self.spans(text)}
 
     def detect(self, text: str) -> Detection:
-        spans, starts = self._read(text)
+        spans, starts, tokens = self._read(text)
+        spans = _rules6_spans(spans, tokens)
         kept = _drop_idioms(spans)
         found = {c for c, _, _ in kept}
         if len(kept) < len(spans):
@@ -742,6 +744,7 @@ class DangerDetector:
         if _background_past(spans, starts):
             found.discard("past_over")  # "I came last year ... tonight they stabbed him"
         _habits_harms_and_hearsay(spans, found)
+        _fire_put_out(spans, found)
         signs = [(s, e) for c, s, e in spans if c == "stranded_sign"]
         apart = [
             x for x in signs if not any(y != x and y[0] <= x[0] <= x[1] <= y[1] for y in signs)
@@ -866,6 +869,141 @@ def _habits_harms_and_hearsay(spans: list[tuple[str, int, int]], found: set[str]
         found.add("named_person")
 
 
+# -- the rules6 helper's rules ------------------------------------------------------------------
+_FIRE_BEFORE = 20  # words from a fire back to a Hausa "an kashe ta" (one sentence apart at most)
+_VEHICLE_NEAR = 3  # words between the verb that moves a person and the vehicle
+_OUT_NEAR = 4  # words between a fire and "is out"
+_DOING_NEAR = 3  # words between "suna yi wa" and "fyade" (the person between them)
+_HELD_NEAR = 6  # words between a relative said to be "still" somewhere and the hold
+_PERSON = frozenset(
+    {"someone", "held_people", "child_word", "young_girl", "my_family", "self_ref", "minor_word"}
+)
+_HOLDS = frozenset(
+    {"detention", "held_word", "hold_verb", "seize", "abduction", "trafficking", "raid"}
+    | {"person_taken", "took_person"}
+)
+# "ضربوني", "قتلوني", "darbouni", "9tlouni": the person is the object inside the verb
+_ME_ARABIC = ("ني", "نا")
+_ME_LATIN = ("ouni", "ouna", "oni", "ni")
+_MIN_ME_ARABIC = 4  # not "هنا"
+_MIN_ME_LATIN = 5  # not the Hausa word "ni" (a word of its own, read by the lexicon)
+
+
+def _before(a: tuple[int, int], b: tuple[int, int], words: int) -> bool:
+    """`a` ends before `b` starts, with at most `words` words between them."""
+    return a[1] <= b[0] and b[0] - a[1] <= words
+
+
+def _rules6_spans(
+    spans: list[tuple[str, int, int]], tokens: list[str]
+) -> list[tuple[str, int, int]]:
+    """Spans read from others (the rules6 helper): a Hausa "an kashe ta" after a fire is the fire
+    put out; a person dragged into a vehicle is an abduction; "suna yi wa X fyade" is going on;
+    a danger verb whose object is "me" ("ضربوني") names the person."""
+    arson = [(s, e) for c, s, e in spans if c == "arson"]
+    fires = [
+        (s, e)
+        for c, s, e in spans
+        if c in ("fire", "fire_word") and not any(_distance((s, e), a) == 0 for a in arson)
+    ]
+    out: list[tuple[str, int, int]] = []
+    for c, s, e in spans:
+        if c == "fire_out_ambig":
+            # "gobara ta tashi amma an kashe ta": the fire was put out; anywhere else a killing
+            put_out = any(_before(f, (s, e), _FIRE_BEFORE) for f in fires)
+            out.append(("fire_out" if put_out else "kill_threat", s, e))
+        else:
+            out.append((c, s, e))
+    # "the fire in our room is out now": a fire word, then "is out" a few words on
+    outs = [(s, e) for c, s, e in spans if c == "out_word"]
+    out.extend(("fire_out", f[0], o[1]) for o in outs for f in fires if _before(f, o, _OUT_NEAR))
+    by: defaultdict[str, list[tuple[int, int]]] = defaultdict(list)
+    for c, s, e in out:
+        by[c].append((s, e))
+    force = bool(by["force"])
+    people = [x for c in _PERSON for x in by[c]]
+    outs_of = by["out_of"]
+    for v in by["vehicle"]:
+        # "dem push am enter motor", "جروه للسيارة", "دخلوه في سيارة بالقوة", "pulled a girl
+        # into a white car"; not "we pushed the car", "put the bags in the car"
+        moved = [d for d in by["drag_person"] if _before(d, v, _VEHICLE_NEAR)]
+        if force:
+            moved += [d for d in by["put_person"] if _before(d, v, _VEHICLE_NEAR)]
+        # a bare verb, its person right after it, then the vehicle
+        moved += [
+            d
+            for d in by["drag_verb"]
+            if any(_before(d, p, 1) and _before(p, v, _VEHICLE_NEAR) for p in people)
+        ]
+        # "we pulled him out of the car", "نزلوه من السيارة": out of it, not into it
+        out.extend(
+            ("abduction", d[0], v[1])
+            for d in moved
+            if not any(d[1] <= o[0] and _before(o, v, 0) for o in outs_of)
+        )
+    # "suna yi wa yarinyar fyade": a progressive verb, its person, then the rape; not a
+    # disclosure ("... suna yi wa mata fyade. ban taba fada wa kowa ba": never told anyone)
+    for d in [] if by["secret"] else by["doing_to"]:
+        out.extend(
+            ("beating_now", d[0], g[1])
+            for g in by["gbv"]
+            if d[0] < g[0] and _distance(d, g) <= _DOING_NEAR
+        )
+    for c, s, e in list(out):
+        if c not in DANGER_CONCEPTS:
+            continue
+        for word in tokens[s:e]:
+            arabic = len(word) >= _MIN_ME_ARABIC and word.endswith(_ME_ARABIC)
+            latin = len(word) >= _MIN_ME_LATIN and _is_latin(word) and word.endswith(_ME_LATIN)
+            if arabic or latin:
+                out.append(("self_ref", s, e))
+                break
+    return out
+
+
+def _fire_put_out(spans: list[tuple[str, int, int]], found: set[str]) -> None:
+    """A fire put out is over (safe), unless people are still inside or burnt: then it is a
+    fire that still needs help (adds to `found`; the rules6 helper). A relative said to be still
+    held (not only "still in Niger") keeps a released person's case open."""
+    held = [(s, e) for c, s, e in spans if c in _HOLDS]
+    nows = [(s, e) for c, s, e in spans if c == "now"]
+    if any(
+        any(_distance(r, n) <= _NEAR for n in nows)
+        and any(_distance(r, h) <= _HELD_NEAR for h in held)
+        for r in ((s, e) for c, s, e in spans if c == "held_people")
+    ):
+        found.add("others_held")  # "they released me but my brother is still in the prison"
+    outs = [(s, e) for c, s, e in spans if c == "fire_out"]
+    if not outs:
+        return
+    first = min(s for s, _ in outs)
+    # "nobody was inside", "ما في حد جوا", "babu kowa a ciki": no one left in the fire
+    nobody = [(s, e) for c, s, e in spans if c == "nobody"]
+    persons = [(s, e) for c, s, e in spans if c in _PERSON]
+    people = [
+        s
+        for c, s, e in spans
+        if c in ("trapped", "inside", "burnt")
+        and s >= first
+        and not any(_before(n, (s, e), 2) or _distance(n, (s, e)) == 0 for n in nobody)
+    ]
+    # "wuta ta mutu amma kanina ya kone": a person, then a burn word, after the fire is out
+    people += [
+        s
+        for c, s, e in spans
+        if c == "fire"
+        and s > first
+        and not any(o[0] <= s and e <= o[1] for o in outs)
+        and any(_before(p, (s, e), 1) for p in persons)
+    ]
+    if not people:
+        found.add("safe_now")  # "the fire is out, nobody hurt"
+        return
+    if not any(c == "safe_now" and (s, e) not in outs for c, s, e in spans):
+        found.discard("safe_now")  # "the fire is out" is not "we are safe"
+    found.add("fire")  # "put out, but two people are still inside"
+
+
 _QUOTED_THREATS = frozenset({"kill_you", "sell_you", "lasting_harm"})
 # What "they say" tells the person themself: a threat, a demand, being looked for.
 _TOLD_TO_ME = frozenset(
@@ -943,6 +1081,9 @@ def _drop_contained(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, i
 _ALONGSIDE = frozenset(
     {"self_ref", "my_family", "lasting_harm", "habitual", "hearsay", "back_home"}
     | {"violence_noun", "if_not"}
+    # the rules6 helper's combiners: a vehicle, the verbs that move a person, a person, a burn
+    | {"vehicle", "drag_person", "put_person", "drag_verb", "someone", "burnt", "doing_to"}
+    | {"nobody", "out_word", "out_of", "arson"}
 )
 
 
@@ -1187,6 +1328,12 @@ def _held_or_missing(found: set[str], strong: set[str], *, now: bool, over: bool
         found = {*found, "trafficking"}  # not let go until a debt is paid, made to work
     if "missing" in found and "young_girl" in found and not over:
         found = {*found, "trafficking"}  # a girl gone, her phone off, with strangers: a case
+    violent = bool(found & {"beating", "beating_now", "torture"})
+    if "dental" in found and "bleeding" in strong and not violent and "accident" not in strong:
+        # a gum that bleeds at the dentist: everyday when "a little", else ask (rules6 helper)
+        strong.discard("bleeding")
+        if "minor" not in found:
+            found = {*found, "blood_word", "dental_ask"}
     return found
 
 
@@ -1209,7 +1356,8 @@ def _urgent(
     lasting = bool(found & {"torture", "harm_lasts"})
     told = pursued or (lasting and "safe_now" not in found) or missing
     # "they released me but my brother is still in the prison": not over for him
-    others_still = now and "held_people" in found
+    # (the relative said to be still held, not "my brother is still in Niger": rules6 helper)
+    others_still = now and "others_held" in found
     if over and category in ("detention", "threat", "unaccompanied") and not (told or others_still):
         return Detection("none", None, "sure", concepts, True)  # released, long ago
     if hard_negative and category == "threat" and not (found & {"threat", "torture"} or missing):
@@ -1222,7 +1370,9 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     word saying it is happening now stands near the danger; by default, anywhere)."""
     # the blind5 rules' helper words ("me", "they say", "every day") are not reported: a plain
     # answer made of a step's own words stays one (flows/safety.py)
-    concepts = frozenset(found - _ALONGSIDE - {"involved", "named_person", "ongoing"})
+    concepts = frozenset(
+        found - _ALONGSIDE - {"involved", "named_person", "ongoing", "others_held"}
+    )
     now = ("now" in found) if now is None else now
     # In the news, hypothetical (a place far away alone is no proof: "we fled Sudan")
     # A relative missing is this person's case even when told as hearsay ("they say the
@@ -1286,6 +1436,8 @@ def decide(found: set[str], now: bool | None = None) -> Detection:
     weak = {c for c in found if c in _WEAK}
     # cooking, welding, at work; "the rent has bled me dry"
     everyday = bool(found & {"work_context", "work", "idiom", "idiom_cause"})
+    # "a bit of blood" after the dentist; not a gum that keeps bleeding (asks)
+    everyday = everyday or ("dental" in found and "dental_ask" not in found)
     if weak <= {"fire_word", "blood_word"} and everyday:
         # the fire they weld with, a blood test for the job: an everyday word at work
         return Detection("none", None, "sure", concepts, hard_negative)

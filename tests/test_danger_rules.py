@@ -767,3 +767,66 @@ def test_danger_sobn_trafficking_child_ransom(text: str, expected: str) -> None:
 )
 def test_danger_blind5_hausa(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+# --- rules6 helper: rape going on now (ha), a fire put out, a person forced into a vehicle,
+# "me" inside an Arabic verb under hearsay, a relative "still" somewhere, a gum that bleeds ------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "suna yi wa X fyade": going on now; told as past, or as a disclosure, a case
+        ("suna yi wa yarinyar fyade a dakin nan", "emergency"),
+        ("yana yi mata fyade a bayan gida", "emergency"),
+        ("an yi mata fyade jiya da dare", "urgent"),
+        ("masu gadi suna yi wa mata fyade. ban taba fada wa kowa ba", "urgent"),
+        ("suna yi wa mutane barazana", "urgent"),
+        # a fire put out is over; with people still inside or burnt it is not
+        ("gobara ta tashi a shagonmu amma an kashe ta, babu wanda ya ji rauni", "none"),
+        ("wuta ta kama dakin girki, mun kashe ta da ruwa", "none"),
+        ("sun kashe ta a gaban gidanta", "emergency"),  # no fire: a killing
+        ("sun cinna wuta a gidan kuma an kashe ta", "emergency"),  # a fire set, then a killing
+        ("an kashe wutar amma mutane biyu suna ciki har yanzu", "emergency"),
+        ("an kashe wutar, babu kowa a ciki", "none"),
+        ("they put out the fire but 3 people are still inside", "emergency"),
+        ("the fire is out, nobody was inside", "none"),
+        ("the firemen put out the fire but my cousin is badly burnt", "emergency"),
+        ("le feu est éteint, personne n'est blessé", "none"),
+        ("le feu est éteint mais il y a encore des gens dedans", "emergency"),
+        ("طفوا النار الحمد لله ما حد تعور", "none"),
+        ("النار انطفت بس في ناس لسه جوا", "emergency"),
+        ("tfaw el nar el 7amdoulah", "none"),
+        # forced into a vehicle: an abduction; a car pushed or bags put in it is nothing
+        ("two men pulled a girl into a white car, she was screaming", "emergency"),
+        ("we pushed the car because the battery was dead", "none"),
+        ("the police pulled us over and searched the car", "none"),
+        ("they put me in a car and took me to the hospital", "none"),
+        ("deux hommes ont poussé mon frère dans un pick-up", "emergency"),
+        ("on a poussé la voiture jusqu'au garage", "none"),
+        ("دخلوه في سيارة بالقوة قدام الحوش", "emergency"),
+        ("ركبوه في سيارة الاسعاف", "none"),
+        ("da5loh fi karhba bel 8sb", "emergency"),
+        ("jbdou bnt l karhba w hiya tsay7", "emergency"),
+        ("sun jefa ta cikin mota suka tafi", "emergency"),
+        ("mun saka kayanmu a mota za mu tafi Agadez gobe", "none"),
+        ("na tura dan uwana Kano da mota jiya", "none"),  # "tura" is also to send
+        ("there was an accident, we pulled him out of the car and he is fine now", "none"),
+        ("جروه من الشارع للسيارة", "emergency"),
+        # a fire word and "is out" a few words on; a gum that keeps bleeding asks
+        ("the fire in our room is out now, we are all ok", "none"),
+        # "me" inside the verb: the person's own report, not hearsay about others
+        ("يقولوا ضربوني", "urgent"),
+        ("يقولوا في طرابلس ضربوا الناس", "none"),
+        ("y9oulou darbouni fel markaz", "urgent"),
+        ("y9oulou darbouhom fel markaz", "none"),
+        # a relative still held keeps a released person's case open; "still in Niger" does not
+        ("they released me last year but my brother is still in the prison", "urgent"),
+        ("I was released last year, my brother still lives in Kano", "none"),
+        ("I was in detention in 2021, now I am fine. my brother is still in Niger", "none"),
+        # a gum that bleeds a little at the dentist; a beating that bleeds is still one
+        ("my gum is bleeding a little after the dentist pulled my tooth", "none"),
+        ("le dentiste m'a enlevé une dent, ça saigne un peu", "none"),
+        ("they hit him in the teeth and he is bleeding a lot", "emergency"),
+    ],
+)
+def test_rules6(text: str, expected: str) -> None:
+    assert level(text) == expected
