@@ -368,8 +368,9 @@ def test_the_emergency_intent_alone_asks_only_if_the_danger_classifier_agrees() 
 def test_both_classifiers_leaning_urgent_open_the_case() -> None:
     """Neither is sure alone (danger classifier 0.55, below 0.6), but both lean the same way."""
     triage = Triage.load(build_flows())
-    # Banglish: the police took the boys, in a wording the detector has no terms for
-    raid = "police ashe shob chele der uthiye nilo"
+    # Banglish: the police loaded the boys into a car, in a wording the detector has no terms
+    # for ("uthiye nilo", which it now reads, was the message before)
+    raid = "police ashe shob chele der gari te bhore nilo"
     assert detect(raid).level == "none"
     both = _scored(raid, urgent=0.55, intent="detention", confidence=0.6)
     assert triage.assess(both) == "detention"

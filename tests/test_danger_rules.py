@@ -830,3 +830,49 @@ def test_danger_blind5_hausa(text: str, expected: str) -> None:
 )
 def test_rules6(text: str, expected: str) -> None:
     assert level(text) == expected
+
+
+# --- sobn6 (bn, so): words added from the sixth blind Bengali and Somali probes; no new rule,
+# but the look-alikes between lexicons they had to get around --------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Banglish "uthiye nilo" / "uthai nise" (carried off): the police taking people
+        ("police ashe amader rumer 5 jon ke uthiye nilo", "urgent"),
+        ("ei mash e amar dui jon rumet ke police uthai nise", "urgent"),
+        ("ajdabiya te amar mama ke tule nilo militia, taar phone bondho", "urgent"),
+        # ... but a child picked up from school is no one taken
+        ("ami school theke baccha ke tule nibo", "none"),
+        ("amake tin jon lok ghire dhore bolse tor bou ke tule nibo", "urgent"),
+        # Bengali "khabar" is food, not the Arabizi news ("khabar dey ek bela": food once a day)
+        ("amra 30 jon ke ekta warehouse e atkiye rakhse, khabar dey ek bela", "urgent"),
+        ("khabar khaisen? ami ekhon kaj theke aslam", "none"),
+        # everyday fire and blood: a lighter for tea, a gum that bleeds, "all calm now"
+        ("ghore lightar diye agun jalaye cha banai, gas nai", "none"),
+        ("amar dater gum theke rokto pore brush korle, dentist kothay pabo", "none"),
+        ("kalke rate amader elakay gulir shobdo silo, ekhon sob shanto, amra thik achi", "none"),
+        ("ora dorja venge ghore dhuktese, hate bonduk", "emergency"),
+        ("amar phone ta beche dibo, notun kinbo", "none"),
+        # Somali "ku jira" (is in) is no Hausa "jira" (waiting), which made idioms of dangers
+        ("qof ayaa qolka ku jira oo neefsan kari waayay, gaas ayaa ka buuxa", "emergency"),
+        ("saaxiibkay wuxuu ku jiraa isbitaalka, wuu fiican yahay", "none"),
+        ("biyo ayaa doonta ka buuxa, naga caawiya", "emergency"),
+        # "13 jir" is a minor's age: a boy made to work unpaid is child labour
+        ("wiilkeyga 13 jir ah ayaa la shaqeysiiyaa dhismaha bilaa lacag", "urgent"),
+        # football is no beating; a bleeding gum is no bleeding; "he is safe" far away is none
+        ("ciyaarta kubadda ayaan ku garaacnay 3-0 haha", "none"),
+        ("ilkaha ayaa dhiig iga keena markaan cadayo", "none"),
+        (
+            "walaalkay muqdisho ayuu ku sugan yahay, qarax ayaa ka dhacay laakin isagu waa nabad",
+            "none",
+        ),
+        # a raid and people not found since; an attack in football is none
+        ("weerarkii ain zara kadib shan nin lama helin ilaa hada", "urgent"),
+        ("ciyaarta kubadda ayaan u socdaa, weerar fiican ayaan samaynay", "none"),
+        ("dukaanada way xiraan habeenkii", "none"),
+        ("mushahar ima siiyo 6 bilood, shaqo habeen iyo maalin", "urgent"),
+        ("mushaharka wuu soo daahay laakin mudiirku waa nin wanaagsan", "none"),
+    ],
+)
+def test_danger_sobn6_bengali_and_somali(text: str, expected: str) -> None:
+    assert level(text) == expected, text
