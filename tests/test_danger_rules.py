@@ -876,3 +876,34 @@ def test_rules6(text: str, expected: str) -> None:
 )
 def test_danger_sobn6_bengali_and_somali(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+# --- helper geez6: Amharic false alarms, Tigrinya urgent terms (blind6 am/ti probes) ----------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Amharic "nefsetur" (pregnant) is no Somali "neef" (breath), folded "nef"
+        ("nefsetur negn ye irgzna ketetel kilinik yet new", "none"),
+        ("wiilkii ma neefsanayo", "emergency"),
+        # blood from the gums at the dentist; "it touches me" said of the welding fire
+        ("ድዴ ትንሽ ደም ያወጣል ጥርሴን ስቦርሽ ሀኪም ማየት እፈልጋለሁ", "none"),
+        ("ብየዳ ስራ እሰራለሁ እሳት ይነካኛል", "none"),
+        ("የአሰሪዬ ባል ማታ ሰውነቴን ይነካኛል", "urgent"),
+        # Tigrinya: held at the markaz, "we have no news", a ransom, unpaid work, a threat
+        ("wedey ab markaz alo tawa semun koynu", "urgent"),
+        ("ናብ ማርካዝ ወሲዶሞ ንወደይ ዜና የብልናን", "urgent"),
+        ("ደላሎ ንሓወይ ክፍትሕዎ 6000 ዶላር ይብሉ", "urgent"),
+        ("ገዛ ሰራሕተኛ እየ ሓንቲ ሳንቲም ኣይትህበንን", "urgent"),
+        ("ፓስፖርትና ኣብ ኣሰራሒ እዩ ክንሓቶ ከለና ይሃድደና", "urgent"),
+        ("ነታ ጓል ንኻልእ ሰብ ክሸጥዋ እዮም ይብሉ", "urgent"),
+        # Amharic: "if you don't pay I will sell you"; a threat without the condition is not
+        ("ደላላው ዛሬ ካልከፈልሽ እሸጥሻለሁ አለኝ", "urgent"),
+        # ... and their everyday neighbours
+        ("ካብ ማእሰርቲ ምስ ወጻእኩ ስራሕ እደሊ ኣለኹ", "none"),
+        ("ሓኪም ስኒ ኣበይ ኣሎ ስነይ ደም የውጽእ", "none"),
+        ("ስልከይ ንኻልእ ሰብ ክሸጦ እየ", "none"),
+        ("ጋዝ አልቆብናል ሲሊንደር የሚሞላ ሱቅ የት አለ", "none"),
+    ],
+)
+def test_helper_geez6_blind6_terms(text: str, expected: str) -> None:
+    assert level(text) == expected, text
