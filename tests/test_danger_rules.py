@@ -907,3 +907,19 @@ def test_danger_sobn6_bengali_and_somali(text: str, expected: str) -> None:
 )
 def test_helper_geez6_blind6_terms(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+# --- session 17: rat poison bought is no poisoning; rat poison drunk or swallowed is ----------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("waxaan dukaanka ka soo iibsaday sunta jiirka", "none"),
+        ("sunta cayayaanka meeday", "none"),
+        ("wiilkii wuxuu cabay sunta jiirka", "emergency"),
+        ("gabadhii sunta jiirka ayay cabtay", "emergency"),
+        ("walaalkay sunta cayayaanka ayuu cabay", "emergency"),
+        ("walaashay waxay liqday sunta jiirka", "emergency"),
+    ],
+)
+def test_somali_rat_poison_only_when_taken(text: str, expected: str) -> None:
+    assert level(text) == expected, text
