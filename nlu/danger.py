@@ -239,7 +239,7 @@ class Detection:
     @property
     def everyday(self) -> bool:
         """Words that only look like danger ("fired me", "police station for my papers")."""
-        # and a gum that bleeds "a little" at the dentist (rules6 helper)
+        # and a gum that bleeds "a little" at the dentist
         return bool(self.concepts & {"work_context", "idiom", "theft", "dental"})
 
     @property
@@ -699,7 +699,7 @@ class DangerDetector:
 
     def detect(self, text: str) -> Detection:
         spans, starts, tokens = self._read(text)
-        spans = _rules6_spans(spans, tokens)
+        spans = _spans_from_neighbours(spans, tokens)
         kept = _drop_idioms(spans)
         found = {c for c, _, _ in kept}
         if len(kept) < len(spans):
@@ -744,6 +744,7 @@ class DangerDetector:
         if _background_past(spans, starts):
             found.discard("past_over")  # "I came last year ... tonight they stabbed him"
         _habits_harms_and_hearsay(spans, found)
+        _others_still_held(spans, found)
         _fire_put_out(spans, found)
         signs = [(s, e) for c, s, e in spans if c == "stranded_sign"]
         apart = [
@@ -869,7 +870,7 @@ def _habits_harms_and_hearsay(spans: list[tuple[str, int, int]], found: set[str]
         found.add("named_person")
 
 
-# -- the rules6 helper's rules ------------------------------------------------------------------
+# -- spans whose meaning depends on their neighbours -------------------------------------------
 _FIRE_BEFORE = 20  # words from a fire back to a Hausa "an kashe ta" (one sentence apart at most)
 _VEHICLE_NEAR = 3  # words between the verb that moves a person and the vehicle
 _OUT_NEAR = 4  # words between a fire and "is out"
@@ -894,10 +895,10 @@ def _before(a: tuple[int, int], b: tuple[int, int], words: int) -> bool:
     return a[1] <= b[0] and b[0] - a[1] <= words
 
 
-def _rules6_spans(
+def _spans_from_neighbours(
     spans: list[tuple[str, int, int]], tokens: list[str]
 ) -> list[tuple[str, int, int]]:
-    """Spans read from others (the rules6 helper): a Hausa "an kashe ta" after a fire is the fire
+    """Spans read from their neighbours: a Hausa "an kashe ta" after a fire is the fire
     put out; a person dragged into a vehicle is an abduction; "suna yi wa X fyade" is going on;
     a danger verb whose object is "me" ("ضربوني") names the person."""
     arson = [(s, e) for c, s, e in spans if c == "arson"]
@@ -961,10 +962,9 @@ def _rules6_spans(
     return out
 
 
-def _fire_put_out(spans: list[tuple[str, int, int]], found: set[str]) -> None:
-    """A fire put out is over (safe), unless people are still inside or burnt: then it is a
-    fire that still needs help (adds to `found`; the rules6 helper). A relative said to be still
-    held (not only "still in Niger") keeps a released person's case open."""
+def _others_still_held(spans: list[tuple[str, int, int]], found: set[str]) -> None:
+    """A relative said to be still held (not only "still in Niger") keeps a released person's
+    case open (adds `others_held` to `found`)."""
     held = [(s, e) for c, s, e in spans if c in _HOLDS]
     nows = [(s, e) for c, s, e in spans if c == "now"]
     if any(
@@ -973,6 +973,11 @@ def _fire_put_out(spans: list[tuple[str, int, int]], found: set[str]) -> None:
         for r in ((s, e) for c, s, e in spans if c == "held_people")
     ):
         found.add("others_held")  # "they released me but my brother is still in the prison"
+
+
+def _fire_put_out(spans: list[tuple[str, int, int]], found: set[str]) -> None:
+    """A fire put out is over (safe), unless people are still inside or burnt: then it is a
+    fire that still needs help (adds to `found`)."""
     outs = [(s, e) for c, s, e in spans if c == "fire_out"]
     if not outs:
         return
@@ -1081,7 +1086,7 @@ def _drop_contained(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, i
 _ALONGSIDE = frozenset(
     {"self_ref", "my_family", "lasting_harm", "habitual", "hearsay", "back_home"}
     | {"violence_noun", "if_not"}
-    # the rules6 helper's combiners: a vehicle, the verbs that move a person, a person, a burn
+    # combiners of the neighbour rules: a vehicle, the verbs that move a person, a person, a burn
     | {"vehicle", "drag_person", "put_person", "drag_verb", "someone", "burnt", "doing_to"}
     | {"nobody", "out_word", "out_of", "arson"}
 )
@@ -1330,7 +1335,7 @@ def _held_or_missing(found: set[str], strong: set[str], *, now: bool, over: bool
         found = {*found, "trafficking"}  # a girl gone, her phone off, with strangers: a case
     violent = bool(found & {"beating", "beating_now", "torture"})
     if "dental" in found and "bleeding" in strong and not violent and "accident" not in strong:
-        # a gum that bleeds at the dentist: everyday when "a little", else ask (rules6 helper)
+        # a gum that bleeds at the dentist: everyday when "a little", else ask
         strong.discard("bleeding")
         if "minor" not in found:
             found = {*found, "blood_word", "dental_ask"}
@@ -1356,7 +1361,7 @@ def _urgent(
     lasting = bool(found & {"torture", "harm_lasts"})
     told = pursued or (lasting and "safe_now" not in found) or missing
     # "they released me but my brother is still in the prison": not over for him
-    # (the relative said to be still held, not "my brother is still in Niger": rules6 helper)
+    # (the relative said to be still held, not "my brother is still in Niger")
     others_still = now and "others_held" in found
     if over and category in ("detention", "threat", "unaccompanied") and not (told or others_still):
         return Detection("none", None, "sure", concepts, True)  # released, long ago

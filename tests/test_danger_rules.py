@@ -769,8 +769,9 @@ def test_danger_blind5_hausa(text: str, expected: str) -> None:
     assert level(text) == expected, text
 
 
-# --- rules6 helper: rape going on now (ha), a fire put out, a person forced into a vehicle,
-# "me" inside an Arabic verb under hearsay, a relative "still" somewhere, a gum that bleeds ------
+# --- words read from their neighbours (sixth blind round): rape going on now (ha), a fire put
+# out, a person forced into a vehicle, "me" inside an Arabic verb under hearsay, a relative
+# "still" somewhere, a gum that bleeds --------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -828,8 +829,8 @@ def test_danger_blind5_hausa(text: str, expected: str) -> None:
         ("they hit him in the teeth and he is bleeding a lot", "emergency"),
     ],
 )
-def test_rules6(text: str, expected: str) -> None:
-    assert level(text) == expected
+def test_words_read_from_their_neighbours(text: str, expected: str) -> None:
+    assert level(text) == expected, text
 
 
 # --- sobn6 (bn, so): words added from the sixth blind Bengali and Somali probes; no new rule,
