@@ -135,6 +135,9 @@ class Engine:
             async with self.sessions.lock(contact_id):
                 # Stored under the lock, so ids follow the order in which turns run, across
                 # processes too; a message left unhandled by a crash is handled with the next.
+                # On SQLite the storing transaction stays open and the turn's write commits
+                # both (see TurnStore.holding): the message is still stored before it is
+                # answered, and a crash before the commit leaves it unanswered, to be resent.
                 context = await self.turns.open_turn(
                     contact_id,
                     inbound.channel,
@@ -142,30 +145,15 @@ class Engine:
                     text,
                     payload,
                     with_session=self._state_in_turn,
+                    hold=True,
                 )
                 if context is None:  # erased since this process last saw the sender
                     self.turns.forget_contact(inbound.channel, inbound.address)
                     continue
                 message_id, duplicate = context.message_id, context.duplicate
-                if self._state_in_turn:
-                    raw = context.state_json
-                    if raw is None:  # none yet, or one an earlier version kept elsewhere
-                        raw = await self.sessions.legacy_state(contact_id)
-                    state = ConversationState.from_json(raw)
-                else:
-                    state = await self.sessions.load(contact_id)
-                for pending in context.pending:
-                    # Only this request's own message is answered in its HTTP answer; replies
-                    # to an earlier message left unhandled (its request failed) are queued.
-                    own = pending.id == message_id
-                    turn_status = status if own else MessageStatus.QUEUED
-                    replies, state, erased = await self._turn(
-                        context, pending, state, turn_status, delivered=own and delivered
-                    )
-                    produced[pending.id] = replies
-                    if erased:
-                        self.turns.forget_contact(inbound.channel, inbound.address)
-                        break  # what came after the erasure went with it
+                await self.turns.holding(
+                    self._handle_pending(context, inbound, status, delivered, produced)
+                )
             break
         else:
             raise RuntimeError("could not store the message: its contact keeps vanishing")
@@ -185,6 +173,36 @@ class Engine:
         self.metrics.messages_in.labels(inbound.channel, "duplicate" if duplicate else "new").inc()
         self.metrics.turn_seconds.observe(time.perf_counter() - started)
         return HandleResult(contact_id, message_id, duplicate, replies)
+
+    async def _handle_pending(
+        self,
+        context: TurnContext,
+        inbound: InboundMessage,
+        status: MessageStatus,
+        delivered: bool,
+        produced: dict[int, list[OutboundMessage]],
+    ) -> None:
+        """Every stored, unhandled message of the contact, oldest first: replies in `produced`."""
+        contact_id = context.contact.id
+        if self._state_in_turn:
+            raw = context.state_json
+            if raw is None:  # none yet, or one an earlier version kept elsewhere
+                raw = await self.sessions.legacy_state(contact_id)
+            state = ConversationState.from_json(raw)
+        else:
+            state = await self.sessions.load(contact_id)
+        for pending in context.pending:
+            # Only this request's own message is answered in its HTTP answer; replies to an
+            # earlier message left unhandled (its request failed) are queued.
+            own = pending.id == context.message_id
+            turn_status = status if own else MessageStatus.QUEUED
+            replies, state, erased = await self._turn(
+                context, pending, state, turn_status, delivered=own and delivered
+            )
+            produced[pending.id] = replies
+            if erased:
+                self.turns.forget_contact(inbound.channel, inbound.address)
+                break  # what came after the erasure went with it
 
     async def _turn(
         self,

@@ -6,7 +6,9 @@ Every test runs on SQLite (in-process sessions) and on PostgreSQL with Redis ses
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.messages import InboundMessage
@@ -224,3 +226,109 @@ async def test_a_confirmation_goes_with_the_next_transaction_or_soon_on_its_own(
     # a confirmed answer is never repeated to a retry
     again = await engine.handle(message("hana", "hello", "c-2"), confirm_later=True)
     assert again.duplicate and again.replies == []
+
+
+# -- one commit a turn (SQLite): the storing transaction is joined by the turn's write --------
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_sqlite_turn_commits_once(runtime: Runtime) -> None:
+    engine = runtime.engine
+    for sender in ("kofi", "lena"):  # first contact creates the contact in its own commit
+        await engine.handle(message(sender, "hello"))
+    connection = engine.turns._loop_connection
+    assert connection is not None
+    statements: list[str] = []
+    connection.set_trace_callback(statements.append)
+    try:
+        for n, sender in enumerate(("kofi", "lena", "kofi", "lena")):
+            result = await engine.handle(message(sender, "I want to go home", f"one-{n}"))
+            assert result.replies
+    finally:
+        connection.set_trace_callback(None)
+    assert statements.count("BEGIN IMMEDIATE") == 4
+    assert statements.count("COMMIT") == 4
+    assert await count(runtime, direction="in", status="received") == 0
+
+
+class _WaitingNLU:
+    """The built-in NLU behind a wait (as a remote NLU's request would be)."""
+
+    def __init__(self, inner: Any, runtime: Runtime) -> None:
+        self.inner = inner
+        self.runtime = runtime
+        self.stored_while_waiting: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def parse(self, text: str, hint: str | None = None) -> Any:
+        # while the decision waits, the message is committed: another connection sees it
+        self.stored_while_waiting.append(await count(self.runtime, direction="in"))
+        await asyncio.sleep(0.01)
+        return await self.inner.parse(text, hint)
+
+
+async def test_a_decision_that_waits_commits_the_message_first_and_others_go_on(
+    runtime: Runtime,
+) -> None:
+    engine = runtime.engine
+    waiting = _WaitingNLU(engine.nlu, runtime)
+    engine.nlu = waiting
+    results = await asyncio.gather(
+        *(engine.handle(message(f"wait-{n}", "hello", f"w-{n}")) for n in range(6))
+    )
+    assert all(r.replies for r in results)
+    assert len(waiting.stored_while_waiting) == 6 and min(waiting.stored_while_waiting) >= 1
+    assert await count(runtime, direction="in") == 6
+    assert await count(runtime, direction="in", status="received") == 0
+    assert await count(runtime, direction="out") == sum(len(r.replies) for r in results)
+
+
+async def test_a_failed_write_keeps_the_message_for_the_next_turn(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.storage.turns import TurnStore
+
+    engine = runtime.engine
+    await engine.handle(message("mona", "hello"))
+    real = TurnStore._finish_turn
+
+    async def failing(cursor: Any, write: Any) -> Any:
+        await real(cursor, write)  # its statements ran: the rollback must undo them
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(TurnStore, "_finish_turn", staticmethod(failing))
+    with pytest.raises(RuntimeError, match="disk full"):
+        await engine.handle(message("mona", "I want to go home", "f-1"))
+    monkeypatch.setattr(TurnStore, "_finish_turn", staticmethod(real))
+    # stored, not handled, nothing of the failed turn's write kept
+    assert await count(runtime, direction="in", status="received") == 1
+    outbound = await count(runtime, direction="out")
+    later = await engine.handle(message("mona", "hello", "f-2"))
+    assert later.replies
+    assert await count(runtime, direction="in", status="received") == 0
+    contact = await runtime.store.contact_for("rest", "mona")
+    queued = await runtime.store.take_queued(contact.id)  # the earlier message's answer
+    assert queued
+    assert await count(runtime, direction="out") == outbound + len(later.replies) + len(queued)
+
+
+async def test_a_decision_that_fails_before_writing_keeps_the_message(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = runtime.engine
+    await engine.handle(message("nuru", "hello"))
+
+    async def broken(text: str, hint: str | None = None) -> Any:
+        raise RuntimeError("NLU down")
+
+    real = engine.nlu.parse
+    monkeypatch.setattr(engine.nlu, "parse", broken)
+    with pytest.raises(RuntimeError, match="NLU down"):
+        await engine.handle(message("nuru", "I want to go home", "n-1"))
+    monkeypatch.setattr(engine.nlu, "parse", real)
+    assert await count(runtime, direction="in", status="received") == 1
+    later = await engine.handle(message("nuru", "hello", "n-2"))
+    assert later.replies
+    assert await count(runtime, direction="in", status="received") == 0

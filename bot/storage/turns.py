@@ -24,11 +24,12 @@ import json
 import logging
 import sqlite3
 import threading
+import types
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -161,6 +162,37 @@ def _drive(coroutine: Coroutine[Any, Any, T]) -> T:
     raise RuntimeError("a SQLite transaction suspended")
 
 
+@types.coroutine
+def _continue(coroutine: Coroutine[Any, Any, T], waiting: Any) -> Generator[Any, Any, T]:
+    """The rest of a coroutine driven by hand until it first waited for `waiting`: the caller's
+    task goes on with it exactly as if it had awaited the coroutine from the start."""
+    while True:
+        try:
+            sent = yield waiting
+        except GeneratorExit:
+            coroutine.close()
+            raise
+        except BaseException as exc:  # the task's cancellation, or an awaited future's error
+            try:
+                waiting = coroutine.throw(exc)
+            except StopIteration as done:
+                return cast(T, done.value)
+        else:
+            try:
+                waiting = coroutine.send(sent)
+            except StopIteration as done:
+                return cast(T, done.value)
+
+
+@dataclass(slots=True)
+class _Held:
+    """A turn's first transaction, kept open on the loop's connection for its write."""
+
+    work: Callable[..., Coroutine[Any, Any, Any]]
+    args: tuple[Any, ...]
+    confirms: list[int]
+
+
 def _time(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
@@ -253,6 +285,9 @@ class TurnStore:
         self._opened_lock = threading.Lock()
         self._checkpointer: threading.Thread | None = None
         self._stop_checkpoints = threading.Event()
+        # A SQLite turn's first transaction, left open for the turn's write to join: one
+        # commit a turn instead of two (see `holding`).
+        self._held: _Held | None = None
         # (channel, address hash) → contact id: ids never change; an erased contact is noticed
         # when its row is read, and forgotten here.
         self._contact_ids: OrderedDict[str, int] = OrderedDict()
@@ -309,29 +344,80 @@ class TurnStore:
         connection: sqlite3.Connection,
         work: Callable[..., Coroutine[Any, Any, T]],
         args: tuple[Any, ...],
+        *,
+        hold: bool = False,
     ) -> T:
-        connection.execute("BEGIN IMMEDIATE")
-        confirms = self._take_confirmations()
+        if hold:
+            self.release()  # never two turns' first transactions in one
+        held, self._held = self._held, None
+        if held is None:
+            connection.execute("BEGIN IMMEDIATE")
+            confirms = self._take_confirmations()
+        else:  # the turn's first transaction is still open: this one joins it
+            confirms = held.confirms
         try:
             cursor = _Cursor(connection, True)
-            if confirms:
+            if confirms and held is None:
                 _drive(self._confirm(cursor, confirms))
             result = _drive(work(cursor, *args))
-            connection.execute("COMMIT")
+            if hold:
+                self._held = _Held(work, args, confirms)
+            else:
+                connection.execute("COMMIT")
             return result
         except BaseException:
             connection.rollback()
             self._requeue(confirms)
+            if held is not None:
+                # what the first transaction stored (the message) must not go with this one
+                self._sqlite_transaction(connection, held.work, held.args)
             raise
 
-    async def _run(self, work: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
+    def release(self) -> None:
+        """Commit a turn's first transaction if it is still open (nothing joined it)."""
+        held, self._held = self._held, None
+        if held is None or self._loop_connection is None:
+            return
+        try:
+            self._loop_connection.execute("COMMIT")
+        except BaseException:
+            self._loop_connection.rollback()
+            self._requeue(held.confirms)
+            raise
+
+    async def holding(self, decision: Coroutine[Any, Any, T]) -> T:
+        """Run a turn's decision while its first transaction stays open (`open_turn(hold=True)`).
+
+        The decision's write joins that transaction and commits both: one commit a turn. The
+        decision runs on, in this task, until it first waits for anything; the transaction is
+        committed just before it does, so no other coroutine ever finds the loop's connection
+        inside a transaction, and no write of the ORM's (another connection) waits on this
+        one's lock while the decision waits for it."""
+        try:
+            waiting = decision.send(None)
+        except StopIteration as done:
+            self.release()  # a decision that wrote nothing
+            return cast(T, done.value)
+        except BaseException:
+            self.release()  # the message stays stored, for the next turn to handle
+            raise
+        try:
+            self.release()
+        except BaseException:
+            decision.close()
+            raise
+        return await _continue(decision, waiting)
+
+    async def _run(
+        self, work: Callable[..., Coroutine[Any, Any, T]], *args: Any, hold: bool = False
+    ) -> T:
         if self.is_sqlite:
-            return await self._run_sqlite(work, args)
+            return await self._run_sqlite(work, args, hold=hold)
         async with self._connections:
             return await self._postgres_transaction(work, args)
 
     async def _run_sqlite(
-        self, work: Callable[..., Coroutine[Any, Any, T]], args: tuple[Any, ...]
+        self, work: Callable[..., Coroutine[Any, Any, T]], args: tuple[Any, ...], *, hold: bool
     ) -> T:
         """On the event loop: a transaction takes tens of microseconds, less than a hop to a
         thread. When another connection (the ORM's, another process) holds the write lock,
@@ -345,7 +431,7 @@ class TurnStore:
         pause = _SQLITE_FIRST_PAUSE
         while True:
             try:
-                return self._sqlite_transaction(self._loop_connection, work, args)
+                return self._sqlite_transaction(self._loop_connection, work, args, hold=hold)
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
@@ -398,6 +484,7 @@ class TurnStore:
             log.debug("could not close a turn connection", exc_info=True)
 
     async def close(self) -> None:
+        self.release()
         if self._confirm_timer is not None:
             self._confirm_timer.cancel()
             self._confirm_timer = None
@@ -480,10 +567,13 @@ class TurnStore:
         payload: dict[str, Any],
         *,
         with_session: bool,
+        hold: bool = False,
     ) -> TurnContext | None:
-        """None when the contact no longer exists (erased meanwhile)."""
+        """None when the contact no longer exists (erased meanwhile). `hold`: on SQLite the
+        transaction stays open for the turn's write to join; the caller runs the decision
+        through `holding`, which commits it at the latest when the decision first waits."""
         try:
-            return await self._run(
+            context = await self._run(
                 self._open_turn,
                 contact_id,
                 channel,
@@ -492,9 +582,13 @@ class TurnStore:
                 payload,
                 with_session,
                 self.activity_zone,
+                hold=hold,
             )
         except driver_integrity_errors(_ContactGone):
             return None  # the message's contact is gone (erased or anonymised)
+        if context is None:
+            self.release()
+        return context
 
     @staticmethod
     async def _open_turn(
