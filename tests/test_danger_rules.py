@@ -1014,3 +1014,25 @@ def test_helper_rules7_bengali_jele(text: str, expected: str) -> None:
 )
 def test_helper_rules7_break_in_with_knives(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+# --- helper rules7: Bengali and Tigrinya urgent terms, with the everyday sentences beside them ---
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("dalal bolse taka na pathaile amader libya te bikri kore dibe", "urgent"),
+        ("madam amar phone nie nise ar bole bahire gele police e dibe", "urgent"),
+        ("kafil bolse ar ekbar beton chaile desert e nie fele dibe", "urgent"),
+        ("ami embassy r thikana jani na, keu bolben?", "none"),
+        ("amar passport ami nijer kache rekhechi", "none"),
+        ("6 ወርሒ ሰሪሕና ሓንቲ ሳንቲም ኣይሃበናን", "urgent"),
+        ("ዕዳኻ ክሳብ ትኸፍል ክትሰርሕ ኢኻ ይብለኒ ደላላ", "urgent"),
+        ("ሓወይ ካብ ማእሰርቲ ተፈቲሑ ትማሊ፡ ሕጂ ምሳይ ኣሎ የቐንየልና", "none"),
+        ("ስኒ ክሓጽብ ደም ይወጽእ፡ ሓኪም ስኒ ኣበይ ይርከብ", "none"),
+        # Somali: a boat overturned by the wind; not a boat turned over to clean it
+        ("doonta dabaysha ayaa rogtay, dad ayaa biyaha ku jira", "emergency"),
+        ("doonta waan rogtay si aan u nadiifiyo", "none"),
+    ],
+)
+def test_helper_rules7_bengali_tigrinya_somali_terms(text: str, expected: str) -> None:
+    assert level(text) == expected, text
