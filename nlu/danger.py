@@ -942,6 +942,7 @@ def _spans_from_neighbours(
             for d in moved
             if not any(d[1] <= o[0] and _before(o, v, 0) for o in outs_of)
         )
+    out.extend(_vehicle_first(by, people, tokens))
     # "suna yi wa yarinyar fyade": a progressive verb, its person, then the rape; not a
     # disclosure ("... suna yi wa mata fyade. ban taba fada wa kowa ba": never told anyone)
     for d in [] if by["secret"] else by["doing_to"]:
@@ -960,6 +961,58 @@ def _spans_from_neighbours(
                 out.append(("self_ref", s, e))
                 break
     return out
+
+
+# rules7: the vehicle named first, the person moved into it after ("the car came and they
+# pushed her in", "motor come, dem carry am by force", "السيارة وقفت وركبوه بالقوة")
+_VEHICLE_AFTER = 12  # words from the vehicle on to the verb that moves the person
+_VEHICLE_GAPS = _SENTENCE_GAP + 2 * _CLAUSE_GAP  # the same sentence or the next, no farther
+# a person moved into something ("pushed him inside", "ورموه داخلها")
+_INTO = frozenset(
+    fold(w)
+    for w in ("inside", "into", "dedans", "ciki", "cikin", "داخلها", "داخل", "بداخلها", "جواها")
+)
+# "pushed her in" said last, or "in and drove off" (not "pushed her in the street")
+_IN_LAST = frozenset({"in", "and", "then", "by", "with", "quickly", "fast", _GAP})
+
+
+def _vehicle_first(
+    by: Mapping[str, list[tuple[int, int]]], people: list[tuple[int, int]], tokens: list[str]
+) -> list[tuple[str, int, int]]:
+    """("abduction", vehicle, verb) for a vehicle named before the verb that moves a person,
+    a few words on in the same sentence or the next, when the person goes in ("pushed her
+    in", "threw him inside") or by force ("carry am by force"); not "the car came and they
+    got in", "we took a taxi to the police station", "the ambulance came and put him in"."""
+
+    def inward(end: int) -> bool:  # "in", "inside", "into" right after the person
+        nxt = tokens[end] if end < len(tokens) else None
+        after = tokens[end + 1] if end + 1 < len(tokens) else None
+        return nxt in _INTO or (nxt == "in" and (after is None or after in _IN_LAST))
+
+    found: list[tuple[str, int, int]] = []
+    for v in by.get("vehicle", []):
+        for kind in ("drag_person", "put_person", "drag_verb"):
+            for d in by.get(kind, []):
+                if d[0] < v[1]:
+                    continue
+                between = tokens[v[1] : d[0]]
+                gaps = between.count(_GAP)
+                if len(between) - gaps > _VEHICLE_AFTER or gaps > _VEHICLE_GAPS:
+                    continue
+                end = d[1]
+                if kind == "drag_verb":  # a bare verb: its person right after it
+                    person = [p for p in people if _before(d, p, 1)]
+                    if not person:
+                        continue
+                    end = max(p[1] for p in person)
+                # "by force" of its own ("forced me to pay" is no force into a car)
+                forced = any(
+                    _distance(d, f) <= _VEHICLE_NEAR and not (d[0] <= f[0] and f[1] <= d[1])
+                    for f in by.get("force", [])
+                )
+                if forced or (kind != "put_person" and inward(end)):
+                    found.append(("abduction", v[0], end))
+    return found
 
 
 def _others_still_held(spans: list[tuple[str, int, int]], found: set[str]) -> None:
@@ -1089,6 +1142,7 @@ _ALONGSIDE = frozenset(
     # combiners of the neighbour rules: a vehicle, the verbs that move a person, a person, a burn
     | {"vehicle", "drag_person", "put_person", "drag_verb", "someone", "burnt", "doing_to"}
     | {"nobody", "out_word", "out_of", "arson"}
+    | {"blade"}  # a knife named: with a break-in, armed men (rules7)
 )
 
 
@@ -1316,6 +1370,8 @@ def _held_or_missing(found: set[str], strong: set[str], *, now: bool, over: bool
         strong.add("danger")  # followed right now, afraid to be grabbed, calling for help
     if "hiding" in found and found & {"attack_now", "armed", "pursued"} and not over:
         strong.add("danger")  # hiding under the bed, they broke in: happening now
+    if "blade" in found and found & {"raid", "attack_now"} and not over:
+        strong.add("killing")  # rules7: men with knives breaking in (not a police raid)
     if "convulse" in found and found & {"person_down", "unresponsive", "child", "birth"}:
         strong.add("collapse")  # a high fever and shaking, fallen and shaking: a seizure
     if "taken_by_force" in found and "passport_taken" not in found and not over:
@@ -1329,8 +1385,16 @@ def _held_or_missing(found: set[str], strong: set[str], *, now: bool, over: bool
         and "with_children" not in found
     ):
         found = {*found, "unaccompanied"}  # a boy of 13 alone in the street, no family
-    if "no_leave" in found and found & {"debt", "work", "hold_verb", "passport"}:
+    if "no_leave" in found and found & {"debt", "work", "hold_verb", "passport", "exploit"}:
         found = {*found, "trafficking"}  # not let go until a debt is paid, made to work
+    # rules7: locked in by a boss or a broker (who holds them, wants money for them, locks them
+    # in at night and takes them to work in the morning): a case, not a fire exit to ask about;
+    # an acute sign (fire, no air, "help us, we will die") stays an emergency in _strong_signs
+    if "trapped" in found and (
+        found & {"hold_verb", "release_for", "demand_money", "debt", "exploit", "ransom"}
+        or {"work", "habitual"} <= found
+    ):
+        found = {*found, "trafficking"}
     if "missing" in found and "young_girl" in found and not over:
         found = {*found, "trafficking"}  # a girl gone, her phone off, with strangers: a case
     violent = bool(found & {"beating", "beating_now", "torture"})

@@ -924,3 +924,115 @@ def test_helper_geez6_blind6_terms(text: str, expected: str) -> None:
 )
 def test_somali_rat_poison_only_when_taken(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+# --- helper rules7: a vehicle named before the verb (_vehicle_first), Hausa "tura" --------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the vehicle first, the person pushed in after it (same sentence or the next)
+        ("the car came and they pushed her in", "emergency"),
+        ("motor come, dem carry am by force", "emergency"),
+        ("السيارة وقفت وركبوه بالقوة", "emergency"),
+        ("the van came. they grabbed him and threw him inside", "emergency"),
+        ("a white car stopped and two men pushed my brother inside", "emergency"),
+        # ... not getting in, a ride, an ambulance, a fare forced, a car pushed to the garage
+        ("the car came and they got in", "none"),
+        ("we took a taxi to the police station for papers", "none"),
+        ("the ambulance came and they put him in", "none"),
+        ("the taxi driver forced me to pay double", "none"),
+        ("the car came and we pushed it in the garage", "none"),
+        ("the car stopped and they pushed her in the street", "none"),
+        ("the car came. we waited. the next day he pushed me in the queue", "none"),
+        # Hausa "tura": pushed into a car or a boat; not money or a number sent
+        ("sun tura shi cikin mota", "emergency"),
+        ("an tura mu cikin jirgi da karfi", "emergency"),
+        ("na tura maka kudi", "none"),
+        ("tura min lambar", "none"),
+        ("na tura shi kasuwa da mota", "none"),
+    ],
+)
+def test_helper_rules7_vehicle_first_and_tura(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+# --- helper rules7: locked in by a boss or a broker is a case (not a fire exit to ask about) ----
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("raate amader ghore tala mere rakhe malik, sokale khule kaje nie jay", "urgent"),
+        ("ለይቲ ኣብ ክፍሊ ዓጺዮምና ይሓድሩ፡ ንግሆ ናብ ስራሕ ይወስዱና", "urgent"),
+        ("ኣብ መኽዘን ባኒ ዋሊድ 40 ሰባት ዓጺዮምና፡ ስድራና ገንዘብ ክሰዱ ይብሉ", "urgent"),
+        # locked in with a fire or without air stays an emergency
+        ("ghore tala mere rakhse malik, ghore agun lagse", "emergency"),
+        ("ኣብ ክፍሊ ዓጺዮምና ትኪ መሊኡ ክተንፍስ ኣይክእልን", "emergency"),
+        # asked for wages, now not let out: a case
+        ("dmoz hatetna, hji kab geza kntwetsie ayfqdulnan", "urgent"),
+    ],
+)
+def test_helper_rules7_locked_in_by_a_boss(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+# --- helper rules7: Bengali জেলে is "in jail" only with a taking or holding verb ----------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("আমার ভাইকে জেলে নিয়ে গেছে পুলিশ", "urgent"),
+        ("ওরা আমার স্বামীকে জেলে আটকে রেখেছে এক মাস ধরে", "urgent"),
+        ("amader 6 jon ke jele vore dise, kagoj nai bole", "urgent"),
+        ("amar chacha jele ache ekhon, tripoli te", "urgent"),
+        ("আমার ছেলে জুয়ারা জেলে আটক", "urgent"),
+        # the fisherman
+        ("আমার বাবা জেলে, দেশে নদীতে মাছ ধরে", "none"),
+        ("amar baba jele, amra jele para te thaki", "none"),
+        ("জেলে পাড়ার ছেলে আমি, এখন লিবিয়াতে রং এর কাজ করি", "none"),
+        ("jeler nouka kinbo deshe giye, taka jomacchi", "none"),
+    ],
+)
+def test_helper_rules7_bengali_jele(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+# --- helper rules7: men with knives breaking in are an emergency, a police raid a case -----------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("በቢላ ሰብረው ገቡ", "emergency"),
+        ("ሰዎች በሩን ሰብረው ገቡ ቢላ ይዘዋል እርዱን", "emergency"),
+        ("bet sebrew gebu be bila", "emergency"),
+        ("ሰባት ካራ ሒዞም ገዛና ሰይሮም ኣትዮም", "emergency"),
+        ("guriga ayay jebiyeen mindi ay sitaan", "emergency"),
+        # the police or a militia breaking in and taking the men: a raid, urgent
+        ("ፖሊስ ቤታችንን ሰብረው ገቡ", "urgent"),
+        ("ሚሊሽያ ገዛና ሰይሮም ኣትዮም ሰብኡት ወሲዶም", "urgent"),
+        # a knife in the kitchen; a break-in that is over
+        ("ካራ ገዚአ ሽጉርቲ ክቆርጽ", "none"),
+        ("ቢላ ገዝቼ ሽንኩርት እየቆረጥኩ ነው", "none"),
+        ("tuugo ayaa guriga jebiyeen sanadkii hore, hadda waa nabad", "none"),
+    ],
+)
+def test_helper_rules7_break_in_with_knives(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+# --- helper rules7: Bengali and Tigrinya urgent terms, with the everyday sentences beside them ---
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("dalal bolse taka na pathaile amader libya te bikri kore dibe", "urgent"),
+        ("madam amar phone nie nise ar bole bahire gele police e dibe", "urgent"),
+        ("kafil bolse ar ekbar beton chaile desert e nie fele dibe", "urgent"),
+        ("ami embassy r thikana jani na, keu bolben?", "none"),
+        ("amar passport ami nijer kache rekhechi", "none"),
+        ("6 ወርሒ ሰሪሕና ሓንቲ ሳንቲም ኣይሃበናን", "urgent"),
+        ("ዕዳኻ ክሳብ ትኸፍል ክትሰርሕ ኢኻ ይብለኒ ደላላ", "urgent"),
+        ("ሓወይ ካብ ማእሰርቲ ተፈቲሑ ትማሊ፡ ሕጂ ምሳይ ኣሎ የቐንየልና", "none"),
+        ("ስኒ ክሓጽብ ደም ይወጽእ፡ ሓኪም ስኒ ኣበይ ይርከብ", "none"),
+        # Somali: a boat overturned by the wind; not a boat turned over to clean it
+        ("doonta dabaysha ayaa rogtay, dad ayaa biyaha ku jira", "emergency"),
+        ("doonta waan rogtay si aan u nadiifiyo", "none"),
+    ],
+)
+def test_helper_rules7_bengali_tigrinya_somali_terms(text: str, expected: str) -> None:
+    assert level(text) == expected, text
