@@ -1,7 +1,9 @@
 """The turn: inbound → (per-contact lock) → stored → session → NLU → flow → replies → stored.
 
-A message is stored before it is handled and before its request is answered, so it survives a
-crash and a provider's retry finds it. Under the contact's lock the engine stores the message
+A message is stored before its request is answered, so a provider's retry finds it (on SQLite
+in the same commit as its handling, made before the decision waits for anything: a crash
+before that commit leaves the request unanswered, and the provider sends it again; a turn that
+fails leaves the message stored). Under the contact's lock the engine stores the message
 and handles every stored, unhandled message of that contact in the order they were stored, so a
 person's messages are answered one after the other, in order, even when their requests overlap
 or reach different server processes.
