@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flows.base import Flow, Option, RegistrationService, Text, Turn
-from nlu import find_case_ref, parse_number, parse_phone
+from nlu import find_case_ref, find_incomplete_case_ref, parse_number, parse_phone
 
 MAX_CHECKS = 3
 STAGES = (
@@ -18,9 +18,10 @@ class CaseStatusFlow(Flow):
     async def start(self, turn: Turn) -> None:
         turn.state.enter(self.name, "reference")
         reference = find_case_ref(turn.text)
-        if reference and await self._found(turn, reference):
-            return
-        turn.say("case.ask_reference")
+        if reference is None:
+            self._ask_reference(turn)
+        elif not await self._found(turn, reference):
+            self._not_found(turn)
 
     async def handle(self, turn: Turn) -> bool:
         step = turn.state.step
@@ -53,11 +54,24 @@ class CaseStatusFlow(Flow):
 
     async def reask(self, turn: Turn) -> None:
         step = turn.state.step
+        if step == "reference":
+            self._ask_reference(turn)
+            return
         turn.say(
             {"phone": "case.ask_phone", "check": "case.ask_birth_year"}.get(
                 str(step), "case.ask_reference"
             )
         )
+
+    @staticmethod
+    def _ask_reference(turn: Turn) -> None:
+        """Ask for the reference; one written with characters missing ("LY-4455") is named, so
+        the person knows what to check rather than being asked the same again."""
+        incomplete = find_incomplete_case_ref(turn.text)
+        if incomplete is not None:
+            turn.say("case.incomplete_reference", reference=incomplete)
+        else:
+            turn.say("case.ask_reference")
 
     def _registrations(self, turn: Turn) -> RegistrationService:
         if turn.registrations is None:

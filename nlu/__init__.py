@@ -3,6 +3,7 @@
 from .engine import BuiltinNLU
 from .entities import (
     find_case_ref,
+    find_incomplete_case_ref,
     parse_date,
     parse_number,
     parse_phone,
@@ -18,6 +19,7 @@ __all__ = [
     "NLUService",
     "ParseResult",
     "find_case_ref",
+    "find_incomplete_case_ref",
     "parse_date",
     "parse_number",
     "parse_phone",

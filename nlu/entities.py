@@ -29,6 +29,7 @@ __all__ = [
     "EntityExtractor",
     "Gazetteer",
     "find_case_ref",
+    "find_incomplete_case_ref",
     "get_extractor",
     "parse_date",
     "parse_number",
@@ -392,6 +393,10 @@ _CASE_REF_RE = re.compile(
 _CASE_REF_PREFIXED = re.compile(
     r"(?<![A-Za-z0-9])LY\s?[-_]?\s?([A-Za-z0-9]{6})(?![A-Za-z0-9])", re.I
 )
+# "LY-4455", "ly 7k3m9": a reference with letters or digits missing (or too many)
+_CASE_REF_ANY_LENGTH = re.compile(
+    r"(?<![A-Za-z0-9])LY\s?[-_]?\s?([A-Za-z0-9]{2,12})(?![A-Za-z0-9])", re.I
+)
 
 
 def _case_ref_ok(core: str, prefixed: bool) -> bool:
@@ -751,6 +756,18 @@ def parse_date(text: str) -> date | None:
         except ValueError:
             continue
     return None
+
+
+def find_incomplete_case_ref(text: str) -> str | None:
+    """A reference written with LY but not whole ("LY-4455": four characters, not six), as the
+    person wrote it in canonical form, to tell them what is wrong; None if there is none or
+    the reference is whole."""
+    if find_case_ref(text) is not None:
+        return None
+    m = _CASE_REF_ANY_LENGTH.search(ascii_digits(text))
+    if m is None or not any(c.isdigit() for c in m.group(1)):
+        return None  # "ly" and a word ("ly mama"): not a number at all
+    return f"LY-{m.group(1).upper()}"
 
 
 def find_case_ref(text: str) -> str | None:

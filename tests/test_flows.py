@@ -289,6 +289,25 @@ async def test_case_status_by_reference_with_check(
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+async def test_case_status_names_an_incomplete_or_unknown_reference(
+    client: httpx.AsyncClient, runtime: Runtime, language: str
+) -> None:
+    """A reference written "LY-4455" is told it is not whole (not asked the same again); a whole reference that
+    is nobody's is told it was not found, from the first message too."""
+    chat = Chat(client, runtime, f"incomplete-{language}")
+    await chat(OPEN[language])
+    assert await chat("3") == [t(runtime, language, "case.ask_reference")]
+    assert await chat("ly 4455") == [
+        t(runtime, language, "case.incomplete_reference", reference="LY-4455")
+    ]
+    assert await chat("LY-7K3M9Q") == [t(runtime, language, "case.not_found")]
+    other = Chat(client, runtime, f"unknown-{language}")
+    await other(OPEN[language])
+    await other("3")
+    assert await other("pewa") == [t(runtime, language, "case.ask_reference")]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 async def test_stop_in_every_language(
     client: httpx.AsyncClient, runtime: Runtime, language: str
 ) -> None:
