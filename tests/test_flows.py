@@ -292,8 +292,8 @@ async def test_case_status_by_reference_with_check(
 async def test_case_status_names_an_incomplete_or_unknown_reference(
     client: httpx.AsyncClient, runtime: Runtime, language: str
 ) -> None:
-    """A reference written "LY-4455" is told it is not whole (not asked the same again); a whole reference that
-    is nobody's is told it was not found, from the first message too."""
+    """A reference written "LY-4455" is told it is not whole (not asked the same again); a
+    whole reference that is nobody's is told it was not found, from the first message too."""
     chat = Chat(client, runtime, f"incomplete-{language}")
     await chat(OPEN[language])
     assert await chat("3") == [t(runtime, language, "case.ask_reference")]
