@@ -40,6 +40,39 @@ def test_intents_from_the_issue(builtin_nlu: BuiltinNLU, text: str, intent: str)
     assert builtin_nlu.parse_sync(text).intent == intent
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("السلام عليكم بدي ارجع للسودان كيف", "register_return"),
+        ("salam 3likom, wen nl9a dakhtour fi tripoli", "health"),
+        ("salam alaikum, ina asibiti a tripoli", "health"),
+        ("hello how are you, where can i find a clinic in misrata", "health"),
+        ("good morning ma, my case number na LY-7K3M9Q, wetin dey happen", "case_status"),
+    ],
+)
+def test_a_greeting_with_a_request_is_the_request(
+    builtin_nlu: BuiltinNLU, text: str, intent: str
+) -> None:
+    """Not a greeting and the menu: the person asked for something (the first three were
+    greetings before the request behind a greeting was taken)."""
+    assert builtin_nlu.parse_sync(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "salam alaikum",
+        "good morning my brother how is your family",
+        "asc walaal sidee tahay",
+        "assalamualaikum bhai kemon achen",
+        "salam, hope you are fine today",
+        "hello, I am Amina from Kano",
+    ],
+)
+def test_a_greeting_alone_stays_a_greeting(builtin_nlu: BuiltinNLU, text: str) -> None:
+    assert builtin_nlu.parse_sync(text).intent == "greet"
+
+
 def test_parse_result_and_rasa_dict(builtin_nlu: BuiltinNLU) -> None:
     r = builtin_nlu.parse_sync("abeg i wan go back Naija, I dey Sabha, call 0912345678")
     assert isinstance(r, ParseResult)
