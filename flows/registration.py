@@ -33,6 +33,7 @@ from nlu.normalize import ascii_digits, normalize
 
 CONTENT = Path(__file__).resolve().parent / "content" / "registration.yml"
 PHONE_CHANNELS = {"sms", "whatsapp", "whatsapp_cloud", "voice"}
+NO_PHONE = ""  # the answer of someone with no number to give: reached where they write
 DOCUMENTS = ("valid", "expired", "none", "lost")
 VULNERABILITY_STEPS = ("pregnant", "disability", "unaccompanied", "violence", "single_parent")
 HIGH_PRIORITY = {
@@ -481,7 +482,7 @@ class RegistrationFlow(Flow):
             "country": "registration.invalid_country",
             "age": "registration.invalid_age",
             "sex": "registration.invalid_sex",
-            "phone": "registration.invalid_phone",
+            "phone": "registration.invalid_phone_or_none",
             "city": "registration.invalid_city",
             "passport_number": "registration.invalid_passport_number",
             "family": "registration.invalid_family",
@@ -869,9 +870,14 @@ class RegistrationFlow(Flow):
 
     def _parse_phone(self, turn: Turn) -> str | None:
         default = self._channel_phone(turn)
-        if default and not turn.state.data.get("phone_declined") and yes_or_no(turn):
+        offered = default is not None and not turn.state.data.get("phone_declined")
+        if offered and yes_or_no(turn):
             return default
-        return parse_phone(turn.text)
+        phone = parse_phone(turn.text)
+        if phone is None and not offered and (turn.command == "skip" or yes_or_no(turn) is False):
+            # no phone of their own (a shared one, the web chat): reached in this conversation
+            return NO_PHONE
+        return phone
 
     def _parse_passport(self, turn: Turn) -> str | None:
         if turn.command == "skip":
@@ -915,7 +921,7 @@ class RegistrationFlow(Flow):
             country=country_name(a.get("country", ""), turn.language),
             age=a.get("age", ""),
             sex=Text(f"registration.sex.{a['sex']}") if a.get("sex") else "",
-            phone=a.get("phone", ""),
+            phone=a.get("phone") or Text("registration.value.no_phone"),
             city=self.city_name(a["city"], turn.language) if a.get("city") else "",
             detained=detained,
             document=passport,
@@ -1015,7 +1021,10 @@ class RegistrationFlow(Flow):
                 )
                 turn.say("registration.refugee_counselling")
             if not for_other:  # the mobilizer's message already says what comes next
-                turn.say("registration.next_steps", phone=answers.get("phone", ""))
+                if answers.get("phone"):
+                    turn.say("registration.next_steps", phone=answers["phone"])
+                else:
+                    turn.say("registration.next_steps_here")
         if disclosure == "after":
             turn.say("registration.disclosure_handoff")
         if for_other:

@@ -60,7 +60,9 @@ async def registrations(runtime: Runtime) -> list[Registration]:
         return list(await session.scalars(select(Registration).order_by(Registration.id)))
 
 
-async def register(chat: Chat, language: str, name: str | None = None) -> list[str]:
+async def register(
+    chat: Chat, language: str, name: str | None = None, phone: str = "0912345678"
+) -> list[str]:
     """A whole registration by digits and short answers; returns the last replies."""
     await chat(OPEN[language])
     await chat("1")
@@ -69,7 +71,7 @@ async def register(chat: Chat, language: str, name: str | None = None) -> list[s
     await chat("1")  # Nigeria
     await chat("30")  # age
     await chat("1")  # woman
-    await chat("0912345678")
+    await chat(phone)
     await chat(CITIES[language])
     await chat("2")  # not detained
     await chat("3")  # no passport
@@ -248,6 +250,41 @@ async def test_registering_twice_finds_the_existing_case(
     assert reference is not None
     assert again == [t(runtime, "en", "registration.existing", reference=reference.group())]
     assert len(await registrations(runtime)) == 1
+
+
+SKIP = {"en": "skip", "ar": "تخطي", "fr": "passer", "ha": "tsallake"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_registering_with_no_phone(
+    client: httpx.AsyncClient, runtime: Runtime, language: str
+) -> None:
+    """Someone with no number of their own is told how to go on, registers with none and is
+    told they will be contacted where they write; another person of the same name with no
+    phone is someone else, the same conversation again is the same person."""
+    chat = Chat(client, runtime, f"nophone-{language}")
+    await chat(OPEN[language])
+    await chat("1")
+    await chat(YES[language])
+    for answer in (NAMES[language], "1", "30", "1"):
+        await chat(answer)
+    assert await chat("12 34") == [t(runtime, language, "registration.invalid_phone_or_none")]
+    assert await chat(SKIP[language]) == [t(runtime, language, "registration.ask_city")]
+    for answer in (CITIES[language], "2", "3", "0", "2", "2"):
+        await chat(answer)
+    summary = await chat("2")
+    assert t(runtime, language, "registration.value.no_phone") in summary[0]
+    done = await chat("1")
+    assert done[-1] == t(runtime, language, "registration.next_steps_here")
+    [row] = await registrations(runtime)
+    assert not row.phone
+    other = await register(Chat(client, runtime, f"nophone2-{language}"), language, phone="skip")
+    assert other[-1] == t(runtime, language, "registration.next_steps_here")
+    reference = re.search(r"LY-[A-Z0-9]{6}", done[0])
+    assert reference is not None
+    again = await register(chat, language, phone=SKIP[language])
+    assert again == [t(runtime, language, "registration.existing", reference=reference.group())]
+    assert len(await registrations(runtime)) == 2
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

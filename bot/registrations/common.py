@@ -16,6 +16,7 @@ from flows.case_status import STAGES
 from flows.registration import VULNERABILITY_STEPS
 from nlu import yamlfile
 from nlu.entities import GAZETTEER_DIR, resolve_city
+from nlu.normalize import normalize
 
 if TYPE_CHECKING:
     pass
@@ -59,6 +60,16 @@ class NotFound(DomainError, LookupError):
 
 
 @lru_cache(maxsize=1)
+def dedup_parts(name: str, phone: str | None, person: int | None) -> tuple[str, ...]:
+    """What makes two registrations the same person: the name and the phone; without a phone,
+    the name and the conversation it came from (the person's own, or the mobilizer's), so two
+    people of one name and no number are never taken for one."""
+    parts: tuple[str, ...] = ("registration", normalize(name), phone or "")
+    if not phone and person is not None:
+        parts = (*parts, f"contact:{person}")
+    return parts
+
+
 def canonical_cities() -> tuple[str, ...]:
     """The canonical city names (the keys of nlu/gazetteers/cities.yml)."""
     doc = yamlfile.safe_load((GAZETTEER_DIR / "cities.yml").read_text(encoding="utf-8"))

@@ -16,6 +16,7 @@ from bot.registrations.common import (
     RecordError,
     clean_city,
     clean_country,
+    dedup_parts,
     shown,
 )
 from bot.registrations.detail import flags_of
@@ -27,7 +28,6 @@ from bot.storage.models import (
     RegistrationChange,
 )
 from nlu import parse_phone
-from nlu.normalize import normalize
 
 if TYPE_CHECKING:
     pass
@@ -157,7 +157,7 @@ async def edit_registration(
             row.phone_hash = crypto.lookup_hash("phone", row.phone) if row.phone else None
         if {"full_name", "phone"} & set(changed):  # keep duplicate detection working
             row.dedup_hash = crypto.lookup_hash(
-                "registration", normalize(row.full_name), row.phone or ""
+                *dedup_parts(row.full_name, row.phone, row.contact_id or row.collected_by_id)
             )
         if "detained" in changed and not row.detained and row.detention_place:
             # no longer detained: the place goes too (it is sensitive and now wrong)

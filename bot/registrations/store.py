@@ -12,10 +12,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.registrations.common import dedup_parts as registration_dedup_parts
 from bot.storage import crypto
 from bot.storage.db import Database
 from bot.storage.models import AuditEvent, Contact, Registration
-from nlu.normalize import normalize
 
 # Easy to read out and to type: no 0/O, 1/I/L, 2/Z, 5/S, 8/B. Three letters and three digits,
 # so the NLU's case-reference pattern recognises it even without the "LY-" prefix.
@@ -86,7 +86,7 @@ class RegistrationStore:
         channel: str,
     ) -> NewCase:
         phone = answers.get("phone")
-        dedup_parts = ("registration", normalize(answers["name"]), phone or "")
+        dedup_parts = registration_dedup_parts(answers["name"], phone, contact_id or collected_by)
         dedup = crypto.lookup_hash(*dedup_parts)
         async with self.db.session() as session:
             existing = await session.scalar(
