@@ -874,7 +874,8 @@ class RegistrationFlow(Flow):
         if offered and yes_or_no(turn):
             return default
         phone = parse_phone(turn.text)
-        if phone is None and not offered and (turn.command == "skip" or yes_or_no(turn) is False):
+        none = turn.command in ("skip", "no_phone") or yes_or_no(turn) is False
+        if phone is None and (turn.command == "no_phone" or (none and not offered)):
             # no phone of their own (a shared one, the web chat): reached in this conversation
             return NO_PHONE
         return phone

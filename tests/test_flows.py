@@ -253,6 +253,12 @@ async def test_registering_twice_finds_the_existing_case(
 
 
 SKIP = {"en": "skip", "ar": "تخطي", "fr": "passer", "ha": "tsallake"}
+NO_PHONE = {
+    "en": "i don't have a phone",
+    "ar": "ما عنديش تلفون",
+    "fr": "je n'ai pas de téléphone",
+    "ha": "ba ni da waya",
+}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -278,7 +284,8 @@ async def test_registering_with_no_phone(
     assert done[-1] == t(runtime, language, "registration.next_steps_here")
     [row] = await registrations(runtime)
     assert not row.phone
-    other = await register(Chat(client, runtime, f"nophone2-{language}"), language, phone="skip")
+    namesake = Chat(client, runtime, f"nophone2-{language}")
+    other = await register(namesake, language, phone=NO_PHONE[language])
     assert other[-1] == t(runtime, language, "registration.next_steps_here")
     reference = re.search(r"LY-[A-Z0-9]{6}", done[0])
     assert reference is not None
