@@ -1113,6 +1113,23 @@ def test_helper_rules7_bengali_tigrinya_somali_terms(text: str, expected: str) -
         ("j ai saigne du nez ce matin mais ca s est arrete", "none"),
         ("on derive du sujet lol", "none"),
         ("le moteur de la voiture est mort, on attend le mecanicien", "none"),
+        ("le cafe il est tout froid", "none"),
+        ("il est tombe et il se releve pas", "emergency"),
+        ("je crache du sang depuis une semaine quand je tousse", "emergency"),  # asks
+        # more verb forms (am, so); the everyday sentence beside them
+        ("ደሜ አልቆም አለ", "emergency"),
+        ("ከፎቅ ዘለለች", "emergency"),
+        ("ወደ ሆስፒታል እየወሰዱኝ ነው አሁን ተሻለኝ", "none"),
+        ("ሰማዩ ሰማያዊ ሆነ ዛሬ ጥሩ ቀን ነው", "none"),
+        ("waxaan ku jirnaa doon degaysa", "emergency"),
+        ("waxaan doonayaa inaan shaqo helo", "none"),
+        ("doonta waan rogtay si aan u nadiifiyo", "none"),
+        ("doonta dabayl ayaa rogtay", "emergency"),
+        ("gabadha yar sanka ayaa dhiig uga imanaya tan iyo saacad mana istaagin", "emergency"),
+        (
+            "deriskayaga ayaa yiri haddii aydaan guriga ka bixin berri waan idin gubaynaa",
+            "emergency",
+        ),
     ],
 )
 def test_helper_emerg8_forms_and_false_alarms(text: str, expected: str) -> None:
