@@ -1114,6 +1114,9 @@ def test_helper_rules7_bengali_tigrinya_somali_terms(text: str, expected: str) -
         ("on derive du sujet lol", "none"),
         ("le moteur de la voiture est mort, on attend le mecanicien", "none"),
         ("le cafe il est tout froid", "none"),
+        ("le cafe il est froid", "none"),
+        ("il est froid il bouge plus", "emergency"),
+        ("il est tombe malade et il se releve pas du lit depuis une semaine", "none"),
         ("il est tombe et il se releve pas", "emergency"),
         ("je crache du sang depuis une semaine quand je tousse", "emergency"),  # asks
         # more verb forms (am, so); the everyday sentence beside them
