@@ -713,6 +713,9 @@ class DangerDetector:
             found.add("theft")
         if _near(spans, "seize", "passport", 5):  # "they took my phone and my passport"
             found.add("passport_taken")
+        if "passport_taken" in found and "authority" in found and "safe_now" in found:
+            # emerg8: "the police at the checkpoint took our papers to check and let us go"
+            found.discard("passport_taken")
         if _police_took(spans):
             found.add("detention")  # "the police came to our house and took everyone"
         if _near(spans, "seize", "held_people", 1):  # "they took my wife", "ont pris ma femme"
@@ -924,7 +927,10 @@ def _spans_from_neighbours(
     force = bool(by["force"])
     people = [x for c in _PERSON for x in by[c]]
     outs_of = by["out_of"]
-    for v in by["vehicle"]:
+    # emerg8: "the bus driver pushed us in, it was so full": a crowded bus, no abduction
+    # (unless by force or armed men)
+    crowded = bool(by["crowded"]) and not force and not by["armed"]
+    for v in [] if crowded else by["vehicle"]:
         # "dem push am enter motor", "جروه للسيارة", "دخلوه في سيارة بالقوة", "pulled a girl
         # into a white car"; not "we pushed the car", "put the bags in the car"
         moved = [d for d in by["drag_person"] if _before(d, v, _VEHICLE_NEAR)]
@@ -942,7 +948,8 @@ def _spans_from_neighbours(
             for d in moved
             if not any(d[1] <= o[0] and _before(o, v, 0) for o in outs_of)
         )
-    out.extend(_vehicle_first(by, people, tokens))
+    if not crowded:
+        out.extend(_vehicle_first(by, people, tokens))
     # "suna yi wa yarinyar fyade": a progressive verb, its person, then the rape; not a
     # disclosure ("... suna yi wa mata fyade. ban taba fada wa kowa ba": never told anyone)
     for d in [] if by["secret"] else by["doing_to"]:
@@ -1141,7 +1148,7 @@ _ALONGSIDE = frozenset(
     | {"violence_noun", "if_not"}
     # combiners of the neighbour rules: a vehicle, the verbs that move a person, a person, a burn
     | {"vehicle", "drag_person", "put_person", "drag_verb", "someone", "burnt", "doing_to"}
-    | {"nobody", "out_word", "out_of", "arson"}
+    | {"nobody", "out_word", "out_of", "arson", "crowded"}
     | {"blade"}  # a knife named: with a break-in, armed men (rules7)
 )
 
@@ -1268,14 +1275,27 @@ _RANSOM_NEAR = 5  # words between the money asked and the person held
 _PAST_NEAR = 6  # words: a past farther than this from every danger is the story's background
 
 
+def _danger_nows(spans: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
+    """The "now" words that may say a danger goes on now."""
+    # the "still" of harm that lasts ("I still cannot walk") is no danger's now either
+    # emerg8: nor is the "now" of being back home or in Europe ("now I am in France")
+    safe = [(s, e) for c, s, e in spans if c in ("safe_now", "lasting_harm", "back_home")]
+    # "hadda waa xasilloon yahay", "এখন শান্ত": the "now" of being safe again is no danger's
+    return [
+        (s, e)
+        for c, s, e in spans
+        if c == "now" and not any(_distance((s, e), x) == 0 for x in safe)
+    ]
+
+
 def _background_past(spans: list[tuple[str, int, int]], starts: list[int]) -> bool:
     """A story that starts in the past ("I came from Niger last year") and tells a danger of
     today ("tonight ..."): the past is background, not the danger's time. Only when a word
     says now in the same sentence as a danger, and no past word stands near any danger."""
     pasts = [(s, e) for c, s, e in spans if c == "past_over"]
-    if not pasts or not any(c == "now" for c, _, _ in spans):
+    nows = _danger_nows(spans)  # emerg8: not the "now" of "now I am in Germany"
+    if not pasts or not nows:
         return False
-    nows = [(s, e) for c, s, e in spans if c == "now"]
     dangers = [(s, e) for c, s, e in spans if c in DANGER_CONCEPTS]
     far_from_past = all(_distance(d, p) > _PAST_NEAR for d in dangers for p in pasts)
 
@@ -1289,14 +1309,7 @@ def _background_past(spans: list[tuple[str, int, int]], starts: list[int]) -> bo
 def _now_near_danger(spans: list[tuple[str, int, int]]) -> bool:
     """A danger said to be going on now: a "now" word near it, and no nearer word saying it
     is over ("detained two years ago, now I want to go home" is over)."""
-    # the "still" of harm that lasts ("I still cannot walk") is no danger's now either
-    safe = [(s, e) for c, s, e in spans if c in ("safe_now", "lasting_harm")]
-    # "hadda waa xasilloon yahay", "এখন শান্ত": the "now" of being safe again is no danger's
-    nows = [
-        (s, e)
-        for c, s, e in spans
-        if c == "now" and not any(_distance((s, e), x) == 0 for x in safe)
-    ]
+    nows = _danger_nows(spans)
     pasts = [(s, e) for c, s, e in spans if c == "past_over"]
     for _, s, e in (span for span in spans if span[0] in DANGER_CONCEPTS):
         d_now = min((_distance((s, e), n) for n in nows), default=_NEAR + 1)
@@ -1374,6 +1387,8 @@ def _held_or_missing(found: set[str], strong: set[str], *, now: bool, over: bool
         strong.add("killing")  # rules7: men with knives breaking in (not a police raid)
     if "convulse" in found and found & {"person_down", "unresponsive", "child", "birth"}:
         strong.add("collapse")  # a high fever and shaking, fallen and shaking: a seizure
+    if "body_sign" in found and found & {"person_down", "unresponsive", "breath"} and not over:
+        strong.add("collapse")  # emerg8: eyes closed, limp, pale, and fallen or not answering
     if "taken_by_force" in found and "passport_taken" not in found and not over:
         strong.add("abduction")  # someone taken away by force, not said to be over
     if "sex_act" in found and found & {"force", "beating", "beating_now", "armed"}:

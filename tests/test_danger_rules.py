@@ -1036,3 +1036,104 @@ def test_helper_rules7_break_in_with_knives(text: str, expected: str) -> None:
 )
 def test_helper_rules7_bengali_tigrinya_somali_terms(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+# --- helper emerg8: body signs of a collapse, a crowded bus, papers checked and given back, the
+# "now" of being back in Europe, a small fire put out (am, so), Amharic and Somali and French
+# emergency forms, with the everyday sentence beside each ---------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # body_sign: eyes closed, limp, pale, with a fall or no answer (rule); alone, asleep
+        ("il bouge plus ses yeux sont fermes il est tout froid", "emergency"),
+        ("il est tombe dans la cour, les yeux fermes, tout mou", "emergency"),
+        ("ma fille dort, elle a les yeux fermes", "none"),
+        ("le bebe dort tout mou dans mes bras", "none"),
+        ("ጎረቤታችን ወድቆ አይኑ ተጨፍኗል ሰውነቱ ቀዝቅዟል", "emergency"),
+        ("ልጄ ተኝቷል አይኑ ተጨፍኗል", "none"),
+        ("wiilka wuu dhacay indhaha ayuu isku qabtay", "emergency"),
+        ("ilmaha wuu seexday indhaha ayuu isku qabtay", "none"),
+        # a crowded bus: the driver pushing people in is no abduction (rule); by force it is
+        ("the bus driver pushed us in, it was so full lol", "none"),
+        ("the car stopped and they pushed her in", "emergency"),
+        ("the car came and they pushed her in by force, the bus was full", "emergency"),
+        ("le chauffeur du bus nous a pousses dedans tellement c etait plein mdr", "none"),
+        # papers taken by the police at a checkpoint, then let go (rule); kept, a case
+        (
+            "les policiers du checkpoint ont pris nos papiers pour verifier et nous ont laisser "
+            "partir",
+            "none",
+        ),
+        ("la police a pris mon passeport au checkpoint et ne veut pas le rendre", "urgent"),
+        # back home or in Europe: its "now" is not the danger's (rule); a danger now still is
+        ("il y a deux ans notre bateau a coule maintenant je suis en france", "none"),
+        ("il y a 2 ans notre bateau a coule", "none"),
+        (
+            "je suis en france, mon frere vient de se faire poignarder a tripoli il saigne",
+            "emergency",
+        ),
+        # a small fire put out (am, so); people still inside it is a fire
+        ("ምግብ ስናበስል ኩሽና ውስጥ ትንሽ እሳት ተነሳ ግን ወዲያው አጠፋነው", "none"),
+        ("ክፍላችን እሳት ይዟል ልጆቹ ውስጥ ናቸው በሩ አይከፈትም", "emergency"),
+        ("dab yar ayaa jikada ka kacay, isla markiiba waan deminay", "none"),
+        ("guriga dab ayaa ka kacay caruurtii ayaa gudaha ugu xiran", "emergency"),
+        # an Amharic headache at the clinic, blood taken there; a headache is no killer
+        ("ራስ ምታት ሊገድለኝ ነው ክሊኒክ የት ነው", "none"),
+        ("ራስ ምታት ይዞኝ ክሊኒክ ሄድኩ ደም ወሰዱ", "none"),
+        ("ሰዎቹ ሊገድሉኝ ነው እርዱኝ", "emergency"),
+        ("ትናንት ነስር ያዘኝ ከአፍንጫዬ ደም ፈሰሰ አሁን ቆሟል", "none"),
+        # Amharic forms: beaten now, fell into the sea, pills swallowed, the ambulance called
+        ("ሰውዬው ሚስቱን በዱላ እየቀጠቀጣት ነው", "emergency"),
+        ("ሰዎች ከጀልባው ወደ ባሕር ወደቁ", "emergency"),
+        ("ጓደኛዬ ብዙ ኪኒኖችን ውጣ ተኝታለች ልናነቃት አልቻልንም", "emergency"),
+        ("አምቡላንስ ጥሩልን", "emergency"),
+        ("አምቡላንስ ቁጥር ስንት ነው", "none"),
+        ("ሻይ ለማፍላት እሳት አቀጣጠልን", "none"),
+        # Somali forms: drowned, bleeding, foam, cold body, the ambulance; a nosebleed stopped
+        (
+            "badda ayaan ku jirnaa biyaha ayaa doonta soo galaya, dadka qaar waa qarqeen",
+            "emergency",
+        ),
+        ("markabka waa gharaq biyo ayaa galaya wallahi", "emergency"),
+        ("wuu dhiigayaa", "emergency"),
+        ("afka ayaa xumbo ka imanaysa", "emergency"),
+        ("jirkiisu waa qaboobay", "emergency"),
+        ("isaaf u yeera hadda", "emergency"),
+        ("isaaf lambarkeedu waa imisa", "none"),
+        ("sanka ayaa dhiig iga yimid subaxdii laakiin hadda wuu istaagay", "none"),
+        ("usbuuca dambe doon ayaan ku tagaynaa", "none"),
+        # French SMS forms; the everyday sentence beside them
+        ("mon mari respire pu il a les levres violettes", "emergency"),
+        ("wallah ya du dam partout il a pris un coup de sekina", "emergency"),
+        ("ils tabassent mon frere", "emergency"),
+        ("jveux mourir", "emergency"),
+        ("ils m ont dit que s ils me revoient ils me tueront", "urgent"),
+        ("on a besoin d une ambulance maintenant", "emergency"),
+        ("j ai besoin d une ambulance pour ma mere demain pour aller a l hopital", "none"),
+        ("j ai saigne du nez ce matin mais ca s est arrete", "none"),
+        ("on derive du sujet lol", "none"),
+        ("le moteur de la voiture est mort, on attend le mecanicien", "none"),
+        ("le cafe il est tout froid", "none"),
+        ("le cafe il est froid", "none"),
+        ("il est froid il bouge plus", "emergency"),
+        ("il est tombe malade et il se releve pas du lit depuis une semaine", "none"),
+        ("il est tombe et il se releve pas", "emergency"),
+        ("je crache du sang depuis une semaine quand je tousse", "emergency"),  # asks
+        # more verb forms (am, so); the everyday sentence beside them
+        ("ደሜ አልቆም አለ", "emergency"),
+        ("ከፎቅ ዘለለች", "emergency"),
+        ("ወደ ሆስፒታል እየወሰዱኝ ነው አሁን ተሻለኝ", "none"),
+        ("ሰማዩ ሰማያዊ ሆነ ዛሬ ጥሩ ቀን ነው", "none"),
+        ("waxaan ku jirnaa doon degaysa", "emergency"),
+        ("waxaan doonayaa inaan shaqo helo", "none"),
+        ("doonta waan rogtay si aan u nadiifiyo", "none"),
+        ("doonta dabayl ayaa rogtay", "emergency"),
+        ("gabadha yar sanka ayaa dhiig uga imanaya tan iyo saacad mana istaagin", "emergency"),
+        (
+            "deriskayaga ayaa yiri haddii aydaan guriga ka bixin berri waan idin gubaynaa",
+            "emergency",
+        ),
+    ],
+)
+def test_helper_emerg8_forms_and_false_alarms(text: str, expected: str) -> None:
+    assert level(text) == expected
