@@ -699,7 +699,7 @@ class DangerDetector:
 
     def detect(self, text: str) -> Detection:
         spans, starts, tokens = self._read(text)
-        spans = _spans_from_neighbours(spans, tokens)
+        spans = _was_past(_spans_from_neighbours(spans, tokens))
         kept = _drop_idioms(spans)
         found = {c for c, _, _ in kept}
         if len(kept) < len(spans):
@@ -711,13 +711,7 @@ class DangerDetector:
             found.discard("abduction")  # "an sace min fasfo": my passport was stolen
         if _a_theft(spans):  # "they took my phone": a theft to report, not a danger
             found.add("theft")
-        if _near(spans, "seize", "passport", 5):  # "they took my phone and my passport"
-            found.add("passport_taken")
-        if "passport_taken" in found and "authority" in found and "safe_now" in found:
-            # emerg8: "the police at the checkpoint took our papers to check and let us go"
-            found.discard("passport_taken")
-        if _police_took(spans):
-            found.add("detention")  # "the police came to our house and took everyone"
+        _things_and_arrests(spans, tokens, found)
         if _near(spans, "seize", "held_people", 1):  # "they took my wife", "ont pris ma femme"
             found.add("person_taken")
         if _near(spans, "seize", "force", 2) and (
@@ -744,8 +738,9 @@ class DangerDetector:
             found.add("missing_person")  # "the boat left a week ago, no news of my sister"
         if "heard" in found and not found & {"near_us", "help_call", "now"}:
             found.add("news")  # "I heard there was shooting in Tripoli" (not "we hear it outside")
-        if _background_past(spans, starts):
-            found.discard("past_over")  # "I came last year ... tonight they stabbed him"
+        # "I came last year ... tonight they stabbed him"; not "... now I am back home" (rules8)
+        if _background_past(spans, starts) and "back_home" not in found:
+            found.discard("past_over")
         _habits_harms_and_hearsay(spans, found)
         _others_still_held(spans, found)
         _fire_put_out(spans, found)
@@ -799,6 +794,13 @@ def _children_and_captors(spans: list[tuple[str, int, int]], found: set[str]) ->
     # (not "they called my mother and asked for money for the wedding")
     held = {"abduction", "detention", "held_word", "kill_threat", "torture", "person_taken"}
     if "ransom" in found or ("demand_money" in found and found & {*held, "release_for", "threat"}):
+        found.add("trafficking")
+    # rules8: a relative held ("bhai ke atkaia ... 7 lakh chaitese"), or money asked for a
+    # relative on a condition ("hawey ... 5000 dolar entezeyhbna ..."): a ransom
+    if "demand_money" in found and (
+        _near(spans, "hold_verb", "held_people", 3)
+        or ("conditional" in found and "held_people" in found)
+    ):
         found.add("trafficking")
     # a person taken by the police or an armed group, or taken and not found since
     taken = bool(found & {"person_taken", "took_person"})
@@ -1231,6 +1233,84 @@ def _only_things_taken(spans: list[tuple[str, int, int]]) -> bool:
     return bool(taken) and all(any(0 <= t - e <= 1 for t in things) for _, e in taken)
 
 
+def _things_and_arrests(
+    spans: list[tuple[str, int, int]], tokens: list[str], found: set[str]
+) -> None:
+    """Passports and things taken or held, and people taken by the police (adds to `found`)."""
+    if _things_held(spans):  # rules8: "customs kept my bag at the airport": no person held
+        found.discard("detention")
+        if any(c == "passport" for c, _, _ in spans):
+            found.add("passport_taken")  # "passport atke rakhse": the passport is kept
+    # "they took my phone and my passport"; not handed in to be renewed at the embassy (rules8)
+    if _near(spans, "seize", "passport", 5) and not _near(spans, "paperwork", "passport", 3):
+        found.add("passport_taken")
+    if "passport_taken" in found and "authority" in found and "safe_now" in found:
+        # emerg8: "the police at the checkpoint took our papers to check and let us go"
+        found.discard("passport_taken")
+    if _police_took(spans):
+        found.add("detention")  # "the police came to our house and took everyone"
+    if "abduction" in found and _police_took_away(spans, tokens):
+        # rules8: "police amar bhai ke tule nise": taken away by the police is an arrest, a
+        # case (urgent), not a kidnapping to send help to
+        found.discard("abduction")
+        found.add("detention")
+
+
+_THING_NEAR = 3  # words between a thing and the word that holds it ("bag airport e atke rakhse")
+
+
+def _things_held(spans: list[tuple[str, int, int]]) -> bool:
+    """rules8: every word of detention is a verb of holding said of a thing right before it
+    ("my bag atke rakhse", "santay hizomwo", "passport atke rakhse"), none of a person: no one
+    is detained."""
+    held = [(s, e) for c, s, e in spans if c == "detention"]
+    verbs = {(s, e) for c, s, e in spans if c in ("hold_verb", "seize")}
+    things = [(s, e) for c, s, e in spans if c in ("stolen_thing", "passport")]
+    people = [(s, e) for c, s, e in spans if c in _PERSON]
+    return bool(held) and all(
+        h in verbs
+        and any(_before(t, h, _THING_NEAR) for t in things)
+        and not any(_distance(p, h) == 0 or _before(p, h, _THING_NEAR) for p in people)
+        for h in held
+    )
+
+
+_POLICE_NEAR = 6  # words between the police and the words that take a person away
+
+
+_MILITIA = ("milit", "milis", "মিলিশ", "ሚሊሽ", "ميليش", "مليش")
+
+
+def _police_took_away(spans: list[tuple[str, int, int]], tokens: list[str]) -> bool:
+    """rules8: every word of taking away ("tule nise", "তুলে নিয়ে গেছে") has the police (the
+    shurta, the mukhabarat; not a militia) a few words before or after it: an arrest, not a
+    kidnapping."""
+    police = [
+        (s, e)
+        for c, s, e in spans
+        if c == "police" and not any(w.startswith(_MILITIA) for w in tokens[s:e])
+    ]
+    taken = [(s, e) for c, s, e in spans if c == "abduction"]
+    return bool(police) and all(any(_distance(p, t) <= _POLICE_NEAR for p in police) for t in taken)
+
+
+_WAS_NEAR = 2  # words between a danger and the "was" (ነይረ) that dates it
+
+
+def _was_past(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """rules8: a bare "I was" / "we had" (Tigrinya ነይረ, neyre) is the past only right after a
+    danger ("ኣብ ማእሰርቲ ነይረ", I was in prison); elsewhere it is a pluperfect that dates only
+    its own clause ("police hizom kediom, ane wetsie neyre": I had gone out)."""
+    dangers = [(s, e) for c, s, e in spans if c in DANGER_CONCEPTS or c in ("seize", "hold_verb")]
+    out: list[tuple[str, int, int]] = []
+    for c, s, e in spans:
+        if c != "was_word":
+            out.append((c, s, e))
+        elif any(d[1] <= s and s - d[1] <= _WAS_NEAR for d in dangers):
+            out.append(("past_over", s, e))
+    return out
+
+
 def _police_took(spans: list[tuple[str, int, int]]) -> bool:
     """The police (or a militia) before a word of taking or holding, a few words on, and
     what was taken is no thing: "the police came at night and took all of us" (not "they
@@ -1343,8 +1423,8 @@ def _strong_signs(found: set[str], *, now: bool, over: bool) -> tuple[set[str], 
         strong.add("killing")  # armed men breaking in, outside, now
     if "injury" in found and "minor" not in found and found & {"help_call", "armed", "beating"}:
         found = {*found, "injured_now"}  # hurt in an attack, calling for help: ask
-    if "person_taken" in found and "now" in found and not over:
-        strong.add("abduction")  # a person taken away, said to be happening now
+    if "person_taken" in found and "now" in found and not over and "police" not in found:
+        strong.add("abduction")  # a person taken away, said to be happening now (not arrested)
     if "boat_in_trouble" in found:
         strong.add("drowning")
     if "secret" in found and found & {"force", "beating", "beating_now"}:
@@ -1400,8 +1480,11 @@ def _held_or_missing(found: set[str], strong: set[str], *, now: bool, over: bool
         and "with_children" not in found
     ):
         found = {*found, "unaccompanied"}  # a boy of 13 alone in the street, no family
-    if "no_leave" in found and found & {"debt", "work", "hold_verb", "passport", "exploit"}:
-        found = {*found, "trafficking"}  # not let go until a debt is paid, made to work
+    # not let go until a debt is paid, made to work; rules8: not let out, the phones taken or
+    # money asked ("they took our phones and do not let us out of the hosh")
+    leave_with = {"debt", "work", "hold_verb", "passport", "exploit"}
+    if "no_leave" in found and found & {*leave_with, "seize", "demand_money", "release_for"}:
+        found = {*found, "trafficking"}
     # rules7: locked in by a boss or a broker (who holds them, wants money for them, locks them
     # in at night and takes them to work in the morning): a case, not a fire exit to ask about;
     # an acute sign (fire, no air, "help us, we will die") stays an emergency in _strong_signs

@@ -1137,3 +1137,104 @@ def test_helper_rules7_bengali_tigrinya_somali_terms(text: str, expected: str) -
 )
 def test_helper_emerg8_forms_and_false_alarms(text: str, expected: str) -> None:
     assert level(text) == expected
+
+
+# --- helper rules8: a thing held is no detention ("my bag at the airport"), a passport handed in
+# to be renewed is not taken --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("amar cousin re thana te atkay rakhche 4 din", "urgent"),
+        ("dalal amar passport atkaia rakhse, deshe jaite dey na", "urgent"),
+        ("passport atke rakhse kafil", "urgent"),
+        ("airport e amar bag atke rakhse customs, kal nite bolse", "none"),
+        ("আমার ব্যাগ এয়ারপোর্টে আটকে রাখছে", "none"),
+        ("ab airport santay hizomwo tsbah kwsdo ybluni", "none"),
+        ("ኣብ ኤምባሲ ፓስፖርተይ ንምሕዳስ ሒዞሞ ድሕሪ ሰሙን ክህቡኒ እዮም", "none"),
+        ("ደላሊ ፓስፖርተይ ሒዙ ኣሎ 1000 ዶላር እንተ ዘይሂበ ኣይህበንን እዩ", "urgent"),
+    ],
+)
+def test_helper_rules8_things_held_and_papers(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+# --- helper rules8: taken away by the police is an arrest (urgent), not a kidnapping ------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("police amar bhai ke tule nise kal rate", "urgent"),
+        ("পুলিশ আমার ভাইকে তুলে নিয়ে গেছে", "urgent"),
+        ("amar vai ke tule niye geche police, ekhon kothay jani na", "urgent"),
+        ("kal police tule nise amader 5 jon ke", "urgent"),
+        # armed men, or a militia, taking a person now stay an abduction
+        ("amar bondhu ke ekhon jor kore gari te tule nicche bachan", "emergency"),
+        ("militia don come, dem dey pack the men enter trailer", "emergency"),
+    ],
+)
+def test_helper_rules8_police_took_away(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+# --- helper rules8: Tigrinya ነይረ / neyre dates only the danger right before it ----------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("police ab kshne atiom 7 habesha hizom kediom, ane wetsie neyre", "urgent"),
+        ("ፖሊስ መጺኦም ሓወይ ሒዞም ከዱ፡ ኣነ ኣብ ስራሕ ነይረ", "urgent"),
+        # "I was in prison": over
+        ("ሓወይ ኣብ ማእሰርቲ ነይሩ", "none"),
+        ("ቅድሚ ሰለስተ ዓመት ኣብ ማእሰርቲ ነይረ ሕጂ ኣብ ካናዳ ብሰላም ኣለኹ", "none"),
+        ("ሓፍተይ ሎሚ ተመርዒያ ጽቡቕ ሰርግ ነይሩ", "none"),
+    ],
+)
+def test_helper_rules8_tigrinya_was(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+# --- helper rules8: not let out with the phones taken; a relative held and money asked; back home
+# after a past detention; a former boss is no past ----------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tahrib zgebru sebat mobailna kulu wesidom kab hosh kntwetsie ayfqdulnan", "urgent"),
+        ("ኣብ ስራሕ ሞባይል ኣይፍቀድን", "none"),
+        ("ora amar chachato bhai ke atkaia bari te imo call e 7 lakh chay", "urgent"),
+        ("ma ke phone kore 20 hajar taka pathaisi eid er jonno", "none"),
+        ("3 bochor age boat e italy jaite chaisilam, dhora khaisi, ekhon deshe achi", "none"),
+        ("ager malik amake khujtese, bolse paile hat pa bhenge dibe", "urgent"),
+        ("ager malik valo chilo, ekhon notun kaj khujtesi", "none"),
+    ],
+)
+def test_helper_rules8_combinations(text: str, expected: str) -> None:
+    assert level(text) == expected, text
+
+
+# --- helper rules8: Bengali and Tigrinya verb families and veiled threats, beside everyday words -
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ভাইরে পুলিশে ধইরা লইয়া গেছে কাইল রাইতে", "urgent"),
+        ("amar khalato bhai re shurta dhoira nia gese zawiya theke", "urgent"),
+        ("আমার মামাতো ভাই ৩ সপ্তাহ ধরে লকআপে পইড়া আছে", "urgent"),
+        ("amra 40 jon ek hangar e bondi khaite dey na", "urgent"),
+        ("amar sathe jabardasti korse madam er swami", "urgent"),
+        ("ওরা বলছে আমরা জানি তোর বাড়ি কোথায়, দেখবি কি হয়", "urgent"),
+        ("dalal bolse tor family kothay thake amra jani", "urgent"),
+        ("ane hji esur eye ab zawiya", "urgent"),
+        ("ኣብ ካምፕ ሓቢሶምና ኣለዉ 3 ሰሙን ኮይኑ", "urgent"),
+        ("ደላላ ይብለኒ ስድራኻ ኣበይ ከም ዘለዉ ንፈልጥ እዩ", "urgent"),
+        ("እንታይ ከም ዝመጸካ ክትርኢ ኢኻ ኢሉ ፈራሪሑኒ", "urgent"),
+        ("haftey ab markaz gardi kulu lelti ywesda ydfra", "urgent"),
+        # everyday
+        ("amar bondhu bolse kal ashbe", "none"),
+        ("ami passport rekhe disi embassy te renew er jonno", "none"),
+        ("আমি কাল থানায় যাব কাগজের জন্য", "none"),
+        ("তালা মারছে দোকানে, বন্ধ আজকে", "none"),
+        ("ስድራኻ ከመይ ኣለዉ", "none"),
+        ("ኣበይ ከም ዘለኻ ንገረኒ ክመጸካ", "none"),
+        ("በጊዕ ክሓርድ እየ ንበዓል", "none"),
+        ("ስልከይ ንኻልእ ሰብ ክሸጦ እየ", "none"),
+    ],
+)
+def test_helper_rules8_bengali_tigrinya_terms(text: str, expected: str) -> None:
+    assert level(text) == expected, text
