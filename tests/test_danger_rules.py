@@ -1238,3 +1238,24 @@ def test_helper_rules8_combinations(text: str, expected: str) -> None:
 )
 def test_helper_rules8_bengali_tigrinya_terms(text: str, expected: str) -> None:
     assert level(text) == expected, text
+
+
+# --- session 19 (lead): veiled threats in English, Pidgin, French and Libyan Arabic, with the
+# everyday sentences that share their words -----------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("they told me we know where your family is in Kano", "urgent"),
+        ("dem say dem know where my mama dey for Benin", "urgent"),
+        ("the boss said you will see what happens to you if you talk", "urgent"),
+        ("ils savent où habite ma famille au Mali", "urgent"),
+        ("قالولي نعرفو وين عايلتك", "urgent"),
+        ("do you know where my family can get food", "none"),
+        ("my sister knows where my family lives in kano", "none"),
+        ("we will see what happens with the flight", "none"),
+        ("je sais pas ce qui va arriver avec mon dossier", "none"),
+        ("تعرف وين اهلي؟", "none"),
+    ],
+)
+def test_session19_veiled_threats(text: str, expected: str) -> None:
+    assert level(text) == expected, text
