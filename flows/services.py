@@ -258,6 +258,23 @@ class ServiceDirectory:
         winners = [need for need in self.needs if counts.get(need) == best]
         return winners[0] if len(winners) == 1 else None
 
+    def needs_in(self, text: str) -> list[str]:
+        """Every need the text names by keyword, in the directory's order ("my wife is sick
+        and we have no food": health and basic needs)."""
+        tokens = _tokens(text)
+        matches = [_keywords_for(token) for token in tokens]
+        present: set[str] = set().union(*matches) if matches else set()
+        found: set[str] = set()
+        for index in sorted({i for word in present for i in self._by_first_word.get(word, ())}):
+            need, phrase = self._phrases[index]
+            size = len(phrase)
+            if need not in found and any(
+                all(word in matches[start + k] for k, word in enumerate(phrase))
+                for start in range(len(tokens) - size + 1)
+            ):
+                found.add(need)
+        return [need for need in self.needs if need in found]
+
 
 _DIGITS_ONLY = re.compile(r"^\s*\d+\s*$")
 
@@ -289,6 +306,7 @@ class ServicesFlow(Flow):
             need = self._need(turn, START_INTENT_CONFIDENCE)
             if need is not None:
                 state.data["need"] = need
+            self._remember_other_needs(turn, need)
             city = resolve_city(turn.text)
             if city is not None:
                 state.data["city"] = city
@@ -325,6 +343,8 @@ class ServicesFlow(Flow):
 
         if need is not None:
             data["need"] = need
+            if number is None:
+                self._remember_other_needs(turn, need)
         if city is not None:
             data["city"] = city
             turn.signal(RememberCity(city))
@@ -384,6 +404,16 @@ class ServicesFlow(Flow):
             )
         if shown and self.directory.sample:
             turn.say("services.sample_notice")
+        others = [n for n in data.pop("also", []) if n in self.directory.needs and n != need]
+        if others:
+            # "sick and no food": one answer at a time, the other need one number away
+            turn.say(
+                "services.also_asked",
+                options=tuple(
+                    Option(str(self.directory.needs.index(n) + 1), f"services.need.{n}")
+                    for n in others
+                ),
+            )
         turn.say("services.more")
         turn.state.step = "more"
 
@@ -398,6 +428,14 @@ class ServicesFlow(Flow):
         if mapped in self.directory.needs and parse.confidence >= threshold:
             return mapped
         return None
+
+    def _remember_other_needs(self, turn: Turn, need: str | None) -> None:
+        """The needs the message names besides the one answered, offered after the answer."""
+        others = [n for n in self.directory.needs_in(turn.text) if n != need]
+        if others:
+            turn.state.data["also"] = others
+        else:
+            turn.state.data.pop("also", None)
 
     def _closing(self, turn: Turn) -> bool:
         """Thanks or goodbye after an answer: answered, not a misunderstanding."""

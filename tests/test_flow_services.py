@@ -436,3 +436,39 @@ async def test_four_languages(
         assert "{" not in rendered, rendered
         if language == "ar":
             assert ARABIC.search(rendered), rendered
+
+
+@pytest.mark.parametrize(
+    ("text", "needs"),
+    [
+        ("clinic and food", ["health", "basic_needs"]),
+        ("my wife is sick we need a doctor and blankets", ["health", "basic_needs"]),
+        ("where is the clinic", ["health"]),
+        ("hello", []),
+    ],
+)
+def test_every_need_a_message_names(
+    directory: ServiceDirectory, text: str, needs: list[str]
+) -> None:
+    assert directory.needs_in(text) == needs
+
+
+async def test_a_second_need_is_offered_after_the_answer(
+    flow: ServicesFlow, nlu: BuiltinNLU, directory: ServiceDirectory
+) -> None:
+    """A doctor and blankets: the first need answered, the other one number away, and its
+    number answers it (without offering it again)."""
+    chat = Chat(flow, nlu)
+    turn = await chat.start("we need a doctor and blankets in Sabha")
+    assert chat.state.step == "more"
+    also = [reply for reply in turn.replies if reply.key == "services.also_asked"]
+    assert len(also) == 1
+    [option] = also[0].options
+    answered = turn.replies[0].values["need"]
+    other = "basic_needs" if answered == Text("services.need.health") else "health"
+    assert option.key == f"services.need.{other}"
+    assert option.number == str(directory.needs.index(other) + 1)
+    handled, second = await chat.send(option.number)
+    assert handled
+    assert second.replies[0].values["need"] == Text(f"services.need.{other}")
+    assert "services.also_asked" not in keys(second)
