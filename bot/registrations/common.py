@@ -56,10 +56,6 @@ class NotFound(DomainError, LookupError):
         self.registration_id = registration_id
 
 
-# -- vocabularies -------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
 def dedup_parts(name: str, phone: str | None, person: int | None) -> tuple[str, ...]:
     """What makes two registrations the same person: the name and the phone; without a phone,
     the name and the conversation it came from (the person's own, or the mobilizer's), so two
@@ -70,6 +66,10 @@ def dedup_parts(name: str, phone: str | None, person: int | None) -> tuple[str, 
     return parts
 
 
+# -- vocabularies -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
 def canonical_cities() -> tuple[str, ...]:
     """The canonical city names (the keys of nlu/gazetteers/cities.yml)."""
     doc = yamlfile.safe_load((GAZETTEER_DIR / "cities.yml").read_text(encoding="utf-8"))
