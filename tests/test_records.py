@@ -669,3 +669,32 @@ def test_nationality_lists_put_the_common_nationalities_first() -> None:
     )
     assert "AQ" not in codes and "BV" not in codes  # nobody is from Antarctica
     assert codes.index("AF") == len(common)
+
+
+async def test_people_of_one_name_and_no_phone_are_not_one_case(runtime: Runtime) -> None:
+    """Without a phone, the duplicate check has the person's conversation, or for those a
+    mobilizer registers, the mobilizer and the age: the same person again is found, someone
+    else of the same name is registered (a registration lost is worse than one made twice)."""
+    own = (await runtime.store.contact_for("rest", "nophone-own")).id
+    other = (await runtime.store.contact_for("rest", "nophone-other")).id
+    mobilizer = (await runtime.store.contact_for("rest", "nophone-mobilizer")).id
+
+    async def register(contact: int | None, collected_by: int | None, age: int) -> Any:
+        return await runtime.registrations.register(
+            answers={"name": "Mohamed Ali", "country": "SD", "city": "tripoli", "age": age},
+            contact_id=contact,
+            collected_by=collected_by,
+            priority="normal",
+            vulnerabilities=[],
+            needs_review=False,
+            language="en",
+            channel="rest",
+        )
+
+    first = await register(own, None, 30)
+    assert (await register(own, None, 30)).reference == first.reference
+    assert not (await register(other, None, 30)).existing
+    by_mobilizer = await register(None, mobilizer, 24)
+    assert not by_mobilizer.existing
+    assert (await register(None, mobilizer, 24)).reference == by_mobilizer.reference
+    assert not (await register(None, mobilizer, 41)).existing

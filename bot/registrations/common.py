@@ -56,13 +56,24 @@ class NotFound(DomainError, LookupError):
         self.registration_id = registration_id
 
 
-def dedup_parts(name: str, phone: str | None, person: int | None) -> tuple[str, ...]:
-    """What makes two registrations the same person: the name and the phone; without a phone,
-    the name and the conversation it came from (the person's own, or the mobilizer's), so two
-    people of one name and no number are never taken for one."""
+def dedup_parts(
+    name: str,
+    phone: str | None,
+    contact_id: int | None = None,
+    collected_by: int | None = None,
+    age: int | None = None,
+) -> tuple[str, ...]:
+    """What makes two registrations the same person: the name and the phone. Without a phone,
+    the name and the person's own conversation; for someone a mobilizer registers, the name,
+    the mobilizer and the age, so that two people of one name and no number are never taken
+    for one (a registration lost is worse than one made twice)."""
     parts: tuple[str, ...] = ("registration", normalize(name), phone or "")
-    if not phone and person is not None:
-        parts = (*parts, f"contact:{person}")
+    if phone:
+        return parts
+    if contact_id is not None:
+        return (*parts, f"contact:{contact_id}")
+    if collected_by is not None:
+        return (*parts, f"collected:{collected_by}", f"age:{age if age is not None else ''}")
     return parts
 
 

@@ -155,9 +155,9 @@ async def edit_registration(
             return []
         if "phone" in changed:
             row.phone_hash = crypto.lookup_hash("phone", row.phone) if row.phone else None
-        if {"full_name", "phone"} & set(changed):  # keep duplicate detection working
+        if {"full_name", "phone", "age"} & set(changed):  # keep duplicate detection working
             row.dedup_hash = crypto.lookup_hash(
-                *dedup_parts(row.full_name, row.phone, row.contact_id or row.collected_by_id)
+                *dedup_parts(row.full_name, row.phone, row.contact_id, row.collected_by_id, row.age)
             )
         if "detained" in changed and not row.detained and row.detention_place:
             # no longer detained: the place goes too (it is sensitive and now wrong)

@@ -86,7 +86,9 @@ class RegistrationStore:
         channel: str,
     ) -> NewCase:
         phone = answers.get("phone")
-        dedup_parts = registration_dedup_parts(answers["name"], phone, contact_id or collected_by)
+        dedup_parts = registration_dedup_parts(
+            answers["name"], phone, contact_id, collected_by, answers.get("age")
+        )
         dedup = crypto.lookup_hash(*dedup_parts)
         async with self.db.session() as session:
             existing = await session.scalar(
